@@ -1,0 +1,18 @@
+/* Reading what vmscaled needs from a domain's live XML, treated as untrusted input. */
+#ifndef VMSCALE_DOMXML_H
+#define VMSCALE_DOMXML_H
+
+#include <stddef.h>
+
+#define VMS_DOMXML_MAX_BYTES (4 * 1024 * 1024)
+
+/*
+ * Finds the host socket path of the unix channel whose virtio target is named channel_name.
+ * Returns 1 and fills path when found, 0 when the domain has no such channel, -1 when the XML
+ * is not well-formed, too large, or the path is unusable (not absolute, too long for
+ * sockaddr_un); err then says why.
+ */
+int vms_domxml_channel_path(const char *xml, const char *channel_name, char *path, size_t pathsz,
+			    char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,237 @@
+/* libvirt collector (see libvirt.h). */
+#include "libvirt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "../daemon/log.h"
+#include "domxml.h"
+
+#define BACKOFF_MIN_NS (1ull * 1000000000ull)
+#define BACKOFF_MAX_NS (60ull * 1000000000ull)
+#define KEEPALIVE_INTERVAL_S 5
+#define KEEPALIVE_COUNT 3
+
+struct vms_libvirt {
+	char *uri;
+	struct vms_store *store;
+	virConnectPtr conn;
+	int lifecycle_cb;
+	bool closed_by_peer; /* set by the close callback; the connection is dropped on refresh */
+	uint64_t retry_at_ns;
+	uint64_t backoff_ns;
+	struct vms_complaint complaint;
+	void (*on_change)(void *);
+	void *on_change_cls;
+};
+
+/* libvirt prints every error to stderr by default; we report them ourselves, once. */
+static void
+quiet_error(void *cls, virErrorPtr err)
+{
+	(void)cls;
+	(void)err;
+}
+
+static const char *
+last_error(void)
+{
+	virErrorPtr e = virGetLastError();
+	return e && e->message ? e->message : "unknown libvirt error";
+}
+
+int
+vms_libvirt_event_init(void)
+{
+	virSetErrorFunc(NULL, quiet_error);
+	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
+		vms_err("libvirt: cannot initialise the event loop: %s", last_error());
+		return -1;
+	}
+	return 0;
+}
+
+struct vms_libvirt *
+vms_libvirt_new(const char *uri, struct vms_store *st, void (*on_change)(void *), void *cls)
+{
+	struct vms_libvirt *lv = vms_xcalloc(1, sizeof(*lv));
+	lv->uri = vms_xstrdup(uri);
+	lv->store = st;
+	lv->lifecycle_cb = -1;
+	lv->on_change = on_change;
+	lv->on_change_cls = cls;
+	return lv;
+}
+
+static void on_close(virConnectPtr conn, int reason, void *opaque);
+
+static void
+disconnect(struct vms_libvirt *lv)
+{
+	if (!lv->conn)
+		return;
+	if (lv->lifecycle_cb >= 0)
+		virConnectDomainEventDeregisterAny(lv->conn, lv->lifecycle_cb);
+	lv->lifecycle_cb = -1;
+	virConnectUnregisterCloseCallback(lv->conn, on_close);
+	virConnectClose(lv->conn);
+	lv->conn = NULL;
+	lv->closed_by_peer = false;
+}
+
+static int
+on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	struct vms_libvirt *lv = opaque;
+	(void)conn;
+	(void)detail;
+	vms_log(LOG_DEBUG, virDomainGetName(dom), "lifecycle event %d", event);
+	if (lv->on_change)
+		lv->on_change(lv->on_change_cls);
+	return 0;
+}
+
+static void
+on_close(virConnectPtr conn, int reason, void *opaque)
+{
+	struct vms_libvirt *lv = opaque;
+	(void)conn;
+	(void)reason;
+	lv->closed_by_peer = true;
+	if (lv->on_change)
+		lv->on_change(lv->on_change_cls);
+}
+
+static int
+connect_libvirt(struct vms_libvirt *lv)
+{
+	uint64_t now = vms_monotonic_ns();
+	if (now < lv->retry_at_ns)
+		return -1;
+	/* Read-only: vmscaled observes; it never changes a domain. */
+	lv->conn = virConnectOpenReadOnly(lv->uri);
+	if (!lv->conn) {
+		lv->backoff_ns = lv->backoff_ns ? lv->backoff_ns * 2 : BACKOFF_MIN_NS;
+		if (lv->backoff_ns > BACKOFF_MAX_NS)
+			lv->backoff_ns = BACKOFF_MAX_NS;
+		lv->retry_at_ns = now + lv->backoff_ns;
+		vms_complain(&lv->complaint, LOG_ERR, NULL,
+			     "libvirt: cannot connect to %s: %s (retrying with backoff)", lv->uri,
+			     last_error());
+		return -1;
+	}
+	/* Keepalive detects a dead libvirtd even while we are idle; not every driver has it. */
+	virConnectSetKeepAlive(lv->conn, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT);
+	virConnectRegisterCloseCallback(lv->conn, on_close, lv, NULL);
+	lv->lifecycle_cb = virConnectDomainEventRegisterAny(
+		lv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
+		lv, NULL);
+	if (lv->lifecycle_cb < 0)
+		vms_warn("libvirt: %s: no lifecycle events (%s); N_up follows the poll interval",
+			 lv->uri, last_error());
+	lv->backoff_ns = 0;
+	if (lv->complaint.interval_ns)
+		vms_complain_recovered(&lv->complaint, NULL, "libvirt: connected to %s again", lv->uri);
+	else
+		vms_info("libvirt: connected to %s", lv->uri);
+	return 0;
+}
+
+/* Reads the probe channel path from the live XML of a domain we have not seen at this id. */
+static void
+read_channel(struct vms_domain *d, virDomainPtr dom)
+{
+	char *xml = virDomainGetXMLDesc(dom, 0);
+	if (!xml) {
+		vms_log(LOG_WARNING, d->name, "cannot read live XML: %s", last_error());
+		vms_store_set_channel(d, NULL);
+		return;
+	}
+	char path[256], err[256];
+	int rc = vms_domxml_channel_path(xml, VMS_PROTO_CHANNEL_NAME, path, sizeof(path), err,
+					 sizeof(err));
+	free(xml);
+	if (rc < 0)
+		vms_log(LOG_WARNING, d->name, "ignoring its probe channel: %s", err);
+	else if (rc == 0)
+		vms_log(LOG_INFO, d->name, "no %s channel: no probe data for this domain",
+			VMS_PROTO_CHANNEL_NAME);
+	vms_store_set_channel(d, rc == 1 ? path : NULL);
+}
+
+int
+vms_libvirt_refresh(struct vms_libvirt *lv)
+{
+	struct vms_store *st = lv->store;
+	if (lv->conn && (lv->closed_by_peer || virConnectIsAlive(lv->conn) != 1)) {
+		vms_complain(&lv->complaint, LOG_ERR, NULL,
+			     "libvirt: connection to %s lost; reconnecting", lv->uri);
+		disconnect(lv);
+	}
+	if (!lv->conn && connect_libvirt(lv) < 0) {
+		if (st->libvirt_up) {
+			st->libvirt_up = false;
+			vms_store_changed(st);
+		}
+		return -1;
+	}
+
+	virDomainPtr *doms = NULL;
+	int n = virConnectListAllDomains(lv->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	if (n < 0) {
+		vms_complain(&lv->complaint, LOG_ERR, NULL, "libvirt: cannot list domains on %s: %s",
+			     lv->uri, last_error());
+		if (virConnectIsAlive(lv->conn) != 1)
+			disconnect(lv);
+		if (st->libvirt_up) {
+			st->libvirt_up = false;
+			vms_store_changed(st);
+		}
+		return -1;
+	}
+	for (size_t i = 0; i < st->ndomains; i++)
+		st->domains[i]->seen = false;
+	for (int i = 0; i < n; i++) {
+		char uuid[VIR_UUID_STRING_BUFLEN];
+		const char *name = virDomainGetName(doms[i]);
+		if (name && virDomainGetUUIDString(doms[i], uuid) == 0) {
+			int id = (int)virDomainGetID(doms[i]);
+			struct vms_domain *d = vms_store_find(st, uuid);
+			bool fresh = !d || d->id != id;
+			d = vms_store_upsert(st, uuid, name, id);
+			if (fresh)
+				read_channel(d, doms[i]);
+			d->seen = true;
+		}
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	for (size_t i = 0; i < st->ndomains;) {
+		struct vms_domain *d = st->domains[i];
+		if (d->seen) {
+			i++;
+			continue;
+		}
+		vms_log(LOG_INFO, d->name, "no longer running");
+		vms_store_remove(st, d);
+	}
+	if (!st->libvirt_up) {
+		st->libvirt_up = true;
+		vms_store_changed(st);
+	}
+	st->libvirt_listed = true;
+	return 0;
+}
+
+void
+vms_libvirt_free(struct vms_libvirt *lv)
+{
+	if (!lv)
+		return;
+	disconnect(lv);
+	free(lv->uri);
+	free(lv);
+}

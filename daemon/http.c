@@ -1,0 +1,239 @@
+/* The HTTP endpoint (see http.h). */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "log.h"
+
+#define HTTP_CONNECTION_LIMIT 64
+#define HTTP_CONNECTION_TIMEOUT_S 10
+#define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+struct snapshot {
+	atomic_uint refs;
+	char *metrics;
+	size_t metrics_len;
+	char *landing;
+	size_t landing_len;
+};
+
+struct vms_http {
+	struct MHD_Daemon *mhd;
+	pthread_mutex_t lock; /* guards current; held only to swap or take a reference */
+	struct snapshot *current;
+};
+
+static void
+snapshot_unref(struct snapshot *s)
+{
+	if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+		free(s->metrics);
+		free(s->landing);
+		free(s);
+	}
+}
+
+static void
+snapshot_unref_cb(void *cls)
+{
+	snapshot_unref(cls);
+}
+
+static struct snapshot *
+snapshot_get(struct vms_http *h)
+{
+	pthread_mutex_lock(&h->lock);
+	struct snapshot *s = h->current;
+	if (s)
+		atomic_fetch_add(&s->refs, 1);
+	pthread_mutex_unlock(&h->lock);
+	return s;
+}
+
+static enum MHD_Result
+reply_static(struct MHD_Connection *conn, unsigned status, const char *text, const char *allow)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text,
+						MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (allow)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	enum MHD_Result ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	   const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	struct vms_http *h = cls;
+	(void)version;
+	(void)upload_data;
+	/* The first call only announces the request; answer on the second, after headers. */
+	if (*req_cls == NULL) {
+		*req_cls = (void *)1;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0; /* a body on GET/HEAD is discarded; other methods get 405 */
+		return MHD_YES;
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "405 method not allowed\n",
+				    "GET, HEAD");
+
+	bool want_metrics = strcmp(url, "/metrics") == 0;
+	if (!want_metrics && strcmp(url, "/") != 0)
+		return reply_static(conn, MHD_HTTP_NOT_FOUND, "404 not found: try /metrics\n", NULL);
+
+	struct snapshot *s = snapshot_get(h);
+	if (!s)
+		return reply_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				    "503 first collection not finished yet\n", NULL);
+	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+		want_metrics ? s->metrics_len : s->landing_len, want_metrics ? s->metrics : s->landing,
+		snapshot_unref_cb, s);
+	if (!r) {
+		snapshot_unref(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				want_metrics ? CONTENT_TYPE_METRICS : "text/html; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void
+on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vms_warn("http: %s", msg);
+}
+
+int
+vms_http_parse_listen(const char *spec, void *storage, size_t *socklen, char *err, size_t errsz)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(spec, ':');
+	if (!colon || colon[1] == '\0') {
+		snprintf(err, errsz, "'%s' is not ADDR:PORT", spec);
+		return -1;
+	}
+	size_t hl = (size_t)(colon - spec);
+	if (hl >= sizeof(host)) {
+		snprintf(err, errsz, "address in '%s' is too long", spec);
+		return -1;
+	}
+	memcpy(host, spec, hl);
+	host[hl] = '\0';
+	char *end;
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (errno || *end || port < 1 || port > 65535) {
+		snprintf(err, errsz, "port in '%s' must be 1..65535", spec);
+		return -1;
+	}
+	memset(storage, 0, sizeof(struct sockaddr_storage));
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		struct sockaddr_in6 *a6 = storage;
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) {
+			snprintf(err, errsz, "'%s' is not an IPv6 address", host + 1);
+			return -1;
+		}
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*socklen = sizeof(*a6);
+		return 0;
+	}
+	struct sockaddr_in *a4 = storage;
+	a4->sin_family = AF_INET;
+	a4->sin_port = htons((uint16_t)port);
+	if (hl == 0)
+		a4->sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
+		snprintf(err, errsz, "'%s' is not an IPv4 address (IPv6 goes in brackets)", host);
+		return -1;
+	}
+	*socklen = sizeof(*a4);
+	return 0;
+}
+
+struct vms_http *
+vms_http_start(const char *listen_spec)
+{
+	struct sockaddr_storage addr;
+	size_t addrlen;
+	char err[256];
+	if (vms_http_parse_listen(listen_spec, &addr, &addrlen, err, sizeof(err)) < 0) {
+		vms_err("--listen: %s", err);
+		return NULL;
+	}
+	struct vms_http *h = vms_xcalloc(1, sizeof(*h));
+	pthread_mutex_init(&h->lock, NULL);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	if (addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
+				  MHD_OPTION_END);
+	if (!h->mhd) {
+		vms_err("cannot listen on %s: %s", listen_spec,
+			errno ? strerror(errno) : "libmicrohttpd refused");
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+vms_http_stop(struct vms_http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->mhd);
+	snapshot_unref(h->current);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+void
+vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, char *landing,
+		 size_t landing_len)
+{
+	struct snapshot *s = vms_xcalloc(1, sizeof(*s));
+	atomic_init(&s->refs, 1);
+	s->metrics = metrics;
+	s->metrics_len = metrics_len;
+	s->landing = landing;
+	s->landing_len = landing_len;
+	pthread_mutex_lock(&h->lock);
+	struct snapshot *old = h->current;
+	h->current = s;
+	pthread_mutex_unlock(&h->lock);
+	snapshot_unref(old);
+}

@@ -1,0 +1,370 @@
+/* Rendering of /metrics and / (see render.h). */
+#include "render.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+void
+vms_buf_init(struct vms_buf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+vms_buf_free(struct vms_buf *b)
+{
+	free(b->data);
+	vms_buf_init(b);
+}
+
+static void
+buf_reserve(struct vms_buf *b, size_t extra)
+{
+	if (b->len + extra + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	b->data = vms_xrealloc(b->data, cap, 1);
+	b->cap = cap;
+}
+
+void
+vms_buf_append(struct vms_buf *b, const char *s, size_t n)
+{
+	buf_reserve(b, n);
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+vms_buf_printf(struct vms_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n <= 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+vms_buf_label_value(struct vms_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '\\':
+			vms_buf_append(b, "\\\\", 2);
+			break;
+		case '"':
+			vms_buf_append(b, "\\\"", 2);
+			break;
+		case '\n':
+			vms_buf_append(b, "\\n", 2);
+			break;
+		default:
+			vms_buf_append(b, s, 1);
+		}
+	}
+}
+
+void
+vms_buf_html(struct vms_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&':
+			vms_buf_append(b, "&amp;", 5);
+			break;
+		case '<':
+			vms_buf_append(b, "&lt;", 4);
+			break;
+		case '>':
+			vms_buf_append(b, "&gt;", 4);
+			break;
+		case '"':
+			vms_buf_append(b, "&quot;", 6);
+			break;
+		case '\'':
+			vms_buf_append(b, "&#39;", 5);
+			break;
+		default:
+			vms_buf_append(b, s, 1);
+		}
+	}
+}
+
+static void
+family(struct vms_buf *b, const char *name, const char *type, const char *help)
+{
+	vms_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Starts a sample: name{domain="..." — the caller adds more labels and closes it. */
+static void
+sample_domain(struct vms_buf *b, const char *name, const struct vms_domain *d)
+{
+	vms_buf_printf(b, "%s{domain=\"", name);
+	vms_buf_label_value(b, d->name);
+	vms_buf_append(b, "\"", 1);
+}
+
+/* The shortest decimal that reads back as the same double: 0.1, not 0.10000000000000001. */
+void
+vms_buf_double(struct vms_buf *b, double v)
+{
+	char tmp[40];
+	if (isnan(v)) {
+		vms_buf_append(b, "NaN", 3);
+		return;
+	}
+	if (isinf(v)) {
+		vms_buf_append(b, v > 0 ? "+Inf" : "-Inf", 4);
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	vms_buf_append(b, tmp, strlen(tmp));
+}
+
+static void
+value_seconds(struct vms_buf *b, uint64_t ticks, uint64_t hz)
+{
+	vms_buf_append(b, " ", 1);
+	vms_buf_double(b, (double)ticks / (double)hz);
+	vms_buf_append(b, "\n", 1);
+}
+
+static void
+render_guest_cpu(struct vms_buf *b, const struct vms_store *st)
+{
+	family(b, "vmscale_guest_cpu_seconds_total", "counter",
+	       "Guest CPU time by mode, summed over the guest's CPUs, from /proc/stat inside the "
+	       "guest (mpstat's split; guest and guest_nice are in vmscale_guest_cpu_guest_seconds_total).");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		if (!d->probe.have_cpu)
+			continue;
+		unsigned last = d->probe.cpu.nmodes < VMS_CPU_GUEST ? d->probe.cpu.nmodes : VMS_CPU_GUEST;
+		for (unsigned m = 0; m < last; m++) {
+			sample_domain(b, "vmscale_guest_cpu_seconds_total", d);
+			vms_buf_printf(b, ",mode=\"%s\"}", vms_cpu_mode_name((enum vms_cpu_mode)m));
+			value_seconds(b, d->probe.cpu.ticks[m], d->probe.cpu.hz);
+		}
+	}
+	family(b, "vmscale_guest_cpu_guest_seconds_total", "counter",
+	       "Time the guest's own CPUs ran nested guests, by mode (already included in user and nice).");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		if (!d->probe.have_cpu)
+			continue;
+		static const char *const nested[] = {"user", "nice"};
+		for (unsigned m = VMS_CPU_GUEST; m < d->probe.cpu.nmodes; m++) {
+			sample_domain(b, "vmscale_guest_cpu_guest_seconds_total", d);
+			vms_buf_printf(b, ",mode=\"%s\"}", nested[m - VMS_CPU_GUEST]);
+			value_seconds(b, d->probe.cpu.ticks[m], d->probe.cpu.hz);
+		}
+	}
+	family(b, "vmscale_guest_cpus", "gauge", "Number of CPUs the guest kernel sees.");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		if (!d->probe.have_cpu)
+			continue;
+		sample_domain(b, "vmscale_guest_cpus", d);
+		vms_buf_printf(b, "} %u\n", d->probe.cpu.ncpu);
+	}
+}
+
+static void
+render_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
+{
+	family(b, "vmscale_domain_info", "gauge",
+	       "Running domain's metadata; 1 for every running domain.");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		sample_domain(b, "vmscale_domain_info", d);
+		vms_buf_printf(b, ",uuid=\"%s\",probe_channel=\"%s\"} 1\n", d->uuid,
+			       d->channel_path ? "yes" : "no");
+	}
+	family(b, "vmscale_probe_up", "gauge",
+	       "1 if the domain's probe is connected, said hello and reported within 3 intervals.");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		sample_domain(b, "vmscale_probe_up", d);
+		vms_buf_printf(b, "} %d\n", vms_probe_is_up(st, d, now_ns) ? 1 : 0);
+	}
+	family(b, "vmscale_probe_info", "gauge",
+	       "Version of the probe in the guest, from its hello; 1 while it is connected.");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		if (!d->probe.connected || !d->probe.hello)
+			continue;
+		sample_domain(b, "vmscale_probe_info", d);
+		vms_buf_append(b, ",version=\"", 10);
+		vms_buf_label_value(b, d->probe.info.probe_version);
+		vms_buf_printf(b, "\",protocol=\"%u\"} 1\n", d->probe.info.proto);
+	}
+	family(b, "vmscale_probe_reports_total", "counter",
+	       "Reports accepted from the domain's probe.");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		sample_domain(b, "vmscale_probe_reports_total", d);
+		vms_buf_printf(b, "} %llu\n", (unsigned long long)d->probe.reports_total);
+	}
+	family(b, "vmscale_probe_reports_lost_total", "counter",
+	       "Reports the probe numbered but the daemon never received (gaps in seq).");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		sample_domain(b, "vmscale_probe_reports_lost_total", d);
+		vms_buf_printf(b, "} %llu\n", (unsigned long long)d->probe.reports_lost_total);
+	}
+	family(b, "vmscale_probe_records_rejected_total", "counter",
+	       "Records from the domain's probe rejected as malformed, by reason (present once non-zero).");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		for (unsigned e = 1; e < VMS_PROTO_E_COUNT; e++) {
+			if (!d->probe.rejected[e])
+				continue;
+			sample_domain(b, "vmscale_probe_records_rejected_total", d);
+			vms_buf_printf(b, ",reason=\"%s\"} %llu\n",
+				       vms_proto_error_name((enum vms_proto_error)e),
+				       (unsigned long long)d->probe.rejected[e]);
+		}
+	}
+}
+
+/* A family with one unlabelled sample. */
+static void
+gauge_u64(struct vms_buf *b, const char *name, const char *help, uint64_t v)
+{
+	family(b, name, "gauge", help);
+	vms_buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void
+gauge_double(struct vms_buf *b, const char *name, const char *help, double v)
+{
+	family(b, name, "gauge", help);
+	vms_buf_printf(b, "%s ", name);
+	vms_buf_double(b, v);
+	vms_buf_append(b, "\n", 1);
+}
+
+static void
+render_host(struct vms_buf *b, const struct vms_store *st)
+{
+	const struct vms_host_stats *h = &st->host;
+	if (!h->valid)
+		return;
+	family(b, "vmscale_host_cpu_seconds_total", "counter",
+	       "Host CPU time by mode, summed over all CPUs (libstatgrab).");
+	const struct {
+		const char *mode;
+		uint64_t ticks;
+	} modes[] = {
+		{"user", h->cpu_ticks_user},     {"nice", h->cpu_ticks_nice},
+		{"system", h->cpu_ticks_system}, {"idle", h->cpu_ticks_idle},
+		{"iowait", h->cpu_ticks_iowait},
+	};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		vms_buf_printf(b, "vmscale_host_cpu_seconds_total{mode=\"%s\"}", modes[i].mode);
+		value_seconds(b, modes[i].ticks, h->ticks_per_second);
+	}
+	gauge_u64(b, "vmscale_host_memory_total_bytes", "Host physical memory (libstatgrab).",
+		  h->mem_total);
+	gauge_u64(b, "vmscale_host_memory_used_bytes",
+		  "Host memory in use, page cache excluded (libstatgrab).", h->mem_used);
+	gauge_u64(b, "vmscale_host_memory_free_bytes", "Host memory free (libstatgrab).",
+		  h->mem_free);
+	gauge_u64(b, "vmscale_host_memory_cache_bytes", "Host page cache (libstatgrab).",
+		  h->mem_cache);
+	gauge_double(b, "vmscale_host_load1", "Host load average over 1 minute.", h->load1);
+	gauge_double(b, "vmscale_host_load5", "Host load average over 5 minutes.", h->load5);
+	gauge_double(b, "vmscale_host_load15", "Host load average over 15 minutes.", h->load15);
+}
+
+void
+vms_render_metrics(struct vms_buf *b, const struct vms_store *st,
+		   const struct vms_render_info *info, uint64_t now_ns)
+{
+	family(b, "vmscale_build_info", "gauge", "Version of vmscaled and of its wire protocol.");
+	vms_buf_append(b, "vmscale_build_info{version=\"", 28);
+	vms_buf_label_value(b, info->version);
+	vms_buf_printf(b, "\",protocol=\"%d\"} 1\n", VMS_PROTO_VERSION);
+	family(b, "vmscale_libvirt_up", "gauge", "1 if the libvirt connection is open and answering.");
+	vms_buf_printf(b, "vmscale_libvirt_up %d\n", st->libvirt_up ? 1 : 0);
+	family(b, "vmscale_domains_running", "gauge",
+	       "N_up: running domains on this host (last known while libvirt is down).");
+	vms_buf_printf(b, "vmscale_domains_running %zu\n", st->ndomains);
+	family(b, "vmscale_probes_up", "gauge", "Domains whose probe is up.");
+	vms_buf_printf(b, "vmscale_probes_up %zu\n", vms_store_probes_up(st, now_ns));
+	render_probes(b, st, now_ns);
+	render_guest_cpu(b, st);
+	render_host(b, st);
+}
+
+static double
+guest_busy_percent(const struct vms_domain *d)
+{
+	const struct vms_cpu_report *c = &d->probe.cpu;
+	uint64_t total = 0;
+	for (unsigned m = 0; m < c->nmodes && m < VMS_CPU_GUEST; m++)
+		total += c->ticks[m];
+	uint64_t idle = c->ticks[VMS_CPU_IDLE] + (c->nmodes > VMS_CPU_IOWAIT ? c->ticks[VMS_CPU_IOWAIT] : 0);
+	return total ? 100.0 * (double)(total - idle) / (double)total : NAN;
+}
+
+void
+vms_render_landing(struct vms_buf *b, const struct vms_store *st,
+		   const struct vms_render_info *info, uint64_t now_ns)
+{
+	static const char head[] =
+		       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		       "<title>vmscaled</title><style>body{font-family:sans-serif;margin:2em}"
+		       "table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #ccc;"
+		       "text-align:left}.up{color:#070}.down{color:#b00}</style></head><body>\n";
+	vms_buf_append(b, head, sizeof(head) - 1);
+	vms_buf_printf(b, "<h1>vmscaled ");
+	vms_buf_html(b, info->version);
+	vms_buf_printf(b, "</h1>\n<p>libvirt <b>");
+	vms_buf_html(b, info->uri);
+	vms_buf_printf(b, "</b>: <span class=\"%s\">%s</span>. N_up = <b>%zu</b> running domains, "
+			  "%zu probes up. Metrics: <a href=\"/metrics\">/metrics</a>.</p>\n",
+		       st->libvirt_up ? "up" : "down", st->libvirt_up ? "connected" : "not connected",
+		       st->ndomains, vms_store_probes_up(st, now_ns));
+	vms_buf_printf(b, "<table><tr><th>domain</th><th>uuid</th><th>probe</th><th>version</th>"
+			  "<th>guest CPUs</th><th>busy since boot</th><th>reports</th></tr>\n");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		bool up = vms_probe_is_up(st, d, now_ns);
+		vms_buf_printf(b, "<tr><td>");
+		vms_buf_html(b, d->name);
+		vms_buf_printf(b, "</td><td>%s</td><td class=\"%s\">%s</td><td>", d->uuid,
+			       up ? "up" : "down",
+			       up ? "up" : (d->channel_path ? "down" : "no channel"));
+		if (d->probe.hello)
+			vms_buf_html(b, d->probe.info.probe_version);
+		if (d->probe.have_cpu)
+			vms_buf_printf(b, "</td><td>%u</td><td>%.1f %%</td>", d->probe.cpu.ncpu,
+				       guest_busy_percent(d));
+		else
+			vms_buf_printf(b, "</td><td></td><td></td>");
+		vms_buf_printf(b, "<td>%llu</td></tr>\n", (unsigned long long)d->probe.reports_total);
+	}
+	vms_buf_printf(b, "</table>\n</body></html>\n");
+}

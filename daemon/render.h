@@ -1,0 +1,41 @@
+/*
+ * Rendering of the store: Prometheus text exposition format 0.0.4 for /metrics and a small
+ * HTML landing page for /. Pure functions of the store and a clock value, so golden files
+ * can pin them down.
+ */
+#ifndef VMSCALE_RENDER_H
+#define VMSCALE_RENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct vms_buf {
+	char *data;
+	size_t len, cap;
+};
+
+void vms_buf_init(struct vms_buf *b);
+void vms_buf_free(struct vms_buf *b);
+void vms_buf_append(struct vms_buf *b, const char *s, size_t n);
+void vms_buf_printf(struct vms_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a label value: \ " and newline escaped as the exposition format requires. */
+void vms_buf_label_value(struct vms_buf *b, const char *s);
+/* Appends v as the shortest decimal that reads back exactly (NaN, +Inf, -Inf as Prometheus spells them). */
+void vms_buf_double(struct vms_buf *b, double v);
+/* Appends s with HTML's special characters as entities. */
+void vms_buf_html(struct vms_buf *b, const char *s);
+
+struct vms_render_info {
+	const char *version;
+	const char *listen;
+	const char *uri;
+};
+
+void vms_render_metrics(struct vms_buf *out, const struct vms_store *st,
+			const struct vms_render_info *info, uint64_t now_ns);
+void vms_render_landing(struct vms_buf *out, const struct vms_store *st,
+			const struct vms_render_info *info, uint64_t now_ns);
+
+#endif

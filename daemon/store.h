@@ -1,0 +1,70 @@
+/*
+ * The store: everything vmscaled knows, kept once. Collectors write it from the event loop;
+ * the renderer reads it in the same thread and publishes an immutable snapshot for HTTP.
+ */
+#ifndef VMSCALE_STORE_H
+#define VMSCALE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmscale/protocol.h"
+
+#define VMS_UUID_LEN 36
+
+struct vms_probe_state {
+	bool connected;     /* the channel socket is open */
+	bool hello;         /* a valid hello arrived on this connection */
+	struct vms_hello info;
+	bool have_cpu;
+	struct vms_cpu_report cpu;
+	uint64_t last_report_ns; /* host monotonic receive time of the last accepted report */
+	uint64_t reports_total;
+	uint64_t reports_lost_total; /* gaps in seq */
+	uint64_t rejected[VMS_PROTO_E_COUNT];
+};
+
+struct vms_domain {
+	char uuid[VMS_UUID_LEN + 1]; /* the key: names are reused, UUIDs are not */
+	char *name;
+	int id;                      /* libvirt's runtime id; changes when the domain restarts */
+	char *channel_path;          /* host end of the probe channel, NULL if the domain has none */
+	bool seen;                   /* mark for the sweep after a listing */
+	struct vms_probe_state probe;
+};
+
+struct vms_host_stats {
+	bool valid;
+	uint64_t cpu_ticks_user, cpu_ticks_nice, cpu_ticks_system, cpu_ticks_idle, cpu_ticks_iowait;
+	uint64_t ticks_per_second;
+	uint64_t mem_total, mem_free, mem_used, mem_cache;
+	double load1, load5, load15;
+};
+
+struct vms_store {
+	struct vms_domain **domains;
+	size_t ndomains, cap;
+	bool libvirt_up;
+	bool libvirt_listed; /* at least one listing succeeded since start */
+	struct vms_host_stats host;
+	uint32_t probe_interval_ms;
+	uint64_t generation; /* bumped on every change, so the renderer knows when to run */
+};
+
+void vms_store_init(struct vms_store *st, uint32_t probe_interval_ms);
+void vms_store_fini(struct vms_store *st);
+
+struct vms_domain *vms_store_find(struct vms_store *st, const char *uuid);
+/* Returns the domain with this uuid, created if new; name and id are updated. */
+struct vms_domain *vms_store_upsert(struct vms_store *st, const char *uuid, const char *name,
+				    int id);
+void vms_store_set_channel(struct vms_domain *d, const char *path);
+void vms_store_remove(struct vms_store *st, struct vms_domain *d);
+void vms_store_changed(struct vms_store *st);
+
+/* A probe is up when its channel is open, it said hello and it reported within 3 intervals. */
+bool vms_probe_is_up(const struct vms_store *st, const struct vms_domain *d, uint64_t now_ns);
+size_t vms_store_probes_up(const struct vms_store *st, uint64_t now_ns);
+
+#endif

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Install every Debian package vmscale needs to build, test and run its lab.
+# Idempotent and non-interactive: installs only what is missing.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	build-essential cmake pkg-config
+	libvirt-dev libmicrohttpd-dev libstatgrab-dev libsystemd-dev libxml2-dev
+	# run and lab: libvirt + QEMU (TCG), a Debian guest kernel, busybox for the guest initramfs
+	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
+	linux-image-amd64 busybox-static cpio gzip kmod
+	# tests
+	curl prometheus iproute2 procps psmisc
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "bootstrap: all ${#PACKAGES[@]} packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bootstrap: missing packages (${missing[*]}) and not root; install them or rerun as root" >&2
+	exit 1
+fi
+
+echo "bootstrap: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# --force-confnew: libvirt-daemon-system ships conffiles; never stop on a prompt.
+# policy-rc.d: this host has no systemd as PID 1, so maintainer scripts must not try to start services.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	created_policy=1
+fi
+trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
+apt-get install -y -q --no-install-recommends \
+	-o Dpkg::Options::=--force-confnew -o Dpkg::Options::=--force-confdef \
+	"${missing[@]}"
+echo "bootstrap: done"

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# vmscaled as a whole against libvirt's in-process test driver: command line, /metrics,
+# the landing page, HTTP errors, systemd notifications on a real NOTIFY_SOCKET, clean stop.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+vmscaled=${1:?usage: daemon_test_driver.sh PATH/TO/vmscaled}
+command -v curl >/dev/null || skip "curl is not installed (scripts/bootstrap.sh installs it)"
+command -v python3 >/dev/null || skip "python3 is not installed (scripts/bootstrap.sh installs it)"
+
+tmp=$(mktemp -d /tmp/vmscale-test-daemon.XXXXXX)
+pid=
+notify_pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	[ -n "$notify_pid" ] && kill "$notify_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Command line.
+check "--version prints the version" bash -c "'$vmscaled' --version | grep -q '^vmscaled [0-9]'"
+check "--help documents --connect and --listen" bash -c "'$vmscaled' --help | grep -q -- '--listen'"
+"$vmscaled" --bogus >/dev/null 2>&1
+check "an unknown flag exits 2" test $? -eq 2
+"$vmscaled" --interval 0 >/dev/null 2>&1
+check "--interval 0 is refused with exit 2" test $? -eq 2
+out=$("$vmscaled" --connect test:///default --listen 127.0.0.1:99999 2>&1)
+rc=$?
+check "a bad --listen exits 1" test "$rc" -eq 1
+check "a bad --listen says why" grep -q "port in '127.0.0.1:99999' must be 1..65535" <<<"$out"
+
+# A real NOTIFY_SOCKET, as systemd would provide.
+python3 - "$tmp/notify.sock" "$tmp/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as log:
+    while True:
+        log.write(s.recv(4096).decode() + "\n")
+PY
+notify_pid=$!
+wait_for 5 test -S "$tmp/notify.sock" || not_ok "notify socket listener started"
+
+port=$(free_port)
+url=http://127.0.0.1:$port
+NOTIFY_SOCKET=$tmp/notify.sock "$vmscaled" --connect test:///default --listen "127.0.0.1:$port" \
+	--interval 1 2>"$tmp/vmscaled.log" &
+pid=$!
+metrics() { curl -sf "$url/metrics"; }
+wait_for 10 metrics >/dev/null
+metrics >"$tmp/m1"
+check "serves /metrics" test $? -eq 0
+check "vmscale_libvirt_up 1" grep -qx 'vmscale_libvirt_up 1' "$tmp/m1"
+check "N_up of the test driver is 1" grep -qx 'vmscale_domains_running 1' "$tmp/m1"
+check "the test domain has vmscale_domain_info" grep -q '^vmscale_domain_info{domain="test",uuid="' "$tmp/m1"
+check "its probe is down (it has no channel)" grep -qx 'vmscale_probe_up{domain="test"} 0' "$tmp/m1"
+check "build info" grep -q '^vmscale_build_info{version="' "$tmp/m1"
+check "host CPU from libstatgrab" grep -q '^vmscale_host_cpu_seconds_total{mode="idle"} [0-9]' "$tmp/m1"
+check "host memory from libstatgrab" grep -Eq '^vmscale_host_memory_total_bytes [1-9][0-9]+$' "$tmp/m1"
+check "every family has HELP and TYPE" bash -c "
+	diff <(grep '^# TYPE' '$tmp/m1' | cut -d' ' -f3) <(grep '^# HELP' '$tmp/m1' | cut -d' ' -f3)"
+if command -v promtool >/dev/null; then
+	out=$(promtool check metrics <"$tmp/m1" 2>&1)
+	rc=$?
+	check "promtool check metrics is silent" test "$rc" -eq 0 -a -z "$out"
+	[ -z "$out" ] || echo "$out"
+fi
+ctype=$(curl -s -o /dev/null -w '%{content_type}' "$url/metrics")
+check "content type is text 0.0.4" test "$ctype" = "text/plain; version=0.0.4; charset=utf-8"
+check "/ is a landing page linking /metrics" bash -c "curl -sf '$url/' | grep -q 'href=\"/metrics\"'"
+check "unknown path is 404" test "$(curl -s -o /dev/null -w '%{http_code}' "$url/nope")" = 404
+check "POST is 405" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/metrics")" = 405
+check "HEAD is 200" test "$(curl -s -o /dev/null -w '%{http_code}' -I "$url/metrics")" = 200
+
+# Host counters grow between scrapes (1 s interval).
+sleep 2.2
+metrics >"$tmp/m2"
+idle1=$(awk '/^vmscale_host_cpu_seconds_total\{mode="idle"\}/{print $2}' "$tmp/m1")
+idle2=$(awk '/^vmscale_host_cpu_seconds_total\{mode="idle"\}/{print $2}' "$tmp/m2")
+check "host idle seconds grow ($idle1 -> $idle2)" awk -v a="$idle1" -v b="$idle2" 'BEGIN{exit !(b > a)}'
+
+check "READY=1 sent to systemd" wait_for 5 grep -q 'READY=1' "$tmp/notify.log"
+check "STATUS= says N_up and libvirt" grep -q 'STATUS=N_up=1, probes 0/1 up, libvirt ok' "$tmp/notify.log"
+
+kill -TERM "$pid"
+rc=0
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+wait "$pid"
+rc=$?
+pid=
+check "SIGTERM: clean exit 0" test "$rc" -eq 0
+check "STOPPING=1 sent to systemd" wait_for 5 grep -q 'STOPPING=1' "$tmp/notify.log"
+check "the log says it stopped" grep -q 'vmscaled: info: stopped' "$tmp/vmscaled.log"
+if [ "$fails" -gt 0 ]; then
+	echo "--- vmscaled log"; cat "$tmp/vmscaled.log"
+	echo "--- notify log"; cat "$tmp/notify.log"
+fi
+finish

@@ -1,0 +1,70 @@
+#include "check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int check_failures;
+int check_count;
+
+bool
+check_result(bool ok, const char *what, const char *file, int line)
+{
+	check_count++;
+	if (!ok) {
+		check_failures++;
+		fprintf(stderr, "%s:%d: FAILED: %s\n", file, line, what);
+	}
+	return ok;
+}
+
+bool
+check_str(const char *got, const char *want, const char *what, const char *file, int line)
+{
+	bool ok = got && want && strcmp(got, want) == 0;
+	if (!check_result(ok, what, file, line))
+		fprintf(stderr, "  got:  \"%s\"\n  want: \"%s\"\n", got ? got : "(null)",
+			want ? want : "(null)");
+	return ok;
+}
+
+bool
+check_int(long long got, long long want, const char *what, const char *file, int line)
+{
+	bool ok = got == want;
+	if (!check_result(ok, what, file, line))
+		fprintf(stderr, "  got %lld, want %lld\n", got, want);
+	return ok;
+}
+
+char *
+check_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "cannot open %s\n", path);
+		exit(1);
+	}
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	size_t r;
+	while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+		n += r;
+		if (n + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	fclose(f);
+	if (!buf)
+		exit(1);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+int
+check_done(const char *name)
+{
+	printf("%s: %d checks, %d failed\n", name, check_count, check_failures);
+	return check_failures ? 1 : 0;
+}

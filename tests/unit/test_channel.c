@@ -1,0 +1,200 @@
+/*
+ * Probe channels: record validation and accounting, then a real unix socket standing in for
+ * QEMU's end of the virtio-serial channel, driven by libvirt's event loop as in the daemon.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+
+#include "../../collectors/channel.h"
+#include "../../daemon/log.h"
+#include "check.h"
+
+#define UUID "0b1f4e8e-6a86-4e38-9a8e-0d6c1b1c2a11"
+
+static enum vms_proto_error
+line(struct vms_channels *c, const char *text)
+{
+	return vms_channels_handle_line(c, UUID, text, strlen(text), vms_monotonic_ns());
+}
+
+static void
+test_records(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *d = vms_store_upsert(&st, UUID, "dvm1", 1);
+	vms_store_set_channel(d, "/nonexistent/vmscale-test/socket");
+	struct vms_channels *c = vms_channels_new(&st);
+	vms_channels_sync(c); /* connect fails: retried later, the domain keeps going */
+	CHECK(!d->probe.connected);
+
+	const char *cpu1 = "cpu seq=1 mono_ns=1 real_ns=1 hz=100 ncpu=1 user=10 nice=0 system=5 idle=100";
+	CHECK_INT(line(c, cpu1), VMS_PROTO_E_SEQUENCE); /* before hello */
+	CHECK_INT(line(c, "hello proto=1 probe=0.1.0 caps=cpu"), VMS_PROTO_OK);
+	CHECK(d->probe.hello);
+	CHECK_INT(line(c, cpu1), VMS_PROTO_OK);
+	CHECK(d->probe.have_cpu);
+	CHECK_INT(d->probe.reports_total, 1);
+	CHECK_INT(line(c, cpu1), VMS_PROTO_E_SEQUENCE); /* replayed seq */
+	CHECK_INT(line(c, "cpu seq=4 mono_ns=2 real_ns=2 hz=100 ncpu=1 user=9 nice=0 system=5 "
+			  "idle=200"),
+		  VMS_PROTO_E_SEQUENCE); /* counters went backwards */
+	CHECK_INT(line(c, "cpu seq=4 mono_ns=2 real_ns=2 hz=100 ncpu=1 user=11 nice=0 system=5 "
+			  "idle=200"),
+		  VMS_PROTO_OK);
+	CHECK_INT(d->probe.reports_lost_total, 2); /* seq 2 and 3 never came */
+	CHECK_INT(d->probe.cpu.ticks[VMS_CPU_IDLE], 200);
+	CHECK_INT(line(c, "cpu seq=5 garbage"), VMS_PROTO_E_SYNTAX);
+	CHECK_INT(line(c, "disk seq=5"), VMS_PROTO_E_UNKNOWN);
+	CHECK_INT(line(c, "hello proto=9 probe=x caps=y"), VMS_PROTO_E_VERSION);
+	/* A restarted probe: new hello, seq from 0 again, and that is fine. */
+	CHECK_INT(line(c, "hello proto=1 probe=0.1.1 caps=cpu"), VMS_PROTO_OK);
+	CHECK_STR(d->probe.info.probe_version, "0.1.1");
+	CHECK_INT(line(c, "cpu seq=0 mono_ns=3 real_ns=3 hz=100 ncpu=1 user=12 nice=0 system=5 "
+			  "idle=300"),
+		  VMS_PROTO_OK);
+	CHECK_INT(d->probe.reports_total, 3);
+	CHECK_INT(d->probe.rejected[VMS_PROTO_E_SEQUENCE], 3);
+	CHECK_INT(d->probe.rejected[VMS_PROTO_E_SYNTAX], 1);
+	CHECK_INT(d->probe.rejected[VMS_PROTO_E_UNKNOWN], 1);
+	CHECK_INT(d->probe.rejected[VMS_PROTO_E_VERSION], 1);
+	/* A line for a domain that has no channel is refused, not crashed on. */
+	CHECK_INT(vms_channels_handle_line(c, "no-such-uuid", "x", 1, 0), VMS_PROTO_E_SEQUENCE);
+	vms_channels_free(c);
+	vms_store_fini(&st);
+}
+
+static volatile int timer_fired;
+
+static void
+on_timeout(int timer, void *opaque)
+{
+	(void)timer;
+	(void)opaque;
+	timer_fired = 1;
+}
+
+/* Runs the event loop until cond() holds or about 3 s pass. */
+static bool
+run_until(bool (*cond)(void *), void *arg)
+{
+	int timer = virEventAddTimeout(50, on_timeout, NULL, NULL);
+	bool ok = false;
+	for (int i = 0; i < 60 && !(ok = cond(arg)); i++)
+		virEventRunDefaultImpl();
+	virEventRemoveTimeout(timer);
+	return ok;
+}
+
+static bool
+has_cpu(void *arg)
+{
+	return ((struct vms_domain *)arg)->probe.have_cpu;
+}
+
+static bool
+disconnected(void *arg)
+{
+	return !((struct vms_domain *)arg)->probe.connected;
+}
+
+static bool
+has_rejects(void *arg)
+{
+	struct vms_domain *d = arg;
+	return d->probe.rejected[VMS_PROTO_E_OVERSIZED] > 0 && d->probe.rejected[VMS_PROTO_E_SYNTAX] > 0;
+}
+
+static ssize_t
+read_some(int fd, char *buf, size_t sz)
+{
+	for (int i = 0; i < 100; i++) {
+		ssize_t r = recv(fd, buf, sz - 1, MSG_DONTWAIT);
+		if (r > 0) {
+			buf[r] = '\0';
+			return r;
+		}
+		virEventRunDefaultImpl();
+	}
+	return -1;
+}
+
+static void
+test_socket(void)
+{
+	if (virEventRegisterDefaultImpl() < 0) {
+		CHECK(!"libvirt event loop");
+		return;
+	}
+	char dir[] = "/tmp/vmscale-test-channel.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char path[100];
+	snprintf(path, sizeof(path), "%.60s/org.vmscale.probe.0", dir);
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	CHECK(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	CHECK(listen(lfd, 1) == 0);
+
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *d = vms_store_upsert(&st, UUID, "dvm1", 1);
+	vms_store_set_channel(d, path);
+	struct vms_channels *c = vms_channels_new(&st);
+	vms_channels_sync(c);
+	CHECK(d->probe.connected);
+	int qfd = accept(lfd, NULL, NULL); /* "QEMU" */
+	CHECK(qfd >= 0);
+
+	char buf[2048];
+	CHECK(read_some(qfd, buf, sizeof(buf)) > 0);
+	CHECK_STR(buf, "host proto=1\n");
+
+	/* Records split at odd places, as a byte stream may deliver them. */
+	const char *stream = "hello proto=1 probe=0.1.0 caps=cpu\ncpu seq=0 mono_ns=5 real_ns=6 "
+			     "hz=100 ncpu=1 user=1 nice=0 system=2 idle=3 iowait=4\n";
+	size_t half = strlen(stream) / 2;
+	CHECK(write(qfd, stream, half) == (ssize_t)half);
+	virEventRunDefaultImpl();
+	CHECK(write(qfd, stream + half, strlen(stream) - half) == (ssize_t)(strlen(stream) - half));
+	CHECK(run_until(has_cpu, d));
+	CHECK_INT(d->probe.cpu.nmodes, 5);
+	CHECK(read_some(qfd, buf, sizeof(buf)) > 0);
+	CHECK_STR(buf, "schedule cpu_ms=5000\n");
+
+	/* Hostile input: an overlong line and garbage are counted; the channel stays usable. */
+	static char flood[8192];
+	memset(flood, 'A', sizeof(flood));
+	flood[sizeof(flood) - 1] = '\n';
+	CHECK(write(qfd, flood, sizeof(flood)) == (ssize_t)sizeof(flood));
+	CHECK(write(qfd, "\x01\x02\n", 3) == 3);
+	CHECK(run_until(has_rejects, d));
+	CHECK(d->probe.connected);
+
+	/* QEMU goes away: the probe is marked disconnected and a reconnect is scheduled. */
+	close(qfd);
+	CHECK(run_until(disconnected, d));
+	CHECK(!d->probe.hello);
+
+	vms_channels_free(c);
+	vms_store_fini(&st);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	vms_log_init("test_channel", false);
+	test_records();
+	test_socket();
+	return check_done("test_channel");
+}

@@ -1,0 +1,95 @@
+/* Domain XML: finding the probe channel, and refusing hostile or broken documents. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../collectors/domxml.h"
+#include "check.h"
+#include "vmscale/protocol.h"
+
+static int
+find(const char *xml, char *path, size_t pathsz)
+{
+	char err[256] = "";
+	path[0] = '\0';
+	int rc = vms_domxml_channel_path(xml, VMS_PROTO_CHANNEL_NAME, path, pathsz, err, sizeof(err));
+	if (rc < 0)
+		CHECK(err[0] != '\0');
+	return rc;
+}
+
+static void
+test_live_xml(void)
+{
+	size_t len;
+	char *xml = check_read_file(VMSCALE_TEST_DATA "/fixtures/libvirt/live-dvm1.xml", &len);
+	char path[256];
+	CHECK_INT(find(xml, path, sizeof(path)), 1);
+	CHECK_STR(path, "/var/lib/libvirt/qemu/channel/target/domain-1-dvm1/org.vmscale.probe.0");
+	free(xml);
+}
+
+static void
+test_cases(void)
+{
+	char path[256];
+	/* No devices at all, and a channel with another name: both mean "no probe". */
+	CHECK_INT(find("<domain type='qemu'><name>a</name></domain>", path, sizeof(path)), 0);
+	CHECK_INT(find("<domain><devices><channel type='unix'><source mode='bind' path='/x'/>"
+		       "<target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices>"
+		       "</domain>",
+		       path, sizeof(path)),
+		  0);
+	/* The right name on a pty channel is not ours to connect to. */
+	CHECK_INT(find("<domain><devices><channel type='pty'><target type='virtio' "
+		       "name='org.vmscale.probe.0'/></channel></devices></domain>",
+		       path, sizeof(path)),
+		  0);
+	/* Second of two channels. */
+	CHECK_INT(find("<domain><devices><channel type='unix'><source path='/a'/><target type='virtio' "
+		       "name='other'/></channel><channel type='unix'><source mode='bind' path='/b/c'/>"
+		       "<target type='virtio' name='org.vmscale.probe.0'/></channel></devices></domain>",
+		       path, sizeof(path)),
+		  1);
+	CHECK_STR(path, "/b/c");
+	/* Errors: a channel without a path, a relative path, a path too long for sun_path. */
+	CHECK_INT(find("<domain><devices><channel type='unix'><target type='virtio' "
+		       "name='org.vmscale.probe.0'/></channel></devices></domain>",
+		       path, sizeof(path)),
+		  -1);
+	CHECK_INT(find("<domain><devices><channel type='unix'><source path='rel/x'/><target "
+		       "type='virtio' name='org.vmscale.probe.0'/></channel></devices></domain>",
+		       path, sizeof(path)),
+		  -1);
+	char longxml[1024];
+	char longpath[200];
+	memset(longpath, 'p', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	snprintf(longxml, sizeof(longxml),
+		 "<domain><devices><channel type='unix'><source path='%s'/><target type='virtio' "
+		 "name='org.vmscale.probe.0'/></channel></devices></domain>",
+		 longpath);
+	CHECK_INT(find(longxml, path, sizeof(path)), -1);
+	/* Not XML, not a domain, truncated. */
+	CHECK_INT(find("", path, sizeof(path)), -1);
+	CHECK_INT(find("<domain><devices>", path, sizeof(path)), -1);
+	CHECK_INT(find("<network><devices/></network>", path, sizeof(path)), -1);
+	/* Entity expansion and external entities are not followed. */
+	const char *laughs =
+		"<?xml version='1.0'?><!DOCTYPE d [<!ENTITY a 'aaaaaaaaaa'>"
+		"<!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'><!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'>"
+		"<!ENTITY e SYSTEM 'file:///etc/passwd'>]>"
+		"<domain><devices><channel type='unix'><source path='/&c;&e;'/><target type='virtio' "
+		"name='org.vmscale.probe.0'/></channel></devices></domain>";
+	int rc = find(laughs, path, sizeof(path));
+	CHECK(rc == -1 || (rc == 1 && strstr(path, "root:") == NULL && strlen(path) < 108));
+}
+
+int
+main(void)
+{
+	test_live_xml();
+	test_cases();
+	return check_done("test_domxml");
+}

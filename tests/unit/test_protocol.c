@@ -1,0 +1,290 @@
+/* Wire protocol: round trips, and rejection of malformed, oversized and truncated input. */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "vmscale/protocol.h"
+
+static enum vms_proto_error
+parse(const char *line, struct vms_record *rec)
+{
+	return vms_record_parse(rec, line, strlen(line));
+}
+
+static void
+test_roundtrip(void)
+{
+	char out[VMS_PROTO_MAX_RECORD + 1];
+	struct vms_record rec;
+
+	struct vms_hello h = {.proto = VMS_PROTO_VERSION}, h2;
+	snprintf(h.probe_version, sizeof(h.probe_version), "1.2.3-rc1");
+	snprintf(h.caps, sizeof(h.caps), "cpu,disk");
+	size_t n = vms_encode_hello(out, sizeof(out), &h);
+	CHECK(n > 0 && out[n - 1] == '\n');
+	CHECK_STR(out, "hello proto=1 probe=1.2.3-rc1 caps=cpu,disk\n");
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_hello(&rec, &h2), VMS_PROTO_OK);
+	CHECK_STR(h2.probe_version, "1.2.3-rc1");
+	CHECK_STR(h2.caps, "cpu,disk");
+
+	struct vms_cpu_report r = {.seq = 7, .mono_ns = 123456789012ull, .real_ns = UINT64_MAX,
+				   .hz = 100, .ncpu = 64, .nmodes = VMS_CPU_MODE_COUNT};
+	for (unsigned m = 0; m < VMS_CPU_MODE_COUNT; m++)
+		r.ticks[m] = 1000ull * (m + 1);
+	n = vms_encode_cpu(out, sizeof(out), &r);
+	CHECK(n > 0);
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	struct vms_cpu_report r2;
+	CHECK_INT(vms_decode_cpu(&rec, &r2), VMS_PROTO_OK);
+	CHECK(r2.seq == 7 && r2.mono_ns == r.mono_ns && r2.real_ns == UINT64_MAX);
+	CHECK(r2.hz == 100 && r2.ncpu == 64 && r2.nmodes == VMS_CPU_MODE_COUNT);
+	CHECK(memcmp(r.ticks, r2.ticks, sizeof(r.ticks)) == 0);
+
+	/* An old kernel: only user nice system idle. */
+	r.nmodes = 4;
+	n = vms_encode_cpu(out, sizeof(out), &r);
+	CHECK(strstr(out, "iowait") == NULL);
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_cpu(&rec, &r2), VMS_PROTO_OK);
+	CHECK_INT(r2.nmodes, 4);
+	CHECK(r2.ticks[VMS_CPU_IOWAIT] == 0);
+
+	/* Fewer than the required modes cannot even be encoded. */
+	r.nmodes = 3;
+	CHECK_INT(vms_encode_cpu(out, sizeof(out), &r), 0);
+
+	struct vms_schedule s = {.cpu_ms = 5000}, s2;
+	n = vms_encode_schedule(out, sizeof(out), &s);
+	CHECK_STR(out, "schedule cpu_ms=5000\n");
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_schedule(&rec, &s2), VMS_PROTO_OK);
+	CHECK_INT(s2.cpu_ms, 5000);
+
+	n = vms_encode_host(out, sizeof(out));
+	CHECK_STR(out, "host proto=1\n");
+}
+
+static void
+test_syntax_rejects(void)
+{
+	struct vms_record rec;
+	static const struct {
+		const char *line;
+		enum vms_proto_error want;
+	} cases[] = {
+		{"", VMS_PROTO_E_SYNTAX},
+		{" hello proto=1", VMS_PROTO_E_SYNTAX},
+		{"hello  proto=1", VMS_PROTO_E_SYNTAX},
+		{"hello proto=1 ", VMS_PROTO_E_SYNTAX},
+		{"hello ", VMS_PROTO_E_SYNTAX},
+		{"Hello proto=1", VMS_PROTO_E_SYNTAX},
+		{"hello Proto=1", VMS_PROTO_E_SYNTAX},
+		{"hello proto", VMS_PROTO_E_SYNTAX},
+		{"hello proto=", VMS_PROTO_E_SYNTAX},
+		{"hello =1", VMS_PROTO_E_SYNTAX},
+		{"hello proto=1=2", VMS_PROTO_E_SYNTAX},
+		{"hello proto=1\r", VMS_PROTO_E_SYNTAX},
+		{"hello probe=\x01", VMS_PROTO_E_SYNTAX},
+		{"hello probe=\xc3\xa9", VMS_PROTO_E_SYNTAX},
+		{"hello\tproto=1", VMS_PROTO_E_SYNTAX},
+		{"averyveryverylongtype x=1", VMS_PROTO_E_SYNTAX},
+		{"hello proto=1 proto=2", VMS_PROTO_E_DUPLICATE},
+		{"hello proto=1", VMS_PROTO_OK},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum vms_proto_error got = parse(cases[i].line, &rec);
+		if (!CHECK_INT(got, cases[i].want))
+			fprintf(stderr, "  line %zu: \"%s\"\n", i, cases[i].line);
+	}
+
+	/* A key or value one over its bound. */
+	char line[VMS_PROTO_MAX_RECORD * 2];
+	snprintf(line, sizeof(line), "x %0*d=1", VMS_PROTO_MAX_KEY + 1, 0);
+	memset(line + 2, 'k', VMS_PROTO_MAX_KEY + 1);
+	CHECK_INT(parse(line, &rec), VMS_PROTO_E_SYNTAX);
+	line[2 + VMS_PROTO_MAX_KEY] = '=';
+	line[2 + VMS_PROTO_MAX_KEY + 1] = '1';
+	line[2 + VMS_PROTO_MAX_KEY + 2] = '\0';
+	CHECK_INT(parse(line, &rec), VMS_PROTO_OK);
+	snprintf(line, sizeof(line), "x k=");
+	memset(line + 4, 'v', VMS_PROTO_MAX_VALUE + 1);
+	line[4 + VMS_PROTO_MAX_VALUE + 1] = '\0';
+	CHECK_INT(parse(line, &rec), VMS_PROTO_E_SYNTAX);
+	line[4 + VMS_PROTO_MAX_VALUE] = '\0';
+	CHECK_INT(parse(line, &rec), VMS_PROTO_OK);
+
+	/* More fields than allowed. */
+	size_t len = (size_t)snprintf(line, sizeof(line), "x");
+	for (int i = 0; i <= VMS_PROTO_MAX_FIELDS; i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " f%d=1", i);
+	CHECK_INT(parse(line, &rec), VMS_PROTO_E_TOO_MANY);
+
+	/* A record at the size limit is oversized; one byte less (plus LF) fits. */
+	memset(line, 'a', sizeof(line));
+	CHECK_INT(vms_record_parse(&rec, line, VMS_PROTO_MAX_RECORD), VMS_PROTO_E_OVERSIZED);
+}
+
+static void
+test_decode_rejects(void)
+{
+	struct vms_record rec;
+	struct vms_cpu_report r;
+	struct vms_hello h;
+	struct vms_schedule s;
+	const char *base = "cpu seq=1 mono_ns=2 real_ns=3 hz=100 ncpu=1";
+	char line[VMS_PROTO_MAX_RECORD];
+
+#define CPU_CASE(extra, want)                                                                      \
+	do {                                                                                       \
+		snprintf(line, sizeof(line), "%s%s", base, extra);                                 \
+		CHECK_INT(parse(line, &rec), VMS_PROTO_OK);                                        \
+		if (!CHECK_INT(vms_decode_cpu(&rec, &r), want))                                    \
+			fprintf(stderr, "  line: %s\n", line);                                     \
+	} while (0)
+
+	CPU_CASE(" user=1 nice=2 system=3 idle=4", VMS_PROTO_OK);
+	CPU_CASE(" user=1 nice=2 system=3 idle=4 future_field=9", VMS_PROTO_OK);
+	CPU_CASE(" user=1 nice=2 system=3", VMS_PROTO_E_MISSING);
+	CPU_CASE(" user=1 nice=2 system=3 idle=4 irq=5", VMS_PROTO_E_VALUE); /* gap: no iowait */
+	CPU_CASE(" user=-1 nice=2 system=3 idle=4", VMS_PROTO_E_VALUE);
+	CPU_CASE(" user=+1 nice=2 system=3 idle=4", VMS_PROTO_E_VALUE);
+	CPU_CASE(" user=0x10 nice=2 system=3 idle=4", VMS_PROTO_E_VALUE);
+	CPU_CASE(" user=18446744073709551615 nice=2 system=3 idle=4", VMS_PROTO_OK);
+	CPU_CASE(" user=18446744073709551616 nice=2 system=3 idle=4", VMS_PROTO_E_VALUE);
+	CPU_CASE(" user=99999999999999999999999 nice=2 system=3 idle=4", VMS_PROTO_E_VALUE);
+
+	CHECK_INT(parse("cpu seq=1 mono_ns=2 real_ns=3 hz=0 ncpu=1 user=1 nice=2 system=3 idle=4",
+			&rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_cpu(&rec, &r), VMS_PROTO_E_VALUE);
+	CHECK_INT(parse("cpu seq=1 real_ns=3 hz=100 ncpu=1 user=1 nice=2 system=3 idle=4", &rec),
+		  VMS_PROTO_OK);
+	CHECK_INT(vms_decode_cpu(&rec, &r), VMS_PROTO_E_MISSING);
+
+	CHECK_INT(parse("hello proto=2 probe=1 caps=cpu", &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_hello(&rec, &h), VMS_PROTO_E_VERSION);
+	CHECK_INT(parse("hello proto=1 caps=cpu", &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_hello(&rec, &h), VMS_PROTO_E_MISSING);
+	CHECK_INT(parse("hello proto=1 probe=1", &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_cpu(&rec, &r), VMS_PROTO_E_UNKNOWN);
+
+	CHECK_INT(parse("schedule cpu_ms=999", &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_schedule(&rec, &s), VMS_PROTO_E_VALUE);
+	CHECK_INT(parse("schedule cpu_ms=3600001", &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_schedule(&rec, &s), VMS_PROTO_E_VALUE);
+	CHECK_INT(parse("schedule", &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_schedule(&rec, &s), VMS_PROTO_E_MISSING);
+}
+
+static void
+test_writer_rejects(void)
+{
+	struct vms_writer w;
+	vms_writer_begin(&w, "ok");
+	vms_writer_add_str(&w, "k", "has space");
+	CHECK_INT(vms_writer_finish(&w), 0);
+	vms_writer_begin(&w, "ok");
+	vms_writer_add_str(&w, "k", "a=b");
+	CHECK_INT(vms_writer_finish(&w), 0);
+	vms_writer_begin(&w, "Bad");
+	CHECK_INT(vms_writer_finish(&w), 0);
+	/* Filling up: the writer refuses rather than truncating a record. */
+	vms_writer_begin(&w, "x");
+	char key[8];
+	for (int i = 0; i < 200; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		vms_writer_add_u64(&w, key, UINT64_MAX);
+	}
+	CHECK_INT(vms_writer_finish(&w), 0);
+}
+
+struct collected {
+	char lines[8][VMS_PROTO_MAX_RECORD];
+	int nlines;
+	int errors;
+};
+
+static void
+collect_line(void *ctx, const char *line, size_t len)
+{
+	struct collected *c = ctx;
+	if (c->nlines < 8) {
+		memcpy(c->lines[c->nlines], line, len);
+		c->lines[c->nlines][len] = '\0';
+	}
+	c->nlines++;
+}
+
+static void
+collect_error(void *ctx, enum vms_proto_error err)
+{
+	struct collected *c = ctx;
+	CHECK_INT(err, VMS_PROTO_E_OVERSIZED);
+	c->errors++;
+}
+
+static void
+test_linebuf(void)
+{
+	struct vms_linebuf lb;
+	struct collected c = {0};
+	vms_linebuf_reset(&lb);
+
+	/* A record split across reads, two in one read, and a truncated tail that waits. */
+	const char *parts[] = {"hel", "lo proto=1\ncpu seq", "=1\nsched", "ule cpu_ms=1000\npart"};
+	for (size_t i = 0; i < 4; i++)
+		vms_linebuf_feed(&lb, parts[i], strlen(parts[i]), collect_line, collect_error, &c);
+	CHECK_INT(c.nlines, 3);
+	CHECK_STR(c.lines[0], "hello proto=1");
+	CHECK_STR(c.lines[1], "cpu seq=1");
+	CHECK_STR(c.lines[2], "schedule cpu_ms=1000");
+	CHECK_INT(c.errors, 0);
+	CHECK_INT(lb.len, 4); /* "part" is held, not delivered */
+
+	/* An oversized line is dropped whole, once, and the next line gets through. */
+	static char big[3 * VMS_PROTO_MAX_RECORD];
+	memset(big, 'z', sizeof(big));
+	vms_linebuf_feed(&lb, big, sizeof(big), collect_line, collect_error, &c);
+	vms_linebuf_feed(&lb, big, 100, collect_line, collect_error, &c);
+	vms_linebuf_feed(&lb, "\nhost proto=1\n", 14, collect_line, collect_error, &c);
+	CHECK_INT(c.errors, 1);
+	CHECK_INT(c.nlines, 4);
+	CHECK_STR(c.lines[3], "host proto=1");
+
+	/* The longest line that fits: MAX_RECORD - 1 bytes plus its LF. */
+	memset(big, 'y', VMS_PROTO_MAX_RECORD - 1);
+	big[VMS_PROTO_MAX_RECORD - 1] = '\n';
+	vms_linebuf_feed(&lb, big, VMS_PROTO_MAX_RECORD, collect_line, collect_error, &c);
+	CHECK_INT(c.nlines, 5);
+	CHECK_INT(c.errors, 1);
+	memset(big, 'y', VMS_PROTO_MAX_RECORD);
+	big[VMS_PROTO_MAX_RECORD] = '\n';
+	vms_linebuf_feed(&lb, big, VMS_PROTO_MAX_RECORD + 1, collect_line, collect_error, &c);
+	CHECK_INT(c.nlines, 5);
+	CHECK_INT(c.errors, 2);
+}
+
+static void
+test_names(void)
+{
+	for (int e = 0; e < VMS_PROTO_E_COUNT; e++) {
+		const char *n = vms_proto_error_name((enum vms_proto_error)e);
+		CHECK(n && strcmp(n, "invalid") != 0);
+		for (const char *p = n; *p; p++)
+			CHECK((*p >= 'a' && *p <= 'z') || *p == '_');
+	}
+	CHECK_STR(vms_proto_error_name(VMS_PROTO_E_COUNT), "invalid");
+	CHECK_STR(vms_cpu_mode_name(VMS_CPU_GUEST_NICE), "guest_nice");
+}
+
+int
+main(void)
+{
+	test_roundtrip();
+	test_syntax_rejects();
+	test_decode_rejects();
+	test_writer_rejects();
+	test_linebuf();
+	test_names();
+	return check_done("test_protocol");
+}

@@ -1,0 +1,174 @@
+/*
+ * /metrics and / rendering against golden files, including a domain name with ", \ and a
+ * newline. Set VMSCALE_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../daemon/render.h"
+#include "../../daemon/store.h"
+#include "check.h"
+
+#define GOLDEN(name) VMSCALE_TEST_DATA "/golden/" name
+#define NOW_NS (1000ull * 1000000000ull)
+
+static void
+compare_golden(const char *path, const struct vms_buf *b)
+{
+	if (getenv("VMSCALE_UPDATE_GOLDEN")) {
+		FILE *f = fopen(path, "wb");
+		CHECK(f != NULL);
+		if (f) {
+			fwrite(b->data, 1, b->len, f);
+			fclose(f);
+		}
+		return;
+	}
+	size_t len;
+	char *want = check_read_file(path, &len);
+	if (!CHECK(len == b->len && memcmp(want, b->data, len) == 0)) {
+		/* Show the first differing line to make the failure readable. */
+		size_t i = 0, line = 1;
+		while (i < len && i < b->len && want[i] == b->data[i])
+			line += want[i++] == '\n';
+		fprintf(stderr, "  %s differs at line %zu; rendered:\n%s\n", path, line, b->data);
+	}
+	free(want);
+}
+
+static void
+fill_store(struct vms_store *st)
+{
+	vms_store_init(st, 5000);
+	st->libvirt_up = true;
+
+	struct vms_domain *d = vms_store_upsert(st, "11111111-2222-3333-4444-555555555555", "web-1", 3);
+	vms_store_set_channel(d, "/run/libvirt/qemu/channel/3-web-1/org.vmscale.probe.0");
+	d->probe.connected = d->probe.hello = d->probe.have_cpu = true;
+	d->probe.info.proto = 1;
+	snprintf(d->probe.info.probe_version, sizeof(d->probe.info.probe_version), "0.1.0");
+	d->probe.cpu = (struct vms_cpu_report){.seq = 12, .hz = 100, .ncpu = 2,
+					       .nmodes = VMS_CPU_MODE_COUNT,
+					       .ticks = {1234, 5, 678, 90000, 12, 0, 34, 7, 3, 1}};
+	d->probe.last_report_ns = NOW_NS - 2000000000ull;
+	d->probe.reports_total = 13;
+	d->probe.reports_lost_total = 1;
+
+	/* A hostile name: quote, backslash, newline, HTML and non-ASCII. */
+	d = vms_store_upsert(st, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+			     "we\"ird\\name\n<b>&\xc3\xa9", 4);
+	vms_store_set_channel(d, "/run/x");
+	d->probe.connected = d->probe.hello = d->probe.have_cpu = true;
+	d->probe.info.proto = 1;
+	snprintf(d->probe.info.probe_version, sizeof(d->probe.info.probe_version), "0.0.9\"x");
+	d->probe.cpu = (struct vms_cpu_report){
+		.seq = 1, .hz = 250, .ncpu = 1, .nmodes = 4, .ticks = {1, 2, 3, 1000}};
+	/* Stale: the last report is older than three intervals. */
+	d->probe.last_report_ns = NOW_NS - 16000000000ull;
+	d->probe.rejected[VMS_PROTO_E_SYNTAX] = 3;
+	d->probe.rejected[VMS_PROTO_E_OVERSIZED] = 1;
+
+	vms_store_upsert(st, "99999999-0000-0000-0000-000000000000", "nochannel", 5);
+
+	st->host = (struct vms_host_stats){
+		.valid = true, .cpu_ticks_user = 1001, .cpu_ticks_nice = 2, .cpu_ticks_system = 303,
+		.cpu_ticks_idle = 40000, .cpu_ticks_iowait = 55, .ticks_per_second = 100,
+		.mem_total = 25276502016ull, .mem_free = 24000000000ull, .mem_used = 900000000ull,
+		.mem_cache = 376502016ull, .load1 = 0.5, .load5 = 0.25, .load15 = 0.125};
+}
+
+static void
+test_metrics_golden(void)
+{
+	struct vms_store st;
+	fill_store(&st);
+	struct vms_render_info info = {.version = "0.1.0", .listen = "127.0.0.1:9477",
+				       .uri = "qemu:///system"};
+	struct vms_buf b;
+	vms_buf_init(&b);
+	vms_render_metrics(&b, &st, &info, NOW_NS);
+	compare_golden(GOLDEN("metrics.prom"), &b);
+	CHECK(strstr(b.data, "domain=\"we\\\"ird\\\\name\\n<b>&\xc3\xa9\"") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_up{domain=\"web-1\"} 1\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_domains_running 3\n") != NULL);
+	vms_buf_free(&b);
+
+	vms_render_landing(&b, &st, &info, NOW_NS);
+	compare_golden(GOLDEN("landing.html"), &b);
+	CHECK(strstr(b.data, "<b>&") == NULL); /* the name's markup is escaped */
+	CHECK(strstr(b.data, "&lt;b&gt;&amp;") != NULL);
+	vms_buf_free(&b);
+	vms_store_fini(&st);
+}
+
+static void
+test_no_host_no_domains(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_render_info info = {.version = "v", .listen = "l", .uri = "u"};
+	struct vms_buf b;
+	vms_buf_init(&b);
+	vms_render_metrics(&b, &st, &info, NOW_NS);
+	CHECK(strstr(b.data, "vmscale_libvirt_up 0\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_domains_running 0\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_host_") == NULL); /* absent, never invented */
+	vms_buf_free(&b);
+	vms_store_fini(&st);
+}
+
+static void
+test_doubles(void)
+{
+	struct vms_buf b;
+	vms_buf_init(&b);
+	vms_buf_double(&b, 0.1);
+	vms_buf_append(&b, " ", 1);
+	vms_buf_double(&b, 49.17);
+	vms_buf_append(&b, " ", 1);
+	vms_buf_double(&b, 1.0 / 3.0);
+	vms_buf_append(&b, " ", 1);
+	vms_buf_double(&b, NAN);
+	vms_buf_append(&b, " ", 1);
+	vms_buf_double(&b, -INFINITY);
+	CHECK_STR(b.data, "0.1 49.17 0.3333333333333333 NaN -Inf");
+	vms_buf_free(&b);
+}
+
+static void
+test_store(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	uint64_t g = st.generation;
+	struct vms_domain *a = vms_store_upsert(&st, "u1", "a", 1);
+	CHECK(st.generation != g);
+	CHECK(vms_store_upsert(&st, "u1", "a-renamed", 2) == a);
+	CHECK_STR(a->name, "a-renamed");
+	CHECK_INT(a->id, 2);
+	vms_store_upsert(&st, "u2", "b", 3);
+	CHECK_INT(st.ndomains, 2);
+	vms_store_remove(&st, a);
+	CHECK_INT(st.ndomains, 1);
+	CHECK(vms_store_find(&st, "u1") == NULL);
+	CHECK(vms_store_find(&st, "u2") != NULL);
+	for (int i = 0; i < 100; i++) {
+		char uuid[16];
+		snprintf(uuid, sizeof(uuid), "x%d", i);
+		vms_store_upsert(&st, uuid, uuid, i);
+	}
+	CHECK_INT(st.ndomains, 101);
+	vms_store_fini(&st);
+}
+
+int
+main(void)
+{
+	test_metrics_golden();
+	test_no_host_no_domains();
+	test_doubles();
+	test_store();
+	return check_done("test_render");
+}
