@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds, runs the whole suite (ctest).
+# First a sanitizer build (ASan + UBSan) of everything but the lab test, then the normal
+# build with every test, the end-to-end lab included.
+#   VMSCALE_SKIP_SANITIZE=1   skip the sanitizer pass
+#   VMSCALE_BUILD_DIR=DIR     build directory of the main pass (default build/)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${VMSCALE_BUILD_DIR:-$repo/build}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+"$repo/scripts/bootstrap.sh"
+
+if [ "${VMSCALE_SKIP_SANITIZE:-0}" != 1 ]; then
+	echo "== sanitizer build (ASan + UBSan) in $repo/build-asan"
+	cmake -S "$repo" -B "$repo/build-asan" -DCMAKE_BUILD_TYPE=Debug -DVMSCALE_SANITIZE=ON >/dev/null
+	cmake --build "$repo/build-asan" -j"$jobs"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --test-dir "$repo/build-asan" -E '^e2e_lab$' --output-on-failure
+fi
+
+echo "== build in $build"
+cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j"$jobs"
+ctest --test-dir "$build" --output-on-failure

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The shipped unit passes systemd-analyze verify; its security exposure score is printed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+vmscaled=${1:?usage: systemd_unit.sh PATH/TO/vmscaled}
+unit=$here/../../systemd/vmscaled.service
+command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed (package systemd)"
+tmp=$(mktemp -d /tmp/vmscale-test-unit.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+# Verify the unit as shipped, but pointing at the binary just built (not installed here).
+sed "s|/usr/sbin/vmscaled|$vmscaled|" "$unit" >"$tmp/vmscaled.service"
+out=$(systemd-analyze verify --man=no "$tmp/vmscaled.service" 2>&1)
+rc=$?
+check "systemd-analyze verify accepts vmscaled.service" test "$rc" -eq 0
+[ -z "$out" ] || echo "$out"
+check "Type=notify" grep -qx 'Type=notify' "$unit"
+check "WatchdogSec is set" grep -q '^WatchdogSec=' "$unit"
+score=$(systemd-analyze security --offline=true "$tmp/vmscaled.service" 2>/dev/null |
+	sed -n 's/.*Overall exposure level for vmscaled.service: \([0-9.]*\).*/\1/p')
+check "security exposure score was computed ($score)" test -n "$score"
+check "exposure score is at most 3.0 ($score)" awk -v s="${score:-99}" 'BEGIN{exit !(s <= 3.0)}'
+finish
