@@ -95,9 +95,9 @@ find_port(char *path, size_t pathsz)
 	struct dirent *de;
 	int found = -1;
 	while ((de = readdir(dir)) != NULL) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) > 64)
+		if (de->d_name[0] == '.')
 			continue;
-		char namefile[128], name[128];
+		char namefile[sizeof(PORT_SYSFS_DIR) + sizeof(de->d_name) + 8], name[128];
 		snprintf(namefile, sizeof(namefile), PORT_SYSFS_DIR "/%s/name", de->d_name);
 		int fd = open(namefile, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
