@@ -3,13 +3,13 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-vmscaled=${1:?usage: systemd_unit.sh PATH/TO/vmscaled}
-unit=$here/../../systemd/vmscaled.service
+vmscaled=${1:?usage: systemd_unit.sh PATH/TO/vmscaled PATH/TO/configured/vmscaled.service}
+unit=${2:?usage: systemd_unit.sh PATH/TO/vmscaled PATH/TO/configured/vmscaled.service}
 command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed (package systemd)"
 tmp=$(mktemp -d /tmp/vmscale-test-unit.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 # Verify the unit as shipped, but pointing at the binary just built (not installed here).
-sed "s|/usr/sbin/vmscaled|$vmscaled|" "$unit" >"$tmp/vmscaled.service"
+sed "s|^ExecStart=[^ ]*/vmscaled|ExecStart=$vmscaled|" "$unit" >"$tmp/vmscaled.service"
 out=$(systemd-analyze verify --man=no "$tmp/vmscaled.service" 2>&1)
 rc=$?
 check "systemd-analyze verify accepts vmscaled.service" test "$rc" -eq 0
