@@ -8,12 +8,16 @@
 #include <libvirt/virterror.h>
 
 #include "../daemon/log.h"
+#include "domstats.h"
 #include "domxml.h"
 
 #define BACKOFF_MIN_NS (1ull * 1000000000ull)
 #define BACKOFF_MAX_NS (60ull * 1000000000ull)
 #define KEEPALIVE_INTERVAL_S 5
 #define KEEPALIVE_COUNT 3
+#define DOMAIN_STATS                                                                               \
+	(VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |         \
+	 VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK)
 
 struct vms_libvirt {
 	char *uri;
@@ -179,8 +183,12 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 		return -1;
 	}
 
-	virDomainPtr *doms = NULL;
-	int n = virConnectListAllDomains(lv->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	/* One bulk call lists the running domains and their host-side statistics. NOWAIT: a
+	 * domain stuck in a job returns what can be had at once instead of stalling everyone. */
+	virDomainStatsRecordPtr *recs = NULL;
+	int n = virConnectGetAllDomainStats(lv->conn, DOMAIN_STATS, &recs,
+					    VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE |
+						    VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
 	if (n < 0) {
 		vms_complain(&lv->complaint, LOG_ERR, NULL, "libvirt: cannot list domains on %s: %s",
 			     lv->uri, last_error());
@@ -195,20 +203,25 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 	for (size_t i = 0; i < st->ndomains; i++)
 		st->domains[i]->seen = false;
 	for (int i = 0; i < n; i++) {
+		virDomainPtr dom = recs[i]->dom;
 		char uuid[VIR_UUID_STRING_BUFLEN];
-		const char *name = virDomainGetName(doms[i]);
-		if (name && virDomainGetUUIDString(doms[i], uuid) == 0) {
-			int id = (int)virDomainGetID(doms[i]);
-			struct vms_domain *d = vms_store_find(st, uuid);
-			bool fresh = !d || d->id != id;
-			d = vms_store_upsert(st, uuid, name, id);
-			if (fresh)
-				read_channel(d, doms[i]);
-			d->seen = true;
-		}
-		virDomainFree(doms[i]);
+		const char *name = virDomainGetName(dom);
+		if (!name || virDomainGetUUIDString(dom, uuid) < 0)
+			continue;
+		int id = (int)virDomainGetID(dom);
+		struct vms_domain *d = vms_store_find(st, uuid);
+		bool fresh = !d || d->id != id;
+		d = vms_store_upsert(st, uuid, name, id);
+		if (fresh)
+			read_channel(d, dom);
+		d->seen = true;
+		d->stats_incomplete =
+			vms_domstats_parse(recs[i]->params, recs[i]->nparams, &d->stats) < 0;
+		if (d->stats_incomplete)
+			st->stats_incomplete_total++;
 	}
-	free(doms);
+	virDomainStatsRecordListFree(recs);
+	vms_store_changed(st);
 	for (size_t i = 0; i < st->ndomains;) {
 		struct vms_domain *d = st->domains[i];
 		if (d->seen) {

@@ -16,11 +16,21 @@ vms_store_init(struct vms_store *st, uint32_t probe_interval_ms)
 	st->probe_interval_ms = probe_interval_ms;
 }
 
+void
+vms_domstats_free(struct vms_domstats *ds)
+{
+	free(ds->vcpu);
+	free(ds->block);
+	free(ds->net);
+	memset(ds, 0, sizeof(*ds));
+}
+
 static void
 domain_free(struct vms_domain *d)
 {
 	if (!d)
 		return;
+	vms_domstats_free(&d->stats);
 	free(d->name);
 	free(d->channel_path);
 	free(d);

@@ -25,12 +25,48 @@ struct vms_probe_state {
 	uint64_t rejected[VMS_PROTO_E_COUNT];
 };
 
+#define VMS_MAX_VCPUS 1024   /* bounds of what we keep per domain from libvirt */
+#define VMS_MAX_DEVICES 64
+#define VMS_DEVICE_NAME_MAX 64
+
+struct vms_vcpu_stats {
+	uint64_t time_ns;
+	uint64_t wait_ns;  /* waiting on I/O, seen from the host */
+	uint64_t delay_ns; /* runnable but not running: steal seen from the host */
+	bool has_wait, has_delay;
+};
+
+struct vms_block_stats {
+	char name[VMS_DEVICE_NAME_MAX + 1];
+	uint64_t rd_bytes, rd_reqs, rd_times_ns, wr_bytes, wr_reqs, wr_times_ns;
+};
+
+struct vms_net_stats {
+	char name[VMS_DEVICE_NAME_MAX + 1];
+	uint64_t rx_bytes, rx_pkts, rx_errs, rx_drop, tx_bytes, tx_pkts, tx_errs, tx_drop;
+};
+
+/* Host-side statistics of one domain (libvirt's bulk stats). */
+struct vms_domstats {
+	bool have_cpu;
+	uint64_t cpu_time_ns, cpu_user_ns, cpu_system_ns;
+	unsigned nvcpu, nblock, nnet;
+	struct vms_vcpu_stats *vcpu; /* arrays owned by the store, grown as needed */
+	struct vms_block_stats *block;
+	struct vms_net_stats *net;
+	bool have_balloon_current, have_balloon_rss;
+	uint64_t balloon_current_kib, balloon_rss_kib;
+	unsigned vcpu_cap, block_cap, net_cap;
+};
+
 struct vms_domain {
 	char uuid[VMS_UUID_LEN + 1]; /* the key: names are reused, UUIDs are not */
 	char *name;
 	int id;                      /* libvirt's runtime id; changes when the domain restarts */
 	char *channel_path;          /* host end of the probe channel, NULL if the domain has none */
 	bool seen;                   /* mark for the sweep after a listing */
+	bool stats_incomplete;       /* the last bulk stats had no CPU figures (NOWAIT, busy) */
+	struct vms_domstats stats;
 	struct vms_probe_state probe;
 };
 
@@ -49,6 +85,7 @@ struct vms_store {
 	bool libvirt_listed; /* at least one listing succeeded since start */
 	struct vms_host_stats host;
 	uint32_t probe_interval_ms;
+	uint64_t stats_incomplete_total; /* domain records without CPU statistics */
 	uint64_t generation; /* bumped on every change, so the renderer knows when to run */
 };
 
@@ -60,6 +97,7 @@ struct vms_domain *vms_store_find(struct vms_store *st, const char *uuid);
 struct vms_domain *vms_store_upsert(struct vms_store *st, const char *uuid, const char *name,
 				    int id);
 void vms_store_set_channel(struct vms_domain *d, const char *path);
+void vms_domstats_free(struct vms_domstats *ds);
 void vms_store_remove(struct vms_store *st, struct vms_domain *d);
 void vms_store_changed(struct vms_store *st);
 

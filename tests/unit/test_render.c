@@ -55,6 +55,30 @@ fill_store(struct vms_store *st)
 	d->probe.last_report_ns = NOW_NS - 2000000000ull;
 	d->probe.reports_total = 13;
 	d->probe.reports_lost_total = 1;
+	/* Host-side statistics, as libvirt's bulk stats would fill them. */
+	struct vms_domstats *ds = &d->stats;
+	ds->have_cpu = true;
+	ds->cpu_time_ns = 6544078000ull;
+	ds->cpu_user_ns = 5906851000ull;
+	ds->cpu_system_ns = 637226000ull;
+	ds->nvcpu = ds->vcpu_cap = 2;
+	ds->vcpu = calloc(2, sizeof(*ds->vcpu));
+	ds->vcpu[0] = (struct vms_vcpu_stats){.time_ns = 6070000000ull, .wait_ns = 0, .delay_ns = 64871075,
+					      .has_wait = true, .has_delay = true};
+	ds->vcpu[1] = (struct vms_vcpu_stats){.time_ns = 10};
+	ds->have_balloon_current = ds->have_balloon_rss = true;
+	ds->balloon_current_kib = 131072;
+	ds->balloon_rss_kib = 220836;
+	ds->nblock = ds->block_cap = 1;
+	ds->block = calloc(1, sizeof(*ds->block));
+	ds->block[0] = (struct vms_block_stats){.name = "vda", .rd_bytes = 12800, .rd_reqs = 4,
+						.rd_times_ns = 2299825, .wr_bytes = 512, .wr_reqs = 1,
+						.wr_times_ns = 7};
+	ds->nnet = ds->net_cap = 1;
+	ds->net = calloc(1, sizeof(*ds->net));
+	ds->net[0] = (struct vms_net_stats){.name = "vnet\"0", .rx_bytes = 1000, .tx_bytes = 2000,
+					    .rx_drop = 3};
+	st->stats_incomplete_total = 2;
 
 	/* A hostile name: quote, backslash, newline, HTML and non-ASCII. */
 	d = vms_store_upsert(st, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",

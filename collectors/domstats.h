@@ -1,0 +1,17 @@
+/*
+ * Host-side per-domain statistics: the typed parameters of virConnectGetAllDomainStats
+ * mapped into the store's struct vms_domstats. Pure: no connection needed, so it is tested
+ * with parameters built by hand as well as against the test driver.
+ */
+#ifndef VMSCALE_DOMSTATS_H
+#define VMSCALE_DOMSTATS_H
+
+#include <libvirt/libvirt.h>
+
+#include "../daemon/store.h"
+
+/* Fills st from one domain's record; returns 0, or -1 if it held no CPU statistics
+ * (NOWAIT skipped a domain busy in a job, or the driver has none). */
+int vms_domstats_parse(const virTypedParameter *params, int nparams, struct vms_domstats *st);
+
+#endif
