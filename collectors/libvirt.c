@@ -219,6 +219,7 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 			vms_domstats_parse(recs[i]->params, recs[i]->nparams, &d->stats) < 0;
 		if (d->stats_incomplete)
 			st->stats_incomplete_total++;
+		vms_domain_update_utilization(d, vms_monotonic_ns());
 	}
 	virDomainStatsRecordListFree(recs);
 	vms_store_changed(st);

@@ -33,6 +33,7 @@ struct options {
 	const char *uri;
 	const char *listen;
 	unsigned interval_s;
+	double busy_threshold;
 	bool verbose;
 };
 
@@ -189,10 +190,12 @@ usage(FILE *f)
 		"  -l, --listen ADDR:PORT  HTTP endpoint for /metrics and / (default " DEFAULT_LISTEN ";\n"
 		"                        IPv6 as [ADDR]:PORT)\n"
 		"  -i, --interval SEC    collection and probe report interval, 1..3600 (default %d)\n"
+		"  -b, --busy-threshold RATIO  vCPU utilization (0..1) above which a domain counts\n"
+		"                        as busy in vmscale_domains_busy (default %.1f)\n"
 		"  -v, --verbose         log debug messages too\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         print the version and exit\n",
-		DEFAULT_INTERVAL_S);
+		DEFAULT_INTERVAL_S, VMS_BUSY_THRESHOLD_DEFAULT);
 }
 
 static int
@@ -202,13 +205,14 @@ parse_args(int argc, char **argv, struct options *o)
 		{"connect", required_argument, NULL, 'c'},
 		{"listen", required_argument, NULL, 'l'},
 		{"interval", required_argument, NULL, 'i'},
+		{"busy-threshold", required_argument, NULL, 'b'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "c:l:i:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:i:b:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->uri = optarg;
@@ -227,6 +231,18 @@ parse_args(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			o->interval_s = (unsigned)s;
+			break;
+		}
+		case 'b': {
+			char *end;
+			errno = 0;
+			double t = strtod(optarg, &end);
+			if (errno || *end || end == optarg || !(t >= 0.0 && t <= 1.0)) {
+				fprintf(stderr, "vmscaled: --busy-threshold must be a ratio 0..1, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			o->busy_threshold = t;
 			break;
 		}
 		case 'v':
@@ -270,7 +286,8 @@ int
 main(int argc, char **argv)
 {
 	static struct vmscaled v = {
-		.opt = {.uri = DEFAULT_URI, .listen = DEFAULT_LISTEN, .interval_s = DEFAULT_INTERVAL_S},
+		.opt = {.uri = DEFAULT_URI, .listen = DEFAULT_LISTEN, .interval_s = DEFAULT_INTERVAL_S,
+			.busy_threshold = VMS_BUSY_THRESHOLD_DEFAULT},
 		.timer = -1,
 		.sigfd = -1,
 		.sigwatch = -1,
@@ -287,6 +304,7 @@ main(int argc, char **argv)
 	rc = 1;
 	uint64_t interval_ns = (uint64_t)v.opt.interval_s * 1000000000ull;
 	vms_store_init(&v.store, v.opt.interval_s * 1000u);
+	v.store.busy_threshold = v.opt.busy_threshold;
 	if (vms_libvirt_event_init() < 0 || vms_host_init() < 0)
 		goto cleanup;
 	v.http = vms_http_start(v.opt.listen);

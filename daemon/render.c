@@ -259,21 +259,25 @@ static const struct dev_family net_families[] = {
 	 "interface", "direction", {"rx", "tx"}, {NET(rx_drop), NET(tx_drop)}, false},
 };
 
-/* vCPU families: which field, whether the driver reported it. */
+enum vcpu_field { VCPU_TIME, VCPU_WAIT, VCPU_DELAY };
+
+/* One vCPU family; wait and delay only where the driver reported them. */
 static void
 render_vcpus(struct vms_buf *b, const struct vms_store *st, const char *name, const char *help,
-	     int which)
+	     enum vcpu_field which)
 {
 	family(b, name, "counter", help);
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		for (unsigned k = 0; k < d->stats.nvcpu; k++) {
 			const struct vms_vcpu_stats *c = &d->stats.vcpu[k];
-			if ((which == 1 && !c->has_wait) || (which == 2 && !c->has_delay))
+			if ((which == VCPU_WAIT && !c->has_wait) || (which == VCPU_DELAY && !c->has_delay))
 				continue;
 			sample_domain(b, name, d);
 			vms_buf_printf(b, ",vcpu=\"%u\"}", k);
-			sample_ns_as_seconds(b, which == 0 ? c->time_ns : which == 1 ? c->wait_ns : c->delay_ns);
+			sample_ns_as_seconds(b, which == VCPU_TIME   ? c->time_ns
+						: which == VCPU_WAIT ? c->wait_ns
+								     : c->delay_ns);
 		}
 	}
 }
@@ -294,11 +298,23 @@ render_domain_stats(struct vms_buf *b, const struct vms_store *st)
 		vms_buf_append(b, ",mode=\"system\"}", 15);
 		sample_ns_as_seconds(b, d->stats.cpu_system_ns);
 	}
-	render_vcpus(b, st, "vmscale_domain_vcpu_seconds_total", "Time each vCPU ran, seen from the host.", 0);
+	family(b, "vmscale_domain_vcpu_utilization_ratio", "gauge",
+	       "Share of the domain's vCPUs used over the last interval, seen from the host (0..1).");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		if (isnan(d->vcpu_utilization))
+			continue;
+		sample_domain(b, "vmscale_domain_vcpu_utilization_ratio", d);
+		vms_buf_append(b, "} ", 2);
+		vms_buf_double(b, d->vcpu_utilization);
+		vms_buf_append(b, "\n", 1);
+	}
+	render_vcpus(b, st, "vmscale_domain_vcpu_seconds_total", "Time each vCPU ran, seen from the host.", VCPU_TIME);
 	render_vcpus(b, st, "vmscale_domain_vcpu_wait_seconds_total",
-		     "Time each vCPU waited on I/O, seen from the host.", 1);
+		     "Time each vCPU waited on I/O, seen from the host.", VCPU_WAIT);
 	render_vcpus(b, st, "vmscale_domain_vcpu_delay_seconds_total",
-		     "Time each vCPU was runnable but not running: steal time seen from the host.", 2);
+		     "Time each vCPU was runnable but not running: steal time seen from the host.",
+		     VCPU_DELAY);
 	family(b, "vmscale_domain_memory_balloon_bytes", "gauge",
 	       "Memory the balloon driver leaves the guest (libvirt balloon.current).");
 	for (size_t i = 0; i < st->ndomains; i++) {
@@ -448,6 +464,14 @@ vms_render_metrics(struct vms_buf *b, const struct vms_store *st,
 	family(b, "vmscale_domains_running", "gauge",
 	       "N_up: running domains on this host (last known while libvirt is down).");
 	vms_buf_printf(b, "vmscale_domains_running %zu\n", st->ndomains);
+	family(b, "vmscale_domains_busy", "gauge",
+	       "Running domains whose vCPU utilization over the last interval exceeds the busy threshold.");
+	vms_buf_printf(b, "vmscale_domains_busy %zu\n", vms_store_domains_busy(st));
+	family(b, "vmscale_busy_threshold_ratio", "gauge",
+	       "vCPU utilization above which a domain counts as busy (--busy-threshold).");
+	vms_buf_append(b, "vmscale_busy_threshold_ratio ", 29);
+	vms_buf_double(b, st->busy_threshold);
+	vms_buf_append(b, "\n", 1);
 	family(b, "vmscale_probes_up", "gauge", "Domains whose probe is up.");
 	vms_buf_printf(b, "vmscale_probes_up %zu\n", vms_store_probes_up(st, now_ns));
 	render_probes(b, st, now_ns);

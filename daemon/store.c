@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ vms_store_init(struct vms_store *st, uint32_t probe_interval_ms)
 {
 	memset(st, 0, sizeof(*st));
 	st->probe_interval_ms = probe_interval_ms;
+	st->busy_threshold = VMS_BUSY_THRESHOLD_DEFAULT;
 }
 
 void
@@ -64,6 +66,7 @@ vms_store_upsert(struct vms_store *st, const char *uuid, const char *name, int i
 			st->domains = vms_xrealloc(st->domains, st->cap, sizeof(*st->domains));
 		}
 		d = vms_xcalloc(1, sizeof(*d));
+		d->vcpu_utilization = NAN;
 		snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
 		st->domains[st->ndomains++] = d;
 		vms_store_changed(st);
@@ -121,5 +124,38 @@ vms_store_probes_up(const struct vms_store *st, uint64_t now_ns)
 	size_t n = 0;
 	for (size_t i = 0; i < st->ndomains; i++)
 		n += vms_probe_is_up(st, st->domains[i], now_ns);
+	return n;
+}
+
+void
+vms_domain_update_utilization(struct vms_domain *d, uint64_t now_ns)
+{
+	const struct vms_domstats *ds = &d->stats;
+	if (!ds->have_cpu || ds->nvcpu == 0) {
+		d->vcpu_utilization = NAN;
+		d->util_prev_at_ns = 0;
+		return;
+	}
+	uint64_t vcpu_ns = 0;
+	for (unsigned i = 0; i < ds->nvcpu; i++)
+		vcpu_ns += ds->vcpu[i].time_ns;
+	/* A restarted domain's counters fall: start over rather than report a negative rate. */
+	if (d->util_prev_at_ns && now_ns > d->util_prev_at_ns && vcpu_ns >= d->util_prev_vcpu_ns)
+		d->vcpu_utilization = (double)(vcpu_ns - d->util_prev_vcpu_ns) /
+				      ((double)(now_ns - d->util_prev_at_ns) * ds->nvcpu);
+	else
+		d->vcpu_utilization = NAN;
+	d->util_prev_vcpu_ns = vcpu_ns;
+	d->util_prev_at_ns = now_ns;
+}
+
+size_t
+vms_store_domains_busy(const struct vms_store *st)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < st->ndomains; i++) {
+		double u = st->domains[i]->vcpu_utilization;
+		n += !isnan(u) && u > st->busy_threshold;
+	}
 	return n;
 }

@@ -66,6 +66,8 @@ struct vms_domain {
 	char *channel_path;          /* host end of the probe channel, NULL if the domain has none */
 	bool seen;                   /* mark for the sweep after a listing */
 	bool stats_incomplete;       /* the last bulk stats had no CPU figures (NOWAIT, busy) */
+	double vcpu_utilization;     /* share of its vCPUs used over the last interval; NaN until known */
+	uint64_t util_prev_vcpu_ns, util_prev_at_ns;
 	struct vms_domstats stats;
 	struct vms_probe_state probe;
 };
@@ -86,8 +88,11 @@ struct vms_store {
 	struct vms_host_stats host;
 	uint32_t probe_interval_ms;
 	uint64_t stats_incomplete_total; /* domain records without CPU statistics */
+	double busy_threshold;           /* vCPU utilization above which a domain counts as busy */
 	uint64_t generation; /* bumped on every change, so the renderer knows when to run */
 };
+
+#define VMS_BUSY_THRESHOLD_DEFAULT 0.2
 
 void vms_store_init(struct vms_store *st, uint32_t probe_interval_ms);
 void vms_store_fini(struct vms_store *st);
@@ -104,5 +109,10 @@ void vms_store_changed(struct vms_store *st);
 /* A probe is up when its channel is open, it said hello and it reported within 3 intervals. */
 bool vms_probe_is_up(const struct vms_store *st, const struct vms_domain *d, uint64_t now_ns);
 size_t vms_store_probes_up(const struct vms_store *st, uint64_t now_ns);
+
+/* Updates d->vcpu_utilization from its latest host-side vCPU time, sampled at now_ns. */
+void vms_domain_update_utilization(struct vms_domain *d, uint64_t now_ns);
+/* Running domains whose vCPU utilization exceeds st->busy_threshold. */
+size_t vms_store_domains_busy(const struct vms_store *st);
 
 #endif

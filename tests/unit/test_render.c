@@ -79,6 +79,10 @@ fill_store(struct vms_store *st)
 	ds->net[0] = (struct vms_net_stats){.name = "vnet\"0", .rx_bytes = 1000, .tx_bytes = 2000,
 					    .rx_drop = 3};
 	st->stats_incomplete_total = 2;
+	/* 2.5 s of vCPU time over 5 s on 2 vCPUs: 25 %, above the 20 % busy threshold. */
+	d->util_prev_vcpu_ns = 6070000010ull - 2500000000ull;
+	d->util_prev_at_ns = NOW_NS - 5000000000ull;
+	vms_domain_update_utilization(d, NOW_NS);
 
 	/* A hostile name: quote, backslash, newline, HTML and non-ASCII. */
 	d = vms_store_upsert(st, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
@@ -117,6 +121,8 @@ test_metrics_golden(void)
 	CHECK(strstr(b.data, "domain=\"we\\\"ird\\\\name\\n<b>&\xc3\xa9\"") != NULL);
 	CHECK(strstr(b.data, "vmscale_probe_up{domain=\"web-1\"} 1\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_domains_running 3\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_domains_busy 1\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_domain_vcpu_utilization_ratio{domain=\"web-1\"} 0.25\n") != NULL);
 	vms_buf_free(&b);
 
 	vms_render_landing(&b, &st, &info, NOW_NS);
@@ -184,6 +190,28 @@ test_store(void)
 		vms_store_upsert(&st, uuid, uuid, i);
 	}
 	CHECK_INT(st.ndomains, 101);
+
+	/* Utilization: unknown until two samples, then the rate; a restart starts over. */
+	struct vms_domain *u = vms_store_find(&st, "u2");
+	u->stats.have_cpu = true;
+	u->stats.nvcpu = u->stats.vcpu_cap = 1;
+	u->stats.vcpu = calloc(1, sizeof(*u->stats.vcpu));
+	u->stats.vcpu[0].time_ns = 1000000000ull;
+	vms_domain_update_utilization(u, 10000000000ull);
+	CHECK(isnan(u->vcpu_utilization));
+	CHECK_INT(vms_store_domains_busy(&st), 0);
+	u->stats.vcpu[0].time_ns = 1900000000ull;
+	vms_domain_update_utilization(u, 11000000000ull);
+	CHECK(fabs(u->vcpu_utilization - 0.9) < 1e-9);
+	CHECK_INT(vms_store_domains_busy(&st), 1);
+	st.busy_threshold = 0.95;
+	CHECK_INT(vms_store_domains_busy(&st), 0);
+	u->stats.vcpu[0].time_ns = 5;
+	vms_domain_update_utilization(u, 12000000000ull);
+	CHECK(isnan(u->vcpu_utilization));
+	u->stats.have_cpu = false;
+	vms_domain_update_utilization(u, 13000000000ull);
+	CHECK(isnan(u->vcpu_utilization));
 	vms_store_fini(&st);
 }
 
