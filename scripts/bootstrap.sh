@@ -11,7 +11,7 @@ PACKAGES=(
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	linux-image-amd64 busybox-static cpio gzip kmod
 	# tests
-	curl python3 prometheus iproute2 procps psmisc systemd
+	curl python3 prometheus iproute2 procps psmisc systemd groff-base
 )
 
 missing=()
