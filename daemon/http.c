@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
+#include <zlib.h>
 
 #include "log.h"
 
@@ -27,6 +29,11 @@ struct snapshot {
 	size_t metrics_len;
 	char *landing;
 	size_t landing_len;
+	/* gzip of metrics, made by the first scrape that asks for it, then shared. */
+	pthread_mutex_t gz_lock;
+	bool gz_tried;
+	char *metrics_gz;
+	size_t metrics_gz_len;
 };
 
 struct vms_http {
@@ -41,6 +48,8 @@ snapshot_unref(struct snapshot *s)
 	if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
 		free(s->metrics);
 		free(s->landing);
+		free(s->metrics_gz);
+		pthread_mutex_destroy(&s->gz_lock);
 		free(s);
 	}
 }
@@ -60,6 +69,73 @@ snapshot_get(struct vms_http *h)
 		atomic_fetch_add(&s->refs, 1);
 	pthread_mutex_unlock(&h->lock);
 	return s;
+}
+
+/* gzip-compresses in (a gzip member, not a zlib stream); NULL if zlib fails. */
+static char *
+gzip_buffer(const char *in, size_t len, size_t *outlen)
+{
+	z_stream z = {0};
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	size_t cap = deflateBound(&z, (uLong)len);
+	char *out = vms_xcalloc(1, cap);
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	int rc = deflate(&z, Z_FINISH);
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static const char *
+snapshot_gzip(struct snapshot *s, size_t *len)
+{
+	pthread_mutex_lock(&s->gz_lock);
+	if (!s->gz_tried) {
+		s->gz_tried = true;
+		s->metrics_gz = gzip_buffer(s->metrics, s->metrics_len, &s->metrics_gz_len);
+	}
+	pthread_mutex_unlock(&s->gz_lock);
+	*len = s->metrics_gz_len;
+	return s->metrics_gz;
+}
+
+/* True if the Accept-Encoding header accepts gzip (and not with q=0). */
+static bool
+accepts_gzip(const char *header)
+{
+	if (!header)
+		return false;
+	for (const char *p = header; *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *tok = p;
+		while (*p && *p != ',' && *p != ';' && *p != ' ')
+			p++;
+		size_t n = (size_t)(p - tok);
+		bool gzip = (n == 4 && strncasecmp(tok, "gzip", 4) == 0) || (n == 1 && *tok == '*');
+		double q = 1.0;
+		while (*p && *p != ',') {
+			if (*p == ';') {
+				const char *qp = p + 1;
+				while (*qp == ' ')
+					qp++;
+				if ((qp[0] == 'q' || qp[0] == 'Q') && qp[1] == '=')
+					q = strtod(qp + 2, NULL);
+			}
+			p++;
+		}
+		if (gzip && q > 0)
+			return true;
+	}
+	return false;
 }
 
 static enum MHD_Result
@@ -106,9 +182,22 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	if (!s)
 		return reply_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 				    "503 first collection not finished yet\n", NULL);
+	const char *body = want_metrics ? s->metrics : s->landing;
+	size_t body_len = want_metrics ? s->metrics_len : s->landing_len;
+	bool gz = false;
+	if (want_metrics &&
+	    accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
+		size_t gz_len;
+		const char *gz_body = snapshot_gzip(s, &gz_len);
+		if (gz_body) {
+			body = gz_body;
+			body_len = gz_len;
+			gz = true;
+		}
+	}
 	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
-		want_metrics ? s->metrics_len : s->landing_len, want_metrics ? s->metrics : s->landing,
-		snapshot_unref_cb, s);
+		body_len, (void *)(uintptr_t)body, snapshot_unref_cb, s);
 	if (!r) {
 		snapshot_unref(s);
 		return MHD_NO;
@@ -116,6 +205,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				want_metrics ? CONTENT_TYPE_METRICS : "text/html; charset=utf-8");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	if (gz)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -227,6 +319,7 @@ vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, char *la
 {
 	struct snapshot *s = vms_xcalloc(1, sizeof(*s));
 	atomic_init(&s->refs, 1);
+	pthread_mutex_init(&s->gz_lock, NULL);
 	s->metrics = metrics;
 	s->metrics_len = metrics_len;
 	s->landing = landing;

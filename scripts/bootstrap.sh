@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	build-essential cmake pkg-config
-	libvirt-dev libmicrohttpd-dev libstatgrab-dev libsystemd-dev libxml2-dev
+	libvirt-dev libmicrohttpd-dev libstatgrab-dev libsystemd-dev libxml2-dev zlib1g-dev
 	# run and lab: libvirt + QEMU (TCG), a Debian guest kernel, busybox for the guest initramfs
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	linux-image-amd64 busybox-static cpio gzip kmod

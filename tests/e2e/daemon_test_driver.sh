@@ -68,6 +68,10 @@ if command -v promtool >/dev/null; then
 fi
 ctype=$(curl -s -o /dev/null -w '%{content_type}' "$url/metrics")
 check "content type is text 0.0.4" test "$ctype" = "text/plain; version=0.0.4; charset=utf-8"
+enc=$(curl -s -o /dev/null -H 'Accept-Encoding: gzip' -w '%header{content-encoding}' "$url/metrics" 2>/dev/null ||
+	curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "$url/metrics" | tr -d '\r' | sed -n 's/^Content-Encoding: //Ip')
+check "gzip when the scraper accepts it ($enc)" test "$enc" = gzip
+check "the gzip body is the same exposition" bash -c "curl -sf --compressed '$url/metrics' | grep -qx 'vmscale_libvirt_up 1'"
 check "/ is a landing page linking /metrics" bash -c "curl -sf '$url/' | grep -q 'href=\"/metrics\"'"
 check "unknown path is 404" test "$(curl -s -o /dev/null -w '%{http_code}' "$url/nope")" = 404
 check "POST is 405" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/metrics")" = 405

@@ -11,6 +11,8 @@
 #include "../../daemon/log.h"
 #include "check.h"
 
+#include <zlib.h>
+
 static void
 test_parse_listen(void)
 {
@@ -34,9 +36,11 @@ test_parse_listen(void)
 	}
 }
 
-/* Sends one raw request and returns the whole response (malloc'd). */
+static size_t r_len; /* length of the last response, which may hold NUL bytes */
+
+/* Sends one raw request and returns the whole response (malloc'd, NUL-terminated). */
 static char *
-request(int port, const char *req)
+request_full(int port, const char *req, size_t cap)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -49,13 +53,20 @@ request(int port, const char *req)
 		close(fd);
 		return strdup("");
 	}
-	size_t cap = 65536, n = 0;
+	size_t n = 0;
 	char *buf = calloc(1, cap);
 	ssize_t r;
 	while (n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) > 0)
 		n += (size_t)r;
 	close(fd);
+	r_len = n;
 	return buf;
+}
+
+static char *
+request(int port, const char *req)
+{
+	return request_full(port, req, 65536);
 }
 
 static int
@@ -95,6 +106,49 @@ test_serving(void)
 	CHECK(strstr(r, "Content-Type: text/plain; version=0.0.4; charset=utf-8") != NULL);
 	CHECK(strstr(r, "\r\n\r\nvmscale_up 1\n") != NULL);
 	free(r);
+	/* gzip when asked for, plain when refused (q=0), and the body inflates to the same. */
+	size_t big_len = 200000;
+	char *big = malloc(big_len + 1);
+	for (size_t i = 0; i < big_len; i++)
+		big[i] = (i % 61 == 60) ? '\n' : (char)('a' + i % 26);
+	big[big_len] = '\0';
+	vms_http_publish(h, big, big_len, strdup("<p>landing</p>"), 14);
+	static const struct {
+		const char *accept;
+		bool gzip;
+	} enc[] = {{"gzip", true},          {"deflate, gzip;q=0.5", true}, {"gzip;q=0", false},
+		   {"GZIP", true},          {"*", true},                   {"identity", false},
+		   {"br, deflate", false},  {"gzip ; q=0.0", false}};
+	for (size_t i = 0; i < sizeof(enc) / sizeof(enc[0]); i++) {
+		char req[256];
+		snprintf(req, sizeof(req), "GET /metrics HTTP/1.0\r\nAccept-Encoding: %s\r\n\r\n",
+			 enc[i].accept);
+		r = request_full(port, req, 1 << 20);
+		bool got_gzip = strstr(r, "Content-Encoding: gzip") != NULL;
+		if (!CHECK(got_gzip == enc[i].gzip))
+			fprintf(stderr, "  Accept-Encoding: %s\n", enc[i].accept);
+		char *body = strstr(r, "\r\n\r\n");
+		if (got_gzip && body) {
+			body += 4;
+			uLongf out_len = (uLongf)big_len + 16;
+			char *out = malloc(out_len);
+			z_stream z = {0};
+			inflateInit2(&z, 15 + 16);
+			z.next_in = (Bytef *)body;
+			z.avail_in = (uInt)(r_len - (size_t)(body - r));
+			z.next_out = (Bytef *)out;
+			z.avail_out = (uInt)out_len;
+			CHECK_INT(inflate(&z, Z_FINISH), Z_STREAM_END);
+			CHECK(z.total_out == big_len && memcmp(out, big, big_len) == 0);
+			CHECK(z.total_in < big_len / 10); /* it did compress */
+			inflateEnd(&z);
+			free(out);
+		} else if (body) {
+			CHECK(strlen(body + 4) == big_len);
+		}
+		free(r);
+	}
+
 	r = request(port, "GET / HTTP/1.0\r\n\r\n");
 	CHECK(strstr(r, "text/html") != NULL && strstr(r, "<p>landing</p>") != NULL);
 	free(r);
