@@ -1,6 +1,7 @@
 /* Mapping of libvirt's bulk domain statistics (see domstats.h and virConnectGetAllDomainStats). */
 #include "domstats.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,31 +91,55 @@ parse_vcpu(struct vms_domstats *st, unsigned idx, const char *rest, const virTyp
 	}
 }
 
+/* A counter of a device record: libvirt's key after "block.N." or "net.N.", and where it goes. */
+struct counter_key {
+	const char *key;
+	size_t off;
+};
+
+static const struct counter_key block_keys[] = {
+	{"rd.bytes", offsetof(struct vms_block_stats, rd_bytes)},
+	{"rd.reqs", offsetof(struct vms_block_stats, rd_reqs)},
+	{"rd.times", offsetof(struct vms_block_stats, rd_times_ns)},
+	{"wr.bytes", offsetof(struct vms_block_stats, wr_bytes)},
+	{"wr.reqs", offsetof(struct vms_block_stats, wr_reqs)},
+	{"wr.times", offsetof(struct vms_block_stats, wr_times_ns)},
+	{NULL, 0},
+};
+
+static const struct counter_key net_keys[] = {
+	{"rx.bytes", offsetof(struct vms_net_stats, rx_bytes)},
+	{"rx.pkts", offsetof(struct vms_net_stats, rx_pkts)},
+	{"rx.errs", offsetof(struct vms_net_stats, rx_errs)},
+	{"rx.drop", offsetof(struct vms_net_stats, rx_drop)},
+	{"tx.bytes", offsetof(struct vms_net_stats, tx_bytes)},
+	{"tx.pkts", offsetof(struct vms_net_stats, tx_pkts)},
+	{"tx.errs", offsetof(struct vms_net_stats, tx_errs)},
+	{"tx.drop", offsetof(struct vms_net_stats, tx_drop)},
+	{NULL, 0},
+};
+
+/* Stores p into the device record dev: its name, or the counter that rest names. */
+static void
+set_device_field(char *dev, char *name, const struct counter_key *keys, const char *rest,
+		 const virTypedParameter *p)
+{
+	if (strcmp(rest, "name") == 0) {
+		copy_name(name, p);
+		return;
+	}
+	for (const struct counter_key *k = keys; k->key; k++)
+		if (strcmp(rest, k->key) == 0)
+			param_u64(p, (uint64_t *)(void *)(dev + k->off));
+}
+
 static void
 parse_block(struct vms_domstats *st, unsigned idx, const char *rest, const virTypedParameter *p)
 {
 	st->block = ensure(st->block, &st->block_cap, idx + 1, sizeof(*st->block));
 	if (idx + 1 > st->nblock)
 		st->nblock = idx + 1;
-	struct vms_block_stats *b = &st->block[idx];
-	if (strcmp(rest, "name") == 0) {
-		copy_name(b->name, p);
-		return;
-	}
-	static const struct {
-		const char *key;
-		size_t off;
-	} keys[] = {
-		{"rd.bytes", offsetof(struct vms_block_stats, rd_bytes)},
-		{"rd.reqs", offsetof(struct vms_block_stats, rd_reqs)},
-		{"rd.times", offsetof(struct vms_block_stats, rd_times_ns)},
-		{"wr.bytes", offsetof(struct vms_block_stats, wr_bytes)},
-		{"wr.reqs", offsetof(struct vms_block_stats, wr_reqs)},
-		{"wr.times", offsetof(struct vms_block_stats, wr_times_ns)},
-	};
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(rest, keys[i].key) == 0)
-			param_u64(p, (uint64_t *)(void *)((char *)b + keys[i].off));
+	set_device_field((char *)&st->block[idx], st->block[idx].name, block_keys, rest, p);
 }
 
 static void
@@ -123,27 +148,7 @@ parse_net(struct vms_domstats *st, unsigned idx, const char *rest, const virType
 	st->net = ensure(st->net, &st->net_cap, idx + 1, sizeof(*st->net));
 	if (idx + 1 > st->nnet)
 		st->nnet = idx + 1;
-	struct vms_net_stats *n = &st->net[idx];
-	if (strcmp(rest, "name") == 0) {
-		copy_name(n->name, p);
-		return;
-	}
-	static const struct {
-		const char *key;
-		size_t off;
-	} keys[] = {
-		{"rx.bytes", offsetof(struct vms_net_stats, rx_bytes)},
-		{"rx.pkts", offsetof(struct vms_net_stats, rx_pkts)},
-		{"rx.errs", offsetof(struct vms_net_stats, rx_errs)},
-		{"rx.drop", offsetof(struct vms_net_stats, rx_drop)},
-		{"tx.bytes", offsetof(struct vms_net_stats, tx_bytes)},
-		{"tx.pkts", offsetof(struct vms_net_stats, tx_pkts)},
-		{"tx.errs", offsetof(struct vms_net_stats, tx_errs)},
-		{"tx.drop", offsetof(struct vms_net_stats, tx_drop)},
-	};
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(rest, keys[i].key) == 0)
-			param_u64(p, (uint64_t *)(void *)((char *)n + keys[i].off));
+	set_device_field((char *)&st->net[idx], st->net[idx].name, net_keys, rest, p);
 }
 
 int
