@@ -2,6 +2,7 @@
 #include "channel.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,15 @@ accept_cpu(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 			for (unsigned m = 0; m < r.nmodes && m < d->probe.cpu.nmodes; m++)
 				if (r.ticks[m] < d->probe.cpu.ticks[m])
 					return VMS_PROTO_E_SEQUENCE;
+		/* A monotonic clock that went backwards makes every guest timing meaningless. */
+		if (d->probe.have_cpu && r.mono_ns < d->probe.cpu.mono_ns)
+			return VMS_PROTO_E_SEQUENCE;
 		d->probe.reports_lost_total += r.seq - ch->last_seq - 1;
+		/* Compare the guest's clock with ours over the same span (receive jitter included). */
+		d->probe.clock_skew_s = ((double)(r.mono_ns - d->probe.cpu.mono_ns) -
+					 (double)(now_ns - d->probe.last_report_ns)) / 1e9;
+	} else {
+		d->probe.clock_skew_s = NAN;
 	}
 	ch->seq_valid = true;
 	ch->last_seq = r.seq;

@@ -386,6 +386,18 @@ render_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 		sample_domain(b, "vmscale_probe_reports_lost_total", d);
 		vms_buf_printf(b, "} %llu\n", (unsigned long long)d->probe.reports_lost_total);
 	}
+	family(b, "vmscale_probe_clock_skew_seconds", "gauge",
+	       "Guest monotonic time elapsed minus host time elapsed between the probe's last two "
+	       "reports (positive: the guest clock ran fast); absent until two consecutive reports.");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		if (!d->probe.connected || isnan(d->probe.clock_skew_s))
+			continue;
+		sample_domain(b, "vmscale_probe_clock_skew_seconds", d);
+		vms_buf_append(b, "} ", 2);
+		vms_buf_double(b, d->probe.clock_skew_s);
+		vms_buf_append(b, "\n", 1);
+	}
 	family(b, "vmscale_probe_records_rejected_total", "counter",
 	       "Records from the domain's probe rejected as malformed, by reason (present once non-zero).");
 	for (size_t i = 0; i < st->ndomains; i++) {

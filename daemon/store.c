@@ -67,6 +67,7 @@ vms_store_upsert(struct vms_store *st, const char *uuid, const char *name, int i
 		}
 		d = vms_xcalloc(1, sizeof(*d));
 		d->vcpu_utilization = NAN;
+		d->probe.clock_skew_s = NAN;
 		snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
 		st->domains[st->ndomains++] = d;
 		vms_store_changed(st);

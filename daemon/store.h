@@ -20,6 +20,9 @@ struct vms_probe_state {
 	bool have_cpu;
 	struct vms_cpu_report cpu;
 	uint64_t last_report_ns; /* host monotonic receive time of the last accepted report */
+	/* Guest clocks lie under contention (seed 001): guest elapsed minus host elapsed between
+	 * the last two consecutive reports; NaN until there are two. */
+	double clock_skew_s;
 	uint64_t reports_total;
 	uint64_t reports_lost_total; /* gaps in seq */
 	uint64_t rejected[VMS_PROTO_E_COUNT];

@@ -3,6 +3,7 @@
  * QEMU's end of the virtio-serial channel, driven by libvirt's event loop as in the daemon.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,44 @@ test_records(void)
 	CHECK_INT(d->probe.rejected[VMS_PROTO_E_VERSION], 1);
 	/* A line for a domain that has no channel is refused, not crashed on. */
 	CHECK_INT(vms_channels_handle_line(c, "no-such-uuid", "x", 1, 0), VMS_PROTO_E_SEQUENCE);
+	vms_channels_free(c);
+	vms_store_fini(&st);
+}
+
+static void
+test_clock_skew(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *d = vms_store_upsert(&st, UUID, "dvm1", 1);
+	vms_store_set_channel(d, "/nonexistent/vmscale-test/socket");
+	struct vms_channels *c = vms_channels_new(&st);
+	vms_channels_sync(c);
+#define AT(text, now) vms_channels_handle_line(c, UUID, text, strlen(text), now)
+	CHECK_INT(AT("hello proto=1 probe=0.1.0 caps=cpu", 0), VMS_PROTO_OK);
+	CHECK_INT(AT("cpu seq=1 mono_ns=10000000000 real_ns=1 hz=100 ncpu=1 user=1 nice=0 system=1 "
+		     "idle=1",
+		     100000000000ull),
+		  VMS_PROTO_OK);
+	CHECK(isnan(d->probe.clock_skew_s)); /* one report: nothing to compare yet */
+	/* The guest saw 5 s pass while the host saw 5.5 s: its clock ran 0.5 s slow. */
+	CHECK_INT(AT("cpu seq=2 mono_ns=15000000000 real_ns=1 hz=100 ncpu=1 user=1 nice=0 system=1 "
+		     "idle=2",
+		     105500000000ull),
+		  VMS_PROTO_OK);
+	CHECK(fabs(d->probe.clock_skew_s + 0.5) < 1e-9);
+	/* A guest monotonic clock that runs backwards is rejected. */
+	CHECK_INT(AT("cpu seq=3 mono_ns=14000000000 real_ns=1 hz=100 ncpu=1 user=1 nice=0 system=1 "
+		     "idle=3",
+		     110500000000ull),
+		  VMS_PROTO_E_SEQUENCE);
+	/* A new hello starts over: no skew across a probe restart. */
+	CHECK_INT(AT("hello proto=1 probe=0.1.0 caps=cpu", 111000000000ull), VMS_PROTO_OK);
+	CHECK_INT(AT("cpu seq=0 mono_ns=1000 real_ns=1 hz=100 ncpu=1 user=1 nice=0 system=1 idle=4",
+		     112000000000ull),
+		  VMS_PROTO_OK);
+	CHECK(isnan(d->probe.clock_skew_s));
+#undef AT
 	vms_channels_free(c);
 	vms_store_fini(&st);
 }
@@ -195,6 +234,7 @@ main(void)
 {
 	vms_log_init("test_channel", false);
 	test_records();
+	test_clock_skew();
 	test_socket();
 	return check_done("test_channel");
 }

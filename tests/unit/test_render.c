@@ -55,6 +55,7 @@ fill_store(struct vms_store *st)
 	d->probe.last_report_ns = NOW_NS - 2000000000ull;
 	d->probe.reports_total = 13;
 	d->probe.reports_lost_total = 1;
+	d->probe.clock_skew_s = -0.003;
 	/* Host-side statistics, as libvirt's bulk stats would fill them. */
 	struct vms_domstats *ds = &d->stats;
 	ds->have_cpu = true;
