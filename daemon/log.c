@@ -69,16 +69,27 @@ prio_name(int prio)
 }
 
 static void
+one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			*s = ' ';
+}
+
+static void
 log_v(int prio, const char *domain, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[1024], dom[256];
 	if (prio >= LOG_DEBUG && !log_verbose)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* One line per event, whatever the message held. */
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	/* One line per event, whatever the message or a (guest-chosen) domain name held. */
+	one_line(msg);
+	if (domain) {
+		snprintf(dom, sizeof(dom), "%s", domain);
+		one_line(dom);
+		domain = dom;
+	}
 	if (use_journal) {
 		if (domain)
 			sd_journal_send("MESSAGE=domain %s: %s", domain, msg, "PRIORITY=%d", prio,

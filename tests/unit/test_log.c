@@ -1,0 +1,74 @@
+/* Logging: one line per event, and complaints rate-limited with one line on recovery. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../daemon/log.h"
+#include "check.h"
+
+static char *
+capture_end(FILE *f, int saved)
+{
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	static char buf[8192];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int
+count(const char *text, const char *needle)
+{
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+int
+main(void)
+{
+	unsetenv("JOURNAL_STREAM"); /* stderr, whatever runs the test */
+	vms_log_init("test_log", false);
+	FILE *f = tmpfile();
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	dup2(fileno(f), STDERR_FILENO);
+
+	vms_log(LOG_ERR, "dvm\n1", "first\nsecond");
+	vms_debug("hidden unless verbose");
+	struct vms_complaint c = {0};
+	vms_complain_recovered(&c, NULL, "recovered before any failure");
+	for (int i = 0; i < 100; i++)
+		vms_complain(&c, LOG_WARNING, "dvm2", "cannot connect %d", i);
+	vms_complain_recovered(&c, "dvm2", "connected again");
+	vms_complain_recovered(&c, "dvm2", "connected again twice");
+	vms_complain(&c, LOG_WARNING, "dvm2", "cannot connect later");
+	char *out = capture_end(f, saved);
+
+	CHECK(strstr(out, "test_log: error: domain dvm 1: first second\n") != NULL);
+	CHECK(strstr(out, "hidden") == NULL);
+	CHECK(strstr(out, "recovered before") == NULL);
+	CHECK_INT(count(out, "cannot connect"), 2); /* the first failure, then the one after recovery */
+	CHECK(strstr(out, "cannot connect 0\n") != NULL);
+	CHECK_INT(count(out, "connected again"), 1);
+	CHECK(strstr(out, "domain dvm2: connected again\n") != NULL);
+	CHECK(strstr(out, "cannot connect later\n") != NULL);
+
+	/* After the interval, a repeat is logged with how many were suppressed. */
+	c.next_ns = 0;
+	c.suppressed = 41;
+	f = tmpfile();
+	saved = dup(STDERR_FILENO);
+	dup2(fileno(f), STDERR_FILENO);
+	vms_complain(&c, LOG_WARNING, NULL, "still failing");
+	out = capture_end(f, saved);
+	CHECK(strstr(out, "still failing (41 similar messages suppressed)") != NULL);
+	CHECK(c.interval_ns == 2 * 60ull * 1000000000ull); /* doubled */
+	return check_done("test_log");
+}
