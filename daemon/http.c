@@ -18,10 +18,14 @@
 #include <zlib.h>
 
 #include "log.h"
+#include "render.h"
 
 #define HTTP_CONNECTION_LIMIT 64
 #define HTTP_CONNECTION_TIMEOUT_S 10
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
+#define CONTENT_TYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+enum { VARIANT_TEXT_GZ, VARIANT_OM, VARIANT_OM_GZ, VARIANT_COUNT };
 
 struct snapshot {
 	atomic_uint refs;
@@ -29,11 +33,14 @@ struct snapshot {
 	size_t metrics_len;
 	char *landing;
 	size_t landing_len;
-	/* gzip of metrics, made by the first scrape that asks for it, then shared. */
-	pthread_mutex_t gz_lock;
-	bool gz_tried;
-	char *metrics_gz;
-	size_t metrics_gz_len;
+	/* Variants of metrics (OpenMetrics, gzip of either), derived by the first scrape that
+	 * asks for one, then shared by every scrape of this snapshot. */
+	pthread_mutex_t derive_lock;
+	struct variant {
+		bool tried;
+		char *data;
+		size_t len;
+	} derived[VARIANT_COUNT];
 };
 
 struct vms_http {
@@ -48,8 +55,9 @@ snapshot_unref(struct snapshot *s)
 	if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
 		free(s->metrics);
 		free(s->landing);
-		free(s->metrics_gz);
-		pthread_mutex_destroy(&s->gz_lock);
+		for (int i = 0; i < VARIANT_COUNT; i++)
+			free(s->derived[i].data);
+		pthread_mutex_destroy(&s->derive_lock);
 		free(s);
 	}
 }
@@ -94,25 +102,50 @@ gzip_buffer(const char *in, size_t len, size_t *outlen)
 	return out;
 }
 
+/* Returns the metrics body in the asked format, deriving it once per snapshot; NULL if the
+ * derivation failed (the caller then serves plain text). */
 static const char *
-snapshot_gzip(struct snapshot *s, size_t *len)
+snapshot_body(struct snapshot *s, bool openmetrics, bool gzip, size_t *len)
 {
-	pthread_mutex_lock(&s->gz_lock);
-	if (!s->gz_tried) {
-		s->gz_tried = true;
-		s->metrics_gz = gzip_buffer(s->metrics, s->metrics_len, &s->metrics_gz_len);
+	if (!openmetrics && !gzip) {
+		*len = s->metrics_len;
+		return s->metrics;
 	}
-	pthread_mutex_unlock(&s->gz_lock);
-	*len = s->metrics_gz_len;
-	return s->metrics_gz;
+	pthread_mutex_lock(&s->derive_lock);
+	struct variant *om = &s->derived[VARIANT_OM];
+	if (openmetrics && !om->tried) {
+		struct vms_buf b;
+		vms_buf_init(&b);
+		vms_render_openmetrics(&b, s->metrics, s->metrics_len);
+		om->tried = true;
+		om->data = b.data;
+		om->len = b.len;
+	}
+	struct variant *v = om;
+	if (gzip) {
+		v = &s->derived[openmetrics ? VARIANT_OM_GZ : VARIANT_TEXT_GZ];
+		const char *in = openmetrics ? om->data : s->metrics;
+		size_t in_len = openmetrics ? om->len : s->metrics_len;
+		if (!v->tried) {
+			v->tried = true;
+			v->data = in ? gzip_buffer(in, in_len, &v->len) : NULL;
+		}
+	}
+	pthread_mutex_unlock(&s->derive_lock);
+	*len = v->len;
+	return v->data;
 }
 
-/* True if the Accept-Encoding header accepts gzip (and not with q=0). */
+/*
+ * True if a comma-separated header such as Accept or Accept-Encoding accepts token (or
+ * wildcard, if given) with a non-zero quality. Tokens compare without case and parameters.
+ */
 static bool
-accepts_gzip(const char *header)
+header_accepts(const char *header, const char *token, const char *wildcard)
 {
 	if (!header)
 		return false;
+	size_t tl = strlen(token), wl = wildcard ? strlen(wildcard) : 0;
 	for (const char *p = header; *p;) {
 		while (*p == ' ' || *p == ',')
 			p++;
@@ -120,7 +153,8 @@ accepts_gzip(const char *header)
 		while (*p && *p != ',' && *p != ';' && *p != ' ')
 			p++;
 		size_t n = (size_t)(p - tok);
-		bool gzip = (n == 4 && strncasecmp(tok, "gzip", 4) == 0) || (n == 1 && *tok == '*');
+		bool match = (n == tl && strncasecmp(tok, token, tl) == 0) ||
+			     (wl && n == wl && strncmp(tok, wildcard, wl) == 0);
 		double q = 1.0;
 		while (*p && *p != ',') {
 			if (*p == ';') {
@@ -132,7 +166,7 @@ accepts_gzip(const char *header)
 			}
 			p++;
 		}
-		if (gzip && q > 0)
+		if (match && q > 0)
 			return true;
 	}
 	return false;
@@ -184,16 +218,21 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 				    "503 first collection not finished yet\n", NULL);
 	const char *body = want_metrics ? s->metrics : s->landing;
 	size_t body_len = want_metrics ? s->metrics_len : s->landing_len;
-	bool gz = false;
-	if (want_metrics &&
-	    accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
-		size_t gz_len;
-		const char *gz_body = snapshot_gzip(s, &gz_len);
-		if (gz_body) {
-			body = gz_body;
-			body_len = gz_len;
-			gz = true;
+	bool gz = false, om = false;
+	if (want_metrics) {
+		om = header_accepts(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								MHD_HTTP_HEADER_ACCEPT),
+				    "application/openmetrics-text", NULL);
+		gz = header_accepts(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								MHD_HTTP_HEADER_ACCEPT_ENCODING),
+				    "gzip", "*");
+		size_t len;
+		const char *derived = snapshot_body(s, om, gz, &len);
+		if (derived) {
+			body = derived;
+			body_len = len;
+		} else {
+			om = gz = false; /* zlib failed: plain text is still an answer */
 		}
 	}
 	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
@@ -203,9 +242,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				want_metrics ? CONTENT_TYPE_METRICS : "text/html; charset=utf-8");
+				!want_metrics ? "text/html; charset=utf-8"
+				: om          ? CONTENT_TYPE_OPENMETRICS
+					      : CONTENT_TYPE_METRICS);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
 	if (gz)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
@@ -319,7 +360,7 @@ vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, char *la
 {
 	struct snapshot *s = vms_xcalloc(1, sizeof(*s));
 	atomic_init(&s->refs, 1);
-	pthread_mutex_init(&s->gz_lock, NULL);
+	pthread_mutex_init(&s->derive_lock, NULL);
 	s->metrics = metrics;
 	s->metrics_len = metrics_len;
 	s->landing = landing;

@@ -35,6 +35,12 @@ struct vms_render_info {
 
 void vms_render_metrics(struct vms_buf *out, const struct vms_store *st,
 			const struct vms_render_info *info, uint64_t now_ns);
+/*
+ * Converts a text-format 0.0.4 exposition made by vms_render_metrics into OpenMetrics 1.0:
+ * counter families are named without their _total suffix in HELP and TYPE, and the
+ * exposition ends with "# EOF".
+ */
+void vms_render_openmetrics(struct vms_buf *out, const char *text, size_t len);
 void vms_render_landing(struct vms_buf *out, const struct vms_store *st,
 			const struct vms_render_info *info, uint64_t now_ns);
 

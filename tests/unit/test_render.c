@@ -124,6 +124,19 @@ test_metrics_golden(void)
 	CHECK(strstr(b.data, "vmscale_domains_running 3\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_domains_busy 1\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_domain_vcpu_utilization_ratio{domain=\"web-1\"} 0.25\n") != NULL);
+
+	/* The same exposition in OpenMetrics 1.0. */
+	struct vms_buf om;
+	vms_buf_init(&om);
+	vms_render_openmetrics(&om, b.data, b.len);
+	compare_golden(GOLDEN("metrics.om"), &om);
+	CHECK(strstr(om.data, "# TYPE vmscale_probe_reports counter\n") != NULL);
+	CHECK(strstr(om.data, "# HELP vmscale_probe_reports Reports") != NULL);
+	CHECK(strstr(om.data, "\nvmscale_probe_reports_total{domain=\"web-1\"} 13\n") != NULL);
+	CHECK(strstr(om.data, "# TYPE vmscale_build info\n") != NULL);
+	CHECK(strstr(om.data, "# TYPE vmscale_libvirt_up gauge\n") != NULL);
+	CHECK(om.len > 6 && strcmp(om.data + om.len - 6, "# EOF\n") == 0);
+	vms_buf_free(&om);
 	vms_buf_free(&b);
 
 	vms_render_landing(&b, &st, &info, NOW_NS);
