@@ -31,9 +31,14 @@ struct chan {
 	uint64_t backoff_ns;
 	bool seq_valid;
 	uint64_t last_seq;
+	uint64_t connected_at_ns;
+	bool silence_reported;
 	struct vms_complaint connect_complaint;
 	struct vms_complaint reject_complaint;
 };
+
+/* Intervals of silence after connecting before we say the probe is not talking. */
+#define SILENT_INTERVALS 3
 
 struct vms_channels {
 	struct vms_store *store;
@@ -271,6 +276,8 @@ chan_open(struct vms_channels *c, struct chan *ch)
 	vms_complain_recovered(&ch->connect_complaint, ch->name, "connected to probe channel %s",
 			       ch->path);
 	ch->backoff_ns = 0;
+	ch->connected_at_ns = vms_monotonic_ns();
+	ch->silence_reported = false;
 	struct vms_domain *d = vms_store_find(c->store, ch->uuid);
 	if (d) {
 		d->probe.connected = true;
@@ -332,6 +339,17 @@ vms_channels_sync(struct vms_channels *c)
 		}
 		if (ch->fd < 0 && now >= ch->retry_at_ns)
 			chan_open(c, ch);
+		else if (ch->fd >= 0 && !d->probe.hello && !ch->silence_reported &&
+			 now - ch->connected_at_ns >
+				 (uint64_t)SILENT_INTERVALS * c->store->probe_interval_ms * 1000000ull) {
+			/* connect() succeeds while QEMU's single-client socket is still held by
+			 * someone else: our connection then waits in its backlog, unheard. */
+			ch->silence_reported = true;
+			vms_log(LOG_WARNING, ch->name,
+				"no hello on probe channel %s after %u s: is vmscale-probe running in "
+				"the guest, or does another client hold the channel?",
+				ch->path, SILENT_INTERVALS * c->store->probe_interval_ms / 1000);
+		}
 	}
 }
 

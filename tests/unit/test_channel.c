@@ -229,6 +229,54 @@ test_socket(void)
 	rmdir(dir);
 }
 
+/* A channel whose socket never accepts us (another client holds QEMU's single slot). */
+static void
+test_silent_channel(void)
+{
+	char dir[] = "/tmp/vmscale-test-silent.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char path[100];
+	snprintf(path, sizeof(path), "%.60s/sock", dir);
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	CHECK(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	CHECK(listen(lfd, 4) == 0);
+
+	struct vms_store st;
+	vms_store_init(&st, 1000); /* 1 s interval: the warning comes after 3 s */
+	struct vms_domain *d = vms_store_upsert(&st, UUID, "silent1", 1);
+	vms_store_set_channel(d, path);
+	struct vms_channels *c = vms_channels_new(&st);
+
+	FILE *f = tmpfile();
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	dup2(fileno(f), STDERR_FILENO);
+	vms_channels_sync(c);
+	CHECK(d->probe.connected); /* connect() succeeded: we sit in the backlog */
+	usleep(3200 * 1000);
+	vms_channels_sync(c);
+	vms_channels_sync(c); /* said once, not on every sync */
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	char buf[4096];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	const char *w = strstr(buf, "domain silent1: no hello on probe channel");
+	CHECK(w != NULL);
+	CHECK(w && strstr(w + 1, "no hello on probe channel") == NULL);
+
+	vms_channels_free(c);
+	vms_store_fini(&st);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -236,5 +284,6 @@ main(void)
 	test_records();
 	test_clock_skew();
 	test_socket();
+	test_silent_channel();
 	return check_done("test_channel");
 }
