@@ -2,6 +2,7 @@
 #include "channel.h"
 
 #include <errno.h>
+#include <regex.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ struct chan {
 
 struct vms_channels {
 	struct vms_store *store;
+	regex_t filter;
+	bool has_filter;
 	struct chan **chans;
 	size_t n, cap;
 };
@@ -300,6 +303,32 @@ chan_free(struct chan *ch)
 	free(ch);
 }
 
+int
+vms_channels_set_filter(struct vms_channels *c, const char *regex, char *err, size_t errsz)
+{
+	if (c->has_filter) {
+		regfree(&c->filter);
+		c->has_filter = false;
+	}
+	if (!regex)
+		return 0;
+	int rc = regcomp(&c->filter, regex, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		char why[128];
+		regerror(rc, &c->filter, why, sizeof(why));
+		snprintf(err, errsz, "'%s' is not an extended regular expression: %s", regex, why);
+		return -1;
+	}
+	c->has_filter = true;
+	return 0;
+}
+
+static bool
+wanted(const struct vms_channels *c, const struct vms_domain *d)
+{
+	return d->channel_path && (!c->has_filter || regexec(&c->filter, d->name, 0, NULL, 0) == 0);
+}
+
 void
 vms_channels_sync(struct vms_channels *c)
 {
@@ -307,7 +336,7 @@ vms_channels_sync(struct vms_channels *c)
 	for (size_t i = 0; i < c->n;) {
 		struct chan *ch = c->chans[i];
 		struct vms_domain *d = vms_store_find(c->store, ch->uuid);
-		if (d && d->channel_path && strcmp(d->channel_path, ch->path) == 0) {
+		if (d && wanted(c, d) && strcmp(d->channel_path, ch->path) == 0) {
 			i++;
 			continue;
 		}
@@ -317,7 +346,12 @@ vms_channels_sync(struct vms_channels *c)
 	uint64_t now = vms_monotonic_ns();
 	for (size_t i = 0; i < c->store->ndomains; i++) {
 		struct vms_domain *d = c->store->domains[i];
-		if (!d->channel_path)
+		bool excluded = d->channel_path && !wanted(c, d);
+		if (excluded != d->probe_excluded) {
+			d->probe_excluded = excluded;
+			vms_store_changed(c->store);
+		}
+		if (!wanted(c, d))
 			continue;
 		struct chan *ch = chan_find(c, d->uuid);
 		if (!ch) {
@@ -361,5 +395,7 @@ vms_channels_free(struct vms_channels *c)
 	for (size_t i = 0; i < c->n; i++)
 		chan_free(c->chans[i]);
 	free(c->chans);
+	if (c->has_filter)
+		regfree(&c->filter);
 	free(c);
 }

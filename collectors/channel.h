@@ -17,6 +17,13 @@ struct vms_channels;
 struct vms_channels *vms_channels_new(struct vms_store *st);
 void vms_channels_free(struct vms_channels *c);
 
+/*
+ * Connects only to the channels of domains whose name matches this POSIX extended regular
+ * expression (NULL: all). Returns 0, or -1 with the reason in err if it does not compile.
+ * Excluded domains still count in N_up; their probe_channel says "excluded".
+ */
+int vms_channels_set_filter(struct vms_channels *c, const char *regex, char *err, size_t errsz);
+
 /* Opens channels of new domains (or retries after backoff), closes those of vanished ones. */
 void vms_channels_sync(struct vms_channels *c);
 

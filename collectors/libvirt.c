@@ -150,7 +150,10 @@ read_channel(struct vms_domain *d, virDomainPtr dom)
 {
 	char *xml = virDomainGetXMLDesc(dom, 0);
 	if (!xml) {
-		vms_log(LOG_WARNING, d->name, "cannot read live XML: %s", last_error());
+		/* A domain that stopped since the listing is the next listing's business. */
+		virErrorPtr e = virGetLastError();
+		int prio = e && e->code == VIR_ERR_NO_DOMAIN ? LOG_DEBUG : LOG_WARNING;
+		vms_log(prio, d->name, "cannot read live XML: %s", last_error());
 		vms_store_set_channel(d, NULL);
 		return;
 	}

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ struct options {
 	const char *listen;
 	unsigned interval_s;
 	double busy_threshold;
+	const char *probe_domains;
 	bool verbose;
 };
 
@@ -192,6 +194,9 @@ usage(FILE *f)
 		"  -i, --interval SEC    collection and probe report interval, 1..3600 (default %d)\n"
 		"  -b, --busy-threshold RATIO  vCPU utilization (0..1) above which a domain counts\n"
 		"                        as busy in vmscale_domains_busy (default %.1f)\n"
+		"  -p, --probe-domains REGEX  connect only to the probe channels of domains whose\n"
+		"                        name matches this extended regex (default: all); the\n"
+		"                        others still count in N_up\n"
 		"  -v, --verbose         log debug messages too\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         print the version and exit\n",
@@ -206,13 +211,14 @@ parse_args(int argc, char **argv, struct options *o)
 		{"listen", required_argument, NULL, 'l'},
 		{"interval", required_argument, NULL, 'i'},
 		{"busy-threshold", required_argument, NULL, 'b'},
+		{"probe-domains", required_argument, NULL, 'p'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "c:l:i:b:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:l:i:b:p:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->uri = optarg;
@@ -243,6 +249,20 @@ parse_args(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			o->busy_threshold = t;
+			break;
+		}
+		case 'p': {
+			regex_t re;
+			int rc = regcomp(&re, optarg, REG_EXTENDED | REG_NOSUB);
+			if (rc != 0) {
+				char why[128];
+				regerror(rc, &re, why, sizeof(why));
+				fprintf(stderr, "vmscaled: --probe-domains: '%s' is not an extended regular "
+					"expression: %s\n", optarg, why);
+				return 2;
+			}
+			regfree(&re);
+			o->probe_domains = optarg;
 			break;
 		}
 		case 'v':
@@ -312,6 +332,11 @@ main(int argc, char **argv)
 		goto cleanup;
 	v.libvirt = vms_libvirt_new(v.opt.uri, &v.store, on_domains_changed, &v);
 	v.channels = vms_channels_new(&v.store);
+	char err[256];
+	if (vms_channels_set_filter(v.channels, v.opt.probe_domains, err, sizeof(err)) < 0) {
+		vms_err("--probe-domains: %s", err);
+		goto cleanup;
+	}
 
 	uint64_t now = vms_monotonic_ns();
 	v.refresh = (struct job){.next_ns = now, .interval_ns = interval_ns};

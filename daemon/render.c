@@ -352,7 +352,7 @@ render_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 		const struct vms_domain *d = st->domains[i];
 		sample_domain(b, "vmscale_domain_info", d);
 		vms_buf_printf(b, ",uuid=\"%s\",probe_channel=\"%s\"} 1\n", d->uuid,
-			       d->channel_path ? "yes" : "no");
+			       !d->channel_path ? "no" : d->probe_excluded ? "excluded" : "yes");
 	}
 	family(b, "vmscale_probe_up", "gauge",
 	       "1 if the domain's probe is connected, said hello and reported within 3 intervals.");
@@ -576,7 +576,7 @@ vms_render_landing(struct vms_buf *b, const struct vms_store *st,
 		vms_buf_html(b, d->name);
 		vms_buf_printf(b, "</td><td>%s</td><td class=\"%s\">%s</td><td>", d->uuid,
 			       up ? "up" : "down",
-			       up ? "up" : (d->channel_path ? "down" : "no channel"));
+			       up ? "up" : !d->channel_path ? "no channel" : d->probe_excluded ? "excluded" : "down");
 		if (d->probe.hello)
 			vms_buf_html(b, d->probe.info.probe_version);
 		if (d->probe.have_cpu)

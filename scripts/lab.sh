@@ -10,9 +10,11 @@
 # things outside it are libvirt's own per-domain files, which `remove`/`down`
 # clean up, and the libvirt daemons, which `down` stops only if the lab
 # started them.
-set -euo pipefail
+set -Eeuo pipefail
 
 readonly prog=${0##*/}
+# A command that fails where nobody expected it still ends in one clear line.
+trap 'printf "%s: error: unexpected failure (exit %s) at line %s: %s\n" "$prog" "$?" "$LINENO" "$BASH_COMMAND" >&2' ERR
 self=$(readlink -f "${BASH_SOURCE[0]}")
 repo=$(cd "$(dirname "$self")/.." && pwd)
 readonly self repo
@@ -25,8 +27,7 @@ no_daemon=${LAB_NO_DAEMON:-0}
 probe_bin=${VMSCALE_PROBE:-$build/probes/vmscale-probe}
 daemon_bin=${VMSCALE_DAEMON:-$build/daemon/vmscaled}
 readonly uri=qemu:///system
-# The guest kernel and the libvirt-qemu user come from Debian packages; the
-# host's own kernel is not a Debian one, so never look at `uname -r`.
+# libvirtd (Debian's libvirt-daemon-system) runs QEMU as this user.
 readonly qemu_user=libvirt-qemu
 # Marks domains (in their XML metadata) and the state folder as ours, so that
 # `remove`/`down` never touch anything the lab did not create.
@@ -125,6 +126,19 @@ recorded_pid() {
 	echo "$pid"
 }
 
+# First live (not zombie) process named NAME. PID 1 on the lab machines reaps
+# orphans only every few seconds, and pgrep lists zombies.
+live_pid() {
+	local pid
+	for pid in $(pgrep -x "$1" || true); do
+		if start_time "$pid" >/dev/null; then
+			echo "$pid"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # TERM, wait, then KILL: one process, by id, never by name.
 stop_pid() { # PID WHAT
 	local pid=$1 what=$2 i
@@ -155,7 +169,8 @@ check_qemu_can_read() {
 	local f
 	id "$qemu_user" >/dev/null 2>&1 || return 0 # another distro: libvirt's user differs
 	for f in "$@"; do
-		runuser -u "$qemu_user" -- test -r "$f" ||
+		# -r for a file, and for a folder -x too: QEMU must reach into it.
+		runuser -u "$qemu_user" -- test -r "$f" -a \( -f "$f" -o -x "$f" \) ||
 			die "QEMU's user $qemu_user cannot read $f; put LAB_DIR where $qemu_user can reach it (not under /root)"
 	done
 }
@@ -214,7 +229,7 @@ libvirt_answers() { virsh -c "$uri" version >/dev/null 2>&1; }
 # Starts DAEMON -d unless one runs; records it so `down` stops only ours.
 start_libvirt_daemon() { # NAME PIDFILE SOCKET
 	local name=$1 pidfile=$2 sock=$3 pid i
-	if pid=$(pgrep -x "$name" | head -n1) && [ -n "$pid" ]; then
+	if live_pid "$name" >/dev/null; then
 		return 0
 	fi
 	command -v "$name" >/dev/null || die "$name not found; run scripts/bootstrap.sh"
@@ -235,16 +250,16 @@ start_libvirt_daemon() { # NAME PIDFILE SOCKET
 
 ensure_libvirt() {
 	local i
-	if libvirt_answers; then
-		return 0
-	fi
 	if [ -d /run/systemd/system ]; then
 		# A systemd host starts libvirt through its units (and keeps it).
-		systemctl start libvirtd || die "systemctl start libvirtd failed; see journalctl -u libvirtd"
+		libvirt_answers || systemctl start libvirtd ||
+			die "systemctl start libvirtd failed; see journalctl -u libvirtd"
 	else
 		mkdir -p /var/log/libvirt # virtlogd and libvirtd refuse to start without it
+		# Even with libvirtd up: without virtlogd no guest starts (it writes
+		# the QEMU logs and our console logs).
 		start_libvirt_daemon virtlogd /run/virtlogd.pid /run/libvirt/virtlogd-sock
-		start_libvirt_daemon libvirtd /run/libvirtd.pid /run/libvirt/libvirt-sock
+		libvirt_answers || start_libvirt_daemon libvirtd /run/libvirtd.pid /run/libvirt/libvirt-sock
 	fi
 	for ((i = 0; i < libvirt_wait * 5; i++)); do
 		if libvirt_answers; then
@@ -267,7 +282,7 @@ is_ours() {
 lab_guests() {
 	local n
 	libvirt_answers || return 0
-	all_domains | grep -E "^${prefix}[0-9]+\$" | sort -V | while read -r n; do
+	{ all_domains | grep -E "^${prefix}[0-9]+\$" || true; } | sort -V | while read -r n; do
 		if is_ours "$n"; then echo "$n"; fi
 	done
 }
@@ -299,7 +314,8 @@ destroy_guest() { # NAME
 
 # ---------------------------------------------------------------- guest image
 
-# Newest Debian kernel whose modules are installed.
+# Newest Debian kernel whose modules are installed. The host may run a
+# kernel of its own (no /lib/modules/$(uname -r)): never look at uname -r.
 pick_kernel() {
 	local k v
 	shopt -s nullglob
@@ -329,8 +345,8 @@ stage_module() { # M DEST
 		fi
 		die "kernel module $m is neither in $moddir/modules.dep nor in modules.builtin"
 	fi
-	# busybox insmod cannot be trusted with compressed modules (zstd at
-	# least): hand it plain .ko files.
+	# busybox 1.35's insmod knows no zstd, and gz/xz only when built with
+	# them: hand it plain .ko files (Debian 12's kernel ships plain ones).
 	case $rel in
 	*.ko) cp "$moddir/$rel" "$dest" ;;
 	*.ko.xz) xz -dc "$moddir/$rel" >"$dest" ;;
@@ -343,9 +359,12 @@ stage_module() { # M DEST
 	esac || die "cannot unpack $moddir/$rel"
 }
 
-# A dynamically linked probe would find no libc in the initramfs.
+# A dynamically linked probe would find no libc in the initramfs. An ELF
+# interpreter is what makes a binary dynamic (ldd calls static-pie "fine" with
+# exit 0 and plain static "not dynamic" with exit 1: not a usable test).
 check_static() { # FILE WHAT
-	if ldd "$1" >/dev/null 2>&1; then
+	command -v readelf >/dev/null || return 0 # binutils (build-essential) absent: trust it
+	if LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'program interpreter'; then
 		die "$2 $1 is dynamically linked; the guest initramfs has no libc (link it -static)"
 	fi
 }
@@ -393,12 +412,10 @@ fi
 	done
 ) &
 log "userspace ready"
-# PID 1 must never exit. Serve a shell on the console (virsh console NAME);
-# it just blocks while nobody types.
-while :; do
-	setsid cttyhack sh
-	sleep 1
-done
+# PID 1 must never exit, and must reap orphans: busybox init does both. Its
+# inittab offers a shell on the console (virsh console NAME) once someone
+# presses Enter, so an idle console log stays free of prompts.
+exec /sbin/init
 EOF
 	} >>"$file"
 	chmod 755 "$file"
@@ -408,8 +425,6 @@ EOF
 # changed since it was made.
 ensure_guest_image() {
 	local img=$lab_dir/initramfs.img inputs="kernel=$kver probe=$probe_bin" stage m loaded=()
-	[ -x "$probe_bin" ] || die "no probe binary $probe_bin (build vmscale, or set VMSCALE_PROBE)"
-	check_static "$probe_bin" probe
 	check_static /bin/busybox busybox
 	# libvirt relabels (chowns) kernel and initrd while a guest runs: give it
 	# our own copy, never the file in /boot.
@@ -441,6 +456,7 @@ ensure_guest_image() {
 	cp "$probe_bin" "$stage/bin/vmscale-probe"
 	chmod 755 "$stage/bin/vmscale-probe"
 	write_init "$stage/init" "${loaded[@]}"
+	echo '::askfirst:-/bin/sh' >"$stage/etc/inittab"
 	(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
 		cpio --null -o -H newc -R 0:0 --quiet) | gzip -6 >"$img.tmp" ||
 		die "cannot write $img.tmp (cpio/gzip)"
@@ -526,18 +542,21 @@ create_guest() { # NAME
 	}
 }
 
+# When each new guest's virsh create began (date +%s.%N): boot times and the boot deadline.
+declare -A created_at=()
+
 # Waits until every NAME's console shows the init's ready line.
-wait_booted() { # T0 NAME...
-	local t0=$1 n now left=() pending guest_up
-	shift
+wait_booted() { # NAME...
+	local n now left=() pending guest_up t_first
 	pending=("$@")
+	t_first=${created_at[$1]}
 	while [ "${#pending[@]}" -gt 0 ]; do
 		now=$(date +%s.%N)
 		left=()
 		for n in "${pending[@]}"; do
 			if guest_up=$(grep -m1 "\]: $ready_line" "$lab_dir/console/$n.log" 2>/dev/null); then
 				guest_up=${guest_up#*[}
-				say "$n reached userspace after $(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.1f", b - a }') s (guest uptime ${guest_up%%]*} s)"
+				say "$n reached userspace at guest uptime ${guest_up%%]*} s"
 			elif ! vsh domstate "$n" 2>/dev/null | grep -q running; then
 				die "$n stopped while booting; see $lab_dir/console/$n.log and /var/log/libvirt/qemu/$n.log"
 			else
@@ -545,8 +564,11 @@ wait_booted() { # T0 NAME...
 			fi
 		done
 		pending=(${left[@]+"${left[@]}"})
-		[ "${#pending[@]}" -eq 0 ] && break
-		if awk -v a="$t0" -v b="$now" -v w="$boot_wait" 'BEGIN { exit !(b - a > w) }'; then
+		if [ "${#pending[@]}" -eq 0 ]; then
+			say "$# guest(s) up $(awk -v a="$t_first" -v b="$now" 'BEGIN { printf "%.1f", b - a }') s after the first virsh create"
+			break
+		fi
+		if awk -v a="$t_first" -v b="$now" -v w="$boot_wait" 'BEGIN { exit !(b - a > w) }'; then
 			die "${pending[*]} did not reach userspace within ${boot_wait} s; see $lab_dir/console/${pending[0]}.log"
 		fi
 		sleep 0.2
@@ -554,21 +576,25 @@ wait_booted() { # T0 NAME...
 }
 
 start_guests() { # COUNT
-	local count=$1 names=() n t0
+	local count=$1 names=() n
 	[ "$count" -gt 0 ] || return 0
-	t0=$(date +%s.%N)
 	for ((; count > 0; count--)); do
 		n=$(next_free_name)
+		created_at[$n]=$(date +%s.%N)
 		create_guest "$n"
-		say "started $n"
+		say "started $n (virsh create took $(awk -v a="${created_at[$n]}" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s)"
 		names+=("$n")
 	done
-	wait_booted "$t0" "${names[@]}"
+	wait_booted "${names[@]}"
 }
 
 # ---------------------------------------------------------------- daemon
 
-daemon_stamp() { echo "$daemon_bin $(stat -c '%Y %s' "$daemon_bin") $listen"; }
+# Path, inode, mtime, size, address: a rebuilt binary or a new address restarts it.
+# QEMU serves each probe channel to one client: the lab's daemon claims only the lab's guests,
+# so another vmscaled (another lab, the end-to-end test) can watch its own on the same host.
+daemon_args=(--connect "$uri" --listen "$listen" --probe-domains "^${prefix}[0-9]+\$")
+daemon_stamp() { echo "$daemon_bin $(stat -L -c '%i %Y %s' "$daemon_bin") ${daemon_args[*]}"; }
 
 metrics_answer() { curl -sf -o /dev/null --max-time 3 "http://$listen/metrics"; }
 
@@ -587,12 +613,11 @@ ensure_daemon() {
 		say "LAB_NO_DAEMON=1: not starting vmscaled"
 		return 0
 	fi
-	[ -x "$daemon_bin" ] || die "no daemon binary $daemon_bin (build vmscale, or set VMSCALE_DAEMON)"
 	if pid=$(recorded_pid "$lab_dir/vmscaled.pid"); then
 		if [ "$(cat "$lab_dir/vmscaled.stamp" 2>/dev/null)" = "$(daemon_stamp)" ]; then
 			say "vmscaled already running (pid $pid)"
 		else
-			say "vmscaled binary or listen address changed: restarting it"
+			say "vmscaled binary or arguments changed: restarting it"
 			stop_daemon
 		fi
 	fi
@@ -600,10 +625,10 @@ ensure_daemon() {
 		if metrics_answer; then
 			die "something else already answers on http://$listen/metrics; set LAB_LISTEN to a free address"
 		fi
-		echo "=== $(date -Is) lab.sh: $daemon_bin --connect $uri --listen $listen" >>"$log"
+		echo "=== $(date -Is) lab.sh: $daemon_bin ${daemon_args[*]}" >>"$log"
 		# setsid: the daemon must outlive this script and ignore the terminal's ^C.
 		# 9>&-: nor the lab's lock.
-		setsid "$daemon_bin" --connect "$uri" --listen "$listen" </dev/null >>"$log" 2>&1 9>&- &
+		setsid "$daemon_bin" "${daemon_args[@]}" </dev/null >>"$log" 2>&1 9>&- &
 		pid=$!
 		record_pid "$lab_dir/vmscaled.pid" "$pid"
 		daemon_stamp >"$lab_dir/vmscaled.stamp"
@@ -624,11 +649,18 @@ ensure_daemon() {
 
 # ---------------------------------------------------------------- commands
 
+# Everything cheap to check is checked before anything is started.
 prepare() {
 	need_root "$1"
 	lab_lock
+	check_qemu_can_read "$lab_dir"
 	run_bootstrap
 	ensure_built
+	[ -x "$probe_bin" ] || die "no probe binary $probe_bin (build vmscale, or set VMSCALE_PROBE)"
+	check_static "$probe_bin" probe
+	if [ "$no_daemon" != 1 ]; then
+		[ -x "$daemon_bin" ] || die "no daemon binary $daemon_bin (build vmscale, or set VMSCALE_DAEMON)"
+	fi
 	pick_kernel
 	ensure_libvirt
 	ensure_guest_image
@@ -701,7 +733,7 @@ stop_started() { # NAME
 }
 
 cmd_down() {
-	local purge=0 n others
+	local purge=0 n others keep=()
 	case ${1:-} in
 	--purge) purge=1 ;;
 	'') ;;
@@ -723,20 +755,24 @@ cmd_down() {
 	if [ -f "$lab_dir/started-libvirtd" ] || [ -f "$lab_dir/started-virtlogd" ]; then
 		others=""
 		if libvirt_answers; then
-			others=$(vsh list --name | sed '/^$/d' | tr '\n' ' ')
+			others=$(vsh list --name | sed '/^$/d' | paste -sd' ')
 		fi
 		if [ -n "$others" ]; then
-			# Stopping libvirtd would orphan someone else's guests.
-			say "leaving libvirtd/virtlogd running: other domains still run ($others)"
-			rm -f "$lab_dir/started-libvirtd" "$lab_dir/started-virtlogd"
+			# Stopping libvirtd would orphan someone else's guests. Keep the
+			# records, so a later `down` stops what this lab started.
+			say "leaving libvirtd/virtlogd running: other domains still run ($others); 'lab.sh down' again stops them once those are gone"
+			keep=(! -name started-libvirtd ! -name started-virtlogd)
 		else
 			stop_started libvirtd
 			stop_started virtlogd
 		fi
 	fi
 	# Everything but the state folder itself (and the lock we hold).
-	find "$lab_dir" -mindepth 1 -maxdepth 1 ! -name .lock ! -name "$marker" -exec rm -rf {} +
+	find "$lab_dir" -mindepth 1 -maxdepth 1 ! -name .lock ! -name "$marker" ${keep[@]+"${keep[@]}"} -exec rm -rf {} +
 	if [ "$purge" = 1 ]; then
+		if [ "${#keep[@]}" -gt 0 ]; then
+			say "note: libvirtd/virtlogd, started by this lab, keep running for the other domains"
+		fi
 		rm -rf "$lab_dir"
 		say "down: removed $lab_dir"
 	else
@@ -746,7 +782,7 @@ cmd_down() {
 
 cmd_status() {
 	local pid n state sock m line
-	if pid=$(pgrep -x libvirtd | head -n1); then
+	if pid=$(live_pid libvirtd); then
 		line="libvirtd: running (pid $pid"
 		if [ "$(recorded_pid "$lab_dir/started-libvirtd" || true)" = "$pid" ]; then line+=", started by lab.sh"; fi
 		if libvirt_answers; then line+="), $uri answers"; else line+="), $uri does NOT answer"; fi
@@ -771,6 +807,8 @@ cmd_status() {
 		for m in $(all_domains | grep -E "^${prefix}[0-9]+\$" || true); do
 			if ! is_ours "$m"; then echo "  $m: not from this state folder (left alone)"; fi
 		done
+	else
+		echo "  (unknown: $uri does not answer)"
 	fi
 	if pid=$(recorded_pid "$lab_dir/vmscaled.pid"); then
 		echo "vmscaled: running (pid $pid), listen $listen, log $lab_dir/vmscaled.log"

@@ -25,6 +25,9 @@ check "--help documents --connect and --listen" bash -c "'$vmscaled' --help | gr
 check "an unknown flag exits 2" test $? -eq 2
 "$vmscaled" --interval 0 >/dev/null 2>&1
 check "--interval 0 is refused with exit 2" test $? -eq 2
+out=$("$vmscaled" --probe-domains '([' 2>&1)
+check "a broken --probe-domains regex is refused with exit 2" test $? -eq 2
+check "and the error names the flag" grep -q -- "--probe-domains: '(\[' is not an extended regular expression" <<<"$out"
 out=$("$vmscaled" --connect test:///default --listen 127.0.0.1:99999 2>&1)
 rc=$?
 check "a bad --listen exits 1" test "$rc" -eq 1

@@ -277,6 +277,40 @@ test_silent_channel(void)
 	rmdir(dir);
 }
 
+static void
+test_filter(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *lab = vms_store_upsert(&st, "u-lab", "dvm12", 1);
+	struct vms_domain *other = vms_store_upsert(&st, "u-other", "prod-db", 2);
+	struct vms_domain *nochan = vms_store_upsert(&st, "u-none", "dvm3", 3);
+	vms_store_set_channel(lab, "/nonexistent/vmscale-test/a");
+	vms_store_set_channel(other, "/nonexistent/vmscale-test/b");
+	struct vms_channels *c = vms_channels_new(&st);
+	char err[256] = "";
+	CHECK_INT(vms_channels_set_filter(c, "([", err, sizeof(err)), -1);
+	CHECK(strstr(err, "not an extended regular expression") != NULL);
+	CHECK_INT(vms_channels_set_filter(c, "^dvm[0-9]+$", err, sizeof(err)), 0);
+	vms_channels_sync(c);
+	CHECK(!lab->probe_excluded);
+	CHECK(other->probe_excluded);
+	CHECK(!nochan->probe_excluded); /* no channel: nothing to exclude */
+	/* Lines for an excluded domain are not ours to take. */
+	CHECK_INT(vms_channels_handle_line(c, "u-other", "hello proto=1 probe=x caps=cpu", 30, 0),
+		  VMS_PROTO_E_SEQUENCE);
+	CHECK_INT(vms_channels_handle_line(c, "u-lab", "hello proto=1 probe=x caps=cpu", 30, 0),
+		  VMS_PROTO_OK);
+	/* Lifting the filter takes the other domain in. */
+	CHECK_INT(vms_channels_set_filter(c, NULL, err, sizeof(err)), 0);
+	vms_channels_sync(c);
+	CHECK(!other->probe_excluded);
+	CHECK_INT(vms_channels_handle_line(c, "u-other", "hello proto=1 probe=x caps=cpu", 30, 0),
+		  VMS_PROTO_OK);
+	vms_channels_free(c);
+	vms_store_fini(&st);
+}
+
 int
 main(void)
 {
@@ -285,5 +319,6 @@ main(void)
 	test_clock_skew();
 	test_socket();
 	test_silent_channel();
+	test_filter();
 	return check_done("test_channel");
 }

@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# End to end: a two-guest lab (scripts/lab.sh) watched by the vmscaled under test.
+#
+#   lab_e2e.sh BUILD_DIR
+#
+# Boots two TCG guests whose initramfs runs the vmscale-probe of BUILD_DIR,
+# starts BUILD_DIR's vmscaled on a free port and checks its /metrics: N_up,
+# probe_up per guest, guest CPU counters that keep growing, libvirt_up, and
+# what happens when a guest goes away. Exit 77 (skipped) only when the machine
+# lacks root, QEMU or libvirtd; the lab is always taken down at exit.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+lab=$repo/scripts/lab.sh
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 BUILD_DIR" >&2
+	exit 2
+fi
+# ctest, sudo and CI shells do not always give root the sbin directories.
+PATH=$PATH:/usr/sbin:/sbin
+
+[ "$(id -u)" -eq 0 ] || skip "needs root: the lab runs guests on qemu:///system"
+command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64 (scripts/bootstrap.sh installs qemu-system-x86)"
+command -v libvirtd >/dev/null || skip "no libvirtd (scripts/bootstrap.sh installs libvirt-daemon-system)"
+
+build=$(cd "$1" && pwd)
+prefix=vmse2e
+g1=${prefix}1 g2=${prefix}2
+# Probe reports come every 5 s: counters must move between scrapes this far apart.
+readonly ready_wait=60 gap=6 grow_wait=30 remove_wait=15
+
+# QEMU serves each channel socket to one client at a time. Labs start vmscaled with
+# --probe-domains for their own guests, so they leave ours alone; a vmscaled on
+# qemu:///system that claims every domain would take our guests' channels first.
+for pid in $(pgrep -x vmscaled || true); do
+	args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+	args=${args% }
+	[ -n "$args" ] || continue # a zombie
+	case $args in *test:///* | *--probe-domains* | *" -p "*) continue ;; esac
+	echo "not ok - another vmscaled (pid $pid: $args) claims every probe channel on" \
+		"qemu:///system, the test guests' included (one client per channel); restart it with" \
+		"--probe-domains, or stop it, and rerun"
+	exit 1
+done
+
+# Our own lab, apart from any lab already running on this host.
+LAB_DIR=$(mktemp -d /var/tmp/vmscale-e2e.XXXXXX)
+LAB_LISTEN=127.0.0.1:$(free_port)
+export LAB_DIR LAB_LISTEN LAB_PREFIX=$prefix VMSCALE_BUILD_DIR=$build
+# Test the binaries of BUILD_DIR, whatever the caller's shell exported.
+unset LAB_NO_DAEMON VMSCALE_PROBE VMSCALE_DAEMON
+scrape=$LAB_DIR.scrape
+daemon_pid=
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	echo "# lab.sh down --purge"
+	if ! "$lab" down --purge 2>&1 | sed 's/^/#   /'; then
+		echo "not ok - lab.sh down --purge failed; $LAB_DIR may be left behind"
+		rc=1
+	else
+		# An aborted `up` may not have marked the folder as a lab: mktemp's is empty then.
+		rmdir "$LAB_DIR" 2>/dev/null || true
+		if virsh -q -c qemu:///system list --name 2>/dev/null | grep -qE "^${prefix}[0-9]+\$"; then
+			echo "not ok - ${prefix} domains still run after down"
+			rc=1
+		elif [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null &&
+			[ "$(awk '{ print $3 }' "/proc/$daemon_pid/stat" 2>/dev/null)" != Z ]; then
+			echo "not ok - vmscaled (pid $daemon_pid) still runs after down"
+			rc=1
+		elif [ -e "$LAB_DIR" ]; then
+			echo "not ok - $LAB_DIR still exists after down --purge"
+			rc=1
+		elif [ "$rc" -eq 0 ]; then
+			ok "down: no ${prefix} domains, vmscaled stopped, $LAB_DIR removed"
+		fi
+	fi
+	rm -f "$scrape" "$scrape.new"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- scrape helpers
+
+get_metrics() { curl -sf --max-time 5 "http://$LAB_LISTEN/metrics" >"$scrape.new" && mv "$scrape.new" "$scrape"; }
+
+# value METRIC [LABEL="VALUE"...]: the first sample of METRIC carrying all the
+# given labels (in any order, among others), from the last scrape.
+value() {
+	local metric=$1
+	shift
+	awk -v m="$metric" -v want="$*" '
+		BEGIN { n = split(want, w, " ") }
+		/^#/ { next }
+		{
+			name = $0; sub(/[{ ].*/, "", name)
+			if (name != m) next
+			labels = ""
+			if (substr($0, length(name) + 1, 1) == "{") {
+				labels = $0; sub(/^[^{]*\{/, "", labels); sub(/\}[^}]*$/, "", labels)
+			}
+			rest = $0; sub(/^[^ {]+(\{.*\})? +/, "", rest); split(rest, v, " ")
+			s = "," labels ","
+			for (i = 1; i <= n; i++) if (index(s, "," w[i] ",") == 0) next
+			print v[1]; exit
+		}' "$scrape"
+}
+
+# num_eq A B: numeric equality (1 == 1.0); false when A is empty.
+num_eq() { [ -n "$1" ] && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 == b + 0) }'; }
+num_gt() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }'; }
+
+# Running domains that are not ours: N_up counts them too.
+others() { virsh -q -c qemu:///system list --name | sed '/^$/d' | grep -cvE "^${prefix}[0-9]+\$" || true; }
+
+fail() {
+	local f
+	echo "not ok - $*"
+	echo "# ---- last scrape of http://$LAB_LISTEN/metrics"
+	sed 's/^/# /' "$scrape" 2>/dev/null || echo "# (none)"
+	echo "# ---- $LAB_DIR/vmscaled.log"
+	sed 's/^/# /' "$LAB_DIR/vmscaled.log" 2>/dev/null || echo "# (none)"
+	for f in "$LAB_DIR"/console/*.log; do
+		[ -e "$f" ] || continue
+		echo "# ---- last lines of $f"
+		tail -n 25 "$f" | tr -d '\033\r' | sed 's/^/# /'
+	done
+	exit 1
+}
+
+# ---------------------------------------------------------------- the test
+
+echo "# lab.sh up 2 (LAB_DIR=$LAB_DIR, LAB_LISTEN=$LAB_LISTEN, build $build)"
+if ! "$lab" up 2 2>&1 | sed 's/^/#   /'; then
+	fail "lab.sh up 2 failed (see its output above)"
+fi
+read -r daemon_pid _ <"$LAB_DIR/vmscaled.pid"
+ok "lab.sh up 2: guests $g1 $g2 and vmscaled (pid $daemon_pid) on $LAB_LISTEN"
+
+# Everything the first scrape must show; prints what is still missing.
+first_scrape_missing() {
+	local want=$(($(others) + 2)) d gaps=()
+	get_metrics || {
+		echo "/metrics does not answer"
+		return
+	}
+	num_eq "$(value vmscale_domains_running)" "$want" ||
+		gaps+=("vmscale_domains_running=$(value vmscale_domains_running) (want $want)")
+	num_eq "$(value vmscale_libvirt_up)" 1 || gaps+=("vmscale_libvirt_up=$(value vmscale_libvirt_up)")
+	for d in "$g1" "$g2"; do
+		num_eq "$(value vmscale_probe_up "domain=\"$d\"")" 1 ||
+			gaps+=("vmscale_probe_up{domain=\"$d\"}=$(value vmscale_probe_up "domain=\"$d\"")")
+		[ -n "$(value vmscale_guest_cpu_seconds_total "domain=\"$d\"" 'mode="idle"')" ] ||
+			gaps+=("no vmscale_guest_cpu_seconds_total{domain=\"$d\",mode=\"idle\"}")
+	done
+	echo "${gaps[*]}"
+}
+
+deadline=$((SECONDS + ready_wait))
+while waiting=$(first_scrape_missing) && [ -n "$waiting" ]; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "after ${ready_wait} s: $waiting"
+	sleep 1
+done
+t1=$SECONDS
+want=$(($(others) + 2))
+ok "vmscale_domains_running = $want (2 lab guests + $((want - 2)) other running domains)"
+ok "vmscale_libvirt_up 1"
+declare -A idle1
+for d in "$g1" "$g2"; do
+	ok "vmscale_probe_up{domain=\"$d\"} 1"
+	idle1[$d]=$(value vmscale_guest_cpu_seconds_total "domain=\"$d\"" 'mode="idle"')
+	ok "vmscale_guest_cpu_seconds_total{domain=\"$d\",mode=\"idle\"} present (${idle1[$d]})"
+done
+
+if command -v promtool >/dev/null; then
+	lint_scrape() {
+		local out
+		if ! out=$(promtool check metrics <"$scrape" 2>&1) || [ -n "$out" ]; then
+			fail "promtool check metrics complains: $(echo "$out" | tr '\n' ' ')"
+		fi
+	}
+	lint_scrape
+	ok "promtool check metrics: first scrape clean"
+fi
+
+# Second scrape at least $gap s later: both guests' idle time must have grown.
+sleep "$gap"
+deadline=$((t1 + gap + grow_wait))
+while :; do
+	grown=1
+	if get_metrics; then
+		for d in "$g1" "$g2"; do
+			num_gt "$(value vmscale_guest_cpu_seconds_total "domain=\"$d\"" 'mode="idle"')" "${idle1[$d]}" || grown=0
+		done
+	else
+		grown=0
+	fi
+	[ "$grown" = 0 ] || break
+	[ "$SECONDS" -lt "$deadline" ] ||
+		fail "guest idle CPU seconds did not grow within $((gap + grow_wait)) s of the first scrape (was $g1=${idle1[$g1]} $g2=${idle1[$g2]})"
+	sleep 1
+done
+for d in "$g1" "$g2"; do
+	ok "vmscale_guest_cpu_seconds_total{domain=\"$d\",mode=\"idle\"} grew ${idle1[$d]} -> $(value vmscale_guest_cpu_seconds_total "domain=\"$d\"" 'mode="idle"') over $((SECONDS - t1)) s"
+	num_eq "$(value vmscale_probe_up "domain=\"$d\"")" 1 || fail "second scrape: vmscale_probe_up{domain=\"$d\"} is not 1"
+done
+num_eq "$(value vmscale_libvirt_up)" 1 || fail "second scrape: vmscale_libvirt_up is not 1"
+ok "second scrape: both probes and libvirt still up"
+if command -v promtool >/dev/null; then
+	lint_scrape
+	ok "promtool check metrics: second scrape clean"
+fi
+
+# A guest goes away: N_up drops and its probe is down or gone within 2 intervals.
+if ! "$lab" remove "$g2" 2>&1 | sed 's/^/#   /'; then
+	fail "lab.sh remove $g2 failed"
+fi
+ok "lab.sh remove $g2"
+deadline=$((SECONDS + remove_wait))
+while :; do
+	want=$(($(others) + 1))
+	if get_metrics && num_eq "$(value vmscale_domains_running)" "$want"; then
+		p2=$(value vmscale_probe_up "domain=\"$g2\"")
+		if [ -z "$p2" ] || num_eq "$p2" 0; then break; fi
+	fi
+	[ "$SECONDS" -lt "$deadline" ] ||
+		fail "${remove_wait} s after removing $g2: vmscale_domains_running=$(value vmscale_domains_running) (want $want), vmscale_probe_up{domain=\"$g2\"}=$(value vmscale_probe_up "domain=\"$g2\"")"
+	sleep 1
+done
+ok "vmscale_domains_running = $want after removing $g2"
+if [ -z "$p2" ]; then
+	ok "no vmscale_probe_up series for $g2 any more"
+else
+	ok "vmscale_probe_up{domain=\"$g2\"} 0"
+fi
+num_eq "$(value vmscale_probe_up "domain=\"$g1\"")" 1 || fail "vmscale_probe_up{domain=\"$g1\"} is not 1 after removing $g2"
+ok "vmscale_probe_up{domain=\"$g1\"} still 1"
