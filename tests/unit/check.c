@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int check_failures;
 int check_count;
@@ -60,6 +61,32 @@ check_read_file(const char *path, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+void
+check_capture_stderr(struct check_capture *cap)
+{
+	FILE *f = tmpfile();
+	if (!f)
+		exit(1);
+	fflush(stderr);
+	cap->file = f;
+	cap->saved_fd = dup(STDERR_FILENO);
+	dup2(fileno(f), STDERR_FILENO);
+}
+
+const char *
+check_capture_end(struct check_capture *cap)
+{
+	FILE *f = cap->file;
+	fflush(stderr);
+	dup2(cap->saved_fd, STDERR_FILENO);
+	close(cap->saved_fd);
+	rewind(f);
+	size_t n = fread(cap->text, 1, sizeof(cap->text) - 1, f);
+	cap->text[n] = '\0';
+	fclose(f);
+	return cap->text;
 }
 
 int

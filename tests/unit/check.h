@@ -18,6 +18,16 @@ bool check_str(const char *got, const char *want, const char *what, const char *
 bool check_int(long long got, long long want, const char *what, const char *file, int line);
 /* Reads a whole file into a malloc'd NUL-terminated buffer; aborts the test if it cannot. */
 char *check_read_file(const char *path, size_t *len);
+/* Captures what the code under test writes to stderr (the logger's output). */
+struct check_capture {
+	void *file;
+	int saved_fd;
+	char text[16384];
+};
+void check_capture_stderr(struct check_capture *cap);
+/* Restores stderr and returns what was written meanwhile (NUL-terminated, truncated). */
+const char *check_capture_end(struct check_capture *cap);
+
 /* Prints the summary; returns the process exit code. */
 int check_done(const char *name);
 

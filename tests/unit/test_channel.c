@@ -151,6 +151,34 @@ has_rejects(void *arg)
 	return d->probe.rejected[VMS_PROTO_E_OVERSIZED] > 0 && d->probe.rejected[VMS_PROTO_E_SYNTAX] > 0;
 }
 
+/* A listening unix socket standing in for QEMU's end of a channel, in a fresh folder. */
+struct fake_qemu {
+	char dir[40];
+	char path[100];
+	int fd;
+};
+
+static void
+fake_qemu_listen(struct fake_qemu *q)
+{
+	snprintf(q->dir, sizeof(q->dir), "/tmp/vmscale-test-channel.XXXXXX");
+	CHECK(mkdtemp(q->dir) != NULL);
+	snprintf(q->path, sizeof(q->path), "%s/org.vmscale.probe.0", q->dir);
+	q->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", q->path);
+	CHECK(bind(q->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	CHECK(listen(q->fd, 4) == 0);
+}
+
+static void
+fake_qemu_close(struct fake_qemu *q)
+{
+	close(q->fd);
+	unlink(q->path);
+	rmdir(q->dir);
+}
+
 static ssize_t
 read_some(int fd, char *buf, size_t sz)
 {
@@ -172,24 +200,17 @@ test_socket(void)
 		CHECK(!"libvirt event loop");
 		return;
 	}
-	char dir[] = "/tmp/vmscale-test-channel.XXXXXX";
-	CHECK(mkdtemp(dir) != NULL);
-	char path[100];
-	snprintf(path, sizeof(path), "%.60s/org.vmscale.probe.0", dir);
-	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	CHECK(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	CHECK(listen(lfd, 1) == 0);
+	struct fake_qemu q;
+	fake_qemu_listen(&q);
 
 	struct vms_store st;
 	vms_store_init(&st, 5000);
 	struct vms_domain *d = vms_store_upsert(&st, UUID, "dvm1", 1);
-	vms_store_set_channel(d, path);
+	vms_store_set_channel(d, q.path);
 	struct vms_channels *c = vms_channels_new(&st);
 	vms_channels_sync(c);
 	CHECK(d->probe.connected);
-	int qfd = accept(lfd, NULL, NULL); /* "QEMU" */
+	int qfd = accept(q.fd, NULL, NULL); /* "QEMU" */
 	CHECK(qfd >= 0);
 
 	char buf[2048];
@@ -224,57 +245,37 @@ test_socket(void)
 
 	vms_channels_free(c);
 	vms_store_fini(&st);
-	close(lfd);
-	unlink(path);
-	rmdir(dir);
+	fake_qemu_close(&q);
 }
 
 /* A channel whose socket never accepts us (another client holds QEMU's single slot). */
 static void
 test_silent_channel(void)
 {
-	char dir[] = "/tmp/vmscale-test-silent.XXXXXX";
-	CHECK(mkdtemp(dir) != NULL);
-	char path[100];
-	snprintf(path, sizeof(path), "%.60s/sock", dir);
-	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	CHECK(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	CHECK(listen(lfd, 4) == 0);
+	struct fake_qemu q;
+	fake_qemu_listen(&q);
 
 	struct vms_store st;
 	vms_store_init(&st, 1000); /* 1 s interval: the warning comes after 3 s */
 	struct vms_domain *d = vms_store_upsert(&st, UUID, "silent1", 1);
-	vms_store_set_channel(d, path);
+	vms_store_set_channel(d, q.path);
 	struct vms_channels *c = vms_channels_new(&st);
 
-	FILE *f = tmpfile();
-	fflush(stderr);
-	int saved = dup(STDERR_FILENO);
-	dup2(fileno(f), STDERR_FILENO);
+	struct check_capture cap;
+	check_capture_stderr(&cap);
 	vms_channels_sync(c);
 	CHECK(d->probe.connected); /* connect() succeeded: we sit in the backlog */
 	usleep(3200 * 1000);
 	vms_channels_sync(c);
 	vms_channels_sync(c); /* said once, not on every sync */
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	rewind(f);
-	char buf[4096];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
+	const char *buf = check_capture_end(&cap);
 	const char *w = strstr(buf, "domain silent1: no hello on probe channel");
 	CHECK(w != NULL);
 	CHECK(w && strstr(w + 30, "no hello on probe channel") == NULL);
 
 	vms_channels_free(c);
 	vms_store_fini(&st);
-	close(lfd);
-	unlink(path);
-	rmdir(dir);
+	fake_qemu_close(&q);
 }
 
 static void

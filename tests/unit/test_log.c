@@ -7,20 +7,6 @@
 #include "../../daemon/log.h"
 #include "check.h"
 
-static char *
-capture_end(FILE *f, int saved)
-{
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	rewind(f);
-	static char buf[8192];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static int
 count(const char *text, const char *needle)
 {
@@ -35,10 +21,8 @@ main(void)
 {
 	unsetenv("JOURNAL_STREAM"); /* stderr, whatever runs the test */
 	vms_log_init("test_log", false);
-	FILE *f = tmpfile();
-	fflush(stderr);
-	int saved = dup(STDERR_FILENO);
-	dup2(fileno(f), STDERR_FILENO);
+	struct check_capture cap;
+	check_capture_stderr(&cap);
 
 	vms_log(LOG_ERR, "dvm\n1", "first\nsecond");
 	vms_debug("hidden unless verbose");
@@ -49,7 +33,7 @@ main(void)
 	vms_complain_recovered(&c, "dvm2", "connected again");
 	vms_complain_recovered(&c, "dvm2", "connected again twice");
 	vms_complain(&c, LOG_WARNING, "dvm2", "cannot connect later");
-	char *out = capture_end(f, saved);
+	const char *out = check_capture_end(&cap);
 
 	CHECK(strstr(out, "test_log: error: domain dvm 1: first second\n") != NULL);
 	CHECK(strstr(out, "hidden") == NULL);
@@ -63,11 +47,9 @@ main(void)
 	/* After the interval, a repeat is logged with how many were suppressed. */
 	c.next_ns = 0;
 	c.suppressed = 41;
-	f = tmpfile();
-	saved = dup(STDERR_FILENO);
-	dup2(fileno(f), STDERR_FILENO);
+	check_capture_stderr(&cap);
 	vms_complain(&c, LOG_WARNING, NULL, "still failing");
-	out = capture_end(f, saved);
+	out = check_capture_end(&cap);
 	CHECK(strstr(out, "still failing (41 similar messages suppressed)") != NULL);
 	CHECK(c.interval_ns == 2 * 60ull * 1000000000ull); /* doubled */
 	return check_done("test_log");
