@@ -122,6 +122,23 @@ sample_domain(struct vms_buf *b, const char *name, const struct vms_domain *d)
 	vms_buf_append(b, "\"", 1);
 }
 
+/* A whole sample labelled by domain only: name{domain="..."} value. */
+static void
+domain_sample_u64(struct vms_buf *b, const char *name, const struct vms_domain *d, uint64_t v)
+{
+	sample_domain(b, name, d);
+	vms_buf_printf(b, "} %llu\n", (unsigned long long)v);
+}
+
+static void
+domain_sample_double(struct vms_buf *b, const char *name, const struct vms_domain *d, double v)
+{
+	sample_domain(b, name, d);
+	vms_buf_append(b, "} ", 2);
+	vms_buf_double(b, v);
+	vms_buf_append(b, "\n", 1);
+}
+
 /* The shortest decimal that reads back as the same double: 0.1, not 0.10000000000000001. */
 void
 vms_buf_double(struct vms_buf *b, double v)
@@ -186,8 +203,7 @@ render_guest_cpu(struct vms_buf *b, const struct vms_store *st)
 		const struct vms_domain *d = st->domains[i];
 		if (!d->probe.have_cpu)
 			continue;
-		sample_domain(b, "vmscale_guest_cpus", d);
-		vms_buf_printf(b, "} %u\n", d->probe.cpu.ncpu);
+		domain_sample_u64(b, "vmscale_guest_cpus", d, d->probe.cpu.ncpu);
 	}
 }
 
@@ -304,10 +320,7 @@ render_domain_stats(struct vms_buf *b, const struct vms_store *st)
 		const struct vms_domain *d = st->domains[i];
 		if (isnan(d->vcpu_utilization))
 			continue;
-		sample_domain(b, "vmscale_domain_vcpu_utilization_ratio", d);
-		vms_buf_append(b, "} ", 2);
-		vms_buf_double(b, d->vcpu_utilization);
-		vms_buf_append(b, "\n", 1);
+		domain_sample_double(b, "vmscale_domain_vcpu_utilization_ratio", d, d->vcpu_utilization);
 	}
 	render_vcpus(b, st, "vmscale_domain_vcpu_seconds_total", "Time each vCPU ran, seen from the host.", VCPU_TIME);
 	render_vcpus(b, st, "vmscale_domain_vcpu_wait_seconds_total",
@@ -321,8 +334,7 @@ render_domain_stats(struct vms_buf *b, const struct vms_store *st)
 		const struct vms_domain *d = st->domains[i];
 		if (!d->stats.have_balloon_current)
 			continue;
-		sample_domain(b, "vmscale_domain_memory_balloon_bytes", d);
-		vms_buf_printf(b, "} %llu\n", (unsigned long long)d->stats.balloon_current_kib * 1024);
+		domain_sample_u64(b, "vmscale_domain_memory_balloon_bytes", d, d->stats.balloon_current_kib * 1024);
 	}
 	family(b, "vmscale_domain_memory_rss_bytes", "gauge",
 	       "Resident memory of the domain's QEMU process on the host (libvirt balloon.rss).");
@@ -330,8 +342,7 @@ render_domain_stats(struct vms_buf *b, const struct vms_store *st)
 		const struct vms_domain *d = st->domains[i];
 		if (!d->stats.have_balloon_rss)
 			continue;
-		sample_domain(b, "vmscale_domain_memory_rss_bytes", d);
-		vms_buf_printf(b, "} %llu\n", (unsigned long long)d->stats.balloon_rss_kib * 1024);
+		domain_sample_u64(b, "vmscale_domain_memory_rss_bytes", d, d->stats.balloon_rss_kib * 1024);
 	}
 	for (size_t i = 0; i < sizeof(block_families) / sizeof(block_families[0]); i++)
 		render_devices(b, st, &block_families[i], true);
@@ -358,8 +369,7 @@ render_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 	       "1 if the domain's probe is connected, said hello and reported within 3 intervals.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
-		sample_domain(b, "vmscale_probe_up", d);
-		vms_buf_printf(b, "} %d\n", vms_probe_is_up(st, d, now_ns) ? 1 : 0);
+		domain_sample_u64(b, "vmscale_probe_up", d, vms_probe_is_up(st, d, now_ns) ? 1 : 0);
 	}
 	family(b, "vmscale_probe_info", "gauge",
 	       "Version of the probe in the guest, from its hello; 1 while it is connected.");
@@ -376,15 +386,13 @@ render_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 	       "Reports accepted from the domain's probe.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
-		sample_domain(b, "vmscale_probe_reports_total", d);
-		vms_buf_printf(b, "} %llu\n", (unsigned long long)d->probe.reports_total);
+		domain_sample_u64(b, "vmscale_probe_reports_total", d, d->probe.reports_total);
 	}
 	family(b, "vmscale_probe_reports_lost_total", "counter",
 	       "Reports the probe numbered but the daemon never received (gaps in seq).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
-		sample_domain(b, "vmscale_probe_reports_lost_total", d);
-		vms_buf_printf(b, "} %llu\n", (unsigned long long)d->probe.reports_lost_total);
+		domain_sample_u64(b, "vmscale_probe_reports_lost_total", d, d->probe.reports_lost_total);
 	}
 	family(b, "vmscale_probe_clock_skew_seconds", "gauge",
 	       "Guest monotonic time elapsed minus host time elapsed between the probe's last two "
@@ -393,10 +401,7 @@ render_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 		const struct vms_domain *d = st->domains[i];
 		if (!d->probe.connected || isnan(d->probe.clock_skew_s))
 			continue;
-		sample_domain(b, "vmscale_probe_clock_skew_seconds", d);
-		vms_buf_append(b, "} ", 2);
-		vms_buf_double(b, d->probe.clock_skew_s);
-		vms_buf_append(b, "\n", 1);
+		domain_sample_double(b, "vmscale_probe_clock_skew_seconds", d, d->probe.clock_skew_s);
 	}
 	family(b, "vmscale_probe_records_rejected_total", "counter",
 	       "Records from the domain's probe rejected as malformed, by reason (present once non-zero).");
