@@ -346,12 +346,13 @@ vms_channels_sync(struct vms_channels *c)
 	uint64_t now = vms_monotonic_ns();
 	for (size_t i = 0; i < c->store->ndomains; i++) {
 		struct vms_domain *d = c->store->domains[i];
-		bool excluded = d->channel_path && !wanted(c, d);
+		bool want = wanted(c, d);
+		bool excluded = d->channel_path && !want;
 		if (excluded != d->probe_excluded) {
 			d->probe_excluded = excluded;
 			vms_store_changed(c->store);
 		}
-		if (!wanted(c, d))
+		if (!want)
 			continue;
 		struct chan *ch = chan_find(c, d->uuid);
 		if (!ch) {

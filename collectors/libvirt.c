@@ -218,9 +218,7 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 		if (fresh)
 			read_channel(d, dom);
 		d->seen = true;
-		d->stats_incomplete =
-			vms_domstats_parse(recs[i]->params, recs[i]->nparams, &d->stats) < 0;
-		if (d->stats_incomplete)
+		if (vms_domstats_parse(recs[i]->params, recs[i]->nparams, &d->stats) < 0)
 			st->stats_incomplete_total++;
 		vms_domain_update_utilization(d, vms_monotonic_ns());
 	}
@@ -239,7 +237,6 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 		st->libvirt_up = true;
 		vms_store_changed(st);
 	}
-	st->libvirt_listed = true;
 	return 0;
 }
 

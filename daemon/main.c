@@ -78,7 +78,7 @@ static void
 publish(struct vmscaled *v, uint64_t now)
 {
 	struct vms_render_info info = {
-		.version = VMSCALE_VERSION, .listen = v->opt.listen, .uri = v->opt.uri};
+		.version = VMSCALE_VERSION, .uri = v->opt.uri};
 	struct vms_buf metrics, landing;
 	vms_buf_init(&metrics);
 	vms_buf_init(&landing);

@@ -29,7 +29,6 @@ void vms_buf_html(struct vms_buf *b, const char *s);
 
 struct vms_render_info {
 	const char *version;
-	const char *listen;
 	const char *uri;
 };
 

@@ -69,7 +69,6 @@ struct vms_domain {
 	char *channel_path;          /* host end of the probe channel, NULL if the domain has none */
 	bool probe_excluded;         /* has a channel, but --probe-domains leaves it alone */
 	bool seen;                   /* mark for the sweep after a listing */
-	bool stats_incomplete;       /* the last bulk stats had no CPU figures (NOWAIT, busy) */
 	double vcpu_utilization;     /* share of its vCPUs used over the last interval; NaN until known */
 	uint64_t util_prev_vcpu_ns, util_prev_at_ns;
 	struct vms_domstats stats;
@@ -88,7 +87,6 @@ struct vms_store {
 	struct vms_domain **domains;
 	size_t ndomains, cap;
 	bool libvirt_up;
-	bool libvirt_listed; /* at least one listing succeeded since start */
 	struct vms_host_stats host;
 	uint32_t probe_interval_ms;
 	uint64_t stats_incomplete_total; /* domain records without CPU statistics */

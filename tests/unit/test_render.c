@@ -113,8 +113,7 @@ test_metrics_golden(void)
 {
 	struct vms_store st;
 	fill_store(&st);
-	struct vms_render_info info = {.version = "0.1.0", .listen = "127.0.0.1:9477",
-				       .uri = "qemu:///system"};
+	struct vms_render_info info = {.version = "0.1.0", .uri = "qemu:///system"};
 	struct vms_buf b;
 	vms_buf_init(&b);
 	vms_render_metrics(&b, &st, &info, NOW_NS);
@@ -152,7 +151,7 @@ test_no_host_no_domains(void)
 {
 	struct vms_store st;
 	vms_store_init(&st, 5000);
-	struct vms_render_info info = {.version = "v", .listen = "l", .uri = "u"};
+	struct vms_render_info info = {.version = "v", .uri = "u"};
 	struct vms_buf b;
 	vms_buf_init(&b);
 	vms_render_metrics(&b, &st, &info, NOW_NS);
