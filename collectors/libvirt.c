@@ -22,6 +22,7 @@
 struct vms_libvirt {
 	char *uri;
 	struct vms_store *store;
+	struct vms_conn *sconn; /* in the store: its up state, and the owner of our domains */
 	virConnectPtr conn;
 	int lifecycle_cb;
 	bool closed_by_peer; /* set by the close callback; the connection is dropped on refresh */
@@ -64,6 +65,7 @@ vms_libvirt_new(const char *uri, struct vms_store *st, void (*on_change)(void *)
 	struct vms_libvirt *lv = vms_xcalloc(1, sizeof(*lv));
 	lv->uri = vms_xstrdup(uri);
 	lv->store = st;
+	lv->sconn = vms_store_add_conn(st, uri);
 	lv->lifecycle_cb = -1;
 	lv->on_change = on_change;
 	lv->on_change_cls = cls;
@@ -169,6 +171,29 @@ read_channel(struct vms_domain *d, virDomainPtr dom)
 	vms_store_set_channel(d, rc == 1 ? path : NULL);
 }
 
+/*
+ * Another connection runs a domain of this name or UUID: both are kept and counted, but every
+ * per-domain series is labelled by name alone, and a UUID names one domain on a host. Said
+ * once, when the domain appears.
+ */
+static void
+warn_collisions(const struct vms_store *st, const struct vms_conn *conn, const char *uuid,
+		const char *name)
+{
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *o = st->domains[i];
+		if (o->conn == conn)
+			continue;
+		if (strcmp(o->uuid, uuid) == 0)
+			vms_log(LOG_WARNING, name, "same UUID %s as domain '%s' on %s", uuid, o->name,
+				o->conn ? o->conn->uri : "?");
+		else if (strcmp(o->name, name) == 0)
+			vms_log(LOG_WARNING, name, "a domain of this name also runs on %s: their "
+				"per-domain series collide (vmscale_domain_info tells them apart by uri)",
+				o->conn ? o->conn->uri : "?");
+	}
+}
+
 int
 vms_libvirt_refresh(struct vms_libvirt *lv)
 {
@@ -179,10 +204,7 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 		disconnect(lv);
 	}
 	if (!lv->conn && connect_libvirt(lv) < 0) {
-		if (st->libvirt_up) {
-			st->libvirt_up = false;
-			vms_store_changed(st);
-		}
+		vms_store_set_conn_up(st, lv->sconn, false);
 		return -1;
 	}
 
@@ -197,14 +219,12 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 			     lv->uri, last_error());
 		if (virConnectIsAlive(lv->conn) != 1)
 			disconnect(lv);
-		if (st->libvirt_up) {
-			st->libvirt_up = false;
-			vms_store_changed(st);
-		}
+		vms_store_set_conn_up(st, lv->sconn, false);
 		return -1;
 	}
 	for (size_t i = 0; i < st->ndomains; i++)
-		st->domains[i]->seen = false;
+		if (st->domains[i]->conn == lv->sconn)
+			st->domains[i]->seen = false;
 	for (int i = 0; i < n; i++) {
 		virDomainPtr dom = recs[i]->dom;
 		char uuid[VIR_UUID_STRING_BUFLEN];
@@ -212,9 +232,13 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 		if (!name || virDomainGetUUIDString(dom, uuid) < 0)
 			continue;
 		int id = (int)virDomainGetID(dom);
-		struct vms_domain *d = vms_store_find(st, uuid);
+		char key[VMS_DOMAIN_KEY_LEN + 1];
+		vms_domain_key(key, lv->sconn, uuid);
+		struct vms_domain *d = vms_store_find(st, key);
 		bool fresh = !d || d->id != id;
-		d = vms_store_upsert(st, uuid, name, id);
+		if (!d)
+			warn_collisions(st, lv->sconn, uuid, name);
+		d = vms_store_upsert_in(st, lv->sconn, uuid, name, id);
 		if (fresh)
 			read_channel(d, dom);
 		d->seen = true;
@@ -226,17 +250,14 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 	vms_store_changed(st);
 	for (size_t i = 0; i < st->ndomains;) {
 		struct vms_domain *d = st->domains[i];
-		if (d->seen) {
+		if (d->seen || d->conn != lv->sconn) {
 			i++;
 			continue;
 		}
 		vms_log(LOG_INFO, d->name, "no longer running");
 		vms_store_remove(st, d);
 	}
-	if (!st->libvirt_up) {
-		st->libvirt_up = true;
-		vms_store_changed(st);
-	}
+	vms_store_set_conn_up(st, lv->sconn, true);
 	return 0;
 }
 

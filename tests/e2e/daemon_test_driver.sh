@@ -30,7 +30,7 @@ check "a broken --probe-domains regex is refused with exit 2" test $? -eq 2
 check "and the error names the flag" grep -q -- "--probe-domains: '(\[' is not an extended regular expression" <<<"$out"
 out=$("$vmscaled" --connect test:///default --listen 127.0.0.1:99999 2>&1)
 rc=$?
-check "a bad --listen exits 1" test "$rc" -eq 1
+check "a bad --listen is refused with exit 2" test "$rc" -eq 2
 check "a bad --listen says why" grep -q "port in '127.0.0.1:99999' must be 1..65535" <<<"$out"
 
 # A real NOTIFY_SOCKET, as systemd would provide.
@@ -54,7 +54,7 @@ metrics() { curl -sf "$url/metrics"; }
 wait_for 10 metrics >/dev/null
 metrics >"$tmp/m1"
 check "serves /metrics" test $? -eq 0
-check "vmscale_libvirt_up 1" grep -qx 'vmscale_libvirt_up 1' "$tmp/m1"
+check "vmscale_libvirt_up 1" grep -qx 'vmscale_libvirt_up{uri="test:///default"} 1' "$tmp/m1"
 check "N_up of the test driver is 1" grep -qx 'vmscale_domains_running 1' "$tmp/m1"
 check "the test domain has vmscale_domain_info" grep -q '^vmscale_domain_info{domain="test",uuid="' "$tmp/m1"
 check "its probe is down (it has no channel)" grep -qx 'vmscale_probe_up{domain="test"} 0' "$tmp/m1"
@@ -74,10 +74,11 @@ check "content type is text 0.0.4" test "$ctype" = "text/plain; version=0.0.4; c
 enc=$(curl -s -o /dev/null -H 'Accept-Encoding: gzip' -w '%header{content-encoding}' "$url/metrics" 2>/dev/null ||
 	curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "$url/metrics" | tr -d '\r' | sed -n 's/^Content-Encoding: //Ip')
 check "gzip when the scraper accepts it ($enc)" test "$enc" = gzip
-check "the gzip body is the same exposition" bash -c "curl -sf --compressed '$url/metrics' | grep -qx 'vmscale_libvirt_up 1'"
+check "the gzip body is the same exposition" bash -c "curl -sf --compressed '$url/metrics' | grep -q '^vmscale_libvirt_up{uri=\"test:///default\"} 1$'"
 check "/ is a landing page linking /metrics" bash -c "curl -sf '$url/' | grep -q 'href=\"/metrics\"'"
 check "unknown path is 404" test "$(curl -s -o /dev/null -w '%{http_code}' "$url/nope")" = 404
 check "POST is 405" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/metrics")" = 405
+check "/healthz says ok while collection runs" bash -c "curl -sf '$url/healthz' | grep -qx ok"
 check "HEAD is 200" test "$(curl -s -o /dev/null -w '%{http_code}' -I "$url/metrics")" = 200
 
 # Host counters grow between scrapes (1 s interval).

@@ -59,6 +59,90 @@ test_node_file(void)
 	vms_store_fini(&st);
 }
 
+#define TWO_URI "test://" VMSCALE_TEST_DATA "/fixtures/testdriver-two.xml"
+
+/* Two URIs on one store: one connection each, N_up sums them, each sweeps only its own. */
+static void
+test_two_uris(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_libvirt *a = vms_libvirt_new("test:///default", &st, on_change, NULL);
+	struct vms_libvirt *b = vms_libvirt_new(TWO_URI, &st, on_change, NULL);
+	CHECK_INT(st.nconns, 2);
+	CHECK(!st.libvirt_up);
+	CHECK_INT(vms_libvirt_refresh(a), 0);
+	CHECK(!st.libvirt_up); /* the second is not up yet */
+	CHECK_INT(vms_libvirt_refresh(b), 0);
+	CHECK(st.libvirt_up);
+	CHECK_INT(st.ndomains, 1 + 2);
+	struct vms_domain *t = NULL, *ta = NULL, *tb = NULL;
+	for (size_t i = 0; i < st.ndomains; i++) {
+		struct vms_domain *d = st.domains[i];
+		if (strcmp(d->name, "test") == 0)
+			t = d;
+		else if (strcmp(d->name, "two-a") == 0)
+			ta = d;
+		else if (strcmp(d->name, "two-b") == 0)
+			tb = d;
+	}
+	CHECK(t && ta && tb);
+	if (t && ta && tb) {
+		CHECK_STR(t->conn->uri, "test:///default");
+		CHECK_STR(ta->conn->uri, TWO_URI);
+		CHECK(tb->conn == ta->conn);
+		/* Keys: bare UUIDs on the first connection, qualified on the others. */
+		CHECK_STR(t->key, t->uuid);
+		CHECK_STR(ta->key, "7c0b3a52-2d1e-4f55-9e7a-000000000a02@1");
+		CHECK(vms_store_find(&st, ta->key) == ta);
+		CHECK(vms_store_find(&st, ta->uuid) == NULL);
+		CHECK_STR(ta->channel_path, "/nonexistent/vmscale-test/two-a.sock");
+	}
+	/* Refreshing either again keeps the other's domains. */
+	CHECK_INT(vms_libvirt_refresh(a), 0);
+	CHECK_INT(vms_libvirt_refresh(b), 0);
+	CHECK_INT(vms_libvirt_refresh(a), 0);
+	CHECK_INT(st.ndomains, 3);
+
+	/* The same UUID on two URIs: two domains, two keys. */
+	struct vms_libvirt *c = vms_libvirt_new(
+		"test://" VMSCALE_TEST_DATA "/fixtures/libvirt/testnode.xml", &st, on_change, NULL);
+	struct vms_libvirt *d = vms_libvirt_new(
+		"test://" VMSCALE_TEST_DATA "/fixtures/libvirt/../libvirt/testnode.xml", &st, on_change,
+		NULL);
+	CHECK_INT(vms_libvirt_refresh(c), 0);
+	CHECK_INT(vms_libvirt_refresh(d), 0);
+	CHECK_INT(st.ndomains, 3 + 2 + 2);
+	CHECK(vms_store_find(&st, "0b1f4e8e-6a86-4e38-9a8e-0d6c1b1c2a11@2") != NULL);
+	CHECK(vms_store_find(&st, "0b1f4e8e-6a86-4e38-9a8e-0d6c1b1c2a11@3") != NULL);
+	vms_libvirt_free(d);
+	vms_libvirt_free(c);
+	vms_libvirt_free(b);
+	vms_libvirt_free(a);
+	vms_store_fini(&st);
+}
+
+/* One URI down, one up: libvirt_up says not all, the up one's domains are there. */
+static void
+test_one_of_two_down(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_libvirt *up = vms_libvirt_new(TWO_URI, &st, on_change, NULL);
+	struct vms_libvirt *down = vms_libvirt_new(
+		"qemu+unix:///system?socket=/nonexistent/vmscale-test/libvirt-sock", &st, on_change,
+		NULL);
+	CHECK_INT(vms_libvirt_refresh(up), 0);
+	CHECK_INT(vms_libvirt_refresh(down), -1);
+	CHECK(!st.libvirt_up);
+	CHECK(st.conns[0]->up);
+	CHECK(!st.conns[1]->up);
+	CHECK_INT(st.ndomains, 2);
+	vms_libvirt_free(down);
+	vms_libvirt_free(up);
+	vms_store_fini(&st);
+}
+
 static void
 test_unreachable(void)
 {
@@ -85,6 +169,8 @@ main(void)
 		return 1;
 	test_default();
 	test_node_file();
+	test_two_uris();
+	test_one_of_two_down();
 	test_unreachable();
 	return check_done("test_libvirt");
 }
