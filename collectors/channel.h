@@ -10,9 +10,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../daemon/probesched.h"
 #include "../daemon/store.h"
 
 struct vms_channels;
+struct vms_netio;
+
+/* What the host asks of every probe: the schedule it sends, the active runs it starts. */
+struct vms_probe_plan {
+	struct vms_schedule schedule;  /* sent after every hello and when the plan changes */
+	struct vms_psched_config runs; /* active families' intervals, concurrency, quiet gap */
+	uint32_t skew_tolerance_ms;    /* a run whose guest clock drifts more is flagged */
+	struct vms_netio *netio;       /* the network responder; NULL turns the family off */
+	char netio_addr[64];           /* where guests reach it */
+	unsigned netio_port;
+};
 
 struct vms_channels *vms_channels_new(struct vms_store *st);
 void vms_channels_free(struct vms_channels *c);
@@ -24,12 +36,21 @@ void vms_channels_free(struct vms_channels *c);
  */
 int vms_channels_set_filter(struct vms_channels *c, const char *regex, char *err, size_t errsz);
 
+/* Sets (or changes, on reload) the plan; the new schedule is pushed to connected probes. */
+void vms_channels_set_plan(struct vms_channels *c, const struct vms_probe_plan *plan);
+
+/* Starts the active runs that are due and ends those that overran their deadline. */
+void vms_channels_tick(struct vms_channels *c, uint64_t now_ns);
+/* Active runs that started late: the schedule is more than the host can serve. */
+uint64_t vms_channels_runs_delayed(const struct vms_channels *c);
+
 /* Opens channels of new domains (or retries after backoff), closes those of vanished ones. */
 void vms_channels_sync(struct vms_channels *c);
 
 /*
- * Handles one line received from the probe of the domain with this uuid, as if read from its
- * channel; used by the event loop and by tests. Returns the verdict.
+ * Handles one line received from the probe of the domain with this store key (its UUID when
+ * there is one connection), as if read from its channel; used by the event loop and by tests.
+ * Returns the verdict.
  */
 enum vms_proto_error vms_channels_handle_line(struct vms_channels *c, const char *uuid,
 					      const char *line, size_t len, uint64_t now_ns);

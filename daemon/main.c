@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -19,25 +20,16 @@
 #include "../collectors/channel.h"
 #include "../collectors/host.h"
 #include "../collectors/libvirt.h"
+#include "config.h"
 #include "http.h"
+#include "netio.h"
 #include "log.h"
 #include "render.h"
 #include "store.h"
 
-#define DEFAULT_URI "qemu:///system"
-#define DEFAULT_LISTEN "127.0.0.1:9477"
-#define DEFAULT_INTERVAL_S 5
 #define TICK_NS (1000000000ull) /* channel retries, probe staleness, publishing */
 #define NS_PER_MS 1000000ull
-
-struct options {
-	const char *uri;
-	const char *listen;
-	unsigned interval_s;
-	double busy_threshold;
-	const char *probe_domains;
-	bool verbose;
-};
+#define NS_PER_S 1000000000ull
 
 /* A periodic job: next += interval keeps the cadence; if we fell behind, restart from now. */
 struct job {
@@ -46,10 +38,19 @@ struct job {
 };
 
 struct vmscaled {
-	struct options opt;
+	struct vms_config cfg;
+	/* The command line, applied again over the file at every reload: flags win. */
+	const char *config_path;
+	bool config_explicit; /* --config: the file must exist */
+	struct vms_config_arg *args;
+	size_t nargs;
+	uint64_t reloads[VMS_RELOAD_COUNT];
+	double config_loaded_unix;
 	struct vms_store store;
-	struct vms_libvirt *libvirt;
+	struct vms_libvirt *libvirt[VMS_CONFIG_MAX_URIS]; /* one per URI, as configured */
+	unsigned nlibvirt;
 	struct vms_channels *channels;
+	struct vms_netio *netio; /* the network probe's responder; NULL when not configured */
 	struct vms_http *http;
 	int timer;
 	int sigfd;
@@ -77,8 +78,14 @@ job_due(struct job *j, uint64_t now)
 static void
 publish(struct vmscaled *v, uint64_t now)
 {
-	struct vms_render_info info = {
-		.version = VMSCALE_VERSION, .uri = v->opt.uri};
+	struct vms_render_info info = {.version = VMSCALE_VERSION,
+				       .config_loaded_unix = v->config_loaded_unix};
+	memcpy(info.config_reloads, v->reloads, sizeof(info.config_reloads));
+	info.probe_runs_delayed = vms_channels_runs_delayed(v->channels);
+	if (v->netio) {
+		info.netio_on = true;
+		vms_netio_get_stats(v->netio, &info.netio);
+	}
 	struct vms_buf metrics, landing;
 	vms_buf_init(&metrics);
 	vms_buf_init(&landing);
@@ -89,13 +96,28 @@ publish(struct vmscaled *v, uint64_t now)
 	v->published_at_ns = now;
 }
 
+/* "ok" (every connection up), "down" (none), else "1/2 up". */
+static const char *
+libvirt_state(const struct vms_store *st, char *buf, size_t bufsz)
+{
+	size_t up = 0;
+	for (size_t i = 0; i < st->nconns; i++)
+		up += st->conns[i]->up;
+	if (up == st->nconns)
+		return "ok";
+	if (up == 0)
+		return "down";
+	snprintf(buf, bufsz, "%zu/%zu up", up, st->nconns);
+	return buf;
+}
+
 static void
 update_status(struct vmscaled *v, uint64_t now)
 {
-	char status[sizeof(v->status)];
+	char status[sizeof(v->status)], lv[48];
 	snprintf(status, sizeof(status), "N_up=%zu, probes %zu/%zu up, libvirt %s",
 		 v->store.ndomains, vms_store_probes_up(&v->store, now), v->store.ndomains,
-		 v->store.libvirt_up ? "ok" : "down");
+		 libvirt_state(&v->store, lv, sizeof(lv)));
 	if (strcmp(status, v->status) != 0) {
 		snprintf(v->status, sizeof(v->status), "%s", status);
 		sd_notifyf(0, "STATUS=%s", status);
@@ -123,7 +145,8 @@ run_jobs(struct vmscaled *v)
 	bool refreshed = false;
 	if (job_due(&v->refresh, now) || v->refresh_requested) {
 		v->refresh_requested = false;
-		vms_libvirt_refresh(v->libvirt);
+		for (unsigned i = 0; i < v->nlibvirt; i++)
+			vms_libvirt_refresh(v->libvirt[i]);
 		vms_channels_sync(v->channels);
 		refreshed = true;
 	}
@@ -131,6 +154,7 @@ run_jobs(struct vmscaled *v)
 		vms_host_read(&v->store);
 	if (job_due(&v->tick, now) && !refreshed)
 		vms_channels_sync(v->channels); /* reconnects whose backoff expired */
+	vms_channels_tick(v->channels, now); /* active probe runs: start the due, end the stuck */
 	if (v->watchdog.interval_ns && job_due(&v->watchdog, now))
 		sd_notify(0, "WATCHDOG=1");
 
@@ -141,8 +165,10 @@ run_jobs(struct vmscaled *v)
 	if (!v->ready) {
 		v->ready = true;
 		sd_notify(0, "READY=1");
-		vms_info("ready: serving http://%s/metrics (N_up=%zu, libvirt %s)", v->opt.listen,
-			 v->store.ndomains, v->store.libvirt_up ? "up" : "down");
+		char lv[48];
+		vms_info("ready: serving http%s://%s/metrics (N_up=%zu, libvirt %s)",
+			 v->cfg.tls_cert ? "s" : "", v->cfg.listen, v->store.ndomains,
+			 libvirt_state(&v->store, lv, sizeof(lv)));
 	}
 	schedule_next(v, now);
 }
@@ -162,6 +188,138 @@ on_domains_changed(void *opaque)
 	virEventUpdateTimeout(v->timer, 0);
 }
 
+/* Defaults, then the file, then the command line, then the checks across keys. Returns 0, 1
+ * when the file does not exist (and was not asked for), -1 with err filled. */
+static int
+load_config(const struct vmscaled *v, struct vms_config *c, char *err, size_t errsz)
+{
+	vms_config_defaults(c);
+	int rc = vms_config_load(c, v->config_path, v->config_explicit, err, errsz);
+	if (rc < 0 || vms_config_apply_args(c, v->args, v->nargs, err, errsz) < 0 ||
+	    vms_config_validate(c, err, errsz) < 0)
+		return -1;
+	return rc;
+}
+
+static double
+unix_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Quiet time between two active runs host-wide, so that their windows never touch. */
+#define PROBE_RUN_GAP_MS 500
+
+/*
+ * Pushes cfg.probe (schedule, sizes, active intervals, concurrency, skew tolerance, where
+ * guests reach the responder) to the probes: called once the channels exist, and after
+ * every successful reload, with v->cfg already the new configuration.
+ */
+static void
+apply_probe_config(struct vmscaled *v)
+{
+	const struct vms_probe_config *p = &v->cfg.probe;
+	struct vms_probe_plan plan = {
+		.schedule = {
+			.cpu_ms = p->cpu_interval_ms,
+			.disk_ms = p->disk_interval_ms,
+			.cpu_work_units = p->cpu_work_units,
+			.mem_bytes = p->memory_buffer_bytes,
+			.mem_ms = p->memory_max_ms,
+			.disk_read_bytes = p->disk_read_bytes,
+			.disk_read_ms = p->disk_read_max_ms,
+			.net_bytes = p->network_bytes,
+			.net_ms = p->network_max_ms,
+			.net_nblocks = p->network_nblocks,
+			.micro_ms = p->micro_max_ms,
+		},
+		.runs = {.concurrency = p->active_concurrency, .gap_ms = PROBE_RUN_GAP_MS},
+		.skew_tolerance_ms = p->skew_tolerance_ms,
+		.netio = v->netio,
+	};
+	for (unsigned i = 0; i < p->network_nblocks && i < VMS_MAX_NET_BLOCKS; i++)
+		plan.schedule.net_blocks[i] = p->network_blocks[i];
+	plan.runs.interval_ms[VMS_FAM_CPU_WORK] = p->cpu_work_interval_ms;
+	plan.runs.interval_ms[VMS_FAM_MEMORY] = p->memory_interval_ms;
+	plan.runs.interval_ms[VMS_FAM_DISK_READ] = p->disk_read_interval_ms;
+	plan.runs.interval_ms[VMS_FAM_NETWORK] = p->network_interval_ms;
+	plan.runs.interval_ms[VMS_FAM_MICRO] = p->micro_interval_ms;
+	if (v->netio) {
+		snprintf(plan.netio_addr, sizeof(plan.netio_addr), "%s",
+			 v->cfg.netio_guest_address ? v->cfg.netio_guest_address : "");
+		plan.netio_port = vms_netio_port(v->netio);
+	}
+	v->store.probe_interval_ms = p->cpu_interval_ms;
+	vms_channels_set_plan(v->channels, &plan);
+}
+
+/* A shorter interval pulls the next run in; a longer one applies from the next run on. */
+static void
+job_set_interval(struct job *j, uint64_t interval_ns, uint64_t now)
+{
+	j->interval_ns = interval_ns;
+	if (j->next_ns > now + interval_ns)
+		j->next_ns = now + interval_ns;
+}
+
+/* Applies what may change live (see vms_config_restart_needed for what may not). */
+static void
+apply_live(struct vmscaled *v, const struct vms_config *old, const struct vms_config *c)
+{
+	vms_log_init("vmscaled", c->verbose);
+	v->store.busy_threshold = c->busy_threshold;
+	v->store.probe_interval_ms = c->probe.cpu_interval_ms;
+	uint64_t now = vms_monotonic_ns(), interval_ns = (uint64_t)c->interval_s * NS_PER_S;
+	job_set_interval(&v->refresh, interval_ns, now);
+	job_set_interval(&v->host, interval_ns, now);
+	bool same_filter = (!old->probe_domains && !c->probe_domains) ||
+			   (old->probe_domains && c->probe_domains &&
+			    strcmp(old->probe_domains, c->probe_domains) == 0);
+	char err[256];
+	/* It compiled when the configuration was validated; it compiles again. */
+	if (!same_filter && vms_channels_set_filter(v->channels, c->probe_domains, err, sizeof(err)) < 0)
+		vms_err("probe-domains: %s", err);
+	vms_store_changed(&v->store);
+}
+
+/*
+ * SIGHUP: the file again, with the command line over it. An invalid file, or a change that
+ * cannot apply live, leaves everything as it was.
+ */
+static void
+reload(struct vmscaled *v)
+{
+	struct vms_config c;
+	char err[1024];
+	enum vms_reload_result result = VMS_RELOAD_OK;
+	const char *key = NULL;
+	if (load_config(v, &c, err, sizeof(err)) < 0) {
+		vms_err("reload failed: %s; keeping the running configuration", err);
+		result = VMS_RELOAD_ERROR;
+	} else if ((key = vms_config_restart_needed(&v->cfg, &c))) {
+		vms_err("reload refused: changing '%s' needs a restart; keeping the running "
+			"configuration", key);
+		result = VMS_RELOAD_REFUSED;
+	}
+	v->reloads[result]++;
+	if (result != VMS_RELOAD_OK) {
+		vms_config_fini(&c);
+		vms_store_changed(&v->store); /* the counter */
+		return;
+	}
+	apply_live(v, &v->cfg, &c);
+	vms_config_fini(&v->cfg);
+	v->cfg = c;
+	v->config_loaded_unix = unix_now();
+	apply_probe_config(v);
+	vms_info("configuration reloaded from %s: interval %u s, busy-threshold %g, probe-domains "
+		 "%s", v->config_path, v->cfg.interval_s, v->cfg.busy_threshold,
+		 v->cfg.probe_domains ? v->cfg.probe_domains : "(all)");
+	on_domains_changed(v); /* list and sync channels now, with the new filter */
+}
+
 static void
 on_signal(int watch, int fd, int events, void *opaque)
 {
@@ -171,14 +329,41 @@ on_signal(int watch, int fd, int events, void *opaque)
 	struct signalfd_siginfo si;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			vms_info("SIGHUP: refreshing domains now (configuration reload comes with "
-				 "the config file)");
-			on_domains_changed(v);
+			vms_info("SIGHUP: reloading %s", v->config_path);
+			reload(v);
 			continue;
 		}
 		vms_info("%s: shutting down", strsignal((int)si.ssi_signo));
 		v->quit = true;
 	}
+}
+
+/* Options that are not configuration keys. */
+enum { OPT_CONFIG = 0x100, OPT_CHECK_CONFIG, OPT_KEY_BASE = 0x200 };
+
+/* Prints text from column `col`, wrapped at word boundaries before column 80. */
+static void
+print_wrapped(FILE *f, const char *text, int col)
+{
+	int at = col;
+	for (const char *p = text; *p;) {
+		const char *sp = strchr(p, ' ');
+		int len = sp ? (int)(sp - p) : (int)strlen(p);
+		if (at > col && at + 1 + len > 79) {
+			fprintf(f, "\n%*s", col, "");
+			at = col;
+		}
+		if (at > col) {
+			fputc(' ', f);
+			at++;
+		}
+		fprintf(f, "%.*s", len, p);
+		at += len;
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', f);
 }
 
 static void
@@ -187,86 +372,80 @@ usage(FILE *f)
 	fprintf(f,
 		"Usage: vmscaled [OPTIONS]\n"
 		"Measures what each running VM costs the others: discovers libvirt domains,\n"
-		"collects the in-guest probes' reports and exports them for Prometheus.\n\n"
-		"  -c, --connect URI     libvirt connection URI (default " DEFAULT_URI ")\n"
-		"  -l, --listen ADDR:PORT  HTTP endpoint for /metrics and / (default " DEFAULT_LISTEN ";\n"
-		"                        IPv6 as [ADDR]:PORT)\n"
-		"  -i, --interval SEC    collection and probe report interval, 1..3600 (default %d)\n"
-		"  -b, --busy-threshold RATIO  vCPU utilization (0..1) above which a domain counts\n"
-		"                        as busy in vmscale_domains_busy (default %.1f)\n"
-		"  -p, --probe-domains REGEX  connect only to the probe channels of domains whose\n"
-		"                        name matches this extended regex (default: all); the\n"
-		"                        others still count in N_up\n"
-		"  -v, --verbose         log debug messages too\n"
-		"  -h, --help            this text\n"
-		"  -V, --version         print the version and exit\n",
-		DEFAULT_INTERVAL_S, VMS_BUSY_THRESHOLD_DEFAULT);
+		"collects the in-guest probes' reports and exports them for Prometheus.\n"
+		"Each option up to --probe-skew-tolerance is also a key of the configuration\n"
+		"file (vmscaled(8), CONFIGURATION); an option wins over the file.\n"
+		"DURATION: 30ms, 5s, 1m, 1h (a bare number is seconds); SIZE: 4K, 8M, 1G.\n\n");
+	for (size_t i = 0; i < vms_config_nkeys(); i++) {
+		const struct vms_config_key *k = vms_config_key_at(i);
+		char flag[64];
+		snprintf(flag, sizeof(flag), "%c%c%c --%s%s%s", k->short_opt ? '-' : ' ',
+			 k->short_opt ? k->short_opt : ' ', k->short_opt ? ',' : ' ', k->name,
+			 k->metavar ? " " : "", k->metavar ? k->metavar : "");
+		if (strlen(flag) <= 24)
+			fprintf(f, "  %-24s ", flag);
+		else
+			fprintf(f, "  %s\n%27s", flag, "");
+		print_wrapped(f, k->help, 27);
+	}
+	static const char *const more[][2] = {
+		{"    --config FILE", "configuration file (default " VMS_CONFIG_DEFAULT_PATH
+				      "; a missing default file is fine)"},
+		{"    --check-config", "check the configuration file and options, say \"FILE: OK\" "
+				     "or what is wrong, and exit 0 or 1"},
+		{"-h, --help", "this text"},
+		{"-V, --version", "print the version and exit"},
+	};
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+		fprintf(f, "  %-24s ", more[i][0]);
+		print_wrapped(f, more[i][1], 27);
+	}
 }
 
+/* Returns -1 to go on, else the exit code. The key options are kept in v->args, in order. */
 static int
-parse_args(int argc, char **argv, struct options *o)
+parse_args(int argc, char **argv, struct vmscaled *v, bool *check)
 {
-	static const struct option longopts[] = {
-		{"connect", required_argument, NULL, 'c'},
-		{"listen", required_argument, NULL, 'l'},
-		{"interval", required_argument, NULL, 'i'},
-		{"busy-threshold", required_argument, NULL, 'b'},
-		{"probe-domains", required_argument, NULL, 'p'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
+	static struct option longopts[VMS_CONFIG_MAX_KEYS + 5];
+	char shortopts[2 * VMS_CONFIG_MAX_KEYS + 4] = "hV";
+	size_t n = 0, s = 2;
+	for (size_t i = 0; i < vms_config_nkeys(); i++) {
+		const struct vms_config_key *k = vms_config_key_at(i);
+		int has_arg = k->metavar ? required_argument : no_argument;
+		longopts[n++] = (struct option){k->name, has_arg, NULL, OPT_KEY_BASE + (int)i};
+		if (k->short_opt) {
+			shortopts[s++] = k->short_opt;
+			if (k->metavar)
+				shortopts[s++] = ':';
+		}
+	}
+	shortopts[s] = '\0';
+	longopts[n++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+	longopts[n++] = (struct option){"check-config", no_argument, NULL, OPT_CHECK_CONFIG};
+	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	longopts[n++] = (struct option){"version", no_argument, NULL, 'V'};
+	longopts[n] = (struct option){NULL, 0, NULL, 0};
+
+	v->config_path = VMS_CONFIG_DEFAULT_PATH;
+	v->args = vms_xcalloc((size_t)argc + 1, sizeof(*v->args));
 	int c;
-	while ((c = getopt_long(argc, argv, "c:l:i:b:p:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int key = -1;
+		for (size_t i = 0; i < vms_config_nkeys(); i++)
+			if (c == OPT_KEY_BASE + (int)i || (c < 0x100 && c == vms_config_key_at(i)->short_opt))
+				key = (int)i;
+		if (key >= 0) {
+			const struct vms_config_key *k = vms_config_key_at((size_t)key);
+			v->args[v->nargs++] = (struct vms_config_arg){k->name, k->metavar ? optarg : "yes"};
+			continue;
+		}
 		switch (c) {
-		case 'c':
-			o->uri = optarg;
+		case OPT_CONFIG:
+			v->config_path = optarg;
+			v->config_explicit = true;
 			break;
-		case 'l':
-			o->listen = optarg;
-			break;
-		case 'i': {
-			char *end;
-			errno = 0;
-			unsigned long s = strtoul(optarg, &end, 10);
-			if (errno || *end || optarg[0] == '-' || s < VMS_SCHEDULE_MIN_MS / 1000 ||
-			    s > VMS_SCHEDULE_MAX_MS / 1000) {
-				fprintf(stderr, "vmscaled: --interval must be %u..%u seconds, not '%s'\n",
-					VMS_SCHEDULE_MIN_MS / 1000, VMS_SCHEDULE_MAX_MS / 1000, optarg);
-				return 2;
-			}
-			o->interval_s = (unsigned)s;
-			break;
-		}
-		case 'b': {
-			char *end;
-			errno = 0;
-			double t = strtod(optarg, &end);
-			if (errno || *end || end == optarg || !(t >= 0.0 && t <= 1.0)) {
-				fprintf(stderr, "vmscaled: --busy-threshold must be a ratio 0..1, not '%s'\n",
-					optarg);
-				return 2;
-			}
-			o->busy_threshold = t;
-			break;
-		}
-		case 'p': {
-			regex_t re;
-			int rc = regcomp(&re, optarg, REG_EXTENDED | REG_NOSUB);
-			if (rc != 0) {
-				char why[128];
-				regerror(rc, &re, why, sizeof(why));
-				fprintf(stderr, "vmscaled: --probe-domains: '%s' is not an extended regular "
-					"expression: %s\n", optarg, why);
-				return 2;
-			}
-			regfree(&re);
-			o->probe_domains = optarg;
-			break;
-		}
-		case 'v':
-			o->verbose = true;
+		case OPT_CHECK_CONFIG:
+			*check = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -281,6 +460,16 @@ parse_args(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "vmscaled: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	/* A bad flag is a usage error, told before the file is read. */
+	struct vms_config scratch;
+	char err[512];
+	vms_config_defaults(&scratch);
+	int rc = vms_config_apply_args(&scratch, v->args, v->nargs, err, sizeof(err));
+	vms_config_fini(&scratch);
+	if (rc < 0) {
+		fprintf(stderr, "vmscaled: %s\n", err);
 		return 2;
 	}
 	return -1; /* go on */
@@ -306,37 +495,76 @@ int
 main(int argc, char **argv)
 {
 	static struct vmscaled v = {
-		.opt = {.uri = DEFAULT_URI, .listen = DEFAULT_LISTEN, .interval_s = DEFAULT_INTERVAL_S,
-			.busy_threshold = VMS_BUSY_THRESHOLD_DEFAULT},
 		.timer = -1,
 		.sigfd = -1,
 		.sigwatch = -1,
 	};
-	int rc = parse_args(argc, argv, &v.opt);
-	if (rc >= 0)
+	bool check = false;
+	int rc = parse_args(argc, argv, &v, &check);
+	if (rc >= 0) {
+		free(v.args);
 		return rc;
-	vms_log_init("vmscaled", v.opt.verbose);
+	}
+	char err[1024];
+	int loaded = load_config(&v, &v.cfg, err, sizeof(err));
+	if (check) {
+		/* Nothing else: no libvirt, no port, no log setup. */
+		if (loaded < 0)
+			fprintf(stderr, "%s\n", err);
+		else
+			printf("%s: OK%s\n", v.config_path,
+			       loaded == 1 ? " (no such file: defaults and options)" : "");
+		vms_config_fini(&v.cfg);
+		free(v.args);
+		return loaded < 0 ? 1 : 0;
+	}
+	vms_log_init("vmscaled", loaded < 0 ? false : v.cfg.verbose);
+	if (loaded < 0) {
+		vms_err("%s", err);
+		vms_config_fini(&v.cfg);
+		free(v.args);
+		return 1;
+	}
+	v.config_loaded_unix = unix_now();
 	if (setup_signals(&v) < 0) {
 		vms_err("cannot set up signal handling: %s", strerror(errno));
+		vms_config_fini(&v.cfg);
+		free(v.args);
 		return 1;
 	}
 
 	rc = 1;
-	uint64_t interval_ns = (uint64_t)v.opt.interval_s * 1000000000ull;
-	vms_store_init(&v.store, v.opt.interval_s * 1000u);
-	v.store.busy_threshold = v.opt.busy_threshold;
+	uint64_t interval_ns = (uint64_t)v.cfg.interval_s * NS_PER_S;
+	vms_store_init(&v.store, v.cfg.probe.cpu_interval_ms);
+	v.store.busy_threshold = v.cfg.busy_threshold;
 	if (vms_libvirt_event_init() < 0 || vms_host_init() < 0)
 		goto cleanup;
-	v.http = vms_http_start(v.opt.listen);
+	v.http = vms_http_start(&(struct vms_http_options){
+		.listen = v.cfg.listen,
+		.max_connections = v.cfg.http_max_connections,
+		.timeout_s = v.cfg.http_timeout_s,
+		.tls_cert = v.cfg.tls_cert,
+		.tls_key = v.cfg.tls_key,
+		.interval_s = v.cfg.interval_s,
+	});
 	if (!v.http)
 		goto cleanup;
-	v.libvirt = vms_libvirt_new(v.opt.uri, &v.store, on_domains_changed, &v);
+	/* One persistent connection per URI, each with its own backoff and events. */
+	for (unsigned i = 0; i < v.cfg.nuris; i++)
+		v.libvirt[v.nlibvirt++] = vms_libvirt_new(v.cfg.uris[i], &v.store, on_domains_changed, &v);
 	v.channels = vms_channels_new(&v.store);
-	char err[256];
-	if (vms_channels_set_filter(v.channels, v.opt.probe_domains, err, sizeof(err)) < 0) {
-		vms_err("--probe-domains: %s", err);
+	if (vms_channels_set_filter(v.channels, v.cfg.probe_domains, err, sizeof(err)) < 0) {
+		vms_err("probe-domains: %s", err);
 		goto cleanup;
 	}
+	if (v.cfg.netio_listen) {
+		v.netio = vms_netio_open(v.cfg.netio_listen, err, sizeof(err));
+		if (!v.netio) {
+			vms_err("%s", err);
+			goto cleanup;
+		}
+	}
+	apply_probe_config(&v);
 
 	uint64_t now = vms_monotonic_ns();
 	v.refresh = (struct job){.next_ns = now, .interval_ns = interval_ns};
@@ -352,8 +580,13 @@ main(int argc, char **argv)
 		vms_err("cannot register with the event loop");
 		goto cleanup;
 	}
-	vms_info("vmscaled %s starting: libvirt %s, listening on %s, interval %u s", VMSCALE_VERSION,
-		 v.opt.uri, v.opt.listen, v.opt.interval_s);
+	char uris[VMS_CONFIG_MAX_URIS * 64] = "";
+	for (unsigned i = 0; i < v.cfg.nuris; i++)
+		snprintf(uris + strlen(uris), sizeof(uris) - strlen(uris), "%s%s", i ? ", " : "",
+			 v.cfg.uris[i]);
+	vms_info("vmscaled %s starting: configuration %s%s, libvirt %s, listening on %s, interval "
+		 "%u s", VMSCALE_VERSION, v.config_path, loaded == 1 ? " (absent)" : "", uris,
+		 v.cfg.listen, v.cfg.interval_s);
 
 	while (!v.quit) {
 		if (virEventRunDefaultImpl() < 0) {
@@ -371,12 +604,16 @@ cleanup:
 	if (v.sigwatch >= 0)
 		virEventRemoveHandle(v.sigwatch);
 	vms_channels_free(v.channels);
-	vms_libvirt_free(v.libvirt);
+	vms_netio_close(v.netio); /* after the channels: they revoke their grants */
+	for (unsigned i = v.nlibvirt; i-- > 0;)
+		vms_libvirt_free(v.libvirt[i]);
 	vms_http_stop(v.http);
 	vms_host_fini();
 	vms_store_fini(&v.store);
 	if (v.sigfd >= 0)
 		close(v.sigfd);
+	vms_config_fini(&v.cfg);
+	free(v.args);
 	if (rc == 0)
 		vms_info("stopped");
 	return rc;

@@ -24,11 +24,9 @@ vms_buf_free(struct vms_buf *b)
 	vms_buf_init(b);
 }
 
-static void
-buf_reserve(struct vms_buf *b, size_t extra)
+static void __attribute__((noinline))
+buf_grow(struct vms_buf *b, size_t extra)
 {
-	if (b->len + extra + 1 <= b->cap)
-		return;
 	size_t cap = b->cap ? b->cap : 4096;
 	while (cap < b->len + extra + 1)
 		cap *= 2;
@@ -36,7 +34,15 @@ buf_reserve(struct vms_buf *b, size_t extra)
 	b->cap = cap;
 }
 
-void
+static inline void
+buf_reserve(struct vms_buf *b, size_t extra)
+{
+	if (b->len + extra + 1 > b->cap)
+		buf_grow(b, extra);
+}
+
+/* Inline: a 1 000-domain exposition is some 400 000 short appends. */
+inline void
 vms_buf_append(struct vms_buf *b, const char *s, size_t n)
 {
 	buf_reserve(b, n);
@@ -48,37 +54,81 @@ vms_buf_append(struct vms_buf *b, const char *s, size_t n)
 void
 vms_buf_printf(struct vms_buf *b, const char *fmt, ...)
 {
+	/* One pass into the spare room, which nearly always suffices; a second only to grow. */
+	buf_reserve(b, 128);
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
-	if (n <= 0)
+	if (n <= 0) {
+		b->data[b->len] = '\0';
 		return;
-	buf_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		buf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 }
 
 void
 vms_buf_label_value(struct vms_buf *b, const char *s)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '\\':
-			vms_buf_append(b, "\\\\", 2);
+	/* Runs of plain characters in one copy: label values are mostly plain. */
+	while (*s) {
+		size_t run = strcspn(s, "\\\"\n");
+		vms_buf_append(b, s, run);
+		s += run;
+		if (!*s)
 			break;
-		case '"':
-			vms_buf_append(b, "\\\"", 2);
-			break;
-		case '\n':
-			vms_buf_append(b, "\\n", 2);
-			break;
-		default:
-			vms_buf_append(b, s, 1);
-		}
+		vms_buf_append(b, *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : "\\n", 2);
+		s++;
 	}
+}
+
+/* Decimal digits without printf: most of /metrics is integers. */
+static void
+buf_u64(struct vms_buf *b, uint64_t v)
+{
+	char tmp[20];
+	size_t i = sizeof(tmp);
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	vms_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+static const uint64_t pow10_u64[] = {1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+				     10000000ull, 100000000ull, 1000000000ull};
+
+/*
+ * num / 10^frac written exactly, trailing zeros dropped; false if out of range. In range
+ * (num < 10^15, value 0 or >= 0.0001) this is what vms_buf_double prints for the double
+ * nearest that value: 15 significant digits read back exactly and %g stays in fixed notation.
+ * Counters in seconds take this path, which is many times faster than printf and strtod.
+ */
+static bool
+buf_decimal(struct vms_buf *b, uint64_t num, unsigned frac)
+{
+	if (frac >= sizeof(pow10_u64) / sizeof(pow10_u64[0]) || num >= 1000000000000000ull ||
+	    (num != 0 && num * 10000 < pow10_u64[frac]))
+		return false;
+	uint64_t fp = num % pow10_u64[frac];
+	buf_u64(b, num / pow10_u64[frac]);
+	if (fp) {
+		char tmp[10];
+		unsigned n = frac;
+		for (; fp % 10 == 0; fp /= 10)
+			n--;
+		for (unsigned i = n; i > 0; i--, fp /= 10)
+			tmp[i - 1] = (char)('0' + fp % 10);
+		vms_buf_append(b, ".", 1);
+		vms_buf_append(b, tmp, n);
+	}
+	return true;
 }
 
 void
@@ -117,7 +167,8 @@ family(struct vms_buf *b, const char *name, const char *type, const char *help)
 static void
 sample_domain(struct vms_buf *b, const char *name, const struct vms_domain *d)
 {
-	vms_buf_printf(b, "%s{domain=\"", name);
+	vms_buf_append(b, name, strlen(name));
+	vms_buf_append(b, "{domain=\"", 9);
 	vms_buf_label_value(b, d->name);
 	vms_buf_append(b, "\"", 1);
 }
@@ -127,7 +178,9 @@ static void
 domain_sample_u64(struct vms_buf *b, const char *name, const struct vms_domain *d, uint64_t v)
 {
 	sample_domain(b, name, d);
-	vms_buf_printf(b, "} %llu\n", (unsigned long long)v);
+	vms_buf_append(b, "} ", 2);
+	buf_u64(b, v);
+	vms_buf_append(b, "\n", 1);
 }
 
 static void
@@ -152,6 +205,13 @@ vms_buf_double(struct vms_buf *b, double v)
 		vms_buf_append(b, v > 0 ? "+Inf" : "-Inf", 4);
 		return;
 	}
+	/* Whole numbers below 10^15 print as %.15g would print them. */
+	if (v > -1e15 && v < 1e15 && v == (double)(int64_t)v && !(v == 0 && signbit(v))) {
+		if (v < 0)
+			vms_buf_append(b, "-", 1);
+		buf_u64(b, (uint64_t)(v < 0 ? -(int64_t)v : (int64_t)v));
+		return;
+	}
 	for (int prec = 15; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
 		if (strtod(tmp, NULL) == v)
@@ -164,7 +224,13 @@ static void
 value_seconds(struct vms_buf *b, uint64_t ticks, uint64_t hz)
 {
 	vms_buf_append(b, " ", 1);
-	vms_buf_double(b, (double)ticks / (double)hz);
+	/* USER_HZ is 100 (or 250, 1000): ticks / hz is then an exact short decimal. */
+	bool done = false;
+	for (unsigned k = 0; hz && k < sizeof(pow10_u64) / sizeof(pow10_u64[0]) && !done; k++)
+		if (pow10_u64[k] % hz == 0 && ticks <= UINT64_MAX / (pow10_u64[k] / hz))
+			done = buf_decimal(b, ticks * (pow10_u64[k] / hz), k);
+	if (!done)
+		vms_buf_double(b, (double)ticks / (double)hz);
 	vms_buf_append(b, "\n", 1);
 }
 
@@ -211,7 +277,8 @@ static void
 sample_ns_as_seconds(struct vms_buf *b, uint64_t ns)
 {
 	vms_buf_append(b, " ", 1);
-	vms_buf_double(b, (double)ns / 1e9);
+	if (!buf_decimal(b, ns, 9))
+		vms_buf_double(b, (double)ns / 1e9);
 	vms_buf_append(b, "\n", 1);
 }
 
@@ -238,13 +305,22 @@ render_devices(struct vms_buf *b, const struct vms_store *st, const struct dev_f
 				uint64_t v;
 				memcpy(&v, dev + f->off[j], sizeof(v));
 				sample_domain(b, f->name, d);
-				vms_buf_printf(b, ",%s=\"", f->dev_label);
+				vms_buf_append(b, ",", 1);
+				vms_buf_append(b, f->dev_label, strlen(f->dev_label));
+				vms_buf_append(b, "=\"", 2);
 				vms_buf_label_value(b, devname);
-				vms_buf_printf(b, "\",%s=\"%s\"}", f->split_label, f->split[j]);
-				if (f->ns)
+				vms_buf_append(b, "\",", 2);
+				vms_buf_append(b, f->split_label, strlen(f->split_label));
+				vms_buf_append(b, "=\"", 2);
+				vms_buf_append(b, f->split[j], strlen(f->split[j]));
+				vms_buf_append(b, "\"}", 2);
+				if (f->ns) {
 					sample_ns_as_seconds(b, v);
-				else
-					vms_buf_printf(b, " %llu\n", (unsigned long long)v);
+				} else {
+					vms_buf_append(b, " ", 1);
+					buf_u64(b, v);
+					vms_buf_append(b, "\n", 1);
+				}
 			}
 		}
 	}
@@ -290,7 +366,9 @@ render_vcpus(struct vms_buf *b, const struct vms_store *st, const char *name, co
 			if ((which == VCPU_WAIT && !c->has_wait) || (which == VCPU_DELAY && !c->has_delay))
 				continue;
 			sample_domain(b, name, d);
-			vms_buf_printf(b, ",vcpu=\"%u\"}", k);
+			vms_buf_append(b, ",vcpu=\"", 7);
+			buf_u64(b, k);
+			vms_buf_append(b, "\"}", 2);
 			sample_ns_as_seconds(b, which == VCPU_TIME   ? c->time_ns
 						: which == VCPU_WAIT ? c->wait_ns
 								     : c->delay_ns);
@@ -362,7 +440,9 @@ render_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		sample_domain(b, "vmscale_domain_info", d);
-		vms_buf_printf(b, ",uuid=\"%s\",probe_channel=\"%s\"} 1\n", d->uuid,
+		vms_buf_printf(b, ",uuid=\"%s\",uri=\"", d->uuid);
+		vms_buf_label_value(b, d->conn ? d->conn->uri : "");
+		vms_buf_printf(b, "\",probe_channel=\"%s\"} 1\n",
 			       !d->channel_path ? "no" : d->probe_excluded ? "excluded" : "yes");
 	}
 	family(b, "vmscale_probe_up", "gauge",
@@ -435,6 +515,113 @@ gauge_double(struct vms_buf *b, const char *name, const char *help, double v)
 	vms_buf_append(b, "\n", 1);
 }
 
+/* Host per-device counter families: one quantity each, the device as a label. */
+struct host_dev_family {
+	const char *name, *help;
+	size_t off; /* of the value in the device struct */
+};
+
+static void
+host_device_family(struct vms_buf *b, const struct host_dev_family *f, const char *label,
+		   const void *devs, size_t stride, size_t name_off, unsigned n)
+{
+	family(b, f->name, "counter", f->help);
+	for (unsigned i = 0; i < n; i++) {
+		const char *dev = (const char *)devs + (size_t)i * stride;
+		uint64_t v;
+		memcpy(&v, dev + f->off, sizeof(v));
+		vms_buf_printf(b, "%s{%s=\"", f->name, label);
+		vms_buf_label_value(b, dev + name_off);
+		vms_buf_append(b, "\"} ", 3);
+		buf_u64(b, v);
+		vms_buf_append(b, "\n", 1);
+	}
+}
+
+#define HDISK(field) offsetof(struct vms_host_disk, field)
+#define HIF(field) offsetof(struct vms_host_iface, field)
+
+static const struct host_dev_family host_disk_families[] = {
+	{"vmscale_host_disk_read_bytes_total", "Bytes read from the host's block device (libstatgrab).",
+	 HDISK(read_bytes)},
+	{"vmscale_host_disk_written_bytes_total", "Bytes written to the host's block device (libstatgrab).",
+	 HDISK(write_bytes)},
+};
+
+static const struct host_dev_family host_iface_families[] = {
+	{"vmscale_host_network_receive_bytes_total", "Bytes the host's interface received.", HIF(rx_bytes)},
+	{"vmscale_host_network_transmit_bytes_total", "Bytes the host's interface transmitted.", HIF(tx_bytes)},
+	{"vmscale_host_network_receive_packets_total", "Packets the host's interface received.", HIF(rx_packets)},
+	{"vmscale_host_network_transmit_packets_total", "Packets the host's interface transmitted.",
+	 HIF(tx_packets)},
+	{"vmscale_host_network_receive_errors_total", "Receive errors on the host's interface.", HIF(rx_errors)},
+	{"vmscale_host_network_transmit_errors_total", "Transmit errors on the host's interface.",
+	 HIF(tx_errors)},
+	{"vmscale_host_network_collisions_total", "Collisions on the host's interface.", HIF(collisions)},
+};
+
+/* Swap, disks, interfaces, processes and seed 000's virtualization memory. */
+static void
+render_host_extra(struct vms_buf *b, const struct vms_host_stats *h)
+{
+	if (h->have_shared) {
+		gauge_u64(b, "vmscale_host_memory_buffers_bytes",
+			  "Host block-device buffers (/proc/meminfo Buffers; inside used).", h->mem_buffers);
+		gauge_u64(b, "vmscale_host_memory_shared_bytes",
+			  "Host shared memory: tmpfs, memfd-backed guest RAM (/proc/meminfo Shmem; inside cache).",
+			  h->mem_shared);
+	}
+	if (h->have_virt_mem)
+		gauge_u64(b, "vmscale_host_virtualization_memory_bytes",
+			  "Seed 000's M_tool: host memory used (without page cache and buffers, with shared "
+			  "memory) minus the running domains' RSS; 0 when the RSS sum exceeds it.",
+			  h->virt_mem);
+	family(b, "vmscale_host_virtualization_memory_clamped_total", "counter",
+	       "Host reads where the domains' RSS sum exceeded host memory used (pages shared between "
+	       "QEMU processes), so the virtualization memory was reported as 0.");
+	vms_buf_printf(b, "vmscale_host_virtualization_memory_clamped_total %llu\n",
+		       (unsigned long long)h->virt_mem_clamped_total);
+	if (h->have_swap) {
+		gauge_u64(b, "vmscale_host_swap_size_bytes", "Host swap space (libstatgrab).", h->swap_total);
+		family(b, "vmscale_host_swap_bytes", "gauge", "Host swap space by state, used or free.");
+		vms_buf_printf(b, "vmscale_host_swap_bytes{state=\"used\"} %llu\n"
+				  "vmscale_host_swap_bytes{state=\"free\"} %llu\n",
+			       (unsigned long long)h->swap_used, (unsigned long long)h->swap_free);
+	}
+	if (h->have_procs) {
+		family(b, "vmscale_host_processes", "gauge",
+		       "Host processes by state (other: states libstatgrab does not classify, such as idle "
+		       "kernel threads); they add up to the total.");
+		const struct {
+			const char *state;
+			uint64_t n;
+		} procs[] = {{"running", h->procs_running}, {"sleeping", h->procs_sleeping},
+			     {"stopped", h->procs_stopped}, {"zombie", h->procs_zombie},
+			     {"other", h->procs_other}};
+		for (size_t i = 0; i < sizeof(procs) / sizeof(procs[0]); i++)
+			vms_buf_printf(b, "vmscale_host_processes{state=\"%s\"} %llu\n", procs[i].state,
+				       (unsigned long long)procs[i].n);
+	}
+	if (h->have_disks)
+		for (size_t i = 0; i < sizeof(host_disk_families) / sizeof(host_disk_families[0]); i++)
+			host_device_family(b, &host_disk_families[i], "device", h->disks,
+					   sizeof(h->disks[0]), HDISK(name), h->ndisks);
+	if (h->have_ifaces)
+		for (size_t i = 0; i < sizeof(host_iface_families) / sizeof(host_iface_families[0]); i++)
+			host_device_family(b, &host_iface_families[i], "interface", h->ifaces,
+					   sizeof(h->ifaces[0]), HIF(name), h->nifaces);
+	if (h->have_disks || h->have_ifaces) {
+		family(b, "vmscale_host_devices_dropped", "gauge",
+		       "Host disks and interfaces left out of the last read: beyond the 64 kept per kind, "
+		       "or with a name too long for a label.");
+		if (h->have_disks)
+			vms_buf_printf(b, "vmscale_host_devices_dropped{kind=\"disk\"} %u\n", h->disks_dropped);
+		if (h->have_ifaces)
+			vms_buf_printf(b, "vmscale_host_devices_dropped{kind=\"interface\"} %u\n",
+				       h->ifaces_dropped);
+	}
+}
+
 static void
 render_host(struct vms_buf *b, const struct vms_store *st)
 {
@@ -466,18 +653,313 @@ render_host(struct vms_buf *b, const struct vms_store *st)
 	gauge_double(b, "vmscale_host_load1", "Host load average over 1 minute.", h->load1);
 	gauge_double(b, "vmscale_host_load5", "Host load average over 5 minutes.", h->load5);
 	gauge_double(b, "vmscale_host_load15", "Host load average over 15 minutes.", h->load15);
+	render_host_extra(b, h);
 }
+
+/* Guest /proc/diskstats columns as Prometheus families: sectors are 512 bytes whatever the
+ * device, times are milliseconds. Columns a kernel lacks (discard: < 4.18, flush: < 5.5)
+ * are absent, not zero. */
+static const struct {
+	const char *name, *type, *help;
+	unsigned col;
+	double scale;
+} guest_disk_families[] = {
+	{"vmscale_probe_disk_reads_completed_total", "counter", "Reads completed (guest /proc/diskstats).", 0, 1},
+	{"vmscale_probe_disk_reads_merged_total", "counter", "Adjacent reads merged by the guest.", 1, 1},
+	{"vmscale_probe_disk_read_bytes_total", "counter", "Bytes read (sectors x 512; seed 000's sectors read).", 2, 512},
+	{"vmscale_probe_disk_read_time_seconds_total", "counter", "Time spent on reads.", 3, 0.001},
+	{"vmscale_probe_disk_writes_completed_total", "counter", "Writes completed.", 4, 1},
+	{"vmscale_probe_disk_writes_merged_total", "counter", "Adjacent writes merged by the guest.", 5, 1},
+	{"vmscale_probe_disk_written_bytes_total", "counter", "Bytes written (sectors x 512; seed 000's sectors written).", 6, 512},
+	{"vmscale_probe_disk_write_time_seconds_total", "counter", "Time spent on writes.", 7, 0.001},
+	{"vmscale_probe_disk_io_now", "gauge", "I/Os in flight when the probe read the counters.", 8, 1},
+	{"vmscale_probe_disk_io_time_seconds_total", "counter", "Time the device had I/O in flight.", 9, 0.001},
+	{"vmscale_probe_disk_io_time_weighted_seconds_total", "counter", "I/O time weighted by the number in flight.", 10, 0.001},
+	{"vmscale_probe_disk_discards_completed_total", "counter", "Discards completed (kernel 4.18+).", 11, 1},
+	{"vmscale_probe_disk_discards_merged_total", "counter", "Adjacent discards merged (kernel 4.18+).", 12, 1},
+	{"vmscale_probe_disk_discarded_bytes_total", "counter", "Bytes discarded (kernel 4.18+).", 13, 512},
+	{"vmscale_probe_disk_discard_time_seconds_total", "counter", "Time spent on discards (kernel 4.18+).", 14, 0.001},
+	{"vmscale_probe_disk_flush_requests_total", "counter", "Flush requests completed (kernel 5.5+).", 15, 1},
+	{"vmscale_probe_disk_flush_time_seconds_total", "counter", "Time spent on flushes (kernel 5.5+).", 16, 0.001},
+};
+
+static void
+render_guest_disks(struct vms_buf *b, const struct vms_store *st)
+{
+	for (size_t k = 0; k < sizeof(guest_disk_families) / sizeof(guest_disk_families[0]); k++) {
+		unsigned col = guest_disk_families[k].col;
+		double scale = guest_disk_families[k].scale;
+		family(b, guest_disk_families[k].name, guest_disk_families[k].type,
+		       guest_disk_families[k].help);
+		for (size_t i = 0; i < st->ndomains; i++) {
+			const struct vms_domain *d = st->domains[i];
+			for (unsigned j = 0; j < d->probe.ndisks; j++) {
+				const struct vms_disk_report *r = &d->probe.disks[j];
+				if (col >= r->nfields)
+					continue;
+				sample_domain(b, guest_disk_families[k].name, d);
+				vms_buf_append(b, ",device=\"", 9);
+				vms_buf_label_value(b, r->dev);
+				vms_buf_append(b, "\"} ", 3);
+				if (scale == 1)
+					buf_u64(b, r->v[col]);
+				else
+					vms_buf_double(b, (double)r->v[col] * scale);
+				vms_buf_append(b, "\n", 1);
+			}
+		}
+	}
+}
+
+/* One value family of the active probes: the ops of `fam`, labelled op="..." unless the
+ * family has a single op. */
+static void
+render_probe_values(struct vms_buf *b, const struct vms_store *st, const char *name,
+		    const char *help, enum vms_family fam, bool op_label)
+{
+	family(b, name, "gauge", help);
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		for (unsigned op = 0; op < VMS_OP_COUNT; op++) {
+			const struct vms_probe_value *v = &d->probe.ops[op];
+			if (vms_op_family((enum vms_op)op) != fam || !v->have)
+				continue;
+			sample_domain(b, name, d);
+			if (op_label)
+				vms_buf_printf(b, ",op=\"%s\"", vms_op_name((enum vms_op)op));
+			vms_buf_append(b, "} ", 2);
+			vms_buf_double(b, v->value);
+			vms_buf_append(b, "\n", 1);
+		}
+	}
+}
+
+/* A counter per domain and active family (the passive ones too when all is set). */
+static void
+render_per_family(struct vms_buf *b, const struct vms_store *st, const char *name,
+		  const char *type, const char *help, size_t offset, bool all)
+{
+	family(b, name, type, help);
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		if (!d->probe.hello && !all)
+			continue;
+		const uint64_t *counts = (const uint64_t *)((const char *)&d->probe + offset);
+		for (unsigned f = VMS_FAM_FIRST_ACTIVE; f < VMS_FAM_COUNT; f++) {
+			if (!(d->probe.caps & (1u << f)) && !counts[f])
+				continue;
+			sample_domain(b, name, d);
+			vms_buf_printf(b, ",probe=\"%s\"} ", vms_family_name((enum vms_family)f));
+			buf_u64(b, counts[f]);
+			vms_buf_append(b, "\n", 1);
+		}
+	}
+}
+
+static void
+render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
+			  const struct vms_render_info *info)
+{
+	render_guest_disks(b, st);
+	render_probe_values(b, st, "vmscale_probe_cpu_work_units_per_second",
+			    "Fixed-work CPU probe: arithmetic units per second (seeds 000/001's sqrt "
+			    "and sin loops; a unit is the same work everywhere).",
+			    VMS_FAM_CPU_WORK, false);
+	render_probe_values(b, st, "vmscale_probe_memory_bandwidth_bytes_per_second",
+			    "Memory bandwidth over a buffer of at least 8 MiB, by op: copy (memcpy), "
+			    "read, write (seed 004's mbw and lmbench bw_mem).",
+			    VMS_FAM_MEMORY, true);
+	render_probe_values(b, st, "vmscale_probe_disk_read_bytes_per_second",
+			    "O_DIRECT read throughput of the guest's disk at a rotating offset (seed "
+			    "000's dd).", VMS_FAM_DISK_READ, false);
+	family(b, "vmscale_probe_network_throughput_bytes_per_second", "gauge",
+	       "TCP throughput between the guest and vmscaled's responder by direction (send: "
+	       "guest to host) and block size (seeds 000/004's NetIO).");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		for (unsigned k = 0; k < d->probe.net_nblocks; k++)
+			for (unsigned dir = 0; dir < 2; dir++) {
+				const struct vms_probe_value *v = &d->probe.net[k][dir];
+				if (!v->have)
+					continue;
+				sample_domain(b, "vmscale_probe_network_throughput_bytes_per_second", d);
+				vms_buf_printf(b, ",direction=\"%s\",block_bytes=\"%u\"} ",
+					       dir ? "receive" : "send", (unsigned)d->probe.net_blocks[k]);
+				vms_buf_double(b, v->value);
+				vms_buf_append(b, "\n", 1);
+			}
+	}
+	render_probe_values(b, st, "vmscale_probe_latency_seconds",
+			    "lmbench-style latency by op: fork_exit, fork_exec, ctxsw (pipe round "
+			    "trip), file_create_0k/10k (create+delete), mem_read (one dependent load "
+			    "over >= 8 MiB) (seed 004).", VMS_FAM_MICRO, true);
+	render_per_family(b, st, "vmscale_probe_samples_total", "counter",
+			  "Measurements received from active runs (trusted or flagged).",
+			  offsetof(struct vms_probe_state, samples_total), false);
+	render_per_family(b, st, "vmscale_probe_samples_flagged_total", "counter",
+			  "Measurements not used because the guest clock disagreed with the host's "
+			  "during their run (seed 001).",
+			  offsetof(struct vms_probe_state, samples_flagged_total), false);
+	render_per_family(b, st, "vmscale_probe_sample_errors_total", "counter",
+			  "Measurements the probe could not take (it logs why in the guest).",
+			  offsetof(struct vms_probe_state, sample_errors_total), false);
+	family(b, "vmscale_probe_runs_total", "counter",
+	       "Active runs by result: ok (done received) or timeout (given up).");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		for (unsigned f = VMS_FAM_FIRST_ACTIVE; f < VMS_FAM_COUNT; f++)
+			for (unsigned r = 0; r < VMS_RUN_RESULT_COUNT; r++) {
+				uint64_t n = d->probe.runs_total[f][r];
+				if (!n && !(d->probe.caps & (1u << f)))
+					continue;
+				sample_domain(b, "vmscale_probe_runs_total", d);
+				vms_buf_printf(b, ",probe=\"%s\",result=\"%s\"} %llu\n",
+					       vms_family_name((enum vms_family)f),
+					       r == VMS_RUN_OK ? "ok" : "timeout", (unsigned long long)n);
+			}
+	}
+	family(b, "vmscale_probe_run_flagged", "gauge",
+	       "1 if the latest run of the family was flagged (its samples are not used).");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		for (unsigned f = VMS_FAM_FIRST_ACTIVE; f < VMS_FAM_COUNT; f++) {
+			if (!d->probe.have_run_window[f])
+				continue;
+			sample_domain(b, "vmscale_probe_run_flagged", d);
+			vms_buf_printf(b, ",probe=\"%s\"} %d\n", vms_family_name((enum vms_family)f),
+				       d->probe.run_flagged[f] ? 1 : 0);
+		}
+	}
+	static const char *const window[2][2] = {
+		{"vmscale_probe_run_start_timestamp_seconds",
+		 "When the latest run of the family started (Unix time; guest times mapped to the "
+		 "host's clock)."},
+		{"vmscale_probe_run_end_timestamp_seconds", "When the latest run of the family ended."},
+	};
+	for (unsigned w = 0; w < 2; w++) {
+		family(b, window[w][0], "gauge", window[w][1]);
+		for (size_t i = 0; i < st->ndomains; i++) {
+			const struct vms_domain *d = st->domains[i];
+			for (unsigned f = VMS_FAM_FIRST_ACTIVE; f < VMS_FAM_COUNT; f++) {
+				if (!d->probe.have_run_window[f])
+					continue;
+				sample_domain(b, window[w][0], d);
+				vms_buf_printf(b, ",probe=\"%s\"} ", vms_family_name((enum vms_family)f));
+				vms_buf_double(b, w ? d->probe.run_end_unix[f] : d->probe.run_start_unix[f]);
+				vms_buf_append(b, "\n", 1);
+			}
+		}
+	}
+	family(b, "vmscale_probe_cost_seconds_total", "counter",
+	       "CPU time the probe spent in the guest, by family (other: its own loop).");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		if (!d->probe.have_cost)
+			continue;
+		for (unsigned f = 0; f <= VMS_FAM_COUNT; f++) {
+			sample_domain(b, "vmscale_probe_cost_seconds_total", d);
+			vms_buf_printf(b, ",probe=\"%s\"} ",
+				       f < VMS_FAM_COUNT ? vms_family_name((enum vms_family)f) : "other");
+			vms_buf_double(b, d->probe.cost_seconds[f]);
+			vms_buf_append(b, "\n", 1);
+		}
+	}
+	static const char *const mem[2][2] = {
+		{"vmscale_probe_resident_memory_bytes", "The probe's resident memory in the guest (VmRSS)."},
+		{"vmscale_probe_resident_memory_max_bytes",
+		 "The probe's peak resident memory since it started (VmHWM), transient buffers included."},
+	};
+	for (unsigned m = 0; m < 2; m++) {
+		family(b, mem[m][0], "gauge", mem[m][1]);
+		for (size_t i = 0; i < st->ndomains; i++) {
+			const struct vms_domain *d = st->domains[i];
+			uint64_t v = m ? d->probe.last_cost.peak_rss_bytes : d->probe.last_cost.rss_bytes;
+			if (d->probe.have_cost && v)
+				domain_sample_u64(b, mem[m][0], d, v);
+		}
+	}
+	family(b, "vmscale_probe_disks_dropped_total", "counter",
+	       "Guest disk reports dropped because the domain already has 16 devices (present "
+	       "once non-zero).");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		if (d->probe.disks_dropped_total)
+			domain_sample_u64(b, "vmscale_probe_disks_dropped_total", d,
+					  d->probe.disks_dropped_total);
+	}
+	family(b, "vmscale_probe_runs_delayed_total", "counter",
+	       "Active runs that started more than half an interval late: the schedule asks more "
+	       "than one-at-a-time runs can serve.");
+	vms_buf_printf(b, "vmscale_probe_runs_delayed_total %llu\n",
+		       (unsigned long long)info->probe_runs_delayed);
+	if (!info->netio_on)
+		return;
+	const struct vms_netio_stats *n = &info->netio;
+	family(b, "vmscale_netio_connections_total", "counter",
+	       "TCP connections accepted by the network-probe responder.");
+	vms_buf_printf(b, "vmscale_netio_connections_total %llu\n",
+		       (unsigned long long)n->connections);
+	family(b, "vmscale_netio_refused_total", "counter",
+	       "Responder connections refused before moving data, by reason.");
+	for (unsigned r = 0; r < VMS_NETIO_REFUSE_COUNT; r++)
+		vms_buf_printf(b, "vmscale_netio_refused_total{reason=\"%s\"} %llu\n",
+			       vms_netio_refuse_name((enum vms_netio_refuse)r),
+			       (unsigned long long)n->refused[r]);
+	family(b, "vmscale_netio_transfers_total", "counter",
+	       "Responder transfers by result: completed or aborted.");
+	vms_buf_printf(b, "vmscale_netio_transfers_total{result=\"completed\"} %llu\n",
+		       (unsigned long long)n->completed);
+	vms_buf_printf(b, "vmscale_netio_transfers_total{result=\"aborted\"} %llu\n",
+		       (unsigned long long)n->aborted);
+	family(b, "vmscale_netio_bytes_total", "counter",
+	       "Payload bytes the responder moved, by direction as the guest sees it.");
+	vms_buf_printf(b, "vmscale_netio_bytes_total{direction=\"send\"} %llu\n",
+		       (unsigned long long)n->bytes_received);
+	vms_buf_printf(b, "vmscale_netio_bytes_total{direction=\"receive\"} %llu\n",
+		       (unsigned long long)n->bytes_sent);
+}
+
+static void render_metrics_body(struct vms_buf *b, const struct vms_store *st,
+				const struct vms_render_info *info, uint64_t now_ns);
 
 void
 vms_render_metrics(struct vms_buf *b, const struct vms_store *st,
 		   const struct vms_render_info *info, uint64_t now_ns)
 {
+	/* Room for about what the last render took: a 5 MB exposition (1 000 domains) built by
+	 * doubling would copy itself over and over. Only the event loop renders. */
+	static size_t last_len;
+	buf_reserve(b, last_len + last_len / 16);
+	size_t start = b->len;
+	render_metrics_body(b, st, info, now_ns);
+	last_len = b->len - start;
+}
+
+static void
+render_metrics_body(struct vms_buf *b, const struct vms_store *st,
+		    const struct vms_render_info *info, uint64_t now_ns)
+{
 	family(b, "vmscale_build_info", "gauge", "Version of vmscaled and of its wire protocol.");
 	vms_buf_append(b, "vmscale_build_info{version=\"", 28);
 	vms_buf_label_value(b, info->version);
 	vms_buf_printf(b, "\",protocol=\"%d\"} 1\n", VMS_PROTO_VERSION);
-	family(b, "vmscale_libvirt_up", "gauge", "1 if the libvirt connection is open and answering.");
-	vms_buf_printf(b, "vmscale_libvirt_up %d\n", st->libvirt_up ? 1 : 0);
+	static const char *const results[VMS_RELOAD_COUNT] = {"ok", "error", "refused"};
+	family(b, "vmscale_config_reloads_total", "counter",
+	       "Configuration reloads (SIGHUP) by result: ok, error (invalid file) or refused (a "
+	       "change that needs a restart).");
+	for (unsigned r = 0; r < VMS_RELOAD_COUNT; r++)
+		vms_buf_printf(b, "vmscale_config_reloads_total{result=\"%s\"} %llu\n", results[r],
+			       (unsigned long long)info->config_reloads[r]);
+	gauge_double(b, "vmscale_config_last_reload_success_timestamp_seconds",
+		     "When the configuration in force was loaded (Unix time): at start, then at "
+		     "each successful reload.", info->config_loaded_unix);
+	family(b, "vmscale_libvirt_up", "gauge",
+	       "1 if the libvirt connection to this URI is open and answering.");
+	for (size_t i = 0; i < st->nconns; i++) {
+		vms_buf_append(b, "vmscale_libvirt_up{uri=\"", 24);
+		vms_buf_label_value(b, st->conns[i]->uri);
+		vms_buf_printf(b, "\"} %d\n", st->conns[i]->up ? 1 : 0);
+	}
 	family(b, "vmscale_domains_running", "gauge",
 	       "N_up: running domains on this host (last known while libvirt is down).");
 	vms_buf_printf(b, "vmscale_domains_running %zu\n", st->ndomains);
@@ -494,6 +976,7 @@ vms_render_metrics(struct vms_buf *b, const struct vms_store *st,
 	render_probes(b, st, now_ns);
 	render_domain_stats(b, st);
 	render_guest_cpu(b, st);
+	render_probe_measurements(b, st, info);
 	render_host(b, st);
 }
 
@@ -517,8 +1000,29 @@ openmetrics_family_len(const char *name, size_t len, const char **type)
 void
 vms_render_openmetrics(struct vms_buf *b, const char *text, size_t len)
 {
+	/* HELP and TYPE names only get shorter, so one allocation holds the whole result. */
+	buf_reserve(b, len + 7);
+	vms_render_openmetrics_lines(b, text, len);
+	vms_buf_append(b, "# EOF\n", 6);
+}
+
+void
+vms_render_openmetrics_lines(struct vms_buf *b, const char *text, size_t len)
+{
 	const char *p = text, *end = text + len;
 	while (p < end) {
+		if (*p != '#') {
+			/* Sample lines pass unchanged: copy up to the next comment line at once.
+			 * '#' is rare outside comments (a label value may hold one), so memchr. */
+			const char *stop = memchr(p, '#', (size_t)(end - p));
+			while (stop && stop[-1] != '\n')
+				stop = memchr(stop + 1, '#', (size_t)(end - stop - 1));
+			if (!stop)
+				stop = end;
+			vms_buf_append(b, p, (size_t)(stop - p));
+			p = stop;
+			continue;
+		}
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t l = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
 		/* "# HELP name_total ..." / "# TYPE name_total counter": the family is "name";
@@ -540,7 +1044,6 @@ vms_render_openmetrics(struct vms_buf *b, const char *text, size_t len)
 		}
 		p += l;
 	}
-	vms_buf_append(b, "# EOF\n", 6);
 }
 
 static double
@@ -566,11 +1069,16 @@ vms_render_landing(struct vms_buf *b, const struct vms_store *st,
 	vms_buf_append(b, head, sizeof(head) - 1);
 	vms_buf_printf(b, "<h1>vmscaled ");
 	vms_buf_html(b, info->version);
-	vms_buf_printf(b, "</h1>\n<p>libvirt <b>");
-	vms_buf_html(b, info->uri);
-	vms_buf_printf(b, "</b>: <span class=\"%s\">%s</span>. N_up = <b>%zu</b> running domains, "
+	vms_buf_printf(b, "</h1>\n<p>libvirt");
+	for (size_t i = 0; i < st->nconns; i++) {
+		const struct vms_conn *c = st->conns[i];
+		vms_buf_printf(b, "%s <b>", i ? "," : "");
+		vms_buf_html(b, c->uri);
+		vms_buf_printf(b, "</b>: <span class=\"%s\">%s</span>", c->up ? "up" : "down",
+			       c->up ? "connected" : "not connected");
+	}
+	vms_buf_printf(b, ". N_up = <b>%zu</b> running domains, "
 			  "%zu probes up. Metrics: <a href=\"/metrics\">/metrics</a>.</p>\n",
-		       st->libvirt_up ? "up" : "down", st->libvirt_up ? "connected" : "not connected",
 		       st->ndomains, vms_store_probes_up(st, now_ns));
 	vms_buf_printf(b, "<table><tr><th>domain</th><th>uuid</th><th>probe</th><th>version</th>"
 			  "<th>guest CPUs</th><th>busy since boot</th><th>reports</th></tr>\n");

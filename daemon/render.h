@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netio.h"
 #include "store.h"
 
 struct vms_buf {
@@ -27,9 +28,16 @@ void vms_buf_double(struct vms_buf *b, double v);
 /* Appends s with HTML's special characters as entities. */
 void vms_buf_html(struct vms_buf *b, const char *s);
 
+enum vms_reload_result { VMS_RELOAD_OK, VMS_RELOAD_ERROR, VMS_RELOAD_REFUSED, VMS_RELOAD_COUNT };
+
+/* What the daemon knows about itself (the store holds what it measures). */
 struct vms_render_info {
 	const char *version;
-	const char *uri;
+	uint64_t config_reloads[VMS_RELOAD_COUNT]; /* SIGHUP reloads by result */
+	double config_loaded_unix; /* when the configuration in force was loaded successfully */
+	uint64_t probe_runs_delayed; /* active runs that started late */
+	bool netio_on;               /* the network-probe responder is listening */
+	struct vms_netio_stats netio;
 };
 
 void vms_render_metrics(struct vms_buf *out, const struct vms_store *st,
@@ -40,6 +48,9 @@ void vms_render_metrics(struct vms_buf *out, const struct vms_store *st,
  * exposition ends with "# EOF".
  */
 void vms_render_openmetrics(struct vms_buf *out, const char *text, size_t len);
+/* The same for whole lines of it, without "# EOF": converts a large exposition piece by piece
+ * (the HTTP thread compresses OpenMetrics without keeping an uncompressed copy). */
+void vms_render_openmetrics_lines(struct vms_buf *out, const char *text, size_t len);
 void vms_render_landing(struct vms_buf *out, const struct vms_store *st,
 			const struct vms_render_info *info, uint64_t now_ns);
 

@@ -12,13 +12,47 @@
 #include "vmscale/protocol.h"
 
 #define VMS_UUID_LEN 36
+#define VMS_DOMAIN_KEY_LEN (VMS_UUID_LEN + 4) /* UUID "@" connection index */
+
+/* The latest trusted measurement of one operation, in the unit its kind implies. */
+struct vms_probe_value {
+	bool have;
+	double value;     /* ops/s (rate), bytes/s (throughput) or s/op (latency) */
+	uint64_t at_ns;   /* host monotonic time it was accepted */
+};
+
+#define VMS_PROBE_MAX_DISKS 16 /* devices kept per domain; more are counted, not stored */
+
+enum vms_run_result { VMS_RUN_OK, VMS_RUN_TIMEOUT, VMS_RUN_RESULT_COUNT };
 
 struct vms_probe_state {
 	bool connected;     /* the channel socket is open */
 	bool hello;         /* a valid hello arrived on this connection */
 	struct vms_hello info;
+	unsigned caps;      /* bit (1 << enum vms_family) per family the probe announced */
 	bool have_cpu;
 	struct vms_cpu_report cpu;
+	/* Passive disk counters, latest per device. */
+	struct vms_disk_report disks[VMS_PROBE_MAX_DISKS];
+	unsigned ndisks;
+	uint64_t disks_dropped_total;
+	/* Active measurements: one value per op; network per (block, direction). */
+	struct vms_probe_value ops[VMS_OP_COUNT];
+	struct vms_probe_value net[VMS_MAX_NET_BLOCKS][2]; /* [block][0 send, 1 receive] */
+	uint32_t net_blocks[VMS_MAX_NET_BLOCKS];
+	unsigned net_nblocks;
+	uint64_t samples_total[VMS_FAM_COUNT];
+	uint64_t samples_flagged_total[VMS_FAM_COUNT]; /* the guest clock disagreed with ours */
+	uint64_t sample_errors_total[VMS_FAM_COUNT];
+	uint64_t runs_total[VMS_FAM_COUNT][VMS_RUN_RESULT_COUNT];
+	bool run_flagged[VMS_FAM_COUNT];    /* the latest finished run of the family was flagged */
+	bool have_run_window[VMS_FAM_COUNT];
+	double run_start_unix[VMS_FAM_COUNT]; /* latest run, guest times mapped to host time */
+	double run_end_unix[VMS_FAM_COUNT];
+	/* CPU time the probe spent per family (+ other), accumulated across probe restarts. */
+	double cost_seconds[VMS_FAM_COUNT + 1];
+	bool have_cost;
+	struct vms_cost_report last_cost;
 	uint64_t last_report_ns; /* host monotonic receive time of the last accepted report */
 	/* Guest clocks lie under contention (seed 001): guest elapsed minus host elapsed between
 	 * the last two consecutive reports; NaN until there are two. */
@@ -62,8 +96,20 @@ struct vms_domstats {
 	unsigned vcpu_cap, block_cap, net_cap;
 };
 
+/* One libvirt connection: a configured URI, in the order of the configuration. */
+struct vms_conn {
+	char *uri;
+	unsigned index;
+	bool up; /* open and answering */
+};
+
 struct vms_domain {
-	char uuid[VMS_UUID_LEN + 1]; /* the key: names are reused, UUIDs are not */
+	/* The key: names are reused, UUIDs are not, but two connections (drivers) may report
+	 * the same UUID. So the UUID, qualified by the connection's index unless it is the
+	 * first: "UUID" or "UUID@2". The probe channels, their runs and grants use it too. */
+	char key[VMS_DOMAIN_KEY_LEN + 1];
+	char uuid[VMS_UUID_LEN + 1];
+	const struct vms_conn *conn; /* where it runs; NULL only for domains made by tests */
 	char *name;
 	int id;                      /* libvirt's runtime id; changes when the domain restarts */
 	char *channel_path;          /* host end of the probe channel, NULL if the domain has none */
@@ -75,18 +121,53 @@ struct vms_domain {
 	struct vms_probe_state probe;
 };
 
+#define VMS_HOST_MAX_DISKS 64   /* per-device series kept; the rest are counted as dropped */
+#define VMS_HOST_MAX_IFACES 64
+
+struct vms_host_disk {
+	char name[VMS_DEVICE_NAME_MAX + 1];
+	uint64_t read_bytes, write_bytes;
+};
+
+struct vms_host_iface {
+	char name[VMS_DEVICE_NAME_MAX + 1];
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, rx_errors, tx_errors, collisions;
+};
+
 struct vms_host_stats {
-	bool valid;
+	bool valid; /* CPU, memory and load; each group below has its own flag */
 	uint64_t cpu_ticks_user, cpu_ticks_nice, cpu_ticks_system, cpu_ticks_idle, cpu_ticks_iowait;
 	uint64_t ticks_per_second;
 	uint64_t mem_total, mem_free, mem_used, mem_cache;
 	double load1, load5, load15;
+	bool have_shared; /* /proc/meminfo Buffers and Shmem (tmpfs, memfd: inside mem_cache) */
+	uint64_t mem_buffers, mem_shared;
+	bool have_swap;
+	uint64_t swap_total, swap_used, swap_free;
+	bool have_disks;
+	unsigned ndisks, disks_dropped;
+	struct vms_host_disk disks[VMS_HOST_MAX_DISKS];
+	bool have_ifaces;
+	unsigned nifaces, ifaces_dropped;
+	struct vms_host_iface ifaces[VMS_HOST_MAX_IFACES];
+	bool have_procs;
+	uint64_t procs_running, procs_sleeping, procs_stopped, procs_zombie, procs_other;
+	/* Seed 000's M_tool, computed when the host is read (vms_store_virtualization_memory). */
+	bool have_virt_mem;
+	uint64_t virt_mem;
+	uint64_t virt_mem_clamped_total; /* reads where the domains' RSS exceeded used memory */
 };
 
 struct vms_store {
-	struct vms_domain **domains;
+	struct vms_domain **domains; /* in arrival order, which is the order of /metrics */
 	size_t ndomains, cap;
-	bool libvirt_up;
+	/* Open-addressing hash of domains by key (linear probing, no tombstones); NULL = empty.
+	 * A power of two, at most half full, so lookups stay O(1) at thousands of domains. */
+	struct vms_domain **index;
+	size_t index_cap;
+	bool libvirt_up;             /* every connection is up (vms_store_set_conn_up) */
+	struct vms_conn **conns;     /* one per configured URI */
+	size_t nconns;
 	struct vms_host_stats host;
 	uint32_t probe_interval_ms;
 	uint64_t stats_incomplete_total; /* domain records without CPU statistics */
@@ -99,12 +180,25 @@ struct vms_store {
 void vms_store_init(struct vms_store *st, uint32_t probe_interval_ms);
 void vms_store_fini(struct vms_store *st);
 
-struct vms_domain *vms_store_find(struct vms_store *st, const char *uuid);
-/* Returns the domain with this uuid, created if new; name and id are updated. */
+/* Adds a connection (libvirt URI); the same URI twice gives the same connection. */
+struct vms_conn *vms_store_add_conn(struct vms_store *st, const char *uri);
+/* Records whether a connection answers; libvirt_up follows (all of them up). */
+void vms_store_set_conn_up(struct vms_store *st, struct vms_conn *conn, bool up);
+
+/* Domains are found by their key (struct vms_domain.key; store.c: domain_key, key_hash). */
+struct vms_domain *vms_store_find(struct vms_store *st, const char *key);
+/* The key of the domain with this uuid on conn (NULL: a domain without connection). */
+void vms_domain_key(char key[VMS_DOMAIN_KEY_LEN + 1], const struct vms_conn *conn,
+		    const char *uuid);
+/* Returns the domain with this uuid on conn, created if new; name and id are updated. */
+struct vms_domain *vms_store_upsert_in(struct vms_store *st, const struct vms_conn *conn,
+				       const char *uuid, const char *name, int id);
+/* The same without a connection (tests): the key is the uuid. */
 struct vms_domain *vms_store_upsert(struct vms_store *st, const char *uuid, const char *name,
 				    int id);
 void vms_store_set_channel(struct vms_domain *d, const char *path);
 void vms_domstats_free(struct vms_domstats *ds);
+/* Frees d; the others keep their order (O(n): removals are rare, lookups are not). */
 void vms_store_remove(struct vms_store *st, struct vms_domain *d);
 void vms_store_changed(struct vms_store *st);
 
@@ -116,5 +210,15 @@ size_t vms_store_probes_up(const struct vms_store *st, uint64_t now_ns);
 void vms_domain_update_utilization(struct vms_domain *d, uint64_t now_ns);
 /* Running domains whose vCPU utilization exceeds st->busy_threshold. */
 size_t vms_store_domains_busy(const struct vms_store *st);
+
+/*
+ * Seed 000: M_used(n) = sum(M_VM_i) + M_tool, so M_tool = M_used - sum(M_VM_i), with M_used
+ * the host memory in use without the reclaimable page cache and buffers (mem_used - buffers
+ * + shared) and M_VM_i each running domain's RSS. Returns 0 with *bytes set; 1 when the RSS
+ * sum exceeded M_used (pages shared between QEMU processes count in every RSS) and *bytes was
+ * clamped to 0; -1 when unknown: host memory unknown, libvirt down (stale RSS) or a running
+ * domain without RSS.
+ */
+int vms_store_virtualization_memory(const struct vms_store *st, uint64_t *bytes);
 
 #endif

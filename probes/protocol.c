@@ -37,6 +37,105 @@ vms_cpu_mode_name(enum vms_cpu_mode mode)
 	return cpu_mode_names[mode];
 }
 
+static const char *const family_names[VMS_FAM_COUNT] = {
+	"cpu", "disk", "cpu_work", "memory", "disk_read", "network", "micro",
+};
+
+const char *
+vms_family_name(enum vms_family f)
+{
+	if ((unsigned)f >= VMS_FAM_COUNT)
+		return "invalid";
+	return family_names[f];
+}
+
+int
+vms_family_from_name(const char *name)
+{
+	for (unsigned f = 0; f < VMS_FAM_COUNT; f++)
+		if (strcmp(name, family_names[f]) == 0)
+			return (int)f;
+	return -1;
+}
+
+static const struct {
+	enum vms_family family;
+	enum vms_op_kind kind;
+	const char *name;
+} ops[VMS_OP_COUNT] = {
+	[VMS_OP_CPU_WORK] = {VMS_FAM_CPU_WORK, VMS_KIND_RATE, "work"},
+	[VMS_OP_MEM_COPY] = {VMS_FAM_MEMORY, VMS_KIND_THROUGHPUT, "copy"},
+	[VMS_OP_MEM_READ] = {VMS_FAM_MEMORY, VMS_KIND_THROUGHPUT, "read"},
+	[VMS_OP_MEM_WRITE] = {VMS_FAM_MEMORY, VMS_KIND_THROUGHPUT, "write"},
+	[VMS_OP_DISK_READ] = {VMS_FAM_DISK_READ, VMS_KIND_THROUGHPUT, "read"},
+	[VMS_OP_NET_SEND] = {VMS_FAM_NETWORK, VMS_KIND_THROUGHPUT, "send"},
+	[VMS_OP_NET_RECV] = {VMS_FAM_NETWORK, VMS_KIND_THROUGHPUT, "receive"},
+	[VMS_OP_FORK_EXIT] = {VMS_FAM_MICRO, VMS_KIND_LATENCY, "fork_exit"},
+	[VMS_OP_FORK_EXEC] = {VMS_FAM_MICRO, VMS_KIND_LATENCY, "fork_exec"},
+	[VMS_OP_CTXSW] = {VMS_FAM_MICRO, VMS_KIND_LATENCY, "ctxsw"},
+	[VMS_OP_FILE_0K] = {VMS_FAM_MICRO, VMS_KIND_LATENCY, "file_create_0k"},
+	[VMS_OP_FILE_10K] = {VMS_FAM_MICRO, VMS_KIND_LATENCY, "file_create_10k"},
+	[VMS_OP_MEM_LATENCY] = {VMS_FAM_MICRO, VMS_KIND_LATENCY, "mem_read"},
+};
+
+enum vms_family
+vms_op_family(enum vms_op op)
+{
+	return (unsigned)op < VMS_OP_COUNT ? ops[op].family : VMS_FAM_COUNT;
+}
+
+enum vms_op_kind
+vms_op_kind(enum vms_op op)
+{
+	return (unsigned)op < VMS_OP_COUNT ? ops[op].kind : VMS_KIND_RATE;
+}
+
+const char *
+vms_op_name(enum vms_op op)
+{
+	return (unsigned)op < VMS_OP_COUNT ? ops[op].name : "invalid";
+}
+
+int
+vms_op_from_name(enum vms_family f, const char *name)
+{
+	for (unsigned op = 0; op < VMS_OP_COUNT; op++)
+		if (ops[op].family == f && strcmp(ops[op].name, name) == 0)
+			return (int)op;
+	return -1;
+}
+
+static const char *const disk_field_names[VMS_DISK_FIELD_COUNT] = {
+	"reads", "read_merges", "read_sectors", "read_ms", "writes", "write_merges",
+	"write_sectors", "write_ms", "in_flight", "io_ms", "weighted_io_ms", "discards",
+	"discard_merges", "discard_sectors", "discard_ms", "flushes", "flush_ms",
+};
+
+const char *
+vms_disk_field_name(unsigned i)
+{
+	return i < VMS_DISK_FIELD_COUNT ? disk_field_names[i] : "invalid";
+}
+
+void
+vms_schedule_defaults(struct vms_schedule *s)
+{
+	*s = (struct vms_schedule){
+		.cpu_ms = VMS_SCHEDULE_DEFAULT_CPU_MS,
+		.disk_ms = VMS_SCHEDULE_DEFAULT_DISK_MS,
+		.cpu_work_units = VMS_DEFAULT_CPU_WORK_UNITS,
+		.mem_bytes = VMS_DEFAULT_MEM_BYTES,
+		.mem_ms = VMS_DEFAULT_MEM_MS,
+		.disk_read_bytes = VMS_DEFAULT_DISK_READ_BYTES,
+		.disk_read_ms = VMS_DEFAULT_DISK_READ_MS,
+		.net_bytes = VMS_DEFAULT_NET_BYTES,
+		.net_ms = VMS_DEFAULT_NET_MS,
+		.net_blocks = {1024, 32768},
+		.net_nblocks = 2,
+		.micro_ms = VMS_DEFAULT_MICRO_MS,
+	};
+}
+
 static bool
 is_type_char(char c)
 {
@@ -291,15 +390,6 @@ vms_encode_host(char *out, size_t outsz)
 	return writer_copy(&w, out, outsz);
 }
 
-size_t
-vms_encode_schedule(char *out, size_t outsz, const struct vms_schedule *s)
-{
-	struct vms_writer w;
-	vms_writer_begin(&w, "schedule");
-	vms_writer_add_u64(&w, "cpu_ms", s->cpu_ms);
-	return writer_copy(&w, out, outsz);
-}
-
 static void
 copy_str(char *dst, size_t dstsz, const char *src)
 {
@@ -366,17 +456,388 @@ vms_decode_cpu(const struct vms_record *rec, struct vms_cpu_report *r)
 	return VMS_PROTO_OK;
 }
 
+size_t
+vms_encode_disk(char *out, size_t outsz, const struct vms_disk_report *r)
+{
+	struct vms_writer w;
+	vms_writer_begin(&w, "disk");
+	vms_writer_add_u64(&w, "seq", r->seq);
+	vms_writer_add_u64(&w, "mono_ns", r->mono_ns);
+	vms_writer_add_str(&w, "dev", r->dev);
+	if (r->nfields != 11 && r->nfields != 15 && r->nfields != 17)
+		w.failed = true;
+	for (unsigned i = 0; i < r->nfields && i < VMS_DISK_FIELD_COUNT; i++)
+		vms_writer_add_u64(&w, disk_field_names[i], r->v[i]);
+	return writer_copy(&w, out, outsz);
+}
+
+size_t
+vms_encode_cost(char *out, size_t outsz, const struct vms_cost_report *r)
+{
+	struct vms_writer w;
+	vms_writer_begin(&w, "cost");
+	vms_writer_add_u64(&w, "seq", r->seq);
+	vms_writer_add_u64(&w, "mono_ns", r->mono_ns);
+	for (unsigned f = 0; f < VMS_FAM_COUNT; f++)
+		vms_writer_add_u64(&w, family_names[f], r->ns[f]);
+	vms_writer_add_u64(&w, "other", r->other_ns);
+	if (r->rss_bytes)
+		vms_writer_add_u64(&w, "rss_bytes", r->rss_bytes);
+	if (r->peak_rss_bytes)
+		vms_writer_add_u64(&w, "peak_rss_bytes", r->peak_rss_bytes);
+	return writer_copy(&w, out, outsz);
+}
+
+size_t
+vms_encode_sample(char *out, size_t outsz, const struct vms_sample *s)
+{
+	struct vms_writer w;
+	vms_writer_begin(&w, "sample");
+	vms_writer_add_u64(&w, "seq", s->seq);
+	vms_writer_add_u64(&w, "id", s->id);
+	if ((unsigned)s->op >= VMS_OP_COUNT) {
+		w.failed = true;
+		return writer_copy(&w, out, outsz);
+	}
+	vms_writer_add_str(&w, "probe", family_names[ops[s->op].family]);
+	vms_writer_add_str(&w, "op", ops[s->op].name);
+	if (s->err) {
+		vms_writer_add_u64(&w, "errno", s->err);
+		return writer_copy(&w, out, outsz);
+	}
+	vms_writer_add_u64(&w, "start_ns", s->start_ns);
+	vms_writer_add_u64(&w, "end_ns", s->end_ns);
+	vms_writer_add_u64(&w, "ops", s->ops);
+	vms_writer_add_u64(&w, "bytes", s->bytes);
+	if (ops[s->op].family == VMS_FAM_NETWORK)
+		vms_writer_add_u64(&w, "block", s->block);
+	return writer_copy(&w, out, outsz);
+}
+
+size_t
+vms_encode_done(char *out, size_t outsz, const struct vms_done *d)
+{
+	struct vms_writer w;
+	vms_writer_begin(&w, "done");
+	vms_writer_add_u64(&w, "seq", d->seq);
+	vms_writer_add_u64(&w, "id", d->id);
+	vms_writer_add_str(&w, "probe", vms_family_name(d->family));
+	vms_writer_add_u64(&w, "start_ns", d->start_ns);
+	vms_writer_add_u64(&w, "end_ns", d->end_ns);
+	vms_writer_add_u64(&w, "mono_ns", d->mono_ns);
+	if ((unsigned)d->family >= VMS_FAM_COUNT)
+		w.failed = true;
+	return writer_copy(&w, out, outsz);
+}
+
+size_t
+vms_encode_schedule(char *out, size_t outsz, const struct vms_schedule *s)
+{
+	struct vms_writer w;
+	vms_writer_begin(&w, "schedule");
+	vms_writer_add_u64(&w, "cpu_ms", s->cpu_ms);
+	vms_writer_add_u64(&w, "disk_ms", s->disk_ms);
+	vms_writer_add_u64(&w, "cpu_work_units", s->cpu_work_units);
+	vms_writer_add_u64(&w, "mem_bytes", s->mem_bytes);
+	vms_writer_add_u64(&w, "mem_ms", s->mem_ms);
+	vms_writer_add_u64(&w, "disk_read_bytes", s->disk_read_bytes);
+	vms_writer_add_u64(&w, "disk_read_ms", s->disk_read_ms);
+	vms_writer_add_u64(&w, "net_bytes", s->net_bytes);
+	vms_writer_add_u64(&w, "net_ms", s->net_ms);
+	char blocks[VMS_PROTO_MAX_VALUE + 1] = "";
+	size_t bl = 0;
+	for (unsigned i = 0; i < s->net_nblocks && i < VMS_MAX_NET_BLOCKS; i++)
+		bl += (size_t)snprintf(blocks + bl, sizeof(blocks) - bl, "%s%u", i ? "," : "",
+				       (unsigned)s->net_blocks[i]);
+	if (s->net_nblocks == 0 || s->net_nblocks > VMS_MAX_NET_BLOCKS)
+		w.failed = true;
+	vms_writer_add_str(&w, "net_blocks", blocks);
+	vms_writer_add_u64(&w, "micro_ms", s->micro_ms);
+	return writer_copy(&w, out, outsz);
+}
+
+size_t
+vms_encode_run(char *out, size_t outsz, const struct vms_run *r)
+{
+	struct vms_writer w;
+	vms_writer_begin(&w, "run");
+	vms_writer_add_u64(&w, "id", r->id);
+	vms_writer_add_str(&w, "probe", vms_family_name(r->family));
+	if (r->family < VMS_FAM_FIRST_ACTIVE || r->family >= VMS_FAM_COUNT)
+		w.failed = true;
+	if (r->family == VMS_FAM_NETWORK) {
+		vms_writer_add_str(&w, "addr", r->addr);
+		vms_writer_add_u64(&w, "port", r->port);
+		vms_writer_add_str(&w, "token", r->token);
+	}
+	return writer_copy(&w, out, outsz);
+}
+
+/* Optional bounded number: absent keeps *out; present must be lo..hi. */
+static enum vms_proto_error
+get_opt_u64(const struct vms_record *rec, const char *key, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	uint64_t v;
+	enum vms_proto_error err = vms_record_get_u64(rec, key, &v);
+	if (err == VMS_PROTO_E_MISSING)
+		return VMS_PROTO_OK;
+	if (err)
+		return err;
+	if (v < lo || v > hi)
+		return VMS_PROTO_E_VALUE;
+	*out = v;
+	return VMS_PROTO_OK;
+}
+
+static enum vms_proto_error
+get_opt_u32(const struct vms_record *rec, const char *key, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	uint64_t v = *out;
+	enum vms_proto_error err = get_opt_u64(rec, key, lo, hi, &v);
+	*out = (uint32_t)v;
+	return err;
+}
+
+static enum vms_proto_error
+get_req_u64(const struct vms_record *rec, const char *key, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	if (!vms_record_get(rec, key))
+		return VMS_PROTO_E_MISSING;
+	return get_opt_u64(rec, key, lo, hi, out);
+}
+
+/* "1024,32768": 1..VMS_MAX_NET_BLOCKS block sizes, each within bounds. */
+static enum vms_proto_error
+parse_blocks(const char *v, struct vms_schedule *s)
+{
+	unsigned n = 0;
+	const char *p = v;
+	while (*p) {
+		if (n == VMS_MAX_NET_BLOCKS || *p < '0' || *p > '9')
+			return VMS_PROTO_E_VALUE;
+		uint64_t b = 0;
+		while (*p >= '0' && *p <= '9') {
+			b = b * 10 + (uint64_t)(*p - '0');
+			if (b > VMS_MAX_NET_BLOCK)
+				return VMS_PROTO_E_VALUE;
+			p++;
+		}
+		if (b < VMS_MIN_NET_BLOCK)
+			return VMS_PROTO_E_VALUE;
+		s->net_blocks[n++] = (uint32_t)b;
+		if (*p == ',' && p[1] != '\0')
+			p++;
+		else if (*p)
+			return VMS_PROTO_E_VALUE;
+	}
+	if (n == 0)
+		return VMS_PROTO_E_VALUE;
+	s->net_nblocks = n;
+	return VMS_PROTO_OK;
+}
+
 enum vms_proto_error
 vms_decode_schedule(const struct vms_record *rec, struct vms_schedule *s)
 {
-	uint64_t ms;
 	enum vms_proto_error err;
 	if (strcmp(rec->type, "schedule") != 0)
 		return VMS_PROTO_E_UNKNOWN;
-	if ((err = vms_record_get_u64(rec, "cpu_ms", &ms)) != VMS_PROTO_OK)
+	vms_schedule_defaults(s);
+	uint64_t cpu_ms;
+	if ((err = get_req_u64(rec, "cpu_ms", VMS_SCHEDULE_MIN_MS, VMS_SCHEDULE_MAX_MS, &cpu_ms)))
 		return err;
-	if (ms < VMS_SCHEDULE_MIN_MS || ms > VMS_SCHEDULE_MAX_MS)
+	s->cpu_ms = (uint32_t)cpu_ms;
+	if ((err = get_opt_u32(rec, "disk_ms", VMS_SCHEDULE_MIN_MS, VMS_SCHEDULE_MAX_MS,
+			       &s->disk_ms)) ||
+	    (err = get_opt_u64(rec, "cpu_work_units", 1, UINT64_C(1) << 40, &s->cpu_work_units)) ||
+	    (err = get_opt_u64(rec, "mem_bytes", VMS_MIN_MEM_BYTES, VMS_MAX_MEM_BYTES,
+			       &s->mem_bytes)) ||
+	    (err = get_opt_u32(rec, "mem_ms", 1, VMS_MAX_BOUND_MS, &s->mem_ms)) ||
+	    (err = get_opt_u64(rec, "disk_read_bytes", 4096, VMS_MAX_DISK_READ_BYTES,
+			       &s->disk_read_bytes)) ||
+	    (err = get_opt_u32(rec, "disk_read_ms", 1, VMS_MAX_BOUND_MS, &s->disk_read_ms)) ||
+	    (err = get_opt_u64(rec, "net_bytes", VMS_MIN_NET_BLOCK, VMS_MAX_NET_BYTES,
+			       &s->net_bytes)) ||
+	    (err = get_opt_u32(rec, "net_ms", 1, VMS_MAX_BOUND_MS, &s->net_ms)) ||
+	    (err = get_opt_u32(rec, "micro_ms", 1, VMS_MAX_BOUND_MS, &s->micro_ms)))
+		return err;
+	const char *blocks = vms_record_get(rec, "net_blocks");
+	if (blocks && (err = parse_blocks(blocks, s)))
+		return err;
+	return VMS_PROTO_OK;
+}
+
+static bool
+valid_token_hex(const char *t)
+{
+	if (strlen(t) != VMS_TOKEN_LEN)
+		return false;
+	for (const char *p = t; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+enum vms_proto_error
+vms_decode_run(const struct vms_record *rec, struct vms_run *r)
+{
+	enum vms_proto_error err;
+	if (strcmp(rec->type, "run") != 0)
+		return VMS_PROTO_E_UNKNOWN;
+	memset(r, 0, sizeof(*r));
+	if ((err = get_req_u64(rec, "id", 0, UINT64_MAX, &r->id)))
+		return err;
+	const char *probe = vms_record_get(rec, "probe");
+	if (!probe)
+		return VMS_PROTO_E_MISSING;
+	int f = vms_family_from_name(probe);
+	if (f < (int)VMS_FAM_FIRST_ACTIVE)
 		return VMS_PROTO_E_VALUE;
-	s->cpu_ms = (uint32_t)ms;
+	r->family = (enum vms_family)f;
+	if (r->family != VMS_FAM_NETWORK)
+		return VMS_PROTO_OK;
+	const char *addr = vms_record_get(rec, "addr");
+	const char *token = vms_record_get(rec, "token");
+	uint64_t port;
+	if (!addr || !token)
+		return VMS_PROTO_E_MISSING;
+	if ((err = get_req_u64(rec, "port", 1, 65535, &port)))
+		return err;
+	if (strlen(addr) >= sizeof(r->addr) || !valid_token_hex(token))
+		return VMS_PROTO_E_VALUE;
+	copy_str(r->addr, sizeof(r->addr), addr);
+	copy_str(r->token, sizeof(r->token), token);
+	r->port = (uint32_t)port;
+	return VMS_PROTO_OK;
+}
+
+enum vms_proto_error
+vms_decode_disk(const struct vms_record *rec, struct vms_disk_report *r)
+{
+	enum vms_proto_error err;
+	if (strcmp(rec->type, "disk") != 0)
+		return VMS_PROTO_E_UNKNOWN;
+	memset(r, 0, sizeof(*r));
+	if ((err = get_req_u64(rec, "seq", 0, UINT64_MAX, &r->seq)) ||
+	    (err = get_req_u64(rec, "mono_ns", 0, UINT64_MAX, &r->mono_ns)))
+		return err;
+	const char *dev = vms_record_get(rec, "dev");
+	if (!dev)
+		return VMS_PROTO_E_MISSING;
+	if (strlen(dev) > VMS_DISK_NAME_MAX)
+		return VMS_PROTO_E_VALUE;
+	copy_str(r->dev, sizeof(r->dev), dev);
+	/* Columns are a prefix of the kernel's order, and only 11, 15 or 17 long. */
+	for (unsigned i = 0; i < VMS_DISK_FIELD_COUNT; i++) {
+		err = vms_record_get_u64(rec, disk_field_names[i], &r->v[i]);
+		if (err == VMS_PROTO_E_MISSING)
+			break;
+		if (err)
+			return err;
+		r->nfields = i + 1;
+	}
+	for (unsigned i = r->nfields + 1; i < VMS_DISK_FIELD_COUNT; i++)
+		if (vms_record_get(rec, disk_field_names[i]))
+			return VMS_PROTO_E_VALUE;
+	if (r->nfields < VMS_DISK_REQUIRED_FIELDS)
+		return VMS_PROTO_E_MISSING;
+	if (r->nfields != 11 && r->nfields != 15 && r->nfields != 17)
+		return VMS_PROTO_E_VALUE;
+	return VMS_PROTO_OK;
+}
+
+enum vms_proto_error
+vms_decode_cost(const struct vms_record *rec, struct vms_cost_report *r)
+{
+	enum vms_proto_error err;
+	if (strcmp(rec->type, "cost") != 0)
+		return VMS_PROTO_E_UNKNOWN;
+	memset(r, 0, sizeof(*r));
+	if ((err = get_req_u64(rec, "seq", 0, UINT64_MAX, &r->seq)) ||
+	    (err = get_req_u64(rec, "mono_ns", 0, UINT64_MAX, &r->mono_ns)))
+		return err;
+	/* A family the probe lacks may be absent: it cost nothing. */
+	for (unsigned f = 0; f < VMS_FAM_COUNT; f++)
+		if ((err = get_opt_u64(rec, family_names[f], 0, UINT64_MAX, &r->ns[f])))
+			return err;
+	if ((err = get_opt_u64(rec, "rss_bytes", 0, UINT64_MAX, &r->rss_bytes)) ||
+	    (err = get_opt_u64(rec, "peak_rss_bytes", 0, UINT64_MAX, &r->peak_rss_bytes)))
+		return err;
+	return get_opt_u64(rec, "other", 0, UINT64_MAX, &r->other_ns);
+}
+
+static enum vms_proto_error
+get_family(const struct vms_record *rec, enum vms_family *out)
+{
+	const char *probe = vms_record_get(rec, "probe");
+	if (!probe)
+		return VMS_PROTO_E_MISSING;
+	int f = vms_family_from_name(probe);
+	if (f < (int)VMS_FAM_FIRST_ACTIVE)
+		return VMS_PROTO_E_VALUE;
+	*out = (enum vms_family)f;
+	return VMS_PROTO_OK;
+}
+
+enum vms_proto_error
+vms_decode_sample(const struct vms_record *rec, struct vms_sample *s)
+{
+	enum vms_proto_error err;
+	enum vms_family f;
+	if (strcmp(rec->type, "sample") != 0)
+		return VMS_PROTO_E_UNKNOWN;
+	memset(s, 0, sizeof(*s));
+	if ((err = get_req_u64(rec, "seq", 0, UINT64_MAX, &s->seq)) ||
+	    (err = get_req_u64(rec, "id", 0, UINT64_MAX, &s->id)) || (err = get_family(rec, &f)))
+		return err;
+	const char *opname = vms_record_get(rec, "op");
+	if (!opname)
+		return VMS_PROTO_E_MISSING;
+	int op = vms_op_from_name(f, opname);
+	if (op < 0)
+		return VMS_PROTO_E_VALUE;
+	s->op = (enum vms_op)op;
+	if (vms_record_get(rec, "errno")) {
+		uint64_t e;
+		if ((err = get_req_u64(rec, "errno", 1, 4095, &e)))
+			return err;
+		s->err = (uint32_t)e;
+		return VMS_PROTO_OK;
+	}
+	if ((err = get_req_u64(rec, "start_ns", 0, UINT64_MAX, &s->start_ns)) ||
+	    (err = get_req_u64(rec, "end_ns", 0, UINT64_MAX, &s->end_ns)) ||
+	    (err = get_req_u64(rec, "ops", 1, UINT64_MAX, &s->ops)) ||
+	    (err = get_req_u64(rec, "bytes", 0, UINT64_MAX, &s->bytes)))
+		return err;
+	/* A measurement takes time, and a throughput moves bytes. */
+	if (s->end_ns <= s->start_ns)
+		return VMS_PROTO_E_VALUE;
+	if (ops[op].kind == VMS_KIND_THROUGHPUT && s->bytes == 0)
+		return VMS_PROTO_E_VALUE;
+	if (f == VMS_FAM_NETWORK) {
+		uint64_t block;
+		if ((err = get_req_u64(rec, "block", VMS_MIN_NET_BLOCK, VMS_MAX_NET_BLOCK, &block)))
+			return err;
+		s->block = (uint32_t)block;
+	}
+	return VMS_PROTO_OK;
+}
+
+enum vms_proto_error
+vms_decode_done(const struct vms_record *rec, struct vms_done *d)
+{
+	enum vms_proto_error err;
+	if (strcmp(rec->type, "done") != 0)
+		return VMS_PROTO_E_UNKNOWN;
+	memset(d, 0, sizeof(*d));
+	if ((err = get_req_u64(rec, "seq", 0, UINT64_MAX, &d->seq)) ||
+	    (err = get_req_u64(rec, "id", 0, UINT64_MAX, &d->id)) ||
+	    (err = get_family(rec, &d->family)) ||
+	    (err = get_req_u64(rec, "start_ns", 0, UINT64_MAX, &d->start_ns)) ||
+	    (err = get_req_u64(rec, "end_ns", 0, UINT64_MAX, &d->end_ns)) ||
+	    (err = get_req_u64(rec, "mono_ns", 0, UINT64_MAX, &d->mono_ns)))
+		return err;
+	if (d->end_ns < d->start_ns || d->mono_ns < d->end_ns)
+		return VMS_PROTO_E_VALUE;
 	return VMS_PROTO_OK;
 }

@@ -23,6 +23,13 @@ build=${VMSCALE_BUILD_DIR:-$repo/build}
 lab_dir=${LAB_DIR:-/var/tmp/vmscale-lab}
 prefix=${LAB_PREFIX:-dvm}
 listen=${LAB_LISTEN:-127.0.0.1:9477}
+# The network probe's responder: guests reach the host's loopback through slirp at 10.0.2.2.
+netio=${LAB_NETIO:-127.0.0.1:18767}
+# Extra vmscaled options, e.g. shorter active-probe intervals for a test.
+read -r -a extra_daemon_args <<<"${LAB_DAEMON_ARGS:-}"
+# 1: each guest runs `vmscale-probe --once --stdout` at boot (to its console log).
+selftest=${LAB_SELFTEST:-}
+[ "$selftest" = 1 ] || selftest=
 no_daemon=${LAB_NO_DAEMON:-0}
 probe_bin=${VMSCALE_PROBE:-$build/probes/vmscale-probe}
 daemon_bin=${VMSCALE_DAEMON:-$build/daemon/vmscaled}
@@ -34,7 +41,8 @@ readonly qemu_user=libvirt-qemu
 readonly lab_ns=urn:vmscale:lab
 readonly marker=.vmscale-lab
 readonly channel_name=org.vmscale.probe.0
-readonly guest_mem_mib=128
+# 128 MiB settles idle; the memory probe maps 2 x 32 MiB while it samples copy bandwidth.
+readonly guest_mem_mib=256
 readonly disk_mib=16
 # virtio is modular in Debian's kernel; this is the insmod order that works
 # (dependencies first). virtio_balloon makes <memballoon> report guest stats.
@@ -75,6 +83,9 @@ Environment:
   LAB_DIR            state folder             (default /var/tmp/vmscale-lab)
   LAB_PREFIX         guest name prefix        (default dvm -> dvm1, dvm2, ...)
   LAB_LISTEN         vmscaled listen address  (default 127.0.0.1:9477)
+  LAB_NETIO          network-probe responder  (default 127.0.0.1:18767; guests use 10.0.2.2)
+  LAB_DAEMON_ARGS    extra vmscaled options   (e.g. "--probe-memory-interval 20s")
+  LAB_SELFTEST       1: guests print \`vmscale-probe --once --stdout\` to their console at boot
   LAB_NO_DAEMON=1    do not start vmscaled
   VMSCALE_BUILD_DIR  build folder             (default <repo>/build)
   VMSCALE_PROBE      guest probe binary       (default \$build/probes/vmscale-probe)
@@ -92,6 +103,7 @@ check_settings() {
 	# lab_dir goes verbatim into domain XML attributes.
 	[[ $lab_dir != *[\'\"\<\>\&[:space:]]* ]] || die "LAB_DIR '$lab_dir' must not contain quotes, <, >, & or spaces"
 	[[ $listen =~ ^[^[:space:]]+:[0-9]+$ ]] || die "LAB_LISTEN '$listen' must be HOST:PORT"
+	[[ $netio =~ ^127\.0\.0\.1:[0-9]+$ ]] || die "LAB_NETIO '$netio' must be 127.0.0.1:PORT (slirp reaches the host's loopback)"
 }
 
 need_root() {
@@ -384,6 +396,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
+# The file-create latency probe works in /var/tmp: the initramfs root is the guest's only
+# writable filesystem (the lab's disk stays raw, for the disk-read probe).
+mkdir -p /var/tmp
 log() { echo "vmscale-lab[$(cut -d' ' -f1 /proc/uptime)]: $*"; }
 log "init started"
 name=$(sed -n 's/.*vmscale\.name=\([^ ]*\).*/\1/p' /proc/cmdline)
@@ -400,6 +415,11 @@ if ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add defa
 	log "eth0 10.0.2.15/24 via 10.0.2.2"
 else
 	log "eth0 setup failed"
+fi
+if grep -q 'vmscale.selftest=1' /proc/cmdline; then
+	log "probe self-test begins"
+	/bin/vmscale-probe --once --stdout
+	log "probe self-test ended with status $?"
 fi
 # The probe finds its port by name under /sys/class/virtio-ports itself;
 # respawn it so a crash costs one report, not the guest.
@@ -486,7 +506,7 @@ domain_xml() { # NAME
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$lab_dir/vmlinuz</kernel>
     <initrd>$lab_dir/initramfs.img</initrd>
-    <cmdline>console=ttyS0 quiet panic=5 vmscale.name=$n</cmdline>
+    <cmdline>console=ttyS0 quiet panic=5 vmscale.name=$n${selftest:+ vmscale.selftest=1}</cmdline>
   </os>
   <features><acpi/></features>
   <clock offset='utc'/>
@@ -593,7 +613,8 @@ start_guests() { # COUNT
 # Path, inode, mtime, size, address: a rebuilt binary or a new address restarts it.
 # QEMU serves each probe channel to one client: the lab's daemon claims only the lab's guests,
 # so another vmscaled (another lab, the end-to-end test) can watch its own on the same host.
-daemon_args=(--connect "$uri" --listen "$listen" --probe-domains "^${prefix}[0-9]+\$")
+daemon_args=(--connect "$uri" --listen "$listen" --probe-domains "^${prefix}[0-9]+\$"
+	--netio-listen "$netio" --netio-guest-address 10.0.2.2 "${extra_daemon_args[@]}")
 daemon_stamp() { echo "$daemon_bin $(stat -L -c '%i %Y %s' "$daemon_bin") ${daemon_args[*]}"; }
 
 metrics_answer() { curl -sf -o /dev/null --max-time 3 "http://$listen/metrics"; }

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# End to end: a two-guest lab (scripts/lab.sh) watched by the vmscaled under test.
+# End to end: a three-guest lab (scripts/lab.sh) watched by the vmscaled under test.
 #
 #   lab_e2e.sh BUILD_DIR
 #
-# Boots two TCG guests whose initramfs runs the vmscale-probe of BUILD_DIR,
+# Boots three TCG guests whose initramfs runs the vmscale-probe of BUILD_DIR,
 # starts BUILD_DIR's vmscaled on a free port and checks its /metrics: N_up,
-# probe_up per guest, guest CPU counters that keep growing, libvirt_up, and
-# what happens when a guest goes away. Exit 77 (skipped) only when the machine
+# probe_up per guest, guest CPU counters that keep growing, libvirt_up, every
+# probe family for every guest within two active intervals (network both ways),
+# clock skew near zero, active runs of different guests never overlapping, the
+# guests' own `vmscale-probe --once --stdout`, and what happens when a guest
+# goes away. Exit 77 (skipped) only when the machine
 # lacks root, QEMU or libvirtd; the lab is always taken down at exit.
 set -euo pipefail
 
@@ -29,7 +32,10 @@ command -v libvirtd >/dev/null || skip "no libvirtd (scripts/bootstrap.sh instal
 
 build=$(cd "$1" && pwd)
 prefix=vmse2e
-g1=${prefix}1 g2=${prefix}2
+g1=${prefix}1 g2=${prefix}2 g3=${prefix}3
+guests=("$g1" "$g2" "$g3")
+# Active probes every 20 s instead of 60 s, so two intervals fit in a test.
+readonly active_s=20
 # Probe reports come every 5 s: counters must move between scrapes this far apart.
 readonly ready_wait=60 gap=6 grow_wait=30 remove_wait=15
 
@@ -50,7 +56,12 @@ done
 # Our own lab, apart from any lab already running on this host.
 LAB_DIR=$(mktemp -d /var/tmp/vmscale-e2e.XXXXXX)
 LAB_LISTEN=127.0.0.1:$(free_port)
-export LAB_DIR LAB_LISTEN LAB_PREFIX=$prefix VMSCALE_BUILD_DIR=$build
+LAB_NETIO=127.0.0.1:$(free_port)
+LAB_DAEMON_ARGS=""
+for fam in cpu-work memory disk-read network micro; do
+	LAB_DAEMON_ARGS+=" --probe-$fam-interval ${active_s}s"
+done
+export LAB_DIR LAB_LISTEN LAB_NETIO LAB_DAEMON_ARGS LAB_SELFTEST=1 LAB_PREFIX=$prefix VMSCALE_BUILD_DIR=$build
 # Test the binaries of BUILD_DIR, whatever the caller's shell exported.
 unset LAB_NO_DAEMON VMSCALE_PROBE VMSCALE_DAEMON
 scrape=$LAB_DIR.scrape
@@ -137,16 +148,17 @@ fail() {
 
 # ---------------------------------------------------------------- the test
 
-echo "# lab.sh up 2 (LAB_DIR=$LAB_DIR, LAB_LISTEN=$LAB_LISTEN, build $build)"
-if ! "$lab" up 2 2>&1 | sed 's/^/#   /'; then
-	fail "lab.sh up 2 failed (see its output above)"
+echo "# lab.sh up 3 (LAB_DIR=$LAB_DIR, LAB_LISTEN=$LAB_LISTEN, build $build)"
+if ! "$lab" up 3 2>&1 | sed 's/^/#   /'; then
+	fail "lab.sh up 3 failed (see its output above)"
 fi
+t_up=$SECONDS
 read -r daemon_pid _ <"$LAB_DIR/vmscaled.pid"
-ok "lab.sh up 2: guests $g1 $g2 and vmscaled (pid $daemon_pid) on $LAB_LISTEN"
+ok "lab.sh up 3: guests ${guests[*]} and vmscaled (pid $daemon_pid) on $LAB_LISTEN"
 
 # Everything the first scrape must show; prints what is still missing.
 first_scrape_missing() {
-	local want=$(($(others) + 2)) d gaps=()
+	local want=$(($(others) + 3)) d gaps=()
 	get_metrics || {
 		echo "/metrics does not answer"
 		return
@@ -154,7 +166,7 @@ first_scrape_missing() {
 	num_eq "$(value vmscale_domains_running)" "$want" ||
 		gaps+=("vmscale_domains_running=$(value vmscale_domains_running) (want $want)")
 	num_eq "$(value vmscale_libvirt_up)" 1 || gaps+=("vmscale_libvirt_up=$(value vmscale_libvirt_up)")
-	for d in "$g1" "$g2"; do
+	for d in "${guests[@]}"; do
 		num_eq "$(value vmscale_probe_up "domain=\"$d\"")" 1 ||
 			gaps+=("vmscale_probe_up{domain=\"$d\"}=$(value vmscale_probe_up "domain=\"$d\"")")
 		[ -n "$(value vmscale_guest_cpu_seconds_total "domain=\"$d\"" 'mode="idle"')" ] ||
@@ -169,11 +181,11 @@ while waiting=$(first_scrape_missing) && [ -n "$waiting" ]; do
 	sleep 1
 done
 t1=$SECONDS
-want=$(($(others) + 2))
-ok "vmscale_domains_running = $want (2 lab guests + $((want - 2)) other running domains)"
+want=$(($(others) + 3))
+ok "vmscale_domains_running = $want (3 lab guests + $((want - 3)) other running domains)"
 ok "vmscale_libvirt_up 1"
 declare -A idle1
-for d in "$g1" "$g2"; do
+for d in "${guests[@]}"; do
 	ok "vmscale_probe_up{domain=\"$d\"} 1"
 	idle1[$d]=$(value vmscale_guest_cpu_seconds_total "domain=\"$d\"" 'mode="idle"')
 	ok "vmscale_guest_cpu_seconds_total{domain=\"$d\",mode=\"idle\"} present (${idle1[$d]})"
@@ -196,7 +208,7 @@ deadline=$((t1 + gap + grow_wait))
 while :; do
 	grown=1
 	if get_metrics; then
-		for d in "$g1" "$g2"; do
+		for d in "${guests[@]}"; do
 			num_gt "$(value vmscale_guest_cpu_seconds_total "domain=\"$d\"" 'mode="idle"')" "${idle1[$d]}" || grown=0
 		done
 	else
@@ -207,16 +219,110 @@ while :; do
 		fail "guest idle CPU seconds did not grow within $((gap + grow_wait)) s of the first scrape (was $g1=${idle1[$g1]} $g2=${idle1[$g2]})"
 	sleep 1
 done
-for d in "$g1" "$g2"; do
+for d in "${guests[@]}"; do
 	ok "vmscale_guest_cpu_seconds_total{domain=\"$d\",mode=\"idle\"} grew ${idle1[$d]} -> $(value vmscale_guest_cpu_seconds_total "domain=\"$d\"" 'mode="idle"') over $((SECONDS - t1)) s"
 	num_eq "$(value vmscale_probe_up "domain=\"$d\"")" 1 || fail "second scrape: vmscale_probe_up{domain=\"$d\"} is not 1"
 done
 num_eq "$(value vmscale_libvirt_up)" 1 || fail "second scrape: vmscale_libvirt_up is not 1"
-ok "second scrape: both probes and libvirt still up"
+ok "second scrape: every probe and libvirt still up"
 if command -v promtool >/dev/null; then
 	lint_scrape
 	ok "promtool check metrics: second scrape clean"
 fi
+
+# ---------------------------------------------------------------- probe families
+
+# Every family for every guest, within two active intervals of the lab being up. While
+# waiting, collect the active runs' windows (start, end) to check they never overlap.
+family_gaps() {
+	local d gaps=() series
+	for d in "${guests[@]}"; do
+		for series in \
+			"vmscale_probe_disk_read_bytes_total domain=\"$d\" device=\"vda\"" \
+			"vmscale_probe_cpu_work_units_per_second domain=\"$d\"" \
+			"vmscale_probe_memory_bandwidth_bytes_per_second domain=\"$d\" op=\"copy\"" \
+			"vmscale_probe_memory_bandwidth_bytes_per_second domain=\"$d\" op=\"read\"" \
+			"vmscale_probe_memory_bandwidth_bytes_per_second domain=\"$d\" op=\"write\"" \
+			"vmscale_probe_disk_read_bytes_per_second domain=\"$d\"" \
+			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"send\" block_bytes=\"1024\"" \
+			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"receive\" block_bytes=\"1024\"" \
+			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"send\" block_bytes=\"32768\"" \
+			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"receive\" block_bytes=\"32768\"" \
+			"vmscale_probe_latency_seconds domain=\"$d\" op=\"fork_exit\"" \
+			"vmscale_probe_latency_seconds domain=\"$d\" op=\"fork_exec\"" \
+			"vmscale_probe_latency_seconds domain=\"$d\" op=\"ctxsw\"" \
+			"vmscale_probe_latency_seconds domain=\"$d\" op=\"file_create_0k\"" \
+			"vmscale_probe_latency_seconds domain=\"$d\" op=\"file_create_10k\"" \
+			"vmscale_probe_latency_seconds domain=\"$d\" op=\"mem_read\"" \
+			"vmscale_probe_cost_seconds_total domain=\"$d\" probe=\"memory\"" \
+			"vmscale_probe_resident_memory_bytes domain=\"$d\""; do
+			# shellcheck disable=SC2086
+			num_gt "$(value $series)" 0 || gaps+=("${series// /,}")
+		done
+	done
+	echo "${gaps[*]}"
+}
+windows=$LAB_DIR.windows
+: >"$windows"
+collect_windows() {
+	awk '/^vmscale_probe_run_(start|end)_timestamp_seconds\{/ {
+		name = $1; kind = (name ~ /_start_/) ? "start" : "end"
+		key = name; sub(/^[^{]*\{/, "", key); sub(/\}.*/, "", key)
+		v[key, kind] = $2; keys[key] = 1
+	} END { for (k in keys) if ((k, "start") in v && (k, "end") in v) print k, v[k, "start"], v[k, "end"] }' \
+		"$scrape" >>"$windows"
+}
+deadline=$((t_up + 2 * active_s + 30))
+while :; do
+	if get_metrics; then
+		collect_windows
+		gaps=$(family_gaps)
+		[ -n "$gaps" ] || break
+	else
+		gaps="/metrics does not answer"
+	fi
+	[ "$SECONDS" -lt "$deadline" ] || fail "families missing $((SECONDS - t_up)) s after lab.sh up (active interval ${active_s} s): $gaps"
+	sleep 1
+done
+ok "every probe family reported for ${guests[*]} within $((SECONDS - t_up)) s (two active intervals: $((2 * active_s)) s)"
+for d in "${guests[@]}"; do
+	echo "#   $d: cpu_work $(value vmscale_probe_cpu_work_units_per_second "domain=\"$d\"") units/s," \
+		"memory copy $(value vmscale_probe_memory_bandwidth_bytes_per_second "domain=\"$d\"" 'op="copy"') B/s," \
+		"net send 32k $(value vmscale_probe_network_throughput_bytes_per_second "domain=\"$d\"" 'direction="send"' 'block_bytes="32768"') B/s," \
+		"receive 32k $(value vmscale_probe_network_throughput_bytes_per_second "domain=\"$d\"" 'direction="receive"' 'block_bytes="32768"') B/s," \
+		"fork_exit $(value vmscale_probe_latency_seconds "domain=\"$d\"" 'op="fork_exit"') s"
+done
+ok "network throughput > 0 both ways, 1 KiB and 32 KiB blocks, for every guest"
+
+# Clock skew of an idle lab: guest and host clocks agree within 50 ms per report.
+for d in "${guests[@]}"; do
+	skew=$(value vmscale_probe_clock_skew_seconds "domain=\"$d\"")
+	[ -n "$skew" ] && awk -v s="$skew" 'BEGIN { exit !(s < 0.05 && s > -0.05) }' ||
+		fail "vmscale_probe_clock_skew_seconds{domain=\"$d\"} = '$skew', not within 50 ms"
+done
+ok "clock skew within 50 ms for every guest"
+
+# Runs of different guests never overlap: sort the distinct windows by start; each must end
+# before the next one (of another guest) starts.
+overlaps=$(sort -u "$windows" | sort -k2,2g | awk '
+	{ dom = $1; sub(/,.*/, "", dom)
+	  if (NR > 1 && $2 < last_end && dom != last_dom) { print last_key " and " $1; bad++ }
+	  if ($3 > last_end) { last_end = $3; last_dom = dom; last_key = $1 } ; n++ }
+	END { print "runs=" n; exit bad > 0 }') || fail "active runs of different guests overlap: $overlaps"
+ok "no two guests' active runs overlapped ($(echo "$overlaps" | tail -1) distinct windows seen)"
+
+# The guests ran `vmscale-probe --once --stdout` at boot: every family printed.
+for d in "${guests[@]}"; do
+	log=$LAB_DIR/console/$d.log
+	for line in "cpu: [0-9]+ CPUs" "disk: [0-9]+ device" "cpu_work work +[0-9.]+ units/s" \
+		"memory copy +[0-9.]+ MB/s" "memory read +[0-9.]+ MB/s" "memory write +[0-9.]+ MB/s" \
+		"disk_read read +[0-9.]+ MB/s" "micro fork_exit +[0-9.]+ us" "micro fork_exec +[0-9.]+ us" \
+		"micro ctxsw +[0-9.]+ us" "micro file_create_0k +[0-9.]+ us" \
+		"micro file_create_10k +[0-9.]+ us" "micro mem_read +[0-9.]+ us" "network +not measured"; do
+		tr -d '\r' <"$log" | grep -Eq "$line" || fail "$d's console lacks '$line' from vmscale-probe --once --stdout"
+	done
+done
+ok "vmscale-probe --once --stdout in every guest printed every family (network needs the host's token)"
 
 # A guest goes away: N_up drops and its probe is down or gone within 2 intervals.
 if ! "$lab" remove "$g2" 2>&1 | sed 's/^/#   /'; then
@@ -225,7 +331,7 @@ fi
 ok "lab.sh remove $g2"
 deadline=$((SECONDS + remove_wait))
 while :; do
-	want=$(($(others) + 1))
+	want=$(($(others) + 2))
 	if get_metrics && num_eq "$(value vmscale_domains_running)" "$want"; then
 		p2=$(value vmscale_probe_up "domain=\"$g2\"")
 		if [ -z "$p2" ] || num_eq "$p2" 0; then break; fi

@@ -17,7 +17,7 @@ done
 check "--once --stdout names the CPU count" grep -Eq "^cpu: $(nproc) CPUs, USER_HZ [0-9]+" "$tmp/once"
 
 timeout 3 "$probe" --stdout --interval 1 >"$tmp/stream"
-check "stream mode starts with hello" bash -c "head -1 '$tmp/stream' | grep -qx 'hello proto=1 probe=[^ ]* caps=cpu'"
+check "stream mode starts with hello" bash -c "head -1 '$tmp/stream' | grep -Eqx 'hello proto=1 probe=[^ ]* caps=cpu,disk,cpu_work,memory,(disk_read,)?network,micro'"
 check "stream mode reports every second" test "$(grep -c '^cpu seq=' "$tmp/stream")" -ge 2
 check "sequence numbers count up" bash -c "grep -o 'seq=[0-9]*' '$tmp/stream' | head -2 | tr '\n' ' ' | grep -qx 'seq=0 seq=1 '"
 check "records are within the protocol's bound" awk 'length($0) >= 1024 {exit 1}' "$tmp/stream"

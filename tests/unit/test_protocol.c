@@ -54,12 +54,24 @@ test_roundtrip(void)
 	r.nmodes = 3;
 	CHECK_INT(vms_encode_cpu(out, sizeof(out), &r), 0);
 
-	struct vms_schedule s = {.cpu_ms = 5000}, s2;
+	struct vms_schedule s, s2;
+	vms_schedule_defaults(&s);
+	s.cpu_ms = 5000;
+	s.net_blocks[2] = 4096;
+	s.net_nblocks = 3;
 	n = vms_encode_schedule(out, sizeof(out), &s);
-	CHECK_STR(out, "schedule cpu_ms=5000\n");
+	CHECK_STR(out, "schedule cpu_ms=5000 disk_ms=5000 cpu_work_units=172000 mem_bytes=33554432 "
+		       "mem_ms=30 disk_read_bytes=8388608 disk_read_ms=1000 net_bytes=2097152 "
+		       "net_ms=1000 net_blocks=1024,32768,4096 micro_ms=20\n");
 	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
 	CHECK_INT(vms_decode_schedule(&rec, &s2), VMS_PROTO_OK);
-	CHECK_INT(s2.cpu_ms, 5000);
+	CHECK(memcmp(&s, &s2, sizeof(s)) == 0);
+	/* A version-1 host that only knows cpu_ms: everything else takes the defaults. */
+	CHECK_INT(parse("schedule cpu_ms=2000", &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_schedule(&rec, &s2), VMS_PROTO_OK);
+	CHECK_INT(s2.cpu_ms, 2000);
+	CHECK_INT(s2.net_nblocks, 2);
+	CHECK(s2.mem_bytes == VMS_DEFAULT_MEM_BYTES);
 
 	n = vms_encode_host(out, sizeof(out));
 	CHECK_STR(out, "host proto=1\n");
@@ -264,6 +276,140 @@ test_linebuf(void)
 	CHECK_INT(c.errors, 2);
 }
 
+/* The measurement records: what one side encodes, the other decodes to the same thing. */
+static void
+test_families(void)
+{
+	char out[VMS_PROTO_MAX_RECORD + 1];
+	struct vms_record rec;
+	size_t n;
+
+	struct vms_disk_report d = {.seq = 3, .mono_ns = 99, .dev = "vda", .nfields = 17}, d2;
+	for (unsigned i = 0; i < VMS_DISK_FIELD_COUNT; i++)
+		d.v[i] = 1000 + i;
+	n = vms_encode_disk(out, sizeof(out), &d);
+	CHECK(n > 0);
+	CHECK(strstr(out, " flush_ms=1016\n") != NULL);
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_disk(&rec, &d2), VMS_PROTO_OK);
+	CHECK(memcmp(&d, &d2, sizeof(d)) == 0);
+	d.nfields = 11; /* a kernel before 4.18 */
+	n = vms_encode_disk(out, sizeof(out), &d);
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_disk(&rec, &d2), VMS_PROTO_OK);
+	CHECK_INT(d2.nfields, 11);
+	d.nfields = 12; /* not a kernel's column count */
+	CHECK_INT(vms_encode_disk(out, sizeof(out), &d), 0);
+	CHECK_INT(parse("disk seq=1 mono_ns=1 dev=vda reads=1 read_merges=1 read_sectors=1 "
+			     "read_ms=1 writes=1 write_merges=1 write_sectors=1 write_ms=1 "
+			     "in_flight=1 io_ms=1 weighted_io_ms=1 discards=1", &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_disk(&rec, &d2), VMS_PROTO_E_VALUE);
+	CHECK_INT(parse("disk seq=1 mono_ns=1 dev=vda reads=1", &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_disk(&rec, &d2), VMS_PROTO_E_MISSING);
+	CHECK_INT(parse("disk seq=1 mono_ns=1 dev=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa reads=1",
+			     &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_disk(&rec, &d2), VMS_PROTO_E_VALUE);
+
+	struct vms_cost_report c = {.seq = 4, .mono_ns = 5, .other_ns = 6, .rss_bytes = 7,
+				    .peak_rss_bytes = 8}, c2;
+	for (unsigned f = 0; f < VMS_FAM_COUNT; f++)
+		c.ns[f] = 100 * f;
+	n = vms_encode_cost(out, sizeof(out), &c);
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_cost(&rec, &c2), VMS_PROTO_OK);
+	CHECK(memcmp(&c, &c2, sizeof(c)) == 0);
+
+	struct vms_sample sm = {.seq = 9, .id = 2, .op = VMS_OP_NET_RECV, .start_ns = 10,
+				.end_ns = 20, .ops = 64, .bytes = 65536, .block = 1024}, sm2;
+	n = vms_encode_sample(out, sizeof(out), &sm);
+	CHECK_STR(out, "sample seq=9 id=2 probe=network op=receive start_ns=10 end_ns=20 ops=64 "
+		       "bytes=65536 block=1024\n");
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_sample(&rec, &sm2), VMS_PROTO_OK);
+	CHECK(memcmp(&sm, &sm2, sizeof(sm)) == 0);
+	struct vms_sample fail = {.seq = 10, .id = 2, .op = VMS_OP_DISK_READ, .err = 22};
+	n = vms_encode_sample(out, sizeof(out), &fail);
+	CHECK_STR(out, "sample seq=10 id=2 probe=disk_read op=read errno=22\n");
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_sample(&rec, &sm2), VMS_PROTO_OK);
+	CHECK_INT(sm2.err, 22);
+	CHECK_INT(sm2.op, VMS_OP_DISK_READ);
+	/* Time that does not pass, a throughput without bytes, an op of another family. */
+	const char *bad_samples[] = {
+		"sample seq=1 id=1 probe=memory op=copy start_ns=5 end_ns=5 ops=1 bytes=1",
+		"sample seq=1 id=1 probe=memory op=copy start_ns=5 end_ns=6 ops=1 bytes=0",
+		"sample seq=1 id=1 probe=memory op=fork_exit start_ns=5 end_ns=6 ops=1 bytes=0",
+		"sample seq=1 id=1 probe=cpu op=work start_ns=5 end_ns=6 ops=1 bytes=0",
+		"sample seq=1 id=1 probe=micro op=ctxsw start_ns=5 end_ns=6 ops=0 bytes=0",
+		"sample seq=1 id=1 probe=network op=send start_ns=5 end_ns=6 ops=1 bytes=9 block=1",
+		"sample seq=1 id=1 probe=micro op=ctxsw errno=0",
+	};
+	for (size_t i = 0; i < sizeof(bad_samples) / sizeof(bad_samples[0]); i++) {
+		CHECK_INT(parse(bad_samples[i], &rec), VMS_PROTO_OK);
+		CHECK_INT(vms_decode_sample(&rec, &sm2), VMS_PROTO_E_VALUE);
+	}
+	CHECK_INT(parse("sample seq=1 id=1 probe=network op=send start_ns=5 end_ns=6 ops=1 "
+			     "bytes=9", &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_sample(&rec, &sm2), VMS_PROTO_E_MISSING);
+
+	struct vms_done dn = {.seq = 11, .id = 2, .family = VMS_FAM_MICRO, .start_ns = 1,
+			      .end_ns = 2, .mono_ns = 3}, dn2;
+	n = vms_encode_done(out, sizeof(out), &dn);
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_done(&rec, &dn2), VMS_PROTO_OK);
+	CHECK(dn2.seq == 11 && dn2.id == 2 && dn2.family == VMS_FAM_MICRO && dn2.start_ns == 1 &&
+	      dn2.end_ns == 2 && dn2.mono_ns == 3);
+	CHECK_INT(parse("done seq=1 id=1 probe=micro start_ns=5 end_ns=4 mono_ns=6", &rec),
+		  VMS_PROTO_OK);
+	CHECK_INT(vms_decode_done(&rec, &dn2), VMS_PROTO_E_VALUE);
+
+	struct vms_run r = {.id = 7, .family = VMS_FAM_NETWORK, .addr = "10.0.2.2", .port = 18767,
+			    .token = "0123456789abcdef0123456789abcdef"}, r2;
+	n = vms_encode_run(out, sizeof(out), &r);
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_OK);
+	CHECK(r2.id == 7 && r2.family == VMS_FAM_NETWORK && r2.port == 18767);
+	CHECK_STR(r2.addr, "10.0.2.2");
+	CHECK_STR(r2.token, r.token);
+	struct vms_run passive = {.id = 1, .family = VMS_FAM_CPU};
+	CHECK_INT(vms_encode_run(out, sizeof(out), &passive), 0);
+	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=1 token=XYZ", &rec),
+		  VMS_PROTO_OK);
+	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_E_VALUE);
+	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=0 "
+			     "token=0123456789abcdef0123456789abcdef", &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_E_VALUE);
+	CHECK_INT(parse("run id=1 probe=memory", &rec), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_OK);
+
+	/* Schedules out of bounds: caches instead of memory, blocks too small or too many. */
+	struct vms_schedule sc;
+	const char *bad_sched[] = {
+		"schedule cpu_ms=5000 mem_bytes=1048576",
+		"schedule cpu_ms=5000 net_blocks=16",
+		"schedule cpu_ms=5000 net_blocks=1024,,2048",
+		"schedule cpu_ms=5000 net_blocks=1024,",
+		"schedule cpu_ms=5000 net_blocks=1,2,3,4,5,6,7",
+		"schedule cpu_ms=5000 net_blocks=1024,2048,4096,8192,16384,32768,65536",
+		"schedule cpu_ms=5000 micro_ms=0",
+		"schedule cpu_ms=5000 disk_ms=10",
+	};
+	for (size_t i = 0; i < sizeof(bad_sched) / sizeof(bad_sched[0]); i++) {
+		CHECK_INT(parse(bad_sched[i], &rec), VMS_PROTO_OK);
+		CHECK_INT(vms_decode_schedule(&rec, &sc), VMS_PROTO_E_VALUE);
+	}
+
+	/* Names: every op belongs to an active family and round-trips through its name. */
+	for (unsigned op = 0; op < VMS_OP_COUNT; op++) {
+		enum vms_family f = vms_op_family((enum vms_op)op);
+		CHECK(f >= VMS_FAM_FIRST_ACTIVE && f < VMS_FAM_COUNT);
+		CHECK_INT(vms_op_from_name(f, vms_op_name((enum vms_op)op)), (int)op);
+	}
+	for (unsigned f = 0; f < VMS_FAM_COUNT; f++)
+		CHECK_INT(vms_family_from_name(vms_family_name((enum vms_family)f)), (int)f);
+	CHECK_INT(vms_family_from_name("gpu"), -1);
+}
+
 static void
 test_names(void)
 {
@@ -285,6 +431,7 @@ main(void)
 	test_decode_rejects();
 	test_writer_rejects();
 	test_linebuf();
+	test_families();
 	test_names();
 	return check_done("test_protocol");
 }

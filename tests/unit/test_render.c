@@ -42,9 +42,10 @@ static void
 fill_store(struct vms_store *st)
 {
 	vms_store_init(st, 5000);
-	st->libvirt_up = true;
+	struct vms_conn *conn = vms_store_add_conn(st, "qemu:///system");
+	vms_store_set_conn_up(st, conn, true);
 
-	struct vms_domain *d = vms_store_upsert(st, "11111111-2222-3333-4444-555555555555", "web-1", 3);
+	struct vms_domain *d = vms_store_upsert_in(st, conn, "11111111-2222-3333-4444-555555555555", "web-1", 3);
 	vms_store_set_channel(d, "/run/libvirt/qemu/channel/3-web-1/org.vmscale.probe.0");
 	d->probe.connected = d->probe.hello = d->probe.have_cpu = true;
 	d->probe.info.proto = 1;
@@ -56,6 +57,38 @@ fill_store(struct vms_store *st)
 	d->probe.reports_total = 13;
 	d->probe.reports_lost_total = 1;
 	d->probe.clock_skew_s = -0.003;
+	/* The probe families: a disk, every active value, counters, cost. */
+	d->probe.caps = 0x7f;
+	d->probe.ndisks = 1;
+	d->probe.disks[0] = (struct vms_disk_report){.dev = "vda", .nfields = 15,
+						     .v = {100, 2, 8000, 30, 50, 1, 4000, 20, 1, 45,
+							   60, 3, 0, 24, 1}};
+	d->probe.ops[VMS_OP_CPU_WORK] = (struct vms_probe_value){.have = true, .value = 17200000};
+	d->probe.ops[VMS_OP_MEM_COPY] = (struct vms_probe_value){.have = true, .value = 1.25e10};
+	d->probe.ops[VMS_OP_MEM_READ] = (struct vms_probe_value){.have = true, .value = 2.5e10};
+	d->probe.ops[VMS_OP_MEM_WRITE] = (struct vms_probe_value){.have = true, .value = 3e10};
+	d->probe.ops[VMS_OP_DISK_READ] = (struct vms_probe_value){.have = true, .value = 9e8};
+	d->probe.ops[VMS_OP_FORK_EXIT] = (struct vms_probe_value){.have = true, .value = 0.00012};
+	d->probe.ops[VMS_OP_MEM_LATENCY] = (struct vms_probe_value){.have = true, .value = 1.5e-7};
+	d->probe.net_nblocks = 2;
+	d->probe.net_blocks[0] = 1024;
+	d->probe.net_blocks[1] = 32768;
+	d->probe.net[0][0] = (struct vms_probe_value){.have = true, .value = 5e8};
+	d->probe.net[1][1] = (struct vms_probe_value){.have = true, .value = 2.5e9};
+	d->probe.samples_total[VMS_FAM_MEMORY] = 9;
+	d->probe.samples_flagged_total[VMS_FAM_MEMORY] = 3;
+	d->probe.sample_errors_total[VMS_FAM_DISK_READ] = 1;
+	d->probe.runs_total[VMS_FAM_MEMORY][VMS_RUN_OK] = 4;
+	d->probe.runs_total[VMS_FAM_NETWORK][VMS_RUN_TIMEOUT] = 1;
+	d->probe.have_run_window[VMS_FAM_MEMORY] = true;
+	d->probe.run_flagged[VMS_FAM_MEMORY] = true;
+	d->probe.run_start_unix[VMS_FAM_MEMORY] = 1700000000.5;
+	d->probe.run_end_unix[VMS_FAM_MEMORY] = 1700000000.625;
+	d->probe.have_cost = true;
+	d->probe.cost_seconds[VMS_FAM_CPU] = 0.25;
+	d->probe.cost_seconds[VMS_FAM_COUNT] = 0.5;
+	d->probe.last_cost.rss_bytes = 450560;
+	d->probe.last_cost.peak_rss_bytes = 35000000;
 	/* Host-side statistics, as libvirt's bulk stats would fill them. */
 	struct vms_domstats *ds = &d->stats;
 	ds->have_cpu = true;
@@ -86,7 +119,7 @@ fill_store(struct vms_store *st)
 	vms_domain_update_utilization(d, NOW_NS);
 
 	/* A hostile name: quote, backslash, newline, HTML and non-ASCII. */
-	d = vms_store_upsert(st, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+	d = vms_store_upsert_in(st, conn, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
 			     "we\"ird\\name\n<b>&\xc3\xa9", 4);
 	vms_store_set_channel(d, "/run/x");
 	d->probe.connected = d->probe.hello = d->probe.have_cpu = true;
@@ -99,13 +132,24 @@ fill_store(struct vms_store *st)
 	d->probe.rejected[VMS_PROTO_E_SYNTAX] = 3;
 	d->probe.rejected[VMS_PROTO_E_OVERSIZED] = 1;
 
-	vms_store_upsert(st, "99999999-0000-0000-0000-000000000000", "nochannel", 5);
+	vms_store_upsert_in(st, conn, "99999999-0000-0000-0000-000000000000", "nochannel", 5);
 
 	st->host = (struct vms_host_stats){
 		.valid = true, .cpu_ticks_user = 1001, .cpu_ticks_nice = 2, .cpu_ticks_system = 303,
 		.cpu_ticks_idle = 40000, .cpu_ticks_iowait = 55, .ticks_per_second = 100,
 		.mem_total = 25276502016ull, .mem_free = 24000000000ull, .mem_used = 900000000ull,
-		.mem_cache = 376502016ull, .load1 = 0.5, .load5 = 0.25, .load15 = 0.125};
+		.mem_cache = 376502016ull, .load1 = 0.5, .load5 = 0.25, .load15 = 0.125,
+		.have_shared = true, .mem_buffers = 9994240, .mem_shared = 9084928,
+		.have_swap = true, .swap_total = 1073741824, .swap_used = 4096, .swap_free = 1073737728,
+		.have_disks = true, .ndisks = 2, .disks_dropped = 3,
+		.disks = {{"vda", 3140748288ull, 1979064320ull}, {"nvme0n1", 0, 512}},
+		.have_ifaces = true, .nifaces = 2,
+		.ifaces = {{"eth0", 120432200, 101533, 2482, 1337, 1, 2, 3},
+			   /* Linux allows quotes and backslashes in interface names. */
+			   {"br\"0\\x", 10, 20, 1, 2, 0, 0, 0}},
+		.have_procs = true, .procs_running = 2, .procs_sleeping = 35, .procs_stopped = 1,
+		.procs_zombie = 0, .procs_other = 37,
+		.have_virt_mem = true, .virt_mem = 270000000, .virt_mem_clamped_total = 1};
 }
 
 static void
@@ -113,7 +157,8 @@ test_metrics_golden(void)
 {
 	struct vms_store st;
 	fill_store(&st);
-	struct vms_render_info info = {.version = "0.1.0", .uri = "qemu:///system"};
+	struct vms_render_info info = {.version = "0.1.0", .config_reloads = {3, 1, 2},
+				       .config_loaded_unix = 1700000000.25};
 	struct vms_buf b;
 	vms_buf_init(&b);
 	vms_render_metrics(&b, &st, &info, NOW_NS);
@@ -121,8 +166,28 @@ test_metrics_golden(void)
 	CHECK(strstr(b.data, "domain=\"we\\\"ird\\\\name\\n<b>&\xc3\xa9\"") != NULL);
 	CHECK(strstr(b.data, "vmscale_probe_up{domain=\"web-1\"} 1\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_domains_running 3\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_libvirt_up{uri=\"qemu:///system\"} 1\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_domain_info{domain=\"web-1\",uuid=\"11111111-2222-3333-4444-"
+			     "555555555555\",uri=\"qemu:///system\",probe_channel=\"yes\"} 1\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_config_reloads_total{result=\"refused\"} 2\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_config_last_reload_success_timestamp_seconds 1700000000.25\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_domains_busy 1\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_domain_vcpu_utilization_ratio{domain=\"web-1\"} 0.25\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_host_network_receive_bytes_total{interface=\"br\\\"0\\\\x\"} 10\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_host_disk_read_bytes_total{device=\"vda\"} 3140748288\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_host_virtualization_memory_bytes 270000000\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_host_processes{state=\"other\"} 37\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_disk_read_bytes_total{domain=\"web-1\",device=\"vda\"} 4096000\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_disk_read_time_seconds_total{domain=\"web-1\",device=\"vda\"} 0.03\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_disk_discarded_bytes_total{domain=\"web-1\",device=\"vda\"} 12288\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_disk_flush_requests_total{") == NULL); /* 15 columns */
+	CHECK(strstr(b.data, "vmscale_probe_memory_bandwidth_bytes_per_second{domain=\"web-1\",op=\"copy\"} 12500000000\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_network_throughput_bytes_per_second{domain=\"web-1\",direction=\"receive\",block_bytes=\"32768\"} 2500000000\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_latency_seconds{domain=\"web-1\",op=\"fork_exit\"} 0.00012\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_samples_flagged_total{domain=\"web-1\",probe=\"memory\"} 3\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_runs_total{domain=\"web-1\",probe=\"network\",result=\"timeout\"} 1\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_cost_seconds_total{domain=\"web-1\",probe=\"other\"} 0.5\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_run_flagged{domain=\"web-1\",probe=\"memory\"} 1\n") != NULL);
 
 	/* The same exposition in OpenMetrics 1.0. */
 	struct vms_buf om;
@@ -151,13 +216,30 @@ test_no_host_no_domains(void)
 {
 	struct vms_store st;
 	vms_store_init(&st, 5000);
-	struct vms_render_info info = {.version = "v", .uri = "u"};
+	struct vms_render_info info = {.version = "v"};
 	struct vms_buf b;
 	vms_buf_init(&b);
 	vms_render_metrics(&b, &st, &info, NOW_NS);
-	CHECK(strstr(b.data, "vmscale_libvirt_up 0\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_libvirt_up{") == NULL); /* no connection, no sample */
+	vms_buf_free(&b);
+	/* Two connections, one up: one sample each. */
+	vms_store_set_conn_up(&st, vms_store_add_conn(&st, "qemu:///system"), true);
+	vms_store_add_conn(&st, "lxc:///\"x\"");
+	CHECK(!st.libvirt_up);
+	vms_render_metrics(&b, &st, &info, NOW_NS);
+	CHECK(strstr(b.data, "vmscale_libvirt_up{uri=\"qemu:///system\"} 1\n"
+			     "vmscale_libvirt_up{uri=\"lxc:///\\\"x\\\"\"} 0\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_domains_running 0\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_host_") == NULL); /* absent, never invented */
+	vms_buf_free(&b);
+	/* CPU and memory known, the rest not: only what is known appears. */
+	st.host = (struct vms_host_stats){.valid = true, .ticks_per_second = 100, .mem_total = 1};
+	vms_render_metrics(&b, &st, &info, NOW_NS);
+	CHECK(strstr(b.data, "vmscale_host_memory_total_bytes 1\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_host_virtualization_memory_bytes") == NULL);
+	CHECK(strstr(b.data, "vmscale_host_swap") == NULL);
+	CHECK(strstr(b.data, "vmscale_host_disk") == NULL);
+	CHECK(strstr(b.data, "vmscale_host_devices_dropped") == NULL);
 	vms_buf_free(&b);
 	vms_store_fini(&st);
 }
