@@ -33,7 +33,9 @@ selftest=${LAB_SELFTEST:-}
 no_daemon=${LAB_NO_DAEMON:-0}
 probe_bin=${VMSCALE_PROBE:-$build/probes/vmscale-probe}
 daemon_bin=${VMSCALE_DAEMON:-$build/daemon/vmscaled}
-readonly uri=qemu:///system
+# Tests that source this file for its image and domain builders (tests/e2e/libvirtd_restart.sh)
+# point it at their own libvirtd; up/add/remove/down assume the system daemons.
+readonly uri=${LAB_URI:-qemu:///system}
 # libvirtd (Debian's libvirt-daemon-system) runs QEMU as this user.
 readonly qemu_user=libvirt-qemu
 # Marks domains (in their XML metadata) and the state folder as ours, so that
@@ -873,4 +875,7 @@ main() {
 	esac
 }
 
-main "$@"
+# Sourced (by a test, for its functions): define everything, run nothing.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	main "$@"
+fi

@@ -91,7 +91,7 @@ cleanup() {
 			ok "down: no ${prefix} domains, vmscaled stopped, $LAB_DIR removed"
 		fi
 	fi
-	rm -f "$scrape" "$scrape.new"
+	rm -f "$scrape" "$scrape.new" "$LAB_DIR.windows"
 	exit "$rc"
 }
 trap cleanup EXIT
