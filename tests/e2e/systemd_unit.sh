@@ -20,4 +20,19 @@ score=$(systemd-analyze security --offline=true "$tmp/vmscaled.service" 2>/dev/n
 	sed -n 's/.*Overall exposure level for vmscaled.service: \([0-9.]*\).*/\1/p')
 check "security exposure score was computed ($score)" test -n "$score"
 check "exposure score is at most 3.0 ($score)" awk -v s="${score:-99}" 'BEGIN{exit !(s <= 3.0)}'
+
+# The guests' unit for the probe, when given (build dir's configured copy).
+probe_unit=${3:-}
+probe_bin=${4:-}
+if [ -n "$probe_unit" ]; then
+	sed "s|^ExecStart=[^ ]*/vmscale-probe|ExecStart=$probe_bin|" "$probe_unit" >"$tmp/vmscale-probe.service"
+	out=$(systemd-analyze verify --man=no "$tmp/vmscale-probe.service" 2>&1)
+	rc=$?
+	check "systemd-analyze verify accepts vmscale-probe.service" test "$rc" -eq 0
+	[ -z "$out" ] || echo "$out"
+	check "the probe keeps no capability" grep -qx 'CapabilityBoundingSet=' "$probe_unit"
+	pscore=$(systemd-analyze security --offline=true "$tmp/vmscale-probe.service" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for vmscale-probe.service: \([0-9.]*\).*/\1/p')
+	check "probe exposure score is at most 3.0 ($pscore)" awk -v s="${pscore:-99}" 'BEGIN{exit !(s <= 3.0)}'
+fi
 finish
