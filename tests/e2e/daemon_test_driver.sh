@@ -47,7 +47,8 @@ wait_for 5 test -S "$tmp/notify.sock" || not_ok "notify socket listener started"
 
 port=$(free_port)
 url=http://127.0.0.1:$port
-NOTIFY_SOCKET=$tmp/notify.sock "$vmscaled" --connect test:///default --listen "127.0.0.1:$port" \
+# WATCHDOG_USEC as systemd sets it for WatchdogSec=1s: pings every 0.5 s from the event loop.
+NOTIFY_SOCKET=$tmp/notify.sock WATCHDOG_USEC=1000000 "$vmscaled" --connect test:///default --listen "127.0.0.1:$port" \
 	--interval 1 2>"$tmp/vmscaled.log" &
 pid=$!
 metrics() { curl -sf "$url/metrics"; }
@@ -90,6 +91,18 @@ check "host idle seconds grow ($idle1 -> $idle2)" awk -v a="$idle1" -v b="$idle2
 
 check "READY=1 sent to systemd" wait_for 5 grep -q 'READY=1' "$tmp/notify.log"
 check "STATUS= says N_up and libvirt" grep -q 'STATUS=N_up=1, probes 0/1 up, libvirt ok' "$tmp/notify.log"
+check "WATCHDOG=1 sent every half watchdog period" wait_for 5 \
+	bash -c "[ \$(grep -c '^WATCHDOG=1' '$tmp/notify.log') -ge 3 ]"
+# A hung event loop must stop the pings, so that systemd restarts the daemon.
+kill -STOP "$pid"
+sleep 0.3
+before=$(grep -c '^WATCHDOG=1' "$tmp/notify.log")
+sleep 2
+after=$(grep -c '^WATCHDOG=1' "$tmp/notify.log")
+kill -CONT "$pid"
+check "no WATCHDOG=1 while the loop is stopped ($before -> $after)" test "$before" -eq "$after"
+check "pings resume when it runs again" wait_for 5 \
+	bash -c "[ \$(grep -c '^WATCHDOG=1' '$tmp/notify.log') -gt $after ]"
 
 kill -TERM "$pid"
 rc=0
