@@ -1,12 +1,24 @@
-/* The host collector: CPU split, memory and load through libstatgrab. */
+/*
+ * The host collector, through libstatgrab: CPU split, memory, load, swap, disk and network
+ * I/O, process counts; and seed 000's virtualization memory from those and the domains' RSS.
+ */
 #ifndef VMSCALE_HOST_H
 #define VMSCALE_HOST_H
 
 #include "../daemon/store.h"
 
+#include <stdbool.h>
+
 int vms_host_init(void);
-/* Refreshes st->host; 0, or -1 (logged, rate-limited) leaving the last values marked invalid. */
+/*
+ * Refreshes st->host; 0, or -1 (logged, rate-limited) leaving the last values marked invalid.
+ * Swap, disks, interfaces and processes fail on their own (flag cleared, complaint logged)
+ * without failing the read. Call it after the libvirt refresh of the same interval: the
+ * virtualization memory uses the domains' RSS as the store holds them.
+ */
 int vms_host_read(struct vms_store *st);
+/* Loop and RAM disks (loopN, ramN) are skipped unless this is set. */
+void vms_host_include_virtual_disks(bool include);
 void vms_host_fini(void);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #include <zlib.h>
@@ -20,8 +23,8 @@
 #include "log.h"
 #include "render.h"
 
-#define HTTP_CONNECTION_LIMIT 64
-#define HTTP_CONNECTION_TIMEOUT_S 10
+#define HEALTH_STALE_INTERVALS 3
+#define PEM_MAX_BYTES (1024 * 1024) /* a certificate chain is a few KiB */
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define CONTENT_TYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
@@ -45,8 +48,12 @@ struct snapshot {
 
 struct vms_http {
 	struct MHD_Daemon *mhd;
-	pthread_mutex_t lock; /* guards current; held only to swap or take a reference */
+	pthread_mutex_t lock; /* guards current and published_ns; held only briefly */
 	struct snapshot *current;
+	uint64_t published_ns;   /* monotonic time of the last publish, 0 before the first */
+	uint64_t stale_ns;       /* /healthz fails when the last publish is older */
+	char *tls_cert, *tls_key; /* PEM text, kept while libmicrohttpd may refer to it */
+	size_t tls_key_len;
 };
 
 static void
@@ -79,12 +86,16 @@ snapshot_get(struct vms_http *h)
 	return s;
 }
 
-/* gzip-compresses in (a gzip member, not a zlib stream); NULL if zlib fails. */
+/*
+ * gzip-compresses in (a gzip member, not a zlib stream); NULL if zlib fails. Fastest level:
+ * on 1 000 domains (5 MB) it takes 15 ms instead of 50 at the default level, for a body 20 %
+ * larger (345 KB instead of 287): the scrape's latency matters more than those bytes.
+ */
 static char *
 gzip_buffer(const char *in, size_t len, size_t *outlen)
 {
 	z_stream z = {0};
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		return NULL;
 	size_t cap = deflateBound(&z, (uLong)len);
 	char *out = vms_xcalloc(1, cap);
@@ -95,6 +106,55 @@ gzip_buffer(const char *in, size_t len, size_t *outlen)
 	int rc = deflate(&z, Z_FINISH);
 	*outlen = z.total_out;
 	deflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+#define OM_SLICE_BYTES (64 * 1024)
+
+/*
+ * gzip of the OpenMetrics form of text, converted a slice of lines at a time: Prometheus asks
+ * for exactly this, and keeping an uncompressed OpenMetrics copy of a 5 MB exposition (1 000
+ * domains) only to compress it would double the snapshot's memory. NULL if zlib fails.
+ */
+static char *
+gzip_openmetrics(const char *text, size_t len, size_t *outlen)
+{
+	z_stream z = {0};
+	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	/* The conversion only shortens names and adds "# EOF\n". */
+	size_t cap = deflateBound(&z, (uLong)len + 6);
+	char *out = vms_xcalloc(1, cap);
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	struct vms_buf slice;
+	vms_buf_init(&slice);
+	const char *p = text, *end = text + len;
+	int rc = Z_OK;
+	for (bool last = false; !last && rc == Z_OK;) {
+		const char *stop = (size_t)(end - p) > OM_SLICE_BYTES ? p + OM_SLICE_BYTES : end;
+		const char *nl = stop < end ? memchr(stop, '\n', (size_t)(end - stop)) : NULL;
+		if (stop < end)
+			stop = nl ? nl + 1 : end;
+		last = stop == end;
+		slice.len = 0;
+		vms_render_openmetrics_lines(&slice, p, (size_t)(stop - p));
+		if (last)
+			vms_buf_append(&slice, "# EOF\n", 6);
+		p = stop;
+		z.next_in = (Bytef *)slice.data;
+		z.avail_in = (uInt)slice.len;
+		rc = deflate(&z, last ? Z_FINISH : Z_NO_FLUSH);
+		if (rc == Z_OK && z.avail_in != 0)
+			rc = Z_BUF_ERROR; /* cannot happen with deflateBound's room; never loop on it */
+	}
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	vms_buf_free(&slice);
 	if (rc != Z_STREAM_END) {
 		free(out);
 		return NULL;
@@ -113,7 +173,7 @@ snapshot_body(struct snapshot *s, bool openmetrics, bool gzip, size_t *len)
 	}
 	pthread_mutex_lock(&s->derive_lock);
 	struct variant *om = &s->derived[VARIANT_OM];
-	if (openmetrics && !om->tried) {
+	if (openmetrics && !gzip && !om->tried) {
 		struct vms_buf b;
 		vms_buf_init(&b);
 		vms_render_openmetrics(&b, s->metrics, s->metrics_len);
@@ -128,7 +188,10 @@ snapshot_body(struct snapshot *s, bool openmetrics, bool gzip, size_t *len)
 		size_t in_len = openmetrics ? om->len : s->metrics_len;
 		if (!v->tried) {
 			v->tried = true;
-			v->data = in ? gzip_buffer(in, in_len, &v->len) : NULL;
+			if (openmetrics && !om->data)
+				v->data = gzip_openmetrics(s->metrics, s->metrics_len, &v->len);
+			else
+				v->data = gzip_buffer(in, in_len, &v->len);
 		}
 	}
 	pthread_mutex_unlock(&s->derive_lock);
@@ -188,6 +251,47 @@ reply_static(struct MHD_Connection *conn, unsigned status, const char *text, con
 	return ret;
 }
 
+/* A text answer built at request time. */
+static enum MHD_Result
+reply_text(struct MHD_Connection *conn, unsigned status, const char *text)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text,
+								 MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	enum MHD_Result ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
+ * Healthy while the event loop publishes: it does at least once a second while it runs, so
+ * a snapshot older than 3 intervals means collection is stuck (a hung libvirt call, say) even
+ * though this thread still answers.
+ */
+static enum MHD_Result
+reply_health(struct vms_http *h, struct MHD_Connection *conn)
+{
+	pthread_mutex_lock(&h->lock);
+	uint64_t at = h->published_ns;
+	pthread_mutex_unlock(&h->lock);
+	if (at == 0)
+		return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  "503 first collection not finished yet\n");
+	uint64_t now = vms_monotonic_ns();
+	if (now > at && now - at > h->stale_ns) {
+		char msg[160];
+		snprintf(msg, sizeof(msg),
+			 "503 no snapshot published for %.1f s (limit %.0f s, 3 intervals): "
+			 "collection is stuck\n",
+			 (double)(now - at) / 1e9, (double)h->stale_ns / 1e9);
+		return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
+	}
+	return reply_text(conn, MHD_HTTP_OK, "ok\n");
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 	   const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
@@ -208,6 +312,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "405 method not allowed\n",
 				    "GET, HEAD");
 
+	if (strcmp(url, "/healthz") == 0)
+		return reply_health(h, conn);
 	bool want_metrics = strcmp(url, "/metrics") == 0;
 	if (!want_metrics && strcmp(url, "/") != 0)
 		return reply_static(conn, MHD_HTTP_NOT_FOUND, "404 not found: try /metrics\n", NULL);
@@ -312,32 +418,122 @@ vms_http_parse_listen(const char *spec, void *storage, size_t *socklen, char *er
 	return 0;
 }
 
+/* Reads a PEM file whole (NUL-terminated); NULL with a message naming the file. */
+static char *
+read_pem(const char *what, const char *path, size_t *len)
+{
+	char *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		vms_err("%s %s: cannot read: %s", what, path, strerror(errno));
+		goto cleanup;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size > PEM_MAX_BYTES) {
+		vms_err("%s %s: not a regular file of at most %d bytes", what, path, PEM_MAX_BYTES);
+		goto cleanup;
+	}
+	buf = vms_xcalloc(1, (size_t)sb.st_size + 1);
+	size_t n = 0;
+	while (n < (size_t)sb.st_size) {
+		ssize_t r = read(fd, buf + n, (size_t)sb.st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			vms_err("%s %s: cannot read: %s", what, path, r < 0 ? strerror(errno) : "file shrank");
+			free(buf);
+			buf = NULL;
+			goto cleanup;
+		}
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*len = n;
+	if (!strstr(buf, "-----BEGIN ")) {
+		vms_err("%s %s: not PEM (no -----BEGIN line)", what, path);
+		explicit_bzero(buf, n);
+		free(buf);
+		buf = NULL;
+	}
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+static void
+http_free(struct vms_http *h)
+{
+	snapshot_unref(h->current);
+	pthread_mutex_destroy(&h->lock);
+	free(h->tls_cert);
+	if (h->tls_key)
+		explicit_bzero(h->tls_key, h->tls_key_len); /* no private key left in freed memory */
+	free(h->tls_key);
+	free(h);
+}
+
 struct vms_http *
-vms_http_start(const char *listen_spec)
+vms_http_start(const struct vms_http_options *opt)
 {
 	struct sockaddr_storage addr;
-	size_t addrlen;
+	size_t addrlen, cert_len;
 	char err[256];
-	if (vms_http_parse_listen(listen_spec, &addr, &addrlen, err, sizeof(err)) < 0) {
+	if (vms_http_parse_listen(opt->listen, &addr, &addrlen, err, sizeof(err)) < 0) {
 		vms_err("--listen: %s", err);
+		return NULL;
+	}
+	if (!opt->tls_cert != !opt->tls_key) {
+		vms_err("TLS needs both a certificate and a key (got only the %s)",
+			opt->tls_cert ? "certificate" : "key");
+		return NULL;
+	}
+	bool tls = opt->tls_cert != NULL;
+	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		vms_err("TLS asked for, but this libmicrohttpd was built without it");
 		return NULL;
 	}
 	struct vms_http *h = vms_xcalloc(1, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
+	unsigned interval_s = opt->interval_s ? opt->interval_s : VMS_HTTP_INTERVAL_S_DEFAULT;
+	h->stale_ns = (uint64_t)HEALTH_STALE_INTERVALS * interval_s * 1000000000ull;
+	if (tls) {
+		h->tls_cert = read_pem("TLS certificate", opt->tls_cert, &cert_len);
+		h->tls_key = h->tls_cert ? read_pem("TLS key", opt->tls_key, &h->tls_key_len) : NULL;
+		if (!h->tls_key) {
+			http_free(h);
+			return NULL;
+		}
+	}
+	struct MHD_OptionItem tls_opts[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+		{MHD_OPTION_END, 0, NULL},
+	};
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (tls)
+		flags |= MHD_USE_TLS;
+	unsigned max_conn = opt->max_connections ? opt->max_connections : VMS_HTTP_MAX_CONNECTIONS_DEFAULT;
+	unsigned timeout_s = opt->timeout_s ? opt->timeout_s : VMS_HTTP_TIMEOUT_S_DEFAULT;
+	errno = 0;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
+				  MHD_OPTION_CONNECTION_LIMIT, max_conn,
+				  MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+				  MHD_OPTION_ARRAY, tls ? tls_opts : &tls_opts[2],
 				  MHD_OPTION_END);
 	if (!h->mhd) {
-		vms_err("cannot listen on %s: %s", listen_spec,
-			errno ? strerror(errno) : "libmicrohttpd refused");
-		pthread_mutex_destroy(&h->lock);
-		free(h);
+		/* libmicrohttpd logged the details (GnuTLS' word on a bad certificate or key). */
+		if (tls)
+			vms_err("cannot serve HTTPS on %s with certificate %s and key %s: %s", opt->listen,
+				opt->tls_cert, opt->tls_key, errno ? strerror(errno) : "libmicrohttpd refused");
+		else
+			vms_err("cannot listen on %s: %s", opt->listen,
+				errno ? strerror(errno) : "libmicrohttpd refused");
+		http_free(h);
 		return NULL;
 	}
 	return h;
@@ -349,9 +545,7 @@ vms_http_stop(struct vms_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->mhd);
-	snapshot_unref(h->current);
-	pthread_mutex_destroy(&h->lock);
-	free(h);
+	http_free(h);
 }
 
 void
@@ -365,9 +559,11 @@ vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, char *la
 	s->metrics_len = metrics_len;
 	s->landing = landing;
 	s->landing_len = landing_len;
+	uint64_t now = vms_monotonic_ns();
 	pthread_mutex_lock(&h->lock);
 	struct snapshot *old = h->current;
 	h->current = s;
+	h->published_ns = now;
 	pthread_mutex_unlock(&h->lock);
 	snapshot_unref(old);
 }

@@ -14,11 +14,29 @@ struct vms_http;
 int vms_http_parse_listen(const char *spec, void *sockaddr_storage, size_t *socklen, char *err,
 			  size_t errsz);
 
-/* Starts serving at spec; NULL with a logged reason on failure. */
-struct vms_http *vms_http_start(const char *listen_spec);
+#define VMS_HTTP_MAX_CONNECTIONS_DEFAULT 16
+#define VMS_HTTP_TIMEOUT_S_DEFAULT 10
+#define VMS_HTTP_INTERVAL_S_DEFAULT 5
+
+/* What vms_http_start needs; fields left 0 or NULL take the defaults. */
+struct vms_http_options {
+	const char *listen;         /* "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" */
+	unsigned max_connections;   /* connections served at once; more are closed at accept */
+	unsigned timeout_s;         /* a connection idle this long is closed */
+	const char *tls_cert;       /* PEM certificate (chain) and private key files: HTTPS */
+	const char *tls_key;        /* when both are set, plain HTTP when neither is */
+	unsigned interval_s;        /* collection interval: /healthz fails after 3 without a snapshot */
+};
+
+/*
+ * Starts serving /metrics, / and /healthz; NULL with a logged reason on failure (a bad
+ * address, a port in use, an unreadable or invalid certificate or key, naming the file).
+ */
+struct vms_http *vms_http_start(const struct vms_http_options *opt);
 void vms_http_stop(struct vms_http *h);
 
-/* Replaces the snapshot; takes ownership of both malloc'd buffers. */
+/* Replaces the snapshot; takes ownership of both malloc'd buffers. /healthz answers 200 while
+ * this is called at least once every 3 intervals. */
 void vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, char *landing,
 		      size_t landing_len);
 

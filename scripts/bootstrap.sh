@@ -12,6 +12,9 @@ PACKAGES=(
 	linux-image-amd64 busybox-static cpio gzip kmod
 	# tests
 	curl python3 prometheus iproute2 procps psmisc systemd groff-base
+	openssl  # test_http: a self-signed certificate for the HTTPS test
+	# benchmark (tests/bench/render_bench.sh): the exporter operators use today, for comparison
+	prometheus-libvirt-exporter
 )
 
 missing=()
@@ -47,4 +50,9 @@ trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
 apt-get install -y -q --no-install-recommends \
 	-o Dpkg::Options::=--force-confnew -o Dpkg::Options::=--force-confdef \
 	"${missing[@]}"
+# The exporter's package enables its service (qemu:///system on :9177); vmscale only starts
+# it from the benchmark, on loopback, against the test driver.
+if [[ " ${missing[*]} " == *" prometheus-libvirt-exporter "* ]]; then
+	systemctl disable prometheus-libvirt-exporter.service >/dev/null 2>&1 || true
+fi
 echo "bootstrap: done"

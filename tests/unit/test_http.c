@@ -1,14 +1,21 @@
-/* The HTTP endpoint: listen address parsing, snapshot serving, methods and paths. */
+/*
+ * The HTTP endpoint: listen address parsing, snapshot serving, methods and paths, /healthz,
+ * the connection limit and timeout, and HTTPS with a certificate made at test time, checked
+ * by a real client (curl --cacert).
+ */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../daemon/http.h"
 #include "../../daemon/log.h"
+#include "../../daemon/render.h"
 #include "check.h"
 
 #include <zlib.h>
@@ -88,18 +95,31 @@ test_serving(void)
 	int port = free_port();
 	char spec[32];
 	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
-	struct vms_http *h = vms_http_start(spec);
+	struct vms_http *h = vms_http_start(&(struct vms_http_options){.listen = spec});
 	CHECK(h != NULL);
 	if (!h)
 		return;
 	/* A second daemon on the same address fails cleanly. */
-	CHECK(vms_http_start(spec) == NULL);
+	CHECK(vms_http_start(&(struct vms_http_options){.listen = spec}) == NULL);
 
 	char *r = request(port, "GET /metrics HTTP/1.0\r\n\r\n");
 	CHECK(strncmp(r, "HTTP/1.1 503", 12) == 0 || strncmp(r, "HTTP/1.0 503", 12) == 0);
 	free(r);
+	r = request(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	CHECK(strstr(r, " 503 ") != NULL && strstr(r, "first collection not finished") != NULL);
+	free(r);
 
 	vms_http_publish(h, strdup("m 1\n"), 4, strdup("<p>hi</p>"), 9);
+	r = request(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	CHECK(strstr(r, " 200 ") != NULL && strstr(r, "\r\n\r\nok\n") != NULL);
+	CHECK(strstr(r, "Cache-Control: no-store") != NULL);
+	free(r);
+	r = request(port, "HEAD /healthz HTTP/1.0\r\n\r\n");
+	CHECK(strstr(r, " 200 ") != NULL && strstr(r, "\r\n\r\nok") == NULL);
+	free(r);
+	r = request(port, "POST /healthz HTTP/1.0\r\n\r\n");
+	CHECK(strstr(r, " 405 ") != NULL);
+	free(r);
 	vms_http_publish(h, strdup("vmscale_up 1\n"), 13, strdup("<p>landing</p>"), 14);
 	r = request(port, "GET /metrics HTTP/1.0\r\n\r\n");
 	CHECK(strstr(r, " 200 ") != NULL);
@@ -149,6 +169,46 @@ test_serving(void)
 		free(r);
 	}
 
+	/* OpenMetrics, plain and gzipped (converted slice by slice): both the converter's output. */
+	struct vms_buf text, want;
+	vms_buf_init(&text);
+	vms_buf_init(&want);
+	for (int i = 0; i < 3000; i++)
+		vms_buf_printf(&text, "# HELP x_%d_total Things.\n# TYPE x_%d_total counter\nx_%d_total{a=\"#\"} %d\n",
+			       i, i, i, i);
+	vms_render_openmetrics(&want, text.data, text.len);
+	vms_http_publish(h, text.data, text.len, strdup("<p>landing</p>"), 14);
+	for (int gz = 0; gz < 2; gz++) {
+		char req[256];
+		snprintf(req, sizeof(req), "GET /metrics HTTP/1.0\r\nAccept: application/openmetrics-text;"
+			 "version=1.0.0\r\n%s\r\n", gz ? "Accept-Encoding: gzip\r\n" : "");
+		r = request_full(port, req, 1 << 20);
+		CHECK(strstr(r, "Content-Type: application/openmetrics-text; version=1.0.0") != NULL);
+		CHECK((strstr(r, "Content-Encoding: gzip") != NULL) == (gz == 1));
+		char *body = strstr(r, "\r\n\r\n");
+		size_t blen = body ? r_len - (size_t)(body + 4 - r) : 0;
+		char *got = body ? body + 4 : NULL, *out = NULL;
+		if (gz && body) {
+			uLongf out_len = (uLongf)want.len + 16;
+			out = malloc(out_len);
+			z_stream z = {0};
+			inflateInit2(&z, 15 + 16);
+			z.next_in = (Bytef *)got;
+			z.avail_in = (uInt)blen;
+			z.next_out = (Bytef *)out;
+			z.avail_out = (uInt)out_len;
+			CHECK_INT(inflate(&z, Z_FINISH), Z_STREAM_END);
+			blen = z.total_out;
+			inflateEnd(&z);
+			got = out;
+		}
+		if (!CHECK(got && blen == want.len && memcmp(got, want.data, want.len) == 0))
+			fprintf(stderr, "  OpenMetrics%s differs from the converter's output\n", gz ? " (gzip)" : "");
+		free(out);
+		free(r);
+	}
+	vms_buf_free(&want);
+
 	r = request(port, "GET / HTTP/1.0\r\n\r\n");
 	CHECK(strstr(r, "text/html") != NULL && strstr(r, "<p>landing</p>") != NULL);
 	free(r);
@@ -173,11 +233,203 @@ test_serving(void)
 	vms_http_stop(h);
 }
 
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+connect_idle(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Two connections at most, idle ones closed after 1 s, unhealthy after 3 silent intervals. */
+static void
+test_limits_and_staleness(void)
+{
+	int port = free_port();
+	char spec[32];
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	struct vms_http *h = vms_http_start(&(struct vms_http_options){
+		.listen = spec, .max_connections = 2, .timeout_s = 1, .interval_s = 1});
+	if (!CHECK(h != NULL))
+		return;
+	vms_http_publish(h, strdup("m 1\n"), 4, strdup("<p>hi</p>"), 9);
+	double t0 = now_s();
+	int idle[2] = {connect_idle(port), connect_idle(port)};
+	CHECK(idle[0] >= 0 && idle[1] >= 0);
+	usleep(100000); /* let the server accept both */
+	/* A third client is not served while both slots are taken: refused at once, or held
+	 * back until the idle ones time out. */
+	double t = now_s();
+	char *r = request(port, "GET /metrics HTTP/1.0\r\n\r\n");
+	bool served = strstr(r, " 200 ") != NULL;
+	if (!CHECK(!served || now_s() - t0 >= 0.9))
+		fprintf(stderr, "  served after %.2f s with 2 idle connections\n", now_s() - t);
+	free(r);
+	/* The idle ones are closed by the server after the timeout. */
+	char c;
+	CHECK(read(idle[0], &c, 1) == 0 && read(idle[1], &c, 1) == 0);
+	CHECK(now_s() - t0 >= 0.9 && now_s() - t0 < 5);
+	close(idle[0]);
+	close(idle[1]);
+	/* Served again once the server has reaped them (it may take one more poll round). */
+	bool again = false;
+	for (int i = 0; i < 20 && !again; i++) {
+		r = request(port, "GET /healthz HTTP/1.0\r\n\r\n");
+		again = strstr(r, " 200 ") != NULL;
+		free(r);
+		if (!again)
+			usleep(50000);
+	}
+	CHECK(again);
+	/* No publish for more than 3 intervals of 1 s. */
+	while (now_s() - t0 < 3.3)
+		usleep(100000);
+	r = request(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	CHECK(strstr(r, " 503 ") != NULL && strstr(r, "collection is stuck") != NULL);
+	free(r);
+	/* /metrics still serves the last snapshot. */
+	r = request(port, "GET /metrics HTTP/1.0\r\n\r\n");
+	CHECK(strstr(r, " 200 ") != NULL);
+	free(r);
+	vms_http_publish(h, strdup("m 2\n"), 4, strdup("<p>hi</p>"), 9);
+	r = request(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	CHECK(strstr(r, " 200 ") != NULL);
+	free(r);
+	vms_http_stop(h);
+}
+
+/* Runs a shell command; its exit status. */
+static int
+run(const char *cmd)
+{
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs a command and returns its standard output (malloc'd). */
+static char *
+run_output(const char *cmd)
+{
+	FILE *p = popen(cmd, "r");
+	char *out = calloc(1, 65536);
+	size_t n = 0;
+	if (p) {
+		size_t r;
+		while (n < 65535 && (r = fread(out + n, 1, 65535 - n, p)) > 0)
+			n += r;
+		pclose(p);
+	}
+	return out;
+}
+
+/* A start that must fail, with a message on stderr containing want. */
+static void
+check_start_fails(const struct vms_http_options *o, const char *want)
+{
+	struct check_capture cap;
+	check_capture_stderr(&cap);
+	struct vms_http *h = vms_http_start(o);
+	const char *log = check_capture_end(&cap);
+	CHECK(h == NULL);
+	vms_http_stop(h);
+	if (!CHECK(strstr(log, want) != NULL))
+		fprintf(stderr, "  wanted '%s' in: %s\n", want, log);
+}
+
+static void
+test_tls(void)
+{
+	if (run("command -v openssl >/dev/null && command -v curl >/dev/null") != 0) {
+		printf("SKIP: HTTPS part: openssl or curl missing (scripts/bootstrap.sh installs them)\n");
+		return;
+	}
+	char dir[] = "/tmp/vmscale-test-tls.XXXXXX";
+	if (!CHECK(mkdtemp(dir) != NULL))
+		return;
+	char cmd[1024], cert[64], key[64], key2[64], notpem[64], missing[64];
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(key2, sizeof(key2), "%s/other-key.pem", dir);
+	snprintf(notpem, sizeof(notpem), "%s/notpem", dir);
+	snprintf(missing, sizeof(missing), "%s/missing.pem", dir);
+	/* A self-signed certificate for 127.0.0.1, and a key that does not match it. */
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+		 "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null "
+		 "&& openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out %s 2>/dev/null "
+		 "&& echo 'not a key' > %s",
+		 key, cert, key2, notpem);
+	if (!CHECK_INT(run(cmd), 0))
+		goto cleanup;
+
+	int port = free_port();
+	char spec[32];
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	struct vms_http *h = vms_http_start(
+		&(struct vms_http_options){.listen = spec, .tls_cert = cert, .tls_key = key});
+	if (!CHECK(h != NULL))
+		goto cleanup;
+	vms_http_publish(h, strdup("vmscale_up 1\n"), 13, strdup("<p>landing</p>"), 14);
+	/* A real client that checks the certificate against our CA file. */
+	snprintf(cmd, sizeof(cmd), "curl -sS --cacert %s https://127.0.0.1:%d/metrics 2>&1", cert, port);
+	char *out = run_output(cmd);
+	CHECK_STR(out, "vmscale_up 1\n");
+	free(out);
+	snprintf(cmd, sizeof(cmd), "curl -sS --cacert %s --compressed https://127.0.0.1:%d/healthz 2>&1",
+		 cert, port);
+	out = run_output(cmd);
+	CHECK_STR(out, "ok\n");
+	free(out);
+	/* Without the CA the client refuses the self-signed certificate: the handshake is real. */
+	snprintf(cmd, sizeof(cmd), "curl -s https://127.0.0.1:%d/metrics >/dev/null 2>&1", port);
+	CHECK(run(cmd) != 0);
+	/* Plain HTTP on the TLS port gets no answer. */
+	char *r = request(port, "GET /metrics HTTP/1.0\r\n\r\n");
+	CHECK(strstr(r, "vmscale_up") == NULL);
+	free(r);
+	vms_http_stop(h);
+
+	/* Errors name the file. */
+	int port2 = free_port();
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port2);
+	check_start_fails(&(struct vms_http_options){.listen = spec, .tls_cert = missing, .tls_key = key},
+			  "TLS certificate /tmp/vmscale-test-tls.");
+	check_start_fails(&(struct vms_http_options){.listen = spec, .tls_cert = cert, .tls_key = missing},
+			  "missing.pem: cannot read: No such file or directory");
+	check_start_fails(&(struct vms_http_options){.listen = spec, .tls_cert = cert, .tls_key = notpem},
+			  "notpem: not PEM");
+	check_start_fails(&(struct vms_http_options){.listen = spec, .tls_cert = cert},
+			  "TLS needs both a certificate and a key");
+	check_start_fails(&(struct vms_http_options){.listen = spec, .tls_cert = dir, .tls_key = key},
+			  "not a regular file");
+	/* A key that does not belong to the certificate: libmicrohttpd (GnuTLS) refuses it. */
+	check_start_fails(&(struct vms_http_options){.listen = spec, .tls_cert = cert, .tls_key = key2},
+			  "other-key.pem");
+cleanup:
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	run(cmd);
+}
+
 int
 main(void)
 {
 	vms_log_init("test_http", false);
 	test_parse_listen();
 	test_serving();
+	test_limits_and_staleness();
+	test_tls();
 	return check_done("test_http");
 }

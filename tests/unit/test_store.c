@@ -1,0 +1,192 @@
+/*
+ * The store's domain index: thousands of domains, removals and reinsertions checked against
+ * a plain reference table, arrival order kept, and seed 000's virtualization memory.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../daemon/store.h"
+#include "check.h"
+
+#define NKEYS 5000
+
+/* Deterministic pseudo-random numbers, so a failure replays (xorshift64). */
+static uint64_t rng_state = 88172645463325252ull;
+
+static uint64_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void
+key_of(int i, char *buf, size_t n)
+{
+	/* UUID-shaped keys that share long prefixes, as libvirt's often do. */
+	snprintf(buf, n, "0b1f4e8e-6a86-4e38-9a8e-%012x", (unsigned)i * 2654435761u);
+}
+
+/* The domains array and the index agree with the reference: same members, nothing else. */
+static bool
+consistent(struct vms_store *st, struct vms_domain *const *ref)
+{
+	size_t n = 0;
+	char key[VMS_UUID_LEN + 1];
+	for (int i = 0; i < NKEYS; i++) {
+		key_of(i, key, sizeof(key));
+		if (vms_store_find(st, key) != ref[i])
+			return false;
+		n += ref[i] != NULL;
+	}
+	if (n != st->ndomains)
+		return false;
+	for (size_t i = 0; i < st->ndomains; i++)
+		if (vms_store_find(st, st->domains[i]->uuid) != st->domains[i])
+			return false;
+	return true;
+}
+
+static void
+test_many_domains(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	CHECK(vms_store_find(&st, "nothing") == NULL);
+	static struct vms_domain *ref[NKEYS];
+	char key[VMS_UUID_LEN + 1], name[32];
+
+	for (int i = 0; i < NKEYS; i++) {
+		key_of(i, key, sizeof(key));
+		snprintf(name, sizeof(name), "vm%d", i);
+		ref[i] = vms_store_upsert(&st, key, name, i);
+	}
+	CHECK_INT(st.ndomains, NKEYS);
+	CHECK(st.index_cap >= 2 * NKEYS);
+	CHECK(consistent(&st, ref));
+	/* Arrival order is the order of /metrics. */
+	bool ordered = true;
+	for (int i = 0; i < NKEYS; i++)
+		ordered &= st.domains[i] == ref[i];
+	CHECK(ordered);
+	/* Upserting a known key returns the same domain and renames it. */
+	key_of(42, key, sizeof(key));
+	CHECK(vms_store_upsert(&st, key, "renamed", 7) == ref[42]);
+	CHECK_STR(ref[42]->name, "renamed");
+	CHECK_INT(st.ndomains, NKEYS);
+
+	/* Remove every third domain, then check lookups of survivors and the removed. */
+	for (int i = 0; i < NKEYS; i += 3) {
+		vms_store_remove(&st, ref[i]);
+		ref[i] = NULL;
+	}
+	CHECK(consistent(&st, ref));
+	/* The survivors keep their order. */
+	size_t k = 0;
+	ordered = true;
+	for (int i = 0; i < NKEYS; i++)
+		if (ref[i])
+			ordered &= k < st.ndomains && st.domains[k++] == ref[i];
+	CHECK(ordered);
+
+	/* Churn: random removals and reinsertions, checked against the reference as we go. */
+	int bad_rounds = 0;
+	for (int round = 0; round < 20; round++) {
+		for (int op = 0; op < 2000; op++) {
+			int i = (int)(rng() % NKEYS);
+			key_of(i, key, sizeof(key));
+			if (ref[i] && rng() % 2) {
+				vms_store_remove(&st, ref[i]);
+				ref[i] = NULL;
+			} else {
+				struct vms_domain *d = vms_store_upsert(&st, key, "churn", i);
+				if (ref[i] && d != ref[i])
+					bad_rounds++;
+				ref[i] = d;
+			}
+		}
+		if (!consistent(&st, ref))
+			bad_rounds++;
+	}
+	CHECK_INT(bad_rounds, 0);
+
+	/* Empty it completely, then fill it again: the index must not keep ghosts. */
+	while (st.ndomains)
+		vms_store_remove(&st, st.domains[st.ndomains - 1]);
+	memset(ref, 0, sizeof(ref));
+	CHECK(consistent(&st, ref));
+	for (int i = 0; i < NKEYS; i += 2) {
+		key_of(i, key, sizeof(key));
+		ref[i] = vms_store_upsert(&st, key, "again", i);
+	}
+	CHECK(consistent(&st, ref));
+
+	/* Removing a domain that is not in this store changes nothing. */
+	struct vms_store other;
+	vms_store_init(&other, 5000);
+	key_of(2, key, sizeof(key));
+	struct vms_domain *foreign = vms_store_upsert(&other, key, "foreign", 2);
+	size_t before = st.ndomains;
+	vms_store_remove(&st, foreign);
+	CHECK_INT(st.ndomains, before);
+	CHECK(vms_store_find(&st, key) == ref[2]);
+	vms_store_fini(&other);
+	vms_store_fini(&st);
+}
+
+static struct vms_domain *
+domain_with_rss(struct vms_store *st, const char *uuid, uint64_t rss_kib, bool have)
+{
+	struct vms_domain *d = vms_store_upsert(st, uuid, uuid, 1);
+	d->stats.have_balloon_rss = have;
+	d->stats.balloon_rss_kib = rss_kib;
+	return d;
+}
+
+static void
+test_virtualization_memory(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	uint64_t v = 12345;
+	/* Host memory unknown. */
+	CHECK_INT(vms_store_virtualization_memory(&st, &v), -1);
+	st.host.valid = true;
+	st.host.mem_used = 1000ull << 20;
+	st.host.have_shared = true;
+	st.host.mem_shared = 24ull << 20;
+	/* libvirt down: the domains' RSS are stale. */
+	CHECK_INT(vms_store_virtualization_memory(&st, &v), -1);
+	st.libvirt_up = true;
+	/* No domain: all the used memory is the host's and the tool's. */
+	CHECK_INT(vms_store_virtualization_memory(&st, &v), 0);
+	CHECK_INT(v, 1024ull << 20);
+	domain_with_rss(&st, "a", 200 * 1024, true);
+	domain_with_rss(&st, "b", 300 * 1024, true);
+	CHECK_INT(vms_store_virtualization_memory(&st, &v), 0);
+	CHECK_INT(v, (1024ull - 500) << 20);
+	/* One running domain without RSS: unknown rather than too large. */
+	struct vms_domain *c = domain_with_rss(&st, "c", 0, false);
+	CHECK_INT(vms_store_virtualization_memory(&st, &v), -1);
+	/* Shared pages counted in every RSS can exceed what is used: clamped to 0. */
+	c->stats.have_balloon_rss = true;
+	c->stats.balloon_rss_kib = 600 * 1024;
+	CHECK_INT(vms_store_virtualization_memory(&st, &v), 1);
+	CHECK_INT(v, 0);
+	/* Without the shared-memory figure the host side is unknown. */
+	c->stats.balloon_rss_kib = 1;
+	st.host.have_shared = false;
+	CHECK_INT(vms_store_virtualization_memory(&st, &v), -1);
+	vms_store_fini(&st);
+}
+
+int
+main(void)
+{
+	test_many_domains();
+	test_virtualization_memory();
+	return check_done("test_store");
+}
