@@ -26,7 +26,9 @@ struct chan {
 	struct vms_channels *owner;
 	char uuid[VMS_DOMAIN_KEY_LEN + 1]; /* the domain's store key (its UUID on one URI) */
 	char *name; /* for log lines */
-	char *path;
+	char *path;       /* the unix socket we connect to; NULL for a listener's chan */
+	const char *transport; /* "virtio-serial", "vsock" or "tcp": where fd came from */
+	bool accepted;    /* fd came from a listener (vms_channels_attach), not connect() */
 	int fd;
 	int watch;
 	struct vms_linebuf lines;
@@ -53,6 +55,13 @@ struct chan {
 	struct vms_complaint connect_complaint;
 	struct vms_complaint reject_complaint;
 };
+
+/* For log lines: the socket path, or the transport of an accepted connection. */
+static const char *
+chan_where(const struct chan *ch)
+{
+	return ch->accepted || !ch->path ? ch->transport : ch->path;
+}
 
 /* Intervals of silence after connecting before we say the probe is not talking. */
 #define SILENT_INTERVALS 3
@@ -158,7 +167,7 @@ count_reject(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 }
 
 static struct chan *
-chan_find(struct vms_channels *c, const char *uuid)
+chan_find(const struct vms_channels *c, const char *uuid)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (strcmp(c->chans[i]->uuid, uuid) == 0)
@@ -463,7 +472,7 @@ send_schedule(struct vms_channels *c, struct chan *ch)
 	char out[VMS_PROTO_MAX_RECORD + 1];
 	if (ch->fd >= 0 &&
 	    chan_send(ch, out, vms_encode_schedule(out, sizeof(out), &c->plan.schedule)) < 0)
-		vms_log(LOG_DEBUG, ch->name, "probe channel %s did not take the schedule", ch->path);
+		vms_log(LOG_DEBUG, ch->name, "probe channel %s did not take the schedule", chan_where(ch));
 }
 
 static enum vms_proto_error
@@ -679,11 +688,18 @@ on_readable(int watch, int fd, int events, void *opaque)
 		closed = true;
 	}
 	if (closed) {
-		vms_log(LOG_INFO, ch->name, "probe channel %s closed", ch->path);
+		vms_log(LOG_INFO, ch->name, "probe channel %s closed", chan_where(ch));
+		bool was_accepted = ch->accepted;
 		chan_close(ch);
-		chan_schedule_retry(ch);
+		/* An accepted connection is the guest's to remake; a unix channel is ours. */
+		ch->accepted = false;
+		ch->transport = "virtio-serial";
+		if (!was_accepted)
+			chan_schedule_retry(ch);
 	}
 }
+
+static int chan_start(struct vms_channels *c, struct chan *ch, int fd);
 
 static void
 chan_open(struct vms_channels *c, struct chan *ch)
@@ -699,18 +715,30 @@ chan_open(struct vms_channels *c, struct chan *ch)
 		chan_schedule_retry(ch);
 		return;
 	}
-	ch->fd = fd;
-	ch->watch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, on_readable, ch, NULL);
-	if (ch->watch < 0) {
-		vms_err("cannot watch probe channel %s", ch->path);
-		close(fd);
-		ch->fd = -1;
+	if (chan_start(c, ch, fd) < 0) {
 		chan_schedule_retry(ch);
 		return;
 	}
 	vms_complain_recovered(&ch->connect_complaint, ch->name, "connected to probe channel %s",
 			       ch->path);
 	ch->backoff_ns = 0;
+}
+
+/*
+ * Whatever the transport: watches fd (which the chan now owns), marks the probe connected and
+ * greets it with the host record. Returns -1 (fd closed) if the event loop refuses the fd.
+ */
+static int
+chan_start(struct vms_channels *c, struct chan *ch, int fd)
+{
+	ch->fd = fd;
+	ch->watch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, on_readable, ch, NULL);
+	if (ch->watch < 0) {
+		vms_err("cannot watch probe channel %s", chan_where(ch));
+		close(fd);
+		ch->fd = -1;
+		return -1;
+	}
 	ch->connected_at_ns = vms_monotonic_ns();
 	ch->silence_reported = false;
 	struct vms_domain *d = vms_store_find(c->store, ch->uuid);
@@ -721,7 +749,9 @@ chan_open(struct vms_channels *c, struct chan *ch)
 	}
 	char out[VMS_PROTO_MAX_RECORD + 1];
 	if (chan_send(ch, out, vms_encode_host(out, sizeof(out))) < 0)
-		vms_log(LOG_DEBUG, ch->name, "probe channel %s did not take the host record", ch->path);
+		vms_log(LOG_DEBUG, ch->name, "probe channel %s did not take the host record",
+			chan_where(ch));
+	return 0;
 }
 
 static void
@@ -756,9 +786,75 @@ vms_channels_set_filter(struct vms_channels *c, const char *regex, char *err, si
 }
 
 static bool
+filter_ok(const struct vms_channels *c, const struct vms_domain *d)
+{
+	return !c->has_filter || regexec(&c->filter, d->name, 0, NULL, 0) == 0;
+}
+
+static bool
 wanted(const struct vms_channels *c, const struct vms_domain *d)
 {
-	return d->channel_path && (!c->has_filter || regexec(&c->filter, d->name, 0, NULL, 0) == 0);
+	return d->channel_path && filter_ok(c, d);
+}
+
+/* The domain's chan, made (unconnected, without a path) if it has none; its name refreshed. */
+static struct chan *
+chan_get(struct vms_channels *c, const struct vms_domain *d)
+{
+	struct chan *ch = chan_find(c, d->key);
+	if (!ch) {
+		if (c->n == c->cap) {
+			c->cap = c->cap ? c->cap * 2 : 16;
+			c->chans = vms_xrealloc(c->chans, c->cap, sizeof(*c->chans));
+		}
+		ch = vms_xcalloc(1, sizeof(*ch));
+		ch->owner = c;
+		snprintf(ch->uuid, sizeof(ch->uuid), "%s", d->key);
+		ch->transport = "virtio-serial";
+		ch->fd = ch->watch = -1;
+		vms_linebuf_reset(&ch->lines);
+		c->chans[c->n++] = ch;
+	}
+	if (!ch->name || strcmp(ch->name, d->name) != 0) {
+		free(ch->name);
+		ch->name = vms_xstrdup(d->name);
+	}
+	return ch;
+}
+
+int
+vms_channels_attach(struct vms_channels *c, const char *key, int fd, const char *transport)
+{
+	struct vms_domain *d = vms_store_find(c->store, key);
+	if (!d || !filter_ok(c, d)) {
+		close(fd);
+		errno = d ? EPERM : ENOENT;
+		return -1;
+	}
+	struct chan *ch = chan_get(c, d);
+	if (ch->fd >= 0) {
+		/* The newer connection wins: a restarted probe's old one may be half-open. */
+		vms_log(LOG_INFO, ch->name, "probe channel %s replaced by a %s connection",
+			chan_where(ch), transport);
+		chan_close(ch);
+	}
+	ch->accepted = true;
+	ch->transport = transport;
+	if (chan_start(c, ch, fd) < 0) {
+		ch->accepted = false;
+		ch->transport = "virtio-serial";
+		errno = EIO;
+		return -1;
+	}
+	vms_log(LOG_INFO, ch->name, "probe connected over %s", transport);
+	return 0;
+}
+
+bool
+vms_channels_connected(const struct vms_channels *c, const char *key)
+{
+	const struct chan *ch = chan_find(c, key);
+	return ch && ch->fd >= 0;
 }
 
 void
@@ -768,7 +864,10 @@ vms_channels_sync(struct vms_channels *c)
 	for (size_t i = 0; i < c->n;) {
 		struct chan *ch = c->chans[i];
 		struct vms_domain *d = vms_store_find(c->store, ch->uuid);
-		if (d && wanted(c, d) && strcmp(d->channel_path, ch->path) == 0) {
+		bool keep = ch->accepted ? d && filter_ok(c, d)
+					 : d && wanted(c, d) && ch->path &&
+						   strcmp(d->channel_path, ch->path) == 0;
+		if (keep) {
 			i++;
 			continue;
 		}
@@ -786,24 +885,9 @@ vms_channels_sync(struct vms_channels *c)
 		}
 		if (!want)
 			continue;
-		struct chan *ch = chan_find(c, d->key);
-		if (!ch) {
-			if (c->n == c->cap) {
-				c->cap = c->cap ? c->cap * 2 : 16;
-				c->chans = vms_xrealloc(c->chans, c->cap, sizeof(*c->chans));
-			}
-			ch = vms_xcalloc(1, sizeof(*ch));
-			ch->owner = c;
-			snprintf(ch->uuid, sizeof(ch->uuid), "%s", d->key);
+		struct chan *ch = chan_get(c, d);
+		if (!ch->path)
 			ch->path = vms_xstrdup(d->channel_path);
-			ch->fd = ch->watch = -1;
-			vms_linebuf_reset(&ch->lines);
-			c->chans[c->n++] = ch;
-		}
-		if (!ch->name || strcmp(ch->name, d->name) != 0) {
-			free(ch->name);
-			ch->name = vms_xstrdup(d->name);
-		}
 		if (ch->fd < 0 && now >= ch->retry_at_ns)
 			chan_open(c, ch);
 		else if (ch->fd >= 0 && !d->probe.hello && !ch->silence_reported &&
@@ -815,7 +899,7 @@ vms_channels_sync(struct vms_channels *c)
 			vms_log(LOG_WARNING, ch->name,
 				"no hello on probe channel %s after %u s: is vmscale-probe running in "
 				"the guest, or does another client hold the channel?",
-				ch->path, SILENT_INTERVALS * c->store->probe_interval_ms / 1000);
+				chan_where(ch), SILENT_INTERVALS * c->store->probe_interval_ms / 1000);
 		}
 	}
 }

@@ -1,12 +1,14 @@
 /*
- * The probe channels: one unix-socket connection per running domain that has the
- * org.vmscale.probe.0 channel. Reads the guest's records, validates every one, and writes
+ * The probe channels: one connection per running domain: the unix socket of its
+ * org.vmscale.probe.0 virtio-serial channel, which we connect to, or a connection that a
+ * listener (collectors/listeners.h: vsock, tcp) accepted and identified. Reads the guest's records, validates every one, and writes
  * what it accepts into the store; rejects are counted per domain and reason.
  * The identity of the sender is the socket itself: a guest cannot speak for another.
  */
 #ifndef VMSCALE_CHANNEL_H
 #define VMSCALE_CHANNEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +48,18 @@ uint64_t vms_channels_runs_delayed(const struct vms_channels *c);
 
 /* Opens channels of new domains (or retries after backoff), closes those of vanished ones. */
 void vms_channels_sync(struct vms_channels *c);
+
+/*
+ * Hands the channels a connection that a listener (vsock, tcp) accepted and already tied to
+ * the domain with this store key; the record handling is the same as on a unix channel.
+ * The chan owns fd from now on, even on failure. A domain that already has a connection
+ * (any transport) loses it: the newer connection wins. Returns 0, or -1 (fd closed) with
+ * errno ENOENT (no such domain), EPERM (excluded by probe-domains) or EIO.
+ */
+int vms_channels_attach(struct vms_channels *c, const char *key, int fd, const char *transport);
+
+/* Whether the domain's probe has a connection now, whatever the transport. */
+bool vms_channels_connected(const struct vms_channels *c, const char *key);
 
 /*
  * Handles one line received from the probe of the domain with this store key (its UUID when

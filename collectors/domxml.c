@@ -1,7 +1,10 @@
 /* Domain XML parsing (see domxml.h), with libxml2 and no network, no entities, no DTDs. */
 #include "domxml.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -87,6 +90,70 @@ vms_domxml_channel_path(const char *xml, const char *channel_name, char *path, s
 		rc = 1;
 		break;
 	}
+cleanup:
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+/* The parsed document, after the checks every query shares; NULL with err filled on error. */
+static xmlDoc *
+read_domain(const char *xml, const xmlNode **devices, char *err, size_t errsz)
+{
+	size_t len = strnlen(xml, VMS_DOMXML_MAX_BYTES + 1);
+	if (len > VMS_DOMXML_MAX_BYTES) {
+		snprintf(err, errsz, "domain XML larger than %d bytes", VMS_DOMXML_MAX_BYTES);
+		return NULL;
+	}
+	xmlDoc *doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
+				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc) {
+		snprintf(err, errsz, "domain XML is not well-formed");
+		return NULL;
+	}
+	const xmlNode *root = xmlDocGetRootElement(doc);
+	if (!root || !name_is(root, "domain")) {
+		snprintf(err, errsz, "root element is not <domain>");
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	*devices = child(root, "devices");
+	return doc;
+}
+
+int
+vms_domxml_vsock_cid(const char *xml, uint32_t *cid, char *err, size_t errsz)
+{
+	const xmlNode *devices = NULL;
+	xmlDoc *doc = read_domain(xml, &devices, err, errsz);
+	if (!doc)
+		return -1;
+	int rc = 0;
+	const xmlNode *vsock = devices ? child(devices, "vsock") : NULL;
+	const xmlNode *c = vsock ? child(vsock, "cid") : NULL;
+	char model[16], addr[16];
+	if (vsock && attr(vsock, "model", model, sizeof(model)) && strcmp(model, "virtio") != 0)
+		goto cleanup; /* another device model: not ours to reach */
+	if (!c || !xmlHasProp(c, (const xmlChar *)"address"))
+		goto cleanup; /* no device, or not started yet (auto CID not assigned) */
+	if (!attr(c, "address", addr, sizeof(addr)))
+		addr[0] = '\0'; /* too long to be a CID */
+	/* Decimal only, as libvirt writes it; 0..2 are the hypervisor, local and host CIDs, and
+	 * 0xffffffff is "any": none of them names a guest. */
+	char *end = NULL;
+	unsigned long long v = 0;
+	bool digits = addr[0] >= '0' && addr[0] <= '9';
+	if (digits) {
+		errno = 0;
+		v = strtoull(addr, &end, 10);
+	}
+	if (!digits || errno || !end || *end || v < 3 || v >= UINT32_MAX) {
+		snprintf(err, errsz, "vsock cid address '%.15s' is not a guest CID (3..4294967294)",
+			 addr);
+		rc = -1;
+		goto cleanup;
+	}
+	*cid = (uint32_t)v;
+	rc = 1;
 cleanup:
 	xmlFreeDoc(doc);
 	return rc;

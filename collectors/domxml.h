@@ -3,6 +3,7 @@
 #define VMSCALE_DOMXML_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define VMS_DOMXML_MAX_BYTES (4 * 1024 * 1024)
 
@@ -14,5 +15,13 @@
  */
 int vms_domxml_channel_path(const char *xml, const char *channel_name, char *path, size_t pathsz,
 			    char *err, size_t errsz);
+
+/*
+ * Finds the guest CID of the domain's virtio vsock device (<devices><vsock model='virtio'>
+ * <cid address='N'/>): returns 1 and fills cid, 0 when the domain has no vsock device or no
+ * CID assigned yet, -1 when the XML is broken or the CID is not a guest's (0..2, -1, not a
+ * decimal number); err then says why.
+ */
+int vms_domxml_vsock_cid(const char *xml, uint32_t *cid, char *err, size_t errsz);
 
 #endif

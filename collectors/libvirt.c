@@ -157,17 +157,24 @@ read_channel(struct vms_domain *d, virDomainPtr dom)
 		int prio = e && e->code == VIR_ERR_NO_DOMAIN ? LOG_DEBUG : LOG_WARNING;
 		vms_log(prio, d->name, "cannot read live XML: %s", last_error());
 		vms_store_set_channel(d, NULL);
+		d->vsock_cid = 0;
 		return;
 	}
 	char path[256], err[256];
 	int rc = vms_domxml_channel_path(xml, VMS_PROTO_CHANNEL_NAME, path, sizeof(path), err,
 					 sizeof(err));
+	uint32_t cid = 0;
+	char verr[256];
+	int vrc = vms_domxml_vsock_cid(xml, &cid, verr, sizeof(verr));
 	free(xml);
+	if (vrc < 0)
+		vms_log(LOG_WARNING, d->name, "ignoring its vsock device: %s", verr);
+	d->vsock_cid = vrc == 1 ? cid : 0;
 	if (rc < 0)
 		vms_log(LOG_WARNING, d->name, "ignoring its probe channel: %s", err);
 	else if (rc == 0)
-		vms_log(LOG_INFO, d->name, "no %s channel: no probe data for this domain",
-			VMS_PROTO_CHANNEL_NAME);
+		vms_log(LOG_INFO, d->name, "no %s channel: %s", VMS_PROTO_CHANNEL_NAME,
+			d->vsock_cid ? "its probe may use vsock" : "no probe data unless over vsock or tcp");
 	vms_store_set_channel(d, rc == 1 ? path : NULL);
 }
 

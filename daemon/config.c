@@ -96,6 +96,11 @@ static const struct key keys[] = {
 	  "address)", true}, K_HOST, F(netio_guest_address), 0, 0, NULL},
 	{{"state-dir", 0, "DIR", "persistent state (default " DEFAULT_STATE_DIR ")", false}, K_PATH,
 	 F(state_dir), 0, 0, NULL},
+	{{"vsock-port", 0, "PORT", "AF_VSOCK port for probes without a virtio-serial channel, or 0 "
+	  "for off (default 0; the probe's default is 18768)", false}, K_COUNT, F(vsock_port), 0,
+	 4294967294u, NULL},
+	{{"tcp-listen", 0, "ADDR:PORT", "TCP listener for probes with a token from "
+	  "STATE-DIR/tokens (default: off)", false}, K_LISTEN, F(tcp_listen), 0, 0, NULL},
 	{{"probe-cpu-interval", 0, "DURATION", "guest CPU split report interval (default: "
 	  "--interval)", true}, K_MS, P(cpu_interval_ms), SCHED, NULL},
 	{{"probe-disk-interval", 0, "DURATION", "guest diskstats report interval (default: "
@@ -224,6 +229,7 @@ vms_config_fini(struct vms_config *c)
 	free(c->netio_listen);
 	free(c->netio_guest_address);
 	free(c->state_dir);
+	free(c->tcp_listen);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }
@@ -241,6 +247,7 @@ vms_config_copy(struct vms_config *dst, const struct vms_config *src)
 	dst->netio_listen = dup_or_null(src->netio_listen);
 	dst->netio_guest_address = dup_or_null(src->netio_guest_address);
 	dst->state_dir = dup_or_null(src->state_dir);
+	dst->tcp_listen = dup_or_null(src->tcp_listen);
 	dst->path = dup_or_null(src->path);
 }
 
@@ -1077,5 +1084,9 @@ vms_config_restart_needed(const struct vms_config *old, const struct vms_config 
 		return "netio-listen";
 	if (!same_string(old->state_dir, new_->state_dir))
 		return "state-dir";
+	if (old->vsock_port != new_->vsock_port)
+		return "vsock-port";
+	if (!same_string(old->tcp_listen, new_->tcp_listen))
+		return "tcp-listen";
 	return NULL;
 }

@@ -62,6 +62,8 @@ struct vms_config {
 	char *netio_guest_address;  /* "netio-guest-address": where guests reach netio-listen;
 				       after validation, netio-listen's address if not given */
 	char *state_dir;            /* "state-dir", default /var/lib/vmscale */
+	unsigned vsock_port;        /* "vsock-port": AF_VSOCK listener, 0 = off (the default) */
+	char *tcp_listen;           /* "tcp-listen" ADDR:PORT: token-authenticated probes, NULL = off */
 	struct vms_probe_config probe; /* "probe-*" keys */
 
 	/* Where each key was set, for error messages: 0 = default, -1 = command line, else the
@@ -116,7 +118,7 @@ int vms_config_validate(struct vms_config *c, char *err, size_t errsz);
 
 /* For SIGHUP: NULL if new can replace old live, else the name of the first key whose change
  * needs a restart ("connect", "listen", "tls-cert", "tls-key", "http-max-connections",
- * "http-timeout", "netio-listen", "state-dir"). */
+ * "http-timeout", "netio-listen", "state-dir", "vsock-port", "tcp-listen"). */
 const char *vms_config_restart_needed(const struct vms_config *old, const struct vms_config *new_);
 
 /* The keys, for --help and getopt: the long flag is "--" + name. */

@@ -18,6 +18,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "../collectors/channel.h"
+#include "../collectors/listeners.h"
 #include "../collectors/host.h"
 #include "../collectors/libvirt.h"
 #include "config.h"
@@ -51,6 +52,7 @@ struct vmscaled {
 	unsigned nlibvirt;
 	struct vms_channels *channels;
 	struct vms_netio *netio; /* the network probe's responder; NULL when not configured */
+	struct vms_listeners *listeners; /* vsock and tcp probe transports */
 	struct vms_http *http;
 	int timer;
 	int sigfd;
@@ -86,6 +88,8 @@ publish(struct vmscaled *v, uint64_t now)
 		info.netio_on = true;
 		vms_netio_get_stats(v->netio, &info.netio);
 	}
+	if (v->listeners)
+		vms_listeners_get_stats(v->listeners, &info.listeners);
 	struct vms_buf metrics, landing;
 	vms_buf_init(&metrics);
 	vms_buf_init(&landing);
@@ -148,6 +152,8 @@ run_jobs(struct vmscaled *v)
 		for (unsigned i = 0; i < v->nlibvirt; i++)
 			vms_libvirt_refresh(v->libvirt[i]);
 		vms_channels_sync(v->channels);
+		if (v->listeners)
+			vms_listeners_sync(v->listeners); /* tokens of new domains */
 		refreshed = true;
 	}
 	if (job_due(&v->host, now))
@@ -564,6 +570,19 @@ main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	/* Transports for guests without the channel: both off unless configured, and then a
+	 * listener that cannot start (no AF_VSOCK in this kernel, port taken) stops the start. */
+	v.listeners = vms_listeners_new(&v.store, v.channels);
+	if (v.cfg.vsock_port &&
+	    vms_listeners_open_vsock(v.listeners, v.cfg.vsock_port, err, sizeof(err)) < 0) {
+		vms_err("%s", err);
+		goto cleanup;
+	}
+	if (v.cfg.tcp_listen && vms_listeners_open_tcp(v.listeners, v.cfg.tcp_listen,
+						       v.cfg.state_dir, err, sizeof(err)) < 0) {
+		vms_err("%s", err);
+		goto cleanup;
+	}
 	apply_probe_config(&v);
 
 	uint64_t now = vms_monotonic_ns();
@@ -603,6 +622,7 @@ cleanup:
 		virEventRemoveTimeout(v.timer);
 	if (v.sigwatch >= 0)
 		virEventRemoveHandle(v.sigwatch);
+	vms_listeners_free(v.listeners); /* before the channels they hand connections to */
 	vms_channels_free(v.channels);
 	vms_netio_close(v.netio); /* after the channels: they revoke their grants */
 	for (unsigned i = v.nlibvirt; i-- > 0;)

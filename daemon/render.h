@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "netio.h"
+#include "../collectors/listeners.h"
 #include "store.h"
 
 struct vms_buf {
@@ -38,6 +39,7 @@ struct vms_render_info {
 	uint64_t probe_runs_delayed; /* active runs that started late */
 	bool netio_on;               /* the network-probe responder is listening */
 	struct vms_netio_stats netio;
+	struct vms_listener_stats listeners; /* vsock and tcp probe transports, when on */
 };
 
 void vms_render_metrics(struct vms_buf *out, const struct vms_store *st,

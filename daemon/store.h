@@ -113,6 +113,7 @@ struct vms_domain {
 	char *name;
 	int id;                      /* libvirt's runtime id; changes when the domain restarts */
 	char *channel_path;          /* host end of the probe channel, NULL if the domain has none */
+	uint32_t vsock_cid;          /* guest CID of its virtio vsock device, 0 if none */
 	bool probe_excluded;         /* has a channel, but --probe-domains leaves it alone */
 	bool seen;                   /* mark for the sweep after a listing */
 	double vcpu_utilization;     /* share of its vCPUs used over the last interval; NaN until known */

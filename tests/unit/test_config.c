@@ -131,6 +131,8 @@ static const struct {
 	{"netio-listen", "192.0.2.1:18767"},
 	{"netio-guest-address", "vmhost.example"},
 	{"state-dir", "/srv/vmscale"},
+	{"vsock-port", "18768"},
+	{"tcp-listen", "192.0.2.1:18769"},
 	{"probe-cpu-interval", "10s"},
 	{"probe-disk-interval", "1m"},
 	{"probe-cpu-work-interval", "off"},

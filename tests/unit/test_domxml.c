@@ -86,10 +86,72 @@ test_cases(void)
 	CHECK(rc == -1 || (rc == 1 && strstr(path, "root:") == NULL && strlen(path) < 108));
 }
 
+static int
+cid_of(const char *xml, uint32_t *cid)
+{
+	char err[256] = "";
+	*cid = 0;
+	int rc = vms_domxml_vsock_cid(xml, cid, err, sizeof(err));
+	if (rc < 0)
+		CHECK(err[0] != '\0');
+	return rc;
+}
+
+#define VSOCK(model, cid) "<domain><devices>" model cid "</vsock></devices></domain>"
+
+static void
+test_vsock_cid(void)
+{
+	uint32_t cid;
+	CHECK_INT(cid_of(VSOCK("<vsock model='virtio'>", "<cid auto='yes' address='3'/>"), &cid), 1);
+	CHECK_INT(cid, 3);
+	CHECK_INT(cid_of(VSOCK("<vsock>", "<cid address='4294967294'/>"), &cid), 1);
+	CHECK(cid == 4294967294u);
+	/* The live domain XML of the fixture has no vsock device. */
+	size_t len;
+	char *xml = check_read_file(VMSCALE_TEST_DATA "/fixtures/libvirt/live-dvm1.xml", &len);
+	CHECK_INT(cid_of(xml, &cid), 0);
+	free(xml);
+	/* No device, no CID yet (an inactive domain with auto='yes'), another model. */
+	CHECK_INT(cid_of("<domain><devices/></domain>", &cid), 0);
+	CHECK_INT(cid_of("<domain/>", &cid), 0);
+	CHECK_INT(cid_of(VSOCK("<vsock model='virtio'>", "<cid auto='yes'/>"), &cid), 0);
+	CHECK_INT(cid_of(VSOCK("<vsock model='virtio'>", ""), &cid), 0);
+	CHECK_INT(cid_of(VSOCK("<vsock model='other'>", "<cid address='5'/>"), &cid), 0);
+	/* Reserved, out of range, not decimal, empty, oversized: refused, never truncated. */
+	const char *bad[] = {"0", "1", "2", "4294967295", "4294967296", "99999999999999999999",
+			     "-3", "+3", " 3", "3 ", "0x10", "3x", "", "1e3",
+			     "3333333333333333333333333333333333333"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char doc[512];
+		snprintf(doc, sizeof(doc),
+			 "<domain><devices><vsock model='virtio'><cid address='%s'/></vsock>"
+			 "</devices></domain>", bad[i]);
+		CHECK_INT(cid_of(doc, &cid), -1);
+		CHECK_INT(cid, 0);
+	}
+	/* Broken documents, not a domain, entities not expanded into the CID. */
+	CHECK_INT(cid_of("", &cid), -1);
+	CHECK_INT(cid_of("<domain><devices><vsock>", &cid), -1);
+	CHECK_INT(cid_of("<network><devices><vsock><cid address='3'/></vsock></devices></network>",
+			 &cid), -1);
+	int rc = cid_of("<?xml version='1.0'?><!DOCTYPE d [<!ENTITY a '7'>"
+			"<!ENTITY e SYSTEM 'file:///etc/hostname'>]>"
+			"<domain><devices><vsock><cid address='&e;'/></vsock></devices></domain>",
+			&cid);
+	CHECK(rc <= 0);
+	/* Only the first vsock device counts (libvirt allows one). */
+	CHECK_INT(cid_of("<domain><devices><vsock model='virtio'><cid address='9'/></vsock>"
+			 "<vsock model='virtio'><cid address='10'/></vsock></devices></domain>",
+			 &cid), 1);
+	CHECK_INT(cid, 9);
+}
+
 int
 main(void)
 {
 	test_live_xml();
 	test_cases();
+	test_vsock_cid();
 	return check_done("test_domxml");
 }
