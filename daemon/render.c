@@ -101,8 +101,12 @@ buf_u64(struct vms_buf *b, uint64_t v)
 	vms_buf_append(b, tmp + i, sizeof(tmp) - i);
 }
 
-static const uint64_t pow10_u64[] = {1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
-				     10000000ull, 100000000ull, 1000000000ull};
+static const uint64_t pow10_u64[] = {
+	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+	1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+	100000000000000ull, 1000000000000000ull};
+static const double pow10_dbl[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+				   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
 /*
  * num / 10^frac written exactly, trailing zeros dropped; false if out of range. In range
@@ -119,7 +123,7 @@ buf_decimal(struct vms_buf *b, uint64_t num, unsigned frac)
 	uint64_t fp = num % pow10_u64[frac];
 	buf_u64(b, num / pow10_u64[frac]);
 	if (fp) {
-		char tmp[10];
+		char tmp[sizeof(pow10_u64) / sizeof(pow10_u64[0])];
 		unsigned n = frac;
 		for (; fp % 10 == 0; fp /= 10)
 			n--;
@@ -211,6 +215,29 @@ vms_buf_double(struct vms_buf *b, double v)
 			vms_buf_append(b, "-", 1);
 		buf_u64(b, (uint64_t)(v < 0 ? -(int64_t)v : (int64_t)v));
 		return;
+	}
+	/*
+	 * Most values we export have at most 15 significant digits (rates, seconds from
+	 * milliseconds). Find the fewest decimals d with m / 10^d == |v| exactly (m < 10^15, so
+	 * m and 10^d are exact and the division is correctly rounded): that decimal is the text
+	 * %.15g settles on below, at a fraction of printf's and strtod's cost. A product that
+	 * rounded the wrong way shows as a trailing zero: then printf decides.
+	 */
+	double a = fabs(v);
+	if (a >= 1e-4 && a < 1e15) {
+		for (unsigned d = 1; d < sizeof(pow10_dbl) / sizeof(pow10_dbl[0]); d++) {
+			double m = round(a * pow10_dbl[d]);
+			if (m >= 1e15)
+				break;
+			if (m / pow10_dbl[d] != a)
+				continue;
+			if (fmod(m, 10) == 0)
+				break;
+			if (v < 0)
+				vms_buf_append(b, "-", 1);
+			buf_decimal(b, (uint64_t)m, d);
+			return;
+		}
 	}
 	for (int prec = 15; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
@@ -430,6 +457,33 @@ render_domain_stats(struct vms_buf *b, const struct vms_store *st)
 	       "Domain records of the bulk stats call without CPU figures (a domain busy in a job; NOWAIT did not wait).");
 	vms_buf_printf(b, "vmscale_libvirt_stats_incomplete_total %llu\n",
 		       (unsigned long long)st->stats_incomplete_total);
+}
+
+/* The vsock and tcp probe transports: present only when their listener is on. */
+static void
+render_listeners(struct vms_buf *b, const struct vms_listener_stats *ls)
+{
+	if (!ls->vsock_on && !ls->tcp_on)
+		return;
+	family(b, "vmscale_probe_transport_connections_total", "counter",
+	       "Probe connections accepted by a listener and tied to a domain, by transport.");
+	if (ls->vsock_on)
+		vms_buf_printf(b, "vmscale_probe_transport_connections_total{transport=\"vsock\"} "
+			       "%llu\n", (unsigned long long)ls->vsock_accepted);
+	if (ls->tcp_on)
+		vms_buf_printf(b, "vmscale_probe_transport_connections_total{transport=\"tcp\"} "
+			       "%llu\n", (unsigned long long)ls->tcp_accepted);
+	family(b, "vmscale_probe_auth_failures_total", "counter",
+	       "Probe connections refused before they were tied to a domain, by transport and "
+	       "reason.");
+	if (ls->vsock_on)
+		vms_buf_printf(b, "vmscale_probe_auth_failures_total{transport=\"vsock\","
+			       "reason=\"unknown_cid\"} %llu\n",
+			       (unsigned long long)ls->vsock_unknown_cid);
+	for (unsigned r = 0; ls->tcp_on && r < VMS_AUTH_FAIL_COUNT; r++)
+		vms_buf_printf(b, "vmscale_probe_auth_failures_total{transport=\"tcp\",reason=\"%s\"} "
+			       "%llu\n", vms_auth_fail_name((enum vms_auth_fail)r),
+			       (unsigned long long)ls->tcp_refused[r]);
 }
 
 static void
@@ -656,6 +710,36 @@ render_host(struct vms_buf *b, const struct vms_store *st)
 	render_host_extra(b, h);
 }
 
+/*
+ * A measurement rounded to 10^-decimals (what it can resolve: a byte per second, a
+ * nanosecond, a millisecond), in fixed notation with trailing zeros dropped. Far cheaper
+ * than the shortest round-trip text of vms_buf_double, and no measured digit is lost.
+ */
+static void
+buf_measured(struct vms_buf *b, double v, unsigned decimals)
+{
+	if (!isfinite(v) || decimals >= sizeof(pow10_dbl) / sizeof(pow10_dbl[0]) ||
+	    fabs(v) >= 1e15 / pow10_dbl[decimals]) {
+		vms_buf_double(b, v);
+		return;
+	}
+	uint64_t m = (uint64_t)llround(fabs(v) * pow10_dbl[decimals]);
+	if (v < 0 && m)
+		vms_buf_append(b, "-", 1);
+	buf_u64(b, m / pow10_u64[decimals]);
+	uint64_t fp = m % pow10_u64[decimals];
+	if (!fp)
+		return;
+	char tmp[16];
+	unsigned n = decimals;
+	for (; fp % 10 == 0; fp /= 10)
+		n--;
+	for (unsigned i = n; i > 0; i--, fp /= 10)
+		tmp[i - 1] = (char)('0' + fp % 10);
+	vms_buf_append(b, ".", 1);
+	vms_buf_append(b, tmp, n);
+}
+
 /* Guest /proc/diskstats columns as Prometheus families: sectors are 512 bytes whatever the
  * device, times are milliseconds. Columns a kernel lacks (discard: < 4.18, flush: < 5.5)
  * are absent, not zero. */
@@ -683,6 +767,17 @@ static const struct {
 	{"vmscale_probe_disk_flush_time_seconds_total", "counter", "Time spent on flushes (kernel 5.5+).", 16, 0.001},
 };
 
+/* Appends ,key="value" for a value that needs no escaping (our own fixed names). */
+static void
+buf_label(struct vms_buf *b, const char *key, const char *value)
+{
+	vms_buf_append(b, ",", 1);
+	vms_buf_append(b, key, strlen(key));
+	vms_buf_append(b, "=\"", 2);
+	vms_buf_append(b, value, strlen(value));
+	vms_buf_append(b, "\"", 1);
+}
+
 static void
 render_guest_disks(struct vms_buf *b, const struct vms_store *st)
 {
@@ -703,8 +798,10 @@ render_guest_disks(struct vms_buf *b, const struct vms_store *st)
 				vms_buf_append(b, "\"} ", 3);
 				if (scale == 1)
 					buf_u64(b, r->v[col]);
+				else if (scale == 512)
+					buf_u64(b, r->v[col] << 9); /* sectors: < 2^55 in any real life */
 				else
-					vms_buf_double(b, (double)r->v[col] * scale);
+					buf_measured(b, (double)r->v[col] * scale, 3);
 				vms_buf_append(b, "\n", 1);
 			}
 		}
@@ -726,9 +823,10 @@ render_probe_values(struct vms_buf *b, const struct vms_store *st, const char *n
 				continue;
 			sample_domain(b, name, d);
 			if (op_label)
-				vms_buf_printf(b, ",op=\"%s\"", vms_op_name((enum vms_op)op));
+				buf_label(b, "op", vms_op_name((enum vms_op)op));
 			vms_buf_append(b, "} ", 2);
-			vms_buf_double(b, v->value);
+			/* Rates and throughputs to the unit, latencies to the nanosecond. */
+			buf_measured(b, v->value, fam == VMS_FAM_MICRO ? 9 : 0);
 			vms_buf_append(b, "\n", 1);
 		}
 	}
@@ -749,7 +847,8 @@ render_per_family(struct vms_buf *b, const struct vms_store *st, const char *nam
 			if (!(d->probe.caps & (1u << f)) && !counts[f])
 				continue;
 			sample_domain(b, name, d);
-			vms_buf_printf(b, ",probe=\"%s\"} ", vms_family_name((enum vms_family)f));
+			buf_label(b, "probe", vms_family_name((enum vms_family)f));
+			vms_buf_append(b, "} ", 2);
 			buf_u64(b, counts[f]);
 			vms_buf_append(b, "\n", 1);
 		}
@@ -783,9 +882,11 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 				if (!v->have)
 					continue;
 				sample_domain(b, "vmscale_probe_network_throughput_bytes_per_second", d);
-				vms_buf_printf(b, ",direction=\"%s\",block_bytes=\"%u\"} ",
-					       dir ? "receive" : "send", (unsigned)d->probe.net_blocks[k]);
-				vms_buf_double(b, v->value);
+				buf_label(b, "direction", dir ? "receive" : "send");
+				vms_buf_append(b, ",block_bytes=\"", 14);
+				buf_u64(b, d->probe.net_blocks[k]);
+				vms_buf_append(b, "\"} ", 3);
+				buf_measured(b, v->value, 0);
 				vms_buf_append(b, "\n", 1);
 			}
 	}
@@ -813,9 +914,11 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 				if (!n && !(d->probe.caps & (1u << f)))
 					continue;
 				sample_domain(b, "vmscale_probe_runs_total", d);
-				vms_buf_printf(b, ",probe=\"%s\",result=\"%s\"} %llu\n",
-					       vms_family_name((enum vms_family)f),
-					       r == VMS_RUN_OK ? "ok" : "timeout", (unsigned long long)n);
+				buf_label(b, "probe", vms_family_name((enum vms_family)f));
+				buf_label(b, "result", r == VMS_RUN_OK ? "ok" : "timeout");
+				vms_buf_append(b, "} ", 2);
+				buf_u64(b, n);
+				vms_buf_append(b, "\n", 1);
 			}
 	}
 	family(b, "vmscale_probe_run_flagged", "gauge",
@@ -826,8 +929,8 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 			if (!d->probe.have_run_window[f])
 				continue;
 			sample_domain(b, "vmscale_probe_run_flagged", d);
-			vms_buf_printf(b, ",probe=\"%s\"} %d\n", vms_family_name((enum vms_family)f),
-				       d->probe.run_flagged[f] ? 1 : 0);
+			buf_label(b, "probe", vms_family_name((enum vms_family)f));
+			vms_buf_append(b, d->probe.run_flagged[f] ? "} 1\n" : "} 0\n", 4);
 		}
 	}
 	static const char *const window[2][2] = {
@@ -844,8 +947,9 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 				if (!d->probe.have_run_window[f])
 					continue;
 				sample_domain(b, window[w][0], d);
-				vms_buf_printf(b, ",probe=\"%s\"} ", vms_family_name((enum vms_family)f));
-				vms_buf_double(b, w ? d->probe.run_end_unix[f] : d->probe.run_start_unix[f]);
+				buf_label(b, "probe", vms_family_name((enum vms_family)f));
+				vms_buf_append(b, "} ", 2);
+				buf_measured(b, w ? d->probe.run_end_unix[f] : d->probe.run_start_unix[f], 3);
 				vms_buf_append(b, "\n", 1);
 			}
 		}
@@ -858,9 +962,10 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 			continue;
 		for (unsigned f = 0; f <= VMS_FAM_COUNT; f++) {
 			sample_domain(b, "vmscale_probe_cost_seconds_total", d);
-			vms_buf_printf(b, ",probe=\"%s\"} ",
-				       f < VMS_FAM_COUNT ? vms_family_name((enum vms_family)f) : "other");
-			vms_buf_double(b, d->probe.cost_seconds[f]);
+			buf_label(b, "probe",
+				  f < VMS_FAM_COUNT ? vms_family_name((enum vms_family)f) : "other");
+			vms_buf_append(b, "} ", 2);
+			buf_measured(b, d->probe.cost_seconds[f], 9);
 			vms_buf_append(b, "\n", 1);
 		}
 	}
@@ -892,6 +997,7 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 	       "than one-at-a-time runs can serve.");
 	vms_buf_printf(b, "vmscale_probe_runs_delayed_total %llu\n",
 		       (unsigned long long)info->probe_runs_delayed);
+	render_listeners(b, &info->listeners);
 	if (!info->netio_on)
 		return;
 	const struct vms_netio_stats *n = &info->netio;

@@ -310,12 +310,154 @@ test_store(void)
 	vms_store_fini(&st);
 }
 
+/* The value after "} " on the line that starts with prefix; NULL if there is none. */
+static const char *
+value_of(const char *text, const char *prefix, char *out, size_t n)
+{
+	const char *p = strstr(text, prefix);
+	if (!p)
+		return NULL;
+	p = strstr(p, "} ");
+	if (!p)
+		return NULL;
+	p += 2;
+	size_t l = strcspn(p, "\n");
+	snprintf(out, n, "%.*s", (int)(l < n ? l : n - 1), p);
+	return out;
+}
+
+/*
+ * Seconds from nanoseconds and from ticks take a fast exact-decimal path: it must print what
+ * vms_buf_double prints for the same double, at every magnitude.
+ */
+static void
+test_fast_seconds(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *d = vms_store_upsert(&st, "u", "d", 1);
+	struct vms_domstats *ds = &d->stats;
+	ds->nvcpu = ds->vcpu_cap = 1000;
+	ds->vcpu = calloc(ds->nvcpu, sizeof(*ds->vcpu));
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (unsigned k = 0; k < ds->nvcpu; k++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* Magnitudes from 0 to beyond 2^53 ns, with runs of trailing zeros. */
+		unsigned shift = k % 64;
+		uint64_t v = shift ? x >> shift : x;
+		if (k % 5 == 0)
+			v -= v % 1000000;
+		ds->vcpu[k].time_ns = k < 10 ? (uint64_t[]){0, 1, 99999, 100000, 999999999999999ull,
+							    1000000000000000ull, 5, 123456789, 1000000000,
+							    UINT64_MAX}[k]
+					     : v;
+	}
+	/* Guest ticks at several USER_HZ values, 300 having no exact decimal. */
+	static const uint32_t hzs[] = {100, 250, 1000, 300, 1, 1024};
+	for (size_t i = 0; i < sizeof(hzs) / sizeof(hzs[0]); i++) {
+		char uuid[8], name[8];
+		snprintf(uuid, sizeof(uuid), "h%zu", i);
+		snprintf(name, sizeof(name), "h%u", hzs[i]);
+		struct vms_domain *g = vms_store_upsert(&st, uuid, name, 2);
+		g->probe.have_cpu = true;
+		g->probe.cpu = (struct vms_cpu_report){.hz = hzs[i], .ncpu = 1, .nmodes = 4,
+						       .ticks = {0, 1, 123456789, 999999999999999ull}};
+	}
+	struct vms_render_info info = {.version = "v"};
+	struct vms_buf b, want;
+	vms_buf_init(&b);
+	vms_render_metrics(&b, &st, &info, NOW_NS);
+	int bad = 0;
+	char got[64], prefix[96];
+	for (unsigned k = 0; k < ds->nvcpu; k++) {
+		vms_buf_init(&want);
+		vms_buf_double(&want, (double)ds->vcpu[k].time_ns / 1e9);
+		snprintf(prefix, sizeof(prefix), "vmscale_domain_vcpu_seconds_total{domain=\"d\",vcpu=\"%u\"}", k);
+		if (!value_of(b.data, prefix, got, sizeof(got)) || strcmp(got, want.data) != 0) {
+			if (bad++ < 5)
+				fprintf(stderr, "  %llu ns: got %s, want %s\n",
+					(unsigned long long)ds->vcpu[k].time_ns, got, want.data);
+		}
+		vms_buf_free(&want);
+	}
+	static const char *const modes[] = {"user", "nice", "system", "idle"};
+	for (size_t i = 0; i < sizeof(hzs) / sizeof(hzs[0]); i++) {
+		for (unsigned m = 0; m < 4; m++) {
+			struct vms_domain *g = vms_store_find(&st, (char[]){'h', (char)('0' + i), 0});
+			vms_buf_init(&want);
+			vms_buf_double(&want, (double)g->probe.cpu.ticks[m] / (double)hzs[i]);
+			snprintf(prefix, sizeof(prefix), "vmscale_guest_cpu_seconds_total{domain=\"h%u\",mode=\"%s\"}",
+				 hzs[i], modes[m]);
+			if (!value_of(b.data, prefix, got, sizeof(got)) || strcmp(got, want.data) != 0) {
+				if (bad++ < 10)
+					fprintf(stderr, "  %llu ticks at %u Hz: got %s, want %s\n",
+						(unsigned long long)g->probe.cpu.ticks[m], hzs[i], got,
+						want.data);
+			}
+			vms_buf_free(&want);
+		}
+	}
+	CHECK_INT(bad, 0);
+	vms_buf_free(&b);
+	/* vms_buf_double's fast paths against the plain definition (shortest %.15g..%.17g that
+	 * reads back), on whole numbers, short decimals and random bit patterns. */
+	int diff = 0;
+	for (int i = 0; i < 300000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		double v;
+		switch (i % 4) {
+		case 0: /* a short decimal: k / 10^d */
+			v = (double)(x % 100000000000ull) / pow(10, (double)(x >> 59));
+			break;
+		case 1: /* milliseconds as seconds, as the guest disk families compute them */
+			v = (double)(x >> (x % 40)) * 0.001;
+			break;
+		case 2: /* any finite double */
+			memcpy(&v, &x, sizeof(v));
+			if (!isfinite(v))
+				v = 1.5;
+			break;
+		default: /* rates and timestamps */
+			v = (double)(x >> 20) / 1000003.0 * ((x & 1) ? -1 : 1);
+		}
+		char ref[40];
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(ref, sizeof(ref), "%.*g", prec, v);
+			if (strtod(ref, NULL) == v)
+				break;
+		}
+		vms_buf_init(&want);
+		vms_buf_double(&want, v);
+		if (strcmp(want.data, ref) != 0 && diff++ < 5)
+			fprintf(stderr, "  %.17g: got %s, want %s\n", v, want.data, ref);
+		vms_buf_free(&want);
+	}
+	CHECK_INT(diff, 0);
+	/* Whole numbers through vms_buf_double itself. */
+	static const double whole[] = {0, -0.0, 1, -1, 42, 1e14, 999999999999999, 1e15, -1e15, 1e16, 0.5};
+	for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
+		char ref[40];
+		snprintf(ref, sizeof(ref), "%.15g", whole[i]);
+		vms_buf_init(&want);
+		vms_buf_double(&want, whole[i]);
+		if (!CHECK_STR(want.data, ref))
+			fprintf(stderr, "  for %g\n", whole[i]);
+		vms_buf_free(&want);
+	}
+	vms_store_fini(&st);
+}
+
 int
 main(void)
 {
 	test_metrics_golden();
 	test_no_host_no_domains();
 	test_doubles();
+	test_fast_seconds();
 	test_store();
 	return check_done("test_render");
 }
