@@ -53,6 +53,11 @@ enum vmsp_mem_op { VMSP_MEM_COPY, VMSP_MEM_READ, VMSP_MEM_WRITE };
 void vmsp_mem_bandwidth(enum vmsp_mem_op op, size_t buf_bytes, unsigned max_ms,
                         struct vmsp_result *r);
 
+/* The three ops of one memory sample over one buffer of buf_bytes (>= 16 MiB: copy moves
+ * one half onto the other, each >= 8 MiB), mapped and touched once for all three:
+ * out[VMSP_MEM_COPY], out[VMSP_MEM_READ], out[VMSP_MEM_WRITE]. */
+void vmsp_mem_run(size_t buf_bytes, unsigned max_ms, struct vmsp_result out[3]);
+
 /*
  * Active disk read: O_DIRECT read of `bytes` (1..VMSP_DISK_READ_MAX_BYTES, rounded up to
  * 4 KiB) from `device` (a block device, or a regular file for tests), in requests of at

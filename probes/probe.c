@@ -17,8 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/vm_sockets.h>
+#include <netinet/in.h>
 
 #include "bench.h"
 #include "diskstats.h"
@@ -28,6 +33,8 @@
 
 #define MAX_DISKS 16 /* devices reported per interval; a guest with more reports the first */
 #define PORT_SYSFS_DIR "/sys/class/virtio-ports"
+#define VMS_PROBE_VSOCK_PORT 18768u /* vmscaled's recommended vsock-port */
+#define VMS_PROBE_TOKEN_LEN 32     /* hex digits of a tcp-listen token */
 #define PORT_UDEV_LINK "/dev/virtio-ports/" VMS_PROTO_CHANNEL_NAME
 #define OUTBUF_SIZE (24 * VMS_PROTO_MAX_RECORD) /* a full diskstats round plus a run */
 #define RETRY_MS 1000
@@ -47,6 +54,9 @@ struct probe_opts {
 	const char *net_addr;     /* --once only: a responder and its token */
 	unsigned net_port;
 	const char *net_token;
+	unsigned vsock_port;      /* tried when there is no virtio-serial port; 0 = never */
+	const char *tcp;          /* HOST:PORT of vmscaled's tcp-listen, with token */
+	char token[VMS_PROBE_TOKEN_LEN + 1];
 };
 
 struct probe_state {
@@ -335,12 +345,11 @@ run_family(const struct probe_opts *o, struct probe_state *s, const struct vms_r
 		emit(s, sink, run->id, VMS_OP_CPU_WORK, 0, &r);
 		break;
 	case VMS_FAM_MEMORY: {
-		static const enum vmsp_mem_op mops[] = {VMSP_MEM_COPY, VMSP_MEM_READ, VMSP_MEM_WRITE};
-		static const enum vms_op wops[] = {VMS_OP_MEM_COPY, VMS_OP_MEM_READ, VMS_OP_MEM_WRITE};
-		for (unsigned i = 0; i < 3; i++) {
-			vmsp_mem_bandwidth(mops[i], (size_t)sc->mem_bytes, sc->mem_ms, &r);
-			emit(s, sink, run->id, wops[i], 0, &r);
-		}
+		struct vmsp_result mem[3];
+		vmsp_mem_run((size_t)sc->mem_bytes, sc->mem_ms, mem);
+		emit(s, sink, run->id, VMS_OP_MEM_COPY, 0, &mem[VMSP_MEM_COPY]);
+		emit(s, sink, run->id, VMS_OP_MEM_READ, 0, &mem[VMSP_MEM_READ]);
+		emit(s, sink, run->id, VMS_OP_MEM_WRITE, 0, &mem[VMSP_MEM_WRITE]);
 		break;
 	}
 	case VMS_FAM_DISK_READ:
@@ -543,11 +552,17 @@ advance(uint64_t *next, uint32_t interval_ms, uint64_t now)
 }
 
 /* Serves one open port until it fails or a stop is requested; returns -1 to reopen. */
+/*
+ * Serves an open connection to vmscaled until it is lost: the virtio-serial port (path, with
+ * fd < 0: opened here) or a socket (fd >= 0, already connected and authenticated), on which
+ * a hangup or EOF ends the connection instead of meaning "the host is not listening yet".
+ */
 static int
-serve_port(const struct probe_opts *o, struct probe_state *s, const char *path)
+serve_port(const struct probe_opts *o, struct probe_state *s, const char *path, int fd)
 {
 	static uint64_t last_complaint, last_read_complaint;
-	s->fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	bool stream = fd >= 0;
+	s->fd = stream ? fd : open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (s->fd < 0) {
 		complain(&last_complaint, "cannot open %s: %s", path, strerror(errno));
 		return -1;
@@ -577,6 +592,10 @@ serve_port(const struct probe_opts *o, struct probe_state *s, const char *path)
 		}
 		if (pfd.revents & (POLLERR | POLLNVAL))
 			break;
+		if ((pfd.revents & POLLHUP) && stream) {
+			errno = ECONNRESET;
+			break;
+		}
 		if (pfd.revents & POLLHUP) {
 			/* The host is not listening: what we queued is for nobody. virtio-serial
 			 * keeps reporting POLLHUP until it comes, so wait instead of spinning. */
@@ -596,6 +615,10 @@ serve_port(const struct probe_opts *o, struct probe_state *s, const char *path)
 			ssize_t r = read(s->fd, buf, sizeof(buf));
 			if (r < 0 && errno != EAGAIN && errno != EINTR)
 				break;
+			if (r == 0 && stream) {
+				errno = ECONNRESET;
+				break;
+			}
 			if (r > 0)
 				vms_linebuf_feed(&s->in, buf, (size_t)r, handle_host_line,
 						 handle_host_error, s);
@@ -692,6 +715,117 @@ run_stdout_stream(const struct probe_opts *o)
 	return 0;
 }
 
+/* Connects to vmscaled over AF_VSOCK (the host's CID) on port; -1 with errno on failure. */
+static int
+connect_vsock(unsigned port)
+{
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST,
+				 .svm_port = port};
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Parses "ADDR:PORT" or "[V6ADDR]:PORT" (numeric addresses: the probe has no resolver). */
+static int
+parse_hostport(const char *spec, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	char host[64];
+	const char *colon = strrchr(spec, ':');
+	if (!colon || (size_t)(colon - spec) >= sizeof(host))
+		return -1;
+	size_t hl = (size_t)(colon - spec);
+	const char *h = spec;
+	if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	char *end;
+	errno = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || colon[1] < '0' || colon[1] > '9' || port == 0 || port > 65535)
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*sl = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*a6);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* Connects to vmscaled's tcp-listen and sends the auth record; -1 with errno on failure. */
+static int
+connect_tcp(const struct probe_opts *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (parse_hostport(o->tcp, &ss, &sl) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	static struct vms_writer w;
+	vms_writer_begin(&w, "auth");
+	vms_writer_add_u64(&w, "proto", VMS_PROTO_VERSION);
+	vms_writer_add_str(&w, "token", o->token);
+	size_t len = vms_writer_finish(&w);
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 || len == 0 ||
+	    write(fd, w.buf, len) != (ssize_t)len || fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads the token file: 32 lowercase hex digits and an optional LF, nothing else. */
+static int
+read_token_file(const char *path, char *token)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	char buf[VMS_PROBE_TOKEN_LEN + 3];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n == VMS_PROBE_TOKEN_LEN + 1 && buf[VMS_PROBE_TOKEN_LEN] == '\n')
+		n--;
+	if (n != VMS_PROBE_TOKEN_LEN) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (int i = 0; i < VMS_PROBE_TOKEN_LEN; i++)
+		if (!((buf[i] >= '0' && buf[i] <= '9') || (buf[i] >= 'a' && buf[i] <= 'f'))) {
+			errno = EINVAL;
+			return -1;
+		}
+	memcpy(token, buf, VMS_PROBE_TOKEN_LEN);
+	token[VMS_PROBE_TOKEN_LEN] = '\0';
+	return 0;
+}
+
 static void
 usage(FILE *f)
 {
@@ -713,9 +847,15 @@ usage(FILE *f)
 		"      --net-addr ADDR     with --once: vmscaled's network responder\n"
 		"      --net-port PORT     its port (default 18767)\n"
 		"      --net-token HEX     a token vmscaled granted for it\n"
+		"      --vsock-port PORT   without a virtio-serial port, try AF_VSOCK to the host\n"
+		"                          on this port, 0 for never (default %u)\n"
+		"      --tcp HOST:PORT     reach vmscaled's tcp-listen instead (numeric address;\n"
+		"                          needs --token-file)\n"
+		"      --token-file FILE   this domain's token, from the host's\n"
+		"                          STATE-DIR/tokens/UUID\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version and exit\n",
-		VMS_SCHEDULE_DEFAULT_CPU_MS / 1000);
+		VMS_SCHEDULE_DEFAULT_CPU_MS / 1000, VMS_PROBE_VSOCK_PORT);
 }
 
 int
@@ -732,7 +872,9 @@ main(int argc, char **argv)
 		.self_path = "/proc/self/exe",
 		.interval_ms = VMS_SCHEDULE_DEFAULT_CPU_MS,
 		.net_port = 18767,
+		.vsock_port = VMS_PROBE_VSOCK_PORT,
 	};
+	const char *token_file = NULL;
 	o.disk_filter.sysfs_block = o.sysfs_block;
 	enum {
 		OPT_ONCE = 256,
@@ -745,6 +887,9 @@ main(int argc, char **argv)
 		OPT_NET_ADDR,
 		OPT_NET_PORT,
 		OPT_NET_TOKEN,
+		OPT_VSOCK_PORT,
+		OPT_TCP,
+		OPT_TOKEN_FILE,
 	};
 	static const struct option longopts[] = {
 		{"port", required_argument, NULL, 'p'},
@@ -759,6 +904,9 @@ main(int argc, char **argv)
 		{"net-addr", required_argument, NULL, OPT_NET_ADDR},
 		{"net-port", required_argument, NULL, OPT_NET_PORT},
 		{"net-token", required_argument, NULL, OPT_NET_TOKEN},
+		{"vsock-port", required_argument, NULL, OPT_VSOCK_PORT},
+		{"tcp", required_argument, NULL, OPT_TCP},
+		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -820,6 +968,24 @@ main(int argc, char **argv)
 		case OPT_NET_TOKEN:
 			o.net_token = optarg;
 			break;
+		case OPT_VSOCK_PORT: {
+			char *end;
+			errno = 0;
+			unsigned long port = strtoul(optarg, &end, 10);
+			if (errno || *end || optarg[0] < '0' || optarg[0] > '9' ||
+			    port > 4294967294ul) {
+				fprintf(stderr, "vmscale-probe: --vsock-port must be 0..4294967294\n");
+				return 2;
+			}
+			o.vsock_port = (unsigned)port;
+			break;
+		}
+		case OPT_TCP:
+			o.tcp = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			token_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -834,6 +1000,28 @@ main(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "vmscale-probe: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
+		return 2;
+	}
+	if (o.tcp) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		if (parse_hostport(o.tcp, &ss, &sl) < 0) {
+			fprintf(stderr, "vmscale-probe: --tcp must be ADDR:PORT or [ADDR]:PORT with a "
+				"numeric address\n");
+			return 2;
+		}
+		if (!token_file) {
+			fprintf(stderr, "vmscale-probe: --tcp needs --token-file\n");
+			return 2;
+		}
+		if (read_token_file(token_file, o.token) < 0) {
+			fprintf(stderr, "vmscale-probe: %s: %s\n", token_file,
+				errno == EINVAL ? "not a token (32 lowercase hex digits)"
+						: strerror(errno));
+			return 2;
+		}
+	} else if (token_file) {
+		fprintf(stderr, "vmscale-probe: --token-file goes with --tcp\n");
 		return 2;
 	}
 	if (o.net_token && strlen(o.net_token) != VMS_TOKEN_LEN) {
@@ -858,13 +1046,33 @@ main(int argc, char **argv)
 	uint64_t last_complaint = 0;
 	while (!stop_requested) {
 		char path[300];
-		if (o.port)
+		int sfd = -1;
+		if (o.tcp && !o.once) {
+			/* Explicitly asked for: the token is the only identity, no port is tried. */
+			if ((sfd = connect_tcp(&o)) < 0) {
+				complain(&last_complaint, "cannot reach vmscaled at %s: %s; retrying",
+					 o.tcp, strerror(errno));
+				poll(NULL, 0, 5 * RETRY_MS);
+				continue;
+			}
+			snprintf(path, sizeof(path), "tcp %s", o.tcp);
+		} else if (o.port)
 			snprintf(path, sizeof(path), "%s", o.port);
 		else if (find_port(path, sizeof(path)) < 0) {
-			complain(&last_complaint,
-				 "no virtio-serial port named " VMS_PROTO_CHANNEL_NAME
-				 " (is the channel in the domain XML?); retrying");
-			poll(NULL, 0, 5 * RETRY_MS);
+			if (!o.once && o.vsock_port && (sfd = connect_vsock(o.vsock_port)) >= 0) {
+				snprintf(path, sizeof(path), "vsock port %u", o.vsock_port);
+			} else {
+				complain(&last_complaint,
+					 "no virtio-serial port named " VMS_PROTO_CHANNEL_NAME
+					 " (is the channel in the domain XML?)%s; retrying",
+					 o.vsock_port ? " and no vsock listener on the host" : "");
+				poll(NULL, 0, 5 * RETRY_MS);
+				continue;
+			}
+		}
+		if (sfd >= 0) {
+			if (serve_port(&o, &s, path, sfd) < 0)
+				poll(NULL, 0, RETRY_MS);
 			continue;
 		}
 		if (o.once) {
@@ -882,7 +1090,7 @@ main(int argc, char **argv)
 			close(s.fd);
 			return rc < 0 ? 1 : 0;
 		}
-		if (serve_port(&o, &s, path) < 0)
+		if (serve_port(&o, &s, path, -1) < 0)
 			poll(NULL, 0, RETRY_MS);
 	}
 	return 0;

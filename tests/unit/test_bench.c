@@ -118,6 +118,25 @@ test_cpu_work(void)
 	CHECK(failed_with(&r, EINVAL));
 }
 
+/* One buffer for the three ops: all plausible, copy over halves of at least 8 MiB. */
+static void
+test_mem_run(void)
+{
+	struct vmsp_result r[3];
+	double t0 = wall_ms();
+	vmsp_mem_run(8 * MIB, 20, r); /* raised to 16 MiB */
+	for (unsigned op = 0; op < 3; op++) {
+		CHECK_INT(r[op].err, 0);
+		CHECK(r[op].end_ns > r[op].start_ns && r[op].bytes > 0);
+		double bps = (double)r[op].bytes / ((double)(r[op].end_ns - r[op].start_ns) / 1e9);
+		CHECK(bps > 1e8 && bps < 2e11);
+	}
+	CHECK(wall_ms() - t0 < 3 * 20 + 2000);
+	vmsp_mem_run(VMSP_MEM_MAX_BYTES + 1, 10, r);
+	CHECK_INT(r[0].err, EINVAL);
+	CHECK_INT(r[2].err, EINVAL);
+}
+
 static void
 test_mem_bandwidth(void)
 {
@@ -564,6 +583,7 @@ main(void)
 	test_names();
 	test_cpu_work();
 	test_mem_bandwidth();
+	test_mem_run();
 	test_disk_read();
 	test_disk_read_device();
 	test_micro();
