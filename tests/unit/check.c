@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include "check.h"
 
 #include <stdio.h>
@@ -94,4 +95,24 @@ check_done(const char *name)
 {
 	printf("%s: %d checks, %d failed\n", name, check_count, check_failures);
 	return check_failures ? 1 : 0;
+}
+
+void
+check_remove_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char sub[512];
+	if (!d) {
+		unlink(path);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		check_remove_tree(sub);
+	}
+	closedir(d);
+	rmdir(path);
 }

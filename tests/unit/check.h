@@ -28,6 +28,9 @@ void check_capture_stderr(struct check_capture *cap);
 /* Restores stderr and returns what was written meanwhile (NUL-terminated, truncated). */
 const char *check_capture_end(struct check_capture *cap);
 
+/* Removes a file or a folder with everything in it (test scratch space); best effort. */
+void check_remove_tree(const char *path);
+
 /* Prints the summary; returns the process exit code. */
 int check_done(const char *name);
 

@@ -549,26 +549,6 @@ count_entries(const char *path)
 	return n;
 }
 
-static void
-remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	char sub[512];
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		remove_tree(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 int
 main(void)
 {
@@ -598,6 +578,6 @@ main(void)
 	(void)maps;
 #endif
 	CHECK(no_child_left());
-	remove_tree(tmpdir);
+	check_remove_tree(tmpdir);
 	return check_done("test_bench");
 }

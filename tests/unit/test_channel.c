@@ -16,6 +16,7 @@
 #include "../../collectors/channel.h"
 #include "../../daemon/log.h"
 #include "check.h"
+#include "check_loop.h"
 
 #define UUID "0b1f4e8e-6a86-4e38-9a8e-0d6c1b1c2a11"
 
@@ -110,28 +111,6 @@ test_clock_skew(void)
 #undef AT
 	vms_channels_free(c);
 	vms_store_fini(&st);
-}
-
-static volatile int timer_fired;
-
-static void
-on_timeout(int timer, void *opaque)
-{
-	(void)timer;
-	(void)opaque;
-	timer_fired = 1;
-}
-
-/* Runs the event loop until cond() holds or about 3 s pass. */
-static bool
-run_until(bool (*cond)(void *), void *arg)
-{
-	int timer = virEventAddTimeout(50, on_timeout, NULL, NULL);
-	bool ok = false;
-	for (int i = 0; i < 60 && !(ok = cond(arg)); i++)
-		virEventRunDefaultImpl();
-	virEventRemoveTimeout(timer);
-	return ok;
 }
 
 static bool

@@ -349,26 +349,6 @@ test_live(void)
 	}
 }
 
-static void
-remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	char sub[512];
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		remove_tree(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 int
 main(void)
 {
@@ -387,6 +367,6 @@ main(void)
 	test_names();
 	test_live();
 	CHECK_INT(count_fds(), fds);
-	remove_tree(tmpdir);
+	check_remove_tree(tmpdir);
 	return check_done("test_diskstats");
 }

@@ -18,6 +18,7 @@
 #include "../../collectors/listeners.h"
 #include "../../daemon/log.h"
 #include "check.h"
+#include "check_loop.h"
 
 #define UUID_A "0b1f4e8e-6a86-4e38-9a8e-0d6c1b1c2a11"
 #define UUID_B "5c2d9a10-1111-4e38-9a8e-0d6c1b1c2a22"
@@ -163,27 +164,6 @@ test_vsock_unsupported(void)
 
 /* ---- tcp ---- */
 
-static volatile int timer_fired;
-
-static void
-on_timeout(int timer, void *opaque)
-{
-	(void)timer;
-	(void)opaque;
-	timer_fired = 1;
-}
-
-static bool
-run_until(bool (*cond)(void *), void *arg)
-{
-	int timer = virEventAddTimeout(50, on_timeout, NULL, NULL);
-	bool ok = false;
-	for (int i = 0; i < 60 && !(ok = cond(arg)); i++)
-		virEventRunDefaultImpl();
-	virEventRemoveTimeout(timer);
-	return ok;
-}
-
 static bool
 has_cpu(void *arg)
 {
@@ -268,7 +248,7 @@ static bool
 closed_by_peer(int fd)
 {
 	char buf[512];
-	int timer = virEventAddTimeout(20, on_timeout, NULL, NULL);
+	int timer = virEventAddTimeout(20, check_loop_tick, NULL, NULL);
 	bool closed = false;
 	for (int i = 0; i < 100 && !closed; i++) {
 		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
