@@ -255,7 +255,11 @@ family_gaps() {
 			"vmscale_probe_latency_seconds domain=\"$d\" op=\"file_create_10k\"" \
 			"vmscale_probe_latency_seconds domain=\"$d\" op=\"mem_read\"" \
 			"vmscale_probe_cost_seconds_total domain=\"$d\" probe=\"memory\"" \
-			"vmscale_probe_resident_memory_bytes domain=\"$d\""; do
+			"vmscale_probe_resident_memory_bytes domain=\"$d\"" \
+			"vmscale_domain_cpu_seconds_total domain=\"$d\" mode=\"user\"" \
+			"vmscale_domain_vcpu_seconds_total domain=\"$d\" vcpu=\"0\"" \
+			"vmscale_domain_vcpu_delay_seconds_total domain=\"$d\" vcpu=\"0\"" \
+			"vmscale_domain_memory_rss_bytes domain=\"$d\""; do
 			# shellcheck disable=SC2086
 			num_gt "$(value $series)" 0 || gaps+=("${series// /,}")
 		done
@@ -293,6 +297,7 @@ for d in "${guests[@]}"; do
 		"fork_exit $(value vmscale_probe_latency_seconds "domain=\"$d\"" 'op="fork_exit"') s"
 done
 ok "network throughput > 0 both ways, 1 KiB and 32 KiB blocks, for every guest"
+ok "host-side per-domain CPU, vCPU time, vCPU delay (steal seen from the host) and RSS > 0 for every guest"
 
 # Clock skew of an idle lab: guest and host clocks agree within 50 ms per report.
 for d in "${guests[@]}"; do
