@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, runs the whole suite (ctest).
-# First a sanitizer build (ASan + UBSan) of everything but the lab test, then the normal
-# build with every test, the end-to-end lab included.
+# First a sanitizer build (ASan + UBSan) of everything but the tests that boot guests (their
+# initramfs needs the static probe; a sanitized probe is dynamic), then the normal build with
+# every test, the end-to-end ones included.
 #   VMSCALE_SKIP_SANITIZE=1   skip the sanitizer pass
 #   VMSCALE_BUILD_DIR=DIR     build directory of the main pass (default build/)
 set -euo pipefail
@@ -16,7 +17,7 @@ if [ "${VMSCALE_SKIP_SANITIZE:-0}" != 1 ]; then
 	cmake -S "$repo" -B "$repo/build-asan" -DCMAKE_BUILD_TYPE=Debug -DVMSCALE_SANITIZE=ON >/dev/null
 	cmake --build "$repo/build-asan" -j"$jobs"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --test-dir "$repo/build-asan" -E '^e2e_lab$' --output-on-failure
+		ctest --test-dir "$repo/build-asan" -E '^e2e_' --output-on-failure
 fi
 
 echo "== build in $build"

@@ -137,6 +137,7 @@ if ! (
 	export LAB_DIR=$T/lab LAB_PREFIX=$prefix LAB_URI=$uri VMSCALE_BUILD_DIR=$build VMSCALE_PROBE=$probe
 	# shellcheck source=scripts/lab.sh
 	. "$repo/scripts/lab.sh"
+	check_static "$probe_bin" probe # a sanitizer build's probe is dynamic: say so, not "no hello"
 	pick_kernel
 	ensure_guest_image
 	for ((i = 1; i <= nguests; i++)); do domain_xml "$prefix$i" >"$LAB_DIR/xml/$prefix$i.xml"; done
