@@ -253,9 +253,8 @@ accept_disk(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 	} else {
 		/* Cumulative since guest boot: within one hello a falling counter is a lie. */
 		for (unsigned f = 0; f < r.nfields && f < p->disks[i].nfields; f++)
-			if (f != 8 /* in_flight is a gauge */ && r.v[f] < p->disks[i].v[f]) {
+			if (f != VMS_DISK_IN_FLIGHT && r.v[f] < p->disks[i].v[f])
 				return VMS_PROTO_E_SEQUENCE;
-			}
 	}
 	p->disks[i] = r;
 	vms_store_changed(c->store);

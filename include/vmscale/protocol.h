@@ -261,6 +261,7 @@ struct vms_run {
 #define VMS_DISK_FIELD_COUNT 17
 #define VMS_DISK_REQUIRED_FIELDS 11
 #define VMS_DISK_NAME_MAX 31
+#define VMS_DISK_IN_FLIGHT 8 /* the one column that is a gauge, not a cumulative count */
 /* /proc/diskstats columns after the name, in kernel order: "reads" ... "flush_ms". */
 const char *vms_disk_field_name(unsigned i);
 
