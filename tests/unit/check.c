@@ -116,3 +116,16 @@ check_remove_tree(const char *path)
 	closedir(d);
 	rmdir(path);
 }
+
+int
+check_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 3; /* ".", ".." and the directory's own descriptor */
+}

@@ -28,6 +28,10 @@ void check_capture_stderr(struct check_capture *cap);
 /* Restores stderr and returns what was written meanwhile (NUL-terminated, truncated). */
 const char *check_capture_end(struct check_capture *cap);
 
+/* Open file descriptors of this process (to show that code under test leaks none); -1 if
+ * /proc cannot tell. */
+int check_count_fds(void);
+
 /* Removes a file or a folder with everything in it (test scratch space); best effort. */
 void check_remove_tree(const char *path);
 

@@ -316,19 +316,6 @@ test_names(void)
 	}
 }
 
-static int
-count_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static void
 test_live(void)
 {
@@ -357,7 +344,7 @@ main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	int fds = count_fds();
+	int fds = check_count_fds();
 	test_kernels();
 	test_hostile();
 	test_filters();
@@ -366,7 +353,7 @@ main(void)
 	test_many();
 	test_names();
 	test_live();
-	CHECK_INT(count_fds(), fds);
+	CHECK_INT(check_count_fds(), fds);
 	check_remove_tree(tmpdir);
 	return check_done("test_diskstats");
 }

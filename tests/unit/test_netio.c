@@ -33,19 +33,6 @@
 #define NS_PER_MS 1000000ull
 
 static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n - 3; /* ".", ".." and the directory's own descriptor */
-}
-
-static int
 free_port(int family)
 {
 	struct sockaddr_storage ss;
@@ -682,7 +669,7 @@ test_out_of_fds(struct vms_netio *n, unsigned port)
 	CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
 	low = old;
 	low.rlim_cur = 64;
-	if (count_fds() > 40 || setrlimit(RLIMIT_NOFILE, &low) < 0) {
+	if (check_count_fds() > 40 || setrlimit(RLIMIT_NOFILE, &low) < 0) {
 		printf("netio: cannot lower RLIMIT_NOFILE here, accept pause not tested\n");
 		return;
 	}
@@ -957,7 +944,7 @@ main(void)
 	}
 	int ticker = virEventAddTimeout(5, on_tick, NULL, NULL);
 	turn(); /* the loop opens its wakeup descriptor on first use */
-	int fds_before = count_fds();
+	int fds_before = check_count_fds();
 
 	int port = free_port(AF_INET);
 	char spec[64], err[256] = "";
@@ -1003,6 +990,6 @@ main(void)
 	test_no_confirmation();
 	pump(20);
 	virEventRemoveTimeout(ticker);
-	CHECK_INT(count_fds(), fds_before);
+	CHECK_INT(check_count_fds(), fds_before);
 	return check_done("test_netio");
 }
