@@ -484,6 +484,7 @@ accept_hello(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 		return err;
 	bool first = !d->probe.hello;
 	d->probe.hello = true;
+	d->probe.hello_at_ns = now_ns;
 	d->probe.info = h;
 	d->probe.caps = parse_caps(h.caps);
 	d->probe.ndisks = 0; /* devices may have changed with the probe */

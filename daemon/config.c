@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "vmscale/protocol.h"
+#include "control.h"
 #include "http.h"
 #include "log.h"
 #include "netio.h"
@@ -45,7 +46,7 @@ enum kind {
 	K_SECONDS,    /* duration stored in whole seconds (unsigned) */
 	K_MS,         /* duration stored in ms (uint32_t) */
 	K_MS_OR_OFF,  /* same, or "off" = 0 */
-	K_RATIO,      /* 0..1 */
+	K_RATIO,      /* 0..1 (busy-threshold) */
 	K_REGEX,      /* POSIX extended */
 	K_BOOL,
 	K_PATH,       /* absolute */
@@ -53,6 +54,8 @@ enum kind {
 	K_SIZE,       /* bytes with an optional binary unit (uint64_t) */
 	K_SIZES,      /* comma-separated sizes into probe.network_blocks */
 	K_HOST,       /* host name or IP address */
+	K_THRESHOLDS, /* slowdown ratio for every probe, then PROBE=RATIO overrides */
+	K_FRACTION,   /* a double 0..1 at off */
 };
 
 struct key {
@@ -63,6 +66,7 @@ struct key {
 	const char *why;    /* appended to a bounds error */
 };
 
+#define A(field) F(analysis.field)
 #define F(field) offsetof(struct vms_config, field), sizeof(((struct vms_config *)0)->field)
 #define P(field) F(probe.field)
 #define SCHED VMS_SCHEDULE_MIN_MS, VMS_SCHEDULE_MAX_MS
@@ -139,9 +143,51 @@ static const struct key keys[] = {
 	  "(default 1)", true}, K_COUNT, P(active_concurrency), 1, MAX_CONCURRENCY, NULL},
 	{{"probe-skew-tolerance", 0, "DURATION", "flag samples whose guest clock disagrees more "
 	  "(default 50ms)", true}, K_MS, P(skew_tolerance_ms), BOUND, NULL},
+	{{"slowdown-window", 0, "DURATION", "the current value of a probe is the median over "
+	  "this window (default 300s)", true}, K_SECONDS, A(window_s), 10, 86400, NULL},
+	{{"baseline-min-samples", 0, "N", "samples an N_up level needs to be a baseline, 1..1000 "
+	  "(default 5)", true}, K_COUNT, A(min_samples), 1, 1000, NULL},
+	{{"analysis-buckets", 0, "N", "N_up levels kept per domain and probe, 2..32 (default 8)",
+	  true}, K_COUNT, A(buckets), 2, VMS_AN_MAX_BUCKETS, NULL},
+	{{"slowdown-warning", 0, "RATIO[,PROBE=RATIO...]", "slowdown that raises a warning, for "
+	  "every probe then per probe (default 1.5)", true}, K_THRESHOLDS, A(warning), 0, 0, NULL},
+	{{"slowdown-critical", 0, "RATIO[,PROBE=RATIO...]", "slowdown that raises a critical "
+	  "alert (default 2)", true}, K_THRESHOLDS, A(critical), 0, 0, NULL},
+	{{"slowdown-clear", 0, "RATIO[,PROBE=RATIO...]", "a warning ends only below this "
+	  "slowdown (default 1.2)", true}, K_THRESHOLDS, A(clear), 0, 0, NULL},
+	{{"alert-for", 0, "DURATION", "how long a slowdown must last to fire an alert (default "
+	  "60s)", true}, K_SECONDS, A(alert_for_s), 0, 86400, NULL},
+	{{"capacity-min-levels", 0, "N", "N_up levels a capacity prediction needs, 2..32 (default "
+	  "3)", true}, K_COUNT, A(capacity_min_levels), 2, VMS_AN_MAX_BUCKETS, NULL},
+	{{"capacity-min-r-squared", 0, "RATIO", "R^2 a capacity fit needs, 0..1 (default 0.8)",
+	  true}, K_FRACTION, A(capacity_min_r2), 0, 0, NULL},
+	{{"state-save-interval", 0, "DURATION", "how often the analysis state is written to "
+	  "STATE-DIR/analysis.state (default 60s)", true}, K_SECONDS, A(save_interval_s), 1, 86400,
+	 NULL},
+	{{"analysis-retention", 0, "DURATION", "forget the baselines of a domain not running for "
+	  "this long (default 720h, 30 days)", true}, K_SECONDS, A(retention_s), 60,
+	 3650u * 86400, NULL},
+	{{"control-socket", 0, "PATH", "unix socket of vmscalectl (default "
+	  VMS_CONTROL_DEFAULT_PATH ")", false}, K_PATH, F(control_socket), 0, 0, NULL},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(NKEYS <= VMS_CONFIG_MAX_KEYS, "raise VMS_CONFIG_MAX_KEYS");
+
+void
+vms_config_analysis(const struct vms_config *c, struct vms_analysis_config *out)
+{
+	vms_analysis_config_defaults(out);
+	out->window_ns = (uint64_t)c->analysis.window_s * 1000000000u;
+	out->min_samples = c->analysis.min_samples;
+	out->max_buckets = c->analysis.buckets;
+	out->alert_for_ns = (uint64_t)c->analysis.alert_for_s * 1000000000u;
+	out->capacity_min_levels = c->analysis.capacity_min_levels;
+	out->capacity_min_r2 = c->analysis.capacity_min_r2;
+	out->retention_s = c->analysis.retention_s;
+	memcpy(out->warning, c->analysis.warning, sizeof(out->warning));
+	memcpy(out->critical, c->analysis.critical, sizeof(out->critical));
+	memcpy(out->clear, c->analysis.clear, sizeof(out->clear));
+}
 
 size_t
 vms_config_nkeys(void)
@@ -182,6 +228,22 @@ vms_config_defaults(struct vms_config *c)
 	c->http_max_connections = VMS_HTTP_MAX_CONNECTIONS_DEFAULT;
 	c->http_timeout_s = VMS_HTTP_TIMEOUT_S_DEFAULT;
 	c->state_dir = vms_xstrdup(DEFAULT_STATE_DIR);
+	c->control_socket = vms_xstrdup(VMS_CONTROL_DEFAULT_PATH);
+	struct vms_analysis_config ac;
+	vms_analysis_config_defaults(&ac);
+	c->analysis = (struct vms_analysis_keys){
+		.window_s = (uint32_t)(ac.window_ns / 1000000000u),
+		.min_samples = ac.min_samples,
+		.buckets = ac.max_buckets,
+		.alert_for_s = (uint32_t)(ac.alert_for_ns / 1000000000u),
+		.save_interval_s = 60,
+		.retention_s = (uint32_t)ac.retention_s,
+		.capacity_min_levels = ac.capacity_min_levels,
+		.capacity_min_r2 = ac.capacity_min_r2,
+	};
+	memcpy(c->analysis.warning, ac.warning, sizeof(ac.warning));
+	memcpy(c->analysis.critical, ac.critical, sizeof(ac.critical));
+	memcpy(c->analysis.clear, ac.clear, sizeof(ac.clear));
 	c->probe = (struct vms_probe_config){
 		/* 0: follow "interval", resolved by vms_config_validate. */
 		.cpu_interval_ms = 0,
@@ -230,6 +292,7 @@ vms_config_fini(struct vms_config *c)
 	free(c->netio_guest_address);
 	free(c->state_dir);
 	free(c->tcp_listen);
+	free(c->control_socket);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }
@@ -248,6 +311,7 @@ vms_config_copy(struct vms_config *dst, const struct vms_config *src)
 	dst->netio_guest_address = dup_or_null(src->netio_guest_address);
 	dst->state_dir = dup_or_null(src->state_dir);
 	dst->tcp_listen = dup_or_null(src->tcp_listen);
+	dst->control_socket = dup_or_null(src->control_socket);
 	dst->path = dup_or_null(src->path);
 }
 
@@ -601,6 +665,75 @@ set_sizes(struct vms_config *c, size_t ki, const char *value, char *err, size_t 
 	return 0;
 }
 
+/* A slowdown ratio: a plain decimal above 1 and at most 1000. */
+static bool
+parse_slowdown(const char *s, double *out)
+{
+	size_t digits = 0, points = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p >= '0' && *p <= '9')
+			digits++;
+		else if (*p == '.')
+			points++;
+		else
+			return false;
+	}
+	if (digits == 0 || points > 1 || strlen(s) > 32)
+		return false;
+	*out = strtod(s, NULL);
+	return *out > 1.0 && *out <= 1000.0;
+}
+
+/* "1.5" or "1.5,cpu_work=1.3,fork_exit=3": every probe, then the named ones. */
+static int
+set_thresholds(struct vms_config *c, size_t ki, const char *value, char *err, size_t errsz)
+{
+	const struct key *k = &keys[ki];
+	double t[VMS_AN_PROBE_COUNT];
+	char item[64], name[64], v[MAX_QUOTED + 4];
+	memcpy(t, (char *)c + k->off, sizeof(t));
+	for (const char *p = value;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == 0 || len >= sizeof(item))
+			goto bad;
+		memcpy(item, p, len);
+		item[len] = '\0';
+		char *eq = strchr(item, '=');
+		double r;
+		if (!eq) {
+			if (!parse_slowdown(item, &r))
+				goto bad;
+			for (unsigned i = 0; i < VMS_AN_PROBE_COUNT; i++)
+				t[i] = r;
+		} else {
+			*eq = '\0';
+			int probe = vms_an_probe_from_name(item);
+			if (probe < 0) {
+				snprintf(err, errsz, "%s: unknown probe '%s' (cpu_work, memory_copy, "
+					 "memory_read, memory_write, disk_read, network_send, "
+					 "network_receive, fork_exit, fork_exec, ctxsw, file_create_0k, "
+					 "file_create_10k, mem_read_latency)",
+					 keyref(c, ki, name, sizeof(name)), quoted(item, v, sizeof(v)));
+				return -1;
+			}
+			if (!parse_slowdown(eq + 1, &r))
+				goto bad;
+			t[probe] = r;
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	memcpy((char *)c + k->off, t, sizeof(t));
+	return 0;
+bad:
+	snprintf(err, errsz, "%s must be a slowdown ratio above 1 (at most 1000), then optional "
+		 "PROBE=RATIO items, separated by ','; got '%s'", keyref(c, ki, name, sizeof(name)),
+		 quoted(value, v, sizeof(v)));
+	return -1;
+}
+
 /*
  * Applies one value. origin: the file's line, or -1 for the command line (it says how
  * messages name the key). fresh: the first occurrence from this source, which replaces a
@@ -721,6 +854,20 @@ set_key(struct vms_config *c, size_t ki, const char *value, int origin, bool fre
 				 keyref(c, ki, name, sizeof(name)), quoted(value, v, sizeof(v)));
 			goto fail;
 		}
+		break;
+	case K_FRACTION: {
+		double f;
+		if (!parse_ratio(value, &f)) {
+			snprintf(err, errsz, "%s must be a ratio 0..1, got '%s'",
+				 keyref(c, ki, name, sizeof(name)), quoted(value, v, sizeof(v)));
+			goto fail;
+		}
+		memcpy((char *)c + k->off, &f, sizeof(f));
+		break;
+	}
+	case K_THRESHOLDS:
+		if (set_thresholds(c, ki, value, err, errsz) < 0)
+			goto fail;
 		break;
 	case K_REGEX: {
 		regex_t re;
@@ -987,6 +1134,24 @@ vms_config_validate(struct vms_config *c, char *err, size_t errsz)
 	if (!p->disk_interval_ms)
 		p->disk_interval_ms = c->interval_s * 1000;
 
+	/* Hysteresis needs clear < warning < critical, probe by probe. */
+	size_t kw = (size_t)key_index("slowdown-warning"), kc = (size_t)key_index("slowdown-critical"),
+	       kl = (size_t)key_index("slowdown-clear");
+	for (unsigned i = 0; i < VMS_AN_PROBE_COUNT; i++) {
+		const struct vms_analysis_keys *an = &c->analysis;
+		if (an->clear[i] < an->warning[i] && an->warning[i] < an->critical[i])
+			continue;
+		/* Name the key of the broken pair set last: a flag, else the later file line. */
+		size_t a = an->clear[i] >= an->warning[i] ? kl : kw, b = a == kl ? kw : kc;
+		int oa = c->origin[a], ob = c->origin[b];
+		size_t at = oa < 0 ? a : ob < 0 ? b : ob > oa ? b : a;
+		snprintf(err, errsz, "%s%s: probe %s needs slowdown-clear < slowdown-warning < "
+			 "slowdown-critical, got %g, %g and %g", where(c, at, w, sizeof(w)),
+			 keyref(c, at, na, sizeof(na)), vms_an_probe_name(i), an->clear[i],
+			 an->warning[i], an->critical[i]);
+		return -1;
+	}
+
 	size_t cert = (size_t)key_index("tls-cert"), key = (size_t)key_index("tls-key");
 	if (!c->tls_cert != !c->tls_key) {
 		size_t have = c->tls_cert ? cert : key, missing = c->tls_cert ? key : cert;
@@ -1088,5 +1253,7 @@ vms_config_restart_needed(const struct vms_config *old, const struct vms_config 
 		return "vsock-port";
 	if (!same_string(old->tcp_listen, new_->tcp_listen))
 		return "tcp-listen";
+	if (!same_string(old->control_socket, new_->control_socket))
+		return "control-socket";
 	return NULL;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analysis.h"
+
 #ifdef VMSCALE_SYSCONFDIR /* CMake's: /etc for a /usr install */
 #define VMS_CONFIG_DEFAULT_PATH VMSCALE_SYSCONFDIR "/vmscale/vmscaled.conf"
 #else
@@ -22,7 +24,7 @@
 #define VMS_CONFIG_MAX_NET_BLOCKS 6
 #define VMS_CONFIG_MAX_FILE (64 * 1024) /* bytes */
 #define VMS_CONFIG_MAX_LINE 1024        /* bytes, without the LF */
-#define VMS_CONFIG_MAX_KEYS 40          /* room in origin[] for every key of config.c */
+#define VMS_CONFIG_MAX_KEYS 56          /* room in origin[] for every key of config.c */
 
 /* Probe schedule and sizes: the host owns them and pushes them to every guest. */
 struct vms_probe_config {
@@ -47,6 +49,20 @@ struct vms_probe_config {
 	uint32_t skew_tolerance_ms;     /* samples whose window skews more are flagged, 50 */
 };
 
+/* The degradation analysis' keys (see analysis.h for what each means). */
+struct vms_analysis_keys {
+	uint32_t window_s;          /* "slowdown-window", default 300 s */
+	uint32_t min_samples;       /* "baseline-min-samples", default 5 */
+	uint32_t buckets;           /* "analysis-buckets", default 8 */
+	uint32_t alert_for_s;       /* "alert-for", default 60 s */
+	uint32_t save_interval_s;   /* "state-save-interval", default 60 s */
+	uint32_t retention_s;       /* "analysis-retention", default 30 days */
+	uint32_t capacity_min_levels; /* "capacity-min-levels", default 3 */
+	double capacity_min_r2;     /* "capacity-min-r-squared", default 0.8 */
+	/* "slowdown-warning", "slowdown-critical", "slowdown-clear": per probe. */
+	double warning[VMS_AN_PROBE_COUNT], critical[VMS_AN_PROBE_COUNT], clear[VMS_AN_PROBE_COUNT];
+};
+
 struct vms_config {
 	char *uris[VMS_CONFIG_MAX_URIS]; /* "connect", repeatable; default qemu:///system */
 	unsigned nuris;
@@ -65,6 +81,8 @@ struct vms_config {
 	unsigned vsock_port;        /* "vsock-port": AF_VSOCK listener, 0 = off (the default) */
 	char *tcp_listen;           /* "tcp-listen" ADDR:PORT: token-authenticated probes, NULL = off */
 	struct vms_probe_config probe; /* "probe-*" keys */
+	struct vms_analysis_keys analysis;
+	char *control_socket;       /* "control-socket", default /run/vmscale/control.sock */
 
 	/* Where each key was set, for error messages: 0 = default, -1 = command line, else the
 	 * line of path. Indexed like vms_config_key_at(). */
@@ -118,7 +136,7 @@ int vms_config_validate(struct vms_config *c, char *err, size_t errsz);
 
 /* For SIGHUP: NULL if new can replace old live, else the name of the first key whose change
  * needs a restart ("connect", "listen", "tls-cert", "tls-key", "http-max-connections",
- * "http-timeout", "netio-listen", "state-dir", "vsock-port", "tcp-listen"). */
+ * "http-timeout", "netio-listen", "state-dir", "vsock-port", "tcp-listen", "control-socket"). */
 const char *vms_config_restart_needed(const struct vms_config *old, const struct vms_config *new_);
 
 /* The keys, for --help and getopt: the long flag is "--" + name. */
@@ -131,5 +149,8 @@ struct vms_config_key {
 };
 size_t vms_config_nkeys(void);
 const struct vms_config_key *vms_config_key_at(size_t i);
+
+/* The analysis' settings from a validated configuration. */
+void vms_config_analysis(const struct vms_config *c, struct vms_analysis_config *out);
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #define SD_JOURNAL_SUPPRESS_LOCATION
+#include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
 #define COMPLAIN_FIRST_NS (60ull * 1000000000ull)
@@ -76,8 +77,10 @@ one_line(char *s)
 			*s = ' ';
 }
 
+#define LOG_MAX_FIELDS 8
+
 static void
-log_v(int prio, const char *domain, const char *fmt, va_list ap)
+log_v(int prio, const char *domain, const char *const *fields, const char *fmt, va_list ap)
 {
 	char msg[1024], dom[256];
 	if (prio >= LOG_DEBUG && !log_verbose)
@@ -89,6 +92,29 @@ log_v(int prio, const char *domain, const char *fmt, va_list ap)
 		snprintf(dom, sizeof(dom), "%s", domain);
 		one_line(dom);
 		domain = dom;
+	}
+	if (use_journal && fields) {
+		/* One entry with every field: MESSAGE, PRIORITY, identifier, DOMAIN and the rest. */
+		char buf[LOG_MAX_FIELDS + 4][1100];
+		struct iovec iov[LOG_MAX_FIELDS + 4];
+		int n = 0;
+		snprintf(buf[n], sizeof(buf[n]), "MESSAGE=%s%s%s", domain ? "domain " : "",
+			 domain ? domain : "", domain ? ": " : "");
+		snprintf(buf[n] + strlen(buf[n]), sizeof(buf[n]) - strlen(buf[n]), "%s", msg);
+		n++;
+		snprintf(buf[n++], sizeof(buf[0]), "PRIORITY=%d", prio);
+		snprintf(buf[n++], sizeof(buf[0]), "SYSLOG_IDENTIFIER=%s", log_ident);
+		if (domain)
+			snprintf(buf[n++], sizeof(buf[0]), "DOMAIN=%s", domain);
+		for (unsigned i = 0; fields[i] && fields[i + 1] && i < 2 * LOG_MAX_FIELDS; i += 2) {
+			snprintf(buf[n], sizeof(buf[n]), "%s=%s", fields[i], fields[i + 1]);
+			one_line(buf[n]);
+			n++;
+		}
+		for (int i = 0; i < n; i++)
+			iov[i] = (struct iovec){buf[i], strlen(buf[i])};
+		sd_journal_sendv(iov, n);
+		return;
 	}
 	if (use_journal) {
 		if (domain)
@@ -111,7 +137,16 @@ vms_log(int prio, const char *domain, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	log_v(prio, domain, fmt, ap);
+	log_v(prio, domain, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+vms_log_fields(int prio, const char *domain, const char *const *fields, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_v(prio, domain, fields, fmt, ap);
 	va_end(ap);
 }
 

@@ -17,6 +17,13 @@ void vms_log_init(const char *ident, bool verbose);
 void vms_log(int prio, const char *domain, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * The same with extra journal fields: fields alternates names and values ("PROBE", "cpu_work",
+ * ..., NULL), at most 8 pairs. On stderr only the message is written (it should say it all).
+ */
+void vms_log_fields(int prio, const char *domain, const char *const *fields, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #define vms_err(...) vms_log(LOG_ERR, NULL, __VA_ARGS__)
 #define vms_warn(...) vms_log(LOG_WARNING, NULL, __VA_ARGS__)
 #define vms_info(...) vms_log(LOG_INFO, NULL, __VA_ARGS__)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,7 +22,9 @@
 #include "../collectors/listeners.h"
 #include "../collectors/host.h"
 #include "../collectors/libvirt.h"
+#include "analysis.h"
 #include "config.h"
+#include "control.h"
 #include "http.h"
 #include "netio.h"
 #include "log.h"
@@ -54,13 +57,16 @@ struct vmscaled {
 	struct vms_netio *netio; /* the network probe's responder; NULL when not configured */
 	struct vms_listeners *listeners; /* vsock and tcp probe transports */
 	struct vms_http *http;
+	struct vms_analysis *analysis;
+	struct vms_control *control; /* NULL when the socket could not be made */
+	char *state_path;            /* STATE-DIR/analysis.state */
 	int timer;
 	int sigfd;
 	int sigwatch;
 	volatile bool quit;
 	bool ready;
 	bool refresh_requested;
-	struct job refresh, host, tick, watchdog;
+	struct job refresh, host, tick, watchdog, save;
 	uint64_t published_generation;
 	uint64_t published_at_ns;
 	char status[160];
@@ -90,6 +96,7 @@ publish(struct vmscaled *v, uint64_t now)
 	}
 	if (v->listeners)
 		vms_listeners_get_stats(v->listeners, &info.listeners);
+	info.analysis = v->analysis;
 	struct vms_buf metrics, landing;
 	vms_buf_init(&metrics);
 	vms_buf_init(&landing);
@@ -132,7 +139,7 @@ static void
 schedule_next(struct vmscaled *v, uint64_t now)
 {
 	uint64_t next = v->tick.next_ns;
-	const struct job *jobs[] = {&v->refresh, &v->host, &v->watchdog};
+	const struct job *jobs[] = {&v->refresh, &v->host, &v->watchdog, &v->save};
 	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++)
 		if (jobs[i]->interval_ns && jobs[i]->next_ns < next)
 			next = jobs[i]->next_ns;
@@ -140,6 +147,22 @@ schedule_next(struct vmscaled *v, uint64_t now)
 	if (v->refresh_requested)
 		ms = 0;
 	virEventUpdateTimeout(v->timer, ms);
+}
+
+static double
+realtime_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Baselines and N_up statistics to STATE-DIR; a failure is logged (rate-limited) and counted. */
+static void
+save_state(struct vmscaled *v)
+{
+	char err[512];
+	vms_analysis_save(v->analysis, v->state_path, realtime_s(), err, sizeof(err));
 }
 
 static void
@@ -161,6 +184,9 @@ run_jobs(struct vmscaled *v)
 	if (job_due(&v->tick, now) && !refreshed)
 		vms_channels_sync(v->channels); /* reconnects whose backoff expired */
 	vms_channels_tick(v->channels, now); /* active probe runs: start the due, end the stuck */
+	vms_analysis_update(v->analysis, &v->store, now, realtime_s());
+	if (job_due(&v->save, now))
+		save_state(v);
 	if (v->watchdog.interval_ns && job_due(&v->watchdog, now))
 		sd_notify(0, "WATCHDOG=1");
 
@@ -192,6 +218,22 @@ on_domains_changed(void *opaque)
 	struct vmscaled *v = opaque;
 	v->refresh_requested = true;
 	virEventUpdateTimeout(v->timer, 0);
+}
+
+/* STATE-DIR holds the analysis state and the tcp tokens: made (0700) if missing. */
+static int
+ensure_state_dir(const char *dir)
+{
+	struct stat sb;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		vms_err("cannot create state-dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		vms_err("state-dir %s is not a folder", dir);
+		return -1;
+	}
+	return 0;
 }
 
 /* Defaults, then the file, then the command line, then the checks across keys. Returns 0, 1
@@ -280,6 +322,10 @@ apply_live(struct vmscaled *v, const struct vms_config *old, const struct vms_co
 	uint64_t now = vms_monotonic_ns(), interval_ns = (uint64_t)c->interval_s * NS_PER_S;
 	job_set_interval(&v->refresh, interval_ns, now);
 	job_set_interval(&v->host, interval_ns, now);
+	job_set_interval(&v->save, (uint64_t)c->analysis.save_interval_s * NS_PER_S, now);
+	struct vms_analysis_config ac;
+	vms_config_analysis(c, &ac);
+	vms_analysis_set_config(v->analysis, &ac);
 	bool same_filter = (!old->probe_domains && !c->probe_domains) ||
 			   (old->probe_domains && c->probe_domains &&
 			    strcmp(old->probe_domains, c->probe_domains) == 0);
@@ -584,11 +630,27 @@ main(int argc, char **argv)
 		goto cleanup;
 	}
 	apply_probe_config(&v);
+	struct vms_analysis_config ac;
+	vms_config_analysis(&v.cfg, &ac);
+	v.analysis = vms_analysis_new(&ac);
+	if (ensure_state_dir(v.cfg.state_dir) < 0)
+		goto cleanup;
+	size_t plen = strlen(v.cfg.state_dir) + sizeof("/analysis.state");
+	v.state_path = vms_xcalloc(plen, 1);
+	snprintf(v.state_path, plen, "%s/analysis.state", v.cfg.state_dir);
+	vms_analysis_load(v.analysis, v.state_path, realtime_s());
+	/* Without the control socket baselines cannot be pinned, but everything else works. */
+	v.control = vms_control_open(v.cfg.control_socket, vms_analysis_control, v.analysis, err,
+				     sizeof(err));
+	if (!v.control)
+		vms_err("control socket: %s; vmscalectl will not reach this vmscaled", err);
 
 	uint64_t now = vms_monotonic_ns();
 	v.refresh = (struct job){.next_ns = now, .interval_ns = interval_ns};
 	v.host = (struct job){.next_ns = now, .interval_ns = interval_ns};
 	v.tick = (struct job){.next_ns = now + TICK_NS, .interval_ns = TICK_NS};
+	uint64_t save_ns = (uint64_t)v.cfg.analysis.save_interval_s * NS_PER_S;
+	v.save = (struct job){.next_ns = now + save_ns, .interval_ns = save_ns};
 	uint64_t watchdog_us = 0;
 	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0)
 		v.watchdog = (struct job){.next_ns = now, .interval_ns = watchdog_us * 1000 / 2};
@@ -614,6 +676,7 @@ main(int argc, char **argv)
 		}
 	}
 	sd_notify(0, "STOPPING=1\nSTATUS=shutting down");
+	save_state(&v); /* a clean stop loses nothing */
 	rc = 0;
 
 cleanup:
@@ -622,6 +685,7 @@ cleanup:
 		virEventRemoveTimeout(v.timer);
 	if (v.sigwatch >= 0)
 		virEventRemoveHandle(v.sigwatch);
+	vms_control_close(v.control);
 	vms_listeners_free(v.listeners); /* before the channels they hand connections to */
 	vms_channels_free(v.channels);
 	vms_netio_close(v.netio); /* after the channels: they revoke their grants */
@@ -629,6 +693,8 @@ cleanup:
 		vms_libvirt_free(v.libvirt[i]);
 	vms_http_stop(v.http);
 	vms_host_fini();
+	vms_analysis_free(v.analysis);
+	free(v.state_path);
 	vms_store_fini(&v.store);
 	if (v.sigfd >= 0)
 		close(v.sigfd);

@@ -13,6 +13,8 @@
 #include "../collectors/listeners.h"
 #include "store.h"
 
+struct vms_analysis;
+
 struct vms_buf {
 	char *data;
 	size_t len, cap;
@@ -40,6 +42,7 @@ struct vms_render_info {
 	bool netio_on;               /* the network-probe responder is listening */
 	struct vms_netio_stats netio;
 	struct vms_listener_stats listeners; /* vsock and tcp probe transports, when on */
+	const struct vms_analysis *analysis; /* degradation analysis; NULL leaves it out */
 };
 
 void vms_render_metrics(struct vms_buf *out, const struct vms_store *st,

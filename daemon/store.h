@@ -28,6 +28,7 @@ enum vms_run_result { VMS_RUN_OK, VMS_RUN_TIMEOUT, VMS_RUN_RESULT_COUNT };
 struct vms_probe_state {
 	bool connected;     /* the channel socket is open */
 	bool hello;         /* a valid hello arrived on this connection */
+	uint64_t hello_at_ns; /* host monotonic time of the latest hello (startup time) */
 	struct vms_hello info;
 	unsigned caps;      /* bit (1 << enum vms_family) per family the probe announced */
 	bool have_cpu;

@@ -114,7 +114,8 @@ $(grep -vc '^#' "$tmp/$name.prom")" >"$tmp/$name.result"
 echo "== vmscaled --connect test://…/node.xml ($ndom running domains)" >&2
 port=$(free_port)
 measure vmscaled "http://127.0.0.1:$port/metrics" "^vmscale_domains_running $ndom\$" \
-	"$vmscaled" --connect "$uri" --listen "127.0.0.1:$port" --interval 5
+	"$vmscaled" --connect "$uri" --listen "127.0.0.1:$port" --interval 5 --state-dir "$tmp/state" \
+	--control-socket "$tmp/control.sock"
 read -r v_start v_med v_p90 v_bytes v_series <"$tmp/vmscaled.result"
 # What Prometheus asks for: OpenMetrics, gzip (the variants are derived once per snapshot).
 for ((i = 0; i < scrapes; i++)); do

@@ -79,7 +79,7 @@ metrics() { curl -sf "$url/metrics"; }
 has() { metrics >"$tmp/scrape" && grep -qxF -- "$1" "$tmp/scrape"; }
 wait_has() { wait_for 10 has "$1"; }
 write_conf 0.2 "$port"
-"$vmscaled" --config "$conf" 2>"$tmp/vmscaled.log" &
+"$vmscaled" --config "$conf" --state-dir "$tmp/state" --control-socket "$tmp/control.sock" 2>"$tmp/vmscaled.log" &
 pid=$!
 wait_for 10 metrics >/dev/null
 check "N_up = 1 (test:///default) + 2 (testdriver-two.xml)" wait_has 'vmscale_domains_running 3'
@@ -144,7 +144,8 @@ port3=$(free_port)
 url=http://127.0.0.1:$port3
 write_conf 0.3 "$port"
 "$vmscaled" --config "$conf" --listen "127.0.0.1:$port3" --busy-threshold 0.7 \
-	--connect test:///default 2>"$tmp/vmscaled2.log" &
+	--connect test:///default --state-dir "$tmp/state2" --control-socket "$tmp/control2.sock" \
+	2>"$tmp/vmscaled2.log" &
 pid=$!
 wait_for 10 metrics >/dev/null
 check "flags win at start: --busy-threshold" wait_has 'vmscale_busy_threshold_ratio 0.7'

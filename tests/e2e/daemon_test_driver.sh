@@ -49,7 +49,7 @@ port=$(free_port)
 url=http://127.0.0.1:$port
 # WATCHDOG_USEC as systemd sets it for WatchdogSec=1s: pings every 0.5 s from the event loop.
 NOTIFY_SOCKET=$tmp/notify.sock WATCHDOG_USEC=1000000 "$vmscaled" --connect test:///default --listen "127.0.0.1:$port" \
-	--interval 1 2>"$tmp/vmscaled.log" &
+	--interval 1 --state-dir "$tmp/state" --control-socket "$tmp/control.sock" 2>"$tmp/vmscaled.log" &
 pid=$!
 metrics() { curl -sf "$url/metrics"; }
 wait_for 10 metrics >/dev/null

@@ -21,7 +21,8 @@ cleanup() {
 trap cleanup EXIT
 
 port=$(free_port)
-"$vmscaled" --connect test:///default --listen "127.0.0.1:$port" --interval 1 2>"$tmp/vmscaled.log" &
+"$vmscaled" --connect test:///default --listen "127.0.0.1:$port" --interval 1 --state-dir "$tmp/state" \
+	--control-socket "$tmp/control.sock" 2>"$tmp/vmscaled.log" &
 pids+=($!)
 wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" || not_ok "vmscaled answers"
 

@@ -2,7 +2,8 @@
  * The configuration: every key parses, units and bounds, errors naming file and line,
  * duplicates, hostile files (NUL, control characters, bad UTF-8, overlong lines, a huge file,
  * not a regular file), command-line overrides, checks across keys, and which changes need a
- * restart. The shipped example must load and name every key.
+ * restart; the analysis' thresholds and their conversion for the analysis. The shipped example
+ * must load and name every key.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -111,6 +112,18 @@ test_defaults(void)
 	CHECK_INT(p->micro_max_ms, 20);
 	CHECK_INT(p->active_concurrency, 1);
 	CHECK_INT(p->skew_tolerance_ms, 50);
+	const struct vms_analysis_keys *an = &c.analysis;
+	CHECK_INT(an->window_s, 300);
+	CHECK_INT(an->min_samples, 5);
+	CHECK_INT(an->buckets, 8);
+	CHECK_INT(an->alert_for_s, 60);
+	CHECK_INT(an->save_interval_s, 60);
+	CHECK_INT(an->retention_s, 30 * 86400);
+	CHECK_INT(an->capacity_min_levels, 3);
+	CHECK(an->capacity_min_r2 == 0.8);
+	for (unsigned i = 0; i < VMS_AN_PROBE_COUNT; i++)
+		CHECK(an->clear[i] == 1.2 && an->warning[i] == 1.5 && an->critical[i] == 2.0);
+	CHECK_STR(c.control_socket, "/run/vmscale/control.sock");
 	vms_config_fini(&c);
 }
 
@@ -151,6 +164,18 @@ static const struct {
 	{"probe-micro-max", "10ms"},
 	{"probe-active-concurrency", "2"},
 	{"probe-skew-tolerance", "100ms"},
+	{"slowdown-window", "10m"},
+	{"baseline-min-samples", "10"},
+	{"analysis-buckets", "16"},
+	{"slowdown-warning", "1.6,cpu_work=1.3"},
+	{"slowdown-critical", "3,fork_exit=4"},
+	{"slowdown-clear", "1.1,cpu_work=1.05"},
+	{"alert-for", "2m"},
+	{"capacity-min-levels", "4"},
+	{"capacity-min-r-squared", "0.9"},
+	{"state-save-interval", "5m"},
+	{"analysis-retention", "48h"},
+	{"control-socket", "/run/vmscale-test/ctl.sock"},
 };
 #define NSAMPLES (sizeof(samples) / sizeof(samples[0]))
 
@@ -227,6 +252,19 @@ test_every_key(void)
 	CHECK_INT(p->micro_max_ms, 10);
 	CHECK_INT(p->active_concurrency, 2);
 	CHECK_INT(p->skew_tolerance_ms, 100);
+	const struct vms_analysis_keys *an = &c.analysis;
+	CHECK_INT(an->window_s, 600);
+	CHECK_INT(an->min_samples, 10);
+	CHECK_INT(an->buckets, 16);
+	CHECK(an->warning[VMS_AN_CPU_WORK] == 1.3 && an->warning[VMS_AN_DISK_READ] == 1.6);
+	CHECK(an->critical[VMS_AN_FORK_EXIT] == 4.0 && an->critical[VMS_AN_CPU_WORK] == 3.0);
+	CHECK(an->clear[VMS_AN_CPU_WORK] == 1.05 && an->clear[VMS_AN_CTXSW] == 1.1);
+	CHECK_INT(an->alert_for_s, 120);
+	CHECK_INT(an->capacity_min_levels, 4);
+	CHECK(an->capacity_min_r2 == 0.9);
+	CHECK_INT(an->save_interval_s, 300);
+	CHECK_INT(an->retention_s, 48 * 3600);
+	CHECK_STR(c.control_socket, "/run/vmscale-test/ctl.sock");
 	/* Where each key came from. */
 	CHECK_INT(c.origin[0], 3);
 	CHECK_STR(c.path, path);
@@ -238,6 +276,8 @@ test_every_key(void)
 	CHECK_STR(copy.uris[0], "lxc:///system");
 	CHECK_STR(copy.probe_domains, "^dvm[0-9]+$");
 	CHECK_STR(copy.path, path);
+	CHECK_STR(copy.control_socket, "/run/vmscale-test/ctl.sock");
+	CHECK(copy.analysis.warning[VMS_AN_CPU_WORK] == 1.3);
 	vms_config_fini(&copy);
 	vms_config_fini(NULL);
 }
@@ -295,6 +335,16 @@ test_units(void)
 		{"connect", "qemu:///system?a b"}, {"listen", "localhost:9477"},
 		{"state-dir", "var/lib/vmscale"}, {"netio-guest-address", "a b"},
 		{"netio-guest-address", "host/evil"}, {"probe-domains", "(["},
+		{"slowdown-window", "9s"}, {"slowdown-window", "25h"},
+		{"baseline-min-samples", "0"}, {"baseline-min-samples", "1001"},
+		{"analysis-buckets", "1"}, {"analysis-buckets", "33"},
+		{"capacity-min-levels", "1"}, {"capacity-min-levels", "33"},
+		{"capacity-min-r-squared", "1.01"}, {"capacity-min-r-squared", "-0.1"},
+		{"capacity-min-r-squared", "nan"}, {"capacity-min-r-squared", "8e-1"},
+		{"alert-for", "25h"}, {"alert-for", "500ms"},
+		{"state-save-interval", "0"}, {"analysis-retention", "59s"},
+		{"analysis-retention", "30d"}, {"control-socket", "run/vmscale/control.sock"},
+		{"control-socket", "control.sock"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct vms_config c;
@@ -453,6 +503,226 @@ test_hostile(void)
 	CHECK_INT(vms_config_load(&c, missing, true, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", missing);
 	CHECK_STR(err, want);
+	vms_config_fini(&c);
+}
+
+/* slowdown-warning, -critical, -clear: RATIO[,PROBE=RATIO...]. */
+static void
+test_thresholds(void)
+{
+	struct vms_config c;
+	char err[1024];
+
+	/* A bare ratio sets every probe. */
+	CHECK_INT(load_text(&c, "slowdown-warning 1.7\n", err, sizeof(err)), 0);
+	for (unsigned i = 0; i < VMS_AN_PROBE_COUNT; i++)
+		CHECK(c.analysis.warning[i] == 1.7);
+	vms_config_fini(&c);
+
+	/* Overrides after it, by probe name; the probes not named keep the bare ratio. */
+	if (!CHECK_INT(load_text(&c, "slowdown-critical 2.5,fork_exit=4,mem_read_latency=3\n"
+				     "slowdown-warning 1.5,fork_exit=3.5\n"
+				     "slowdown-clear 1.1,fork_exit=1.25\n", err, sizeof(err)), 0))
+		fprintf(stderr, "  %s\n", err);
+	for (unsigned i = 0; i < VMS_AN_PROBE_COUNT; i++) {
+		double crit = i == VMS_AN_FORK_EXIT ? 4.0 : i == VMS_AN_MEM_READ_LATENCY ? 3.0 : 2.5;
+		if (!CHECK(c.analysis.critical[i] == crit))
+			fprintf(stderr, "  critical of %s\n", vms_an_probe_name(i));
+		CHECK(c.analysis.warning[i] == (i == VMS_AN_FORK_EXIT ? 3.5 : 1.5));
+		CHECK(c.analysis.clear[i] == (i == VMS_AN_FORK_EXIT ? 1.25 : 1.1));
+	}
+	vms_config_fini(&c);
+
+	/* Overrides alone leave the others at their default; a flag applies over the file. */
+	CHECK_INT(load_text(&c, "slowdown-warning cpu_work=1.3\n", err, sizeof(err)), 0);
+	CHECK(c.analysis.warning[VMS_AN_CPU_WORK] == 1.3);
+	CHECK(c.analysis.warning[VMS_AN_MEMORY_COPY] == 1.5);
+	const struct vms_config_arg flag[] = {{"slowdown-warning", "ctxsw=1.4"}};
+	CHECK_INT(vms_config_apply_args(&c, flag, 1, err, sizeof(err)), 0);
+	CHECK(c.analysis.warning[VMS_AN_CPU_WORK] == 1.3);
+	CHECK(c.analysis.warning[VMS_AN_CTXSW] == 1.4);
+	vms_config_fini(&c);
+
+	/* Every probe name of the analysis is accepted, and listed when one is unknown. */
+	char want[1024] = "F:1: 'slowdown-warning': unknown probe 'cpu' (";
+	for (unsigned i = 0; i < VMS_AN_PROBE_COUNT; i++) {
+		char line[128];
+		snprintf(line, sizeof(line), "slowdown-warning 1.5,%s=1.4\n", vms_an_probe_name(i));
+		if (!CHECK_STR(error_of(line), "(accepted)"))
+			fprintf(stderr, "  probe %s\n", vms_an_probe_name(i));
+		strcat(want, vms_an_probe_name(i));
+		strcat(want, i + 1 < VMS_AN_PROBE_COUNT ? ", " : ")");
+	}
+	CHECK_STR(error_of("slowdown-warning 1.5,cpu=1.4\n"), want);
+	CHECK_STR(error_of("slowdown-critical =3\n"),
+		  "F:1: 'slowdown-critical': unknown probe '' (cpu_work, memory_copy, memory_read, "
+		  "memory_write, disk_read, network_send, network_receive, fork_exit, fork_exec, "
+		  "ctxsw, file_create_0k, file_create_10k, mem_read_latency)");
+	vms_config_defaults(&c);
+	const struct vms_config_arg unknown[] = {{"slowdown-clear", "CPU_WORK=1.1"}};
+	CHECK_INT(vms_config_apply_args(&c, unknown, 1, err, sizeof(err)), -1);
+	CHECK(starts_with(err, "--slowdown-clear: unknown probe 'CPU_WORK' (cpu_work, "));
+	vms_config_fini(&c);
+
+	/* A ratio must be above 1 and at most 1000, a plain decimal; no empty item. */
+	const char *bad[] = {
+		"1", "1.0", "0.9", "0", "1000.5", "-2", "+2", "1e1", "nan", "inf", "2x", ".",
+		"1.5.1", "cpu_work=1", "cpu_work=0.5", "cpu_work=", "cpu_work", "1.5,", ",1.5",
+		"1.5,,cpu_work=1.3", ",", "1.5,cpu_work=1.3,", "1.5 ,cpu_work=1.3",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[128], expect[256];
+		snprintf(line, sizeof(line), "slowdown-warning %s\n", bad[i]);
+		snprintf(expect, sizeof(expect), "F:1: 'slowdown-warning' must be a slowdown ratio "
+			 "above 1 (at most 1000), then optional PROBE=RATIO items, separated by ','; "
+			 "got '%s'", bad[i]);
+		if (!CHECK_STR(error_of(line), expect))
+			fprintf(stderr, "  value '%s'\n", bad[i]);
+	}
+	/* A rejected value leaves the previous thresholds whole. */
+	vms_config_defaults(&c);
+	CHECK_INT(vms_config_set(&c, "slowdown-warning", "1.8,cpu_work=1", err, sizeof(err)), -1);
+	CHECK(c.analysis.warning[VMS_AN_DISK_READ] == 1.5);
+	vms_config_fini(&c);
+	vms_config_defaults(&c);
+	const struct vms_config_arg low[] = {{"slowdown-critical", "1"}};
+	CHECK_INT(vms_config_apply_args(&c, low, 1, err, sizeof(err)), -1);
+	CHECK_STR(err, "--slowdown-critical must be a slowdown ratio above 1 (at most 1000), then "
+		  "optional PROBE=RATIO items, separated by ','; got '1'");
+	vms_config_fini(&c);
+	CHECK_STR(error_of("slowdown-critical 1000\n"), "(accepted)");
+
+	/* Hysteresis: clear < warning < critical for every probe; the error names the line. */
+	CHECK_STR(error_of("# analysis\nslowdown-clear 1.6\n"),
+		  "F:2: 'slowdown-clear': probe cpu_work needs slowdown-clear < slowdown-warning "
+		  "< slowdown-critical, got 1.6, 1.5 and 2");
+	CHECK_STR(error_of("slowdown-clear 1.5\n"),
+		  "F:1: 'slowdown-clear': probe cpu_work needs slowdown-clear < slowdown-warning "
+		  "< slowdown-critical, got 1.5, 1.5 and 2");
+	CHECK_STR(error_of("slowdown-critical 1.5\n"),
+		  "F:1: 'slowdown-critical': probe cpu_work needs slowdown-clear < slowdown-warning "
+		  "< slowdown-critical, got 1.2, 1.5 and 1.5");
+	/* Only the warning set, above the default critical: the message names its line. */
+	CHECK_STR(error_of("interval 5\nslowdown-warning 2.5\n"),
+		  "F:2: 'slowdown-warning': probe cpu_work needs slowdown-clear < slowdown-warning "
+		  "< slowdown-critical, got 1.2, 2.5 and 2");
+	CHECK_STR(error_of("slowdown-warning 1.1\n"),
+		  "F:1: 'slowdown-warning': probe cpu_work needs slowdown-clear < slowdown-warning "
+		  "< slowdown-critical, got 1.2, 1.1 and 2");
+	/* One probe's override breaks it: that probe is named. */
+	CHECK_STR(error_of("slowdown-warning 1.5\nslowdown-critical 2,ctxsw=1.4\n"),
+		  "F:2: 'slowdown-critical': probe ctxsw needs slowdown-clear < slowdown-warning "
+		  "< slowdown-critical, got 1.2, 1.5 and 1.4");
+	CHECK_STR(error_of("slowdown-critical 1.4\nslowdown-warning 1.5\n"),
+		  "F:2: 'slowdown-warning': probe cpu_work needs slowdown-clear < slowdown-warning "
+		  "< slowdown-critical, got 1.2, 1.5 and 1.4");
+	CHECK_STR(error_of("slowdown-clear 1.1,mem_read_latency=1.9\n"),
+		  "F:1: 'slowdown-clear': probe mem_read_latency needs slowdown-clear < "
+		  "slowdown-warning < slowdown-critical, got 1.9, 1.5 and 2");
+	CHECK_STR(error_of("slowdown-warning 3\nslowdown-critical 4\nslowdown-clear 2.5\n"),
+		  "(accepted)");
+	/* From the command line: the flag, no file line. */
+	CHECK_INT(load_text(&c, "slowdown-critical 3\n", err, sizeof(err)), 0);
+	const struct vms_config_arg high[] = {{"slowdown-warning", "3"}};
+	CHECK_INT(vms_config_apply_args(&c, high, 1, err, sizeof(err)), 0);
+	CHECK_INT(vms_config_validate(&c, err, sizeof(err)), -1);
+	CHECK_STR(err, "--slowdown-warning: probe cpu_work needs slowdown-clear < slowdown-warning "
+		  "< slowdown-critical, got 1.2, 3 and 3");
+	vms_config_fini(&c);
+}
+
+/* The other analysis keys: bounds and messages; control-socket; vms_config_analysis(). */
+static void
+test_analysis_keys(void)
+{
+	CHECK_STR(error_of("slowdown-window 5s\n"),
+		  "F:1: 'slowdown-window' must be 10..86400 seconds, got '5s'");
+	CHECK_STR(error_of("analysis-buckets 33\n"), "F:1: 'analysis-buckets' must be 2..32, got '33'");
+	CHECK_STR(error_of("baseline-min-samples 0\n"),
+		  "F:1: 'baseline-min-samples' must be 1..1000, got '0'");
+	CHECK_STR(error_of("alert-for 0\n"), "(accepted)");
+	CHECK_STR(error_of("analysis-retention 30d\n"),
+		  "F:1: 'analysis-retention' must be 60..315360000 seconds, got '30d'");
+	CHECK_STR(error_of("analysis-retention 720h\n"), "(accepted)");
+
+	/* capacity-min-r-squared: a ratio 0..1, both ends included. */
+	CHECK_STR(error_of("capacity-min-r-squared 0\n"), "(accepted)");
+	CHECK_STR(error_of("capacity-min-r-squared 1\n"), "(accepted)");
+	CHECK_STR(error_of("capacity-min-r-squared 1.0\n"), "(accepted)");
+	CHECK_STR(error_of("capacity-min-r-squared 1.5\n"),
+		  "F:1: 'capacity-min-r-squared' must be a ratio 0..1, got '1.5'");
+	CHECK_STR(error_of("capacity-min-r-squared -0.5\n"),
+		  "F:1: 'capacity-min-r-squared' must be a ratio 0..1, got '-0.5'");
+	struct vms_config c;
+	char err[512];
+	CHECK_INT(load_text(&c, "capacity-min-r-squared .95\n", err, sizeof(err)), 0);
+	CHECK(c.analysis.capacity_min_r2 == 0.95);
+	vms_config_fini(&c);
+
+	/* control-socket: an absolute path; a change needs a restart. */
+	CHECK_STR(error_of("control-socket vmscale.sock\n"),
+		  "F:1: 'control-socket' must be an absolute path, got 'vmscale.sock'");
+	CHECK_STR(error_of("control-socket /tmp/x/control.sock\n"), "(accepted)");
+	vms_config_defaults(&c);
+	const struct vms_config_arg rel[] = {{"control-socket", "./ctl.sock"}};
+	CHECK_INT(vms_config_apply_args(&c, rel, 1, err, sizeof(err)), -1);
+	CHECK_STR(err, "--control-socket must be an absolute path, got './ctl.sock'");
+	vms_config_fini(&c);
+	struct vms_config a, b;
+	vms_config_defaults(&a);
+	CHECK_INT(load_text(&b, "control-socket /run/other/control.sock\n", err, sizeof(err)), 0);
+	vms_config_validate(&a, err, sizeof(err));
+	CHECK_STR(vms_config_restart_needed(&a, &b), "control-socket");
+	vms_config_fini(&b);
+	/* The analysis keys change live. */
+	CHECK_INT(load_text(&b, "slowdown-window 1m\nslowdown-warning 1.8\nalert-for 0\n"
+				"analysis-buckets 4\nstate-save-interval 10s\n", err, sizeof(err)), 0);
+	CHECK(vms_config_restart_needed(&a, &b) == NULL);
+	vms_config_fini(&a);
+	vms_config_fini(&b);
+
+	/* vms_config_analysis(): seconds to ns where the analysis counts in ns. */
+	struct vms_analysis_config ac, def;
+	vms_analysis_config_defaults(&def);
+	vms_config_defaults(&c);
+	CHECK_INT(vms_config_validate(&c, err, sizeof(err)), 0);
+	vms_config_analysis(&c, &ac);
+	CHECK_INT(ac.window_ns, def.window_ns);
+	CHECK_INT(ac.alert_for_ns, def.alert_for_ns);
+	CHECK_INT(ac.min_samples, def.min_samples);
+	CHECK_INT(ac.max_buckets, def.max_buckets);
+	CHECK_INT(ac.retention_s, def.retention_s);
+	CHECK_INT(ac.capacity_min_levels, def.capacity_min_levels);
+	CHECK(ac.capacity_min_r2 == def.capacity_min_r2);
+	CHECK(memcmp(ac.warning, def.warning, sizeof(ac.warning)) == 0);
+	CHECK(memcmp(ac.critical, def.critical, sizeof(ac.critical)) == 0);
+	CHECK(memcmp(ac.clear, def.clear, sizeof(ac.clear)) == 0);
+	vms_config_fini(&c);
+
+	if (!CHECK_INT(load_text(&c, "slowdown-window 86400\nalert-for 2m\nbaseline-min-samples 7\n"
+				     "analysis-buckets 32\ncapacity-min-levels 5\n"
+				     "capacity-min-r-squared 0.6\nanalysis-retention 3650h\n"
+				     "slowdown-warning 1.6,disk_read=2.5\n"
+				     "slowdown-critical 3,disk_read=5\n"
+				     "slowdown-clear 1.3,disk_read=2\nstate-save-interval 15s\n",
+				     err, sizeof(err)), 0))
+		fprintf(stderr, "  %s\n", err);
+	vms_config_analysis(&c, &ac);
+	CHECK_INT(ac.window_ns, 86400ull * 1000000000ull); /* above 2^32 ns: no overflow */
+	CHECK_INT(ac.alert_for_ns, 120ull * 1000000000ull);
+	CHECK_INT(ac.min_samples, 7);
+	CHECK_INT(ac.max_buckets, 32);
+	CHECK_INT(ac.capacity_min_levels, 5);
+	CHECK(ac.capacity_min_r2 == 0.6);
+	CHECK_INT(ac.retention_s, 3650ull * 3600);
+	CHECK_INT(ac.host_cpus, def.host_cpus); /* not a key: the analysis' own default */
+	for (unsigned i = 0; i < VMS_AN_PROBE_COUNT; i++) {
+		bool disk = i == VMS_AN_DISK_READ;
+		CHECK(ac.warning[i] == (disk ? 2.5 : 1.6));
+		CHECK(ac.critical[i] == (disk ? 5.0 : 3.0));
+		CHECK(ac.clear[i] == (disk ? 2.0 : 1.3));
+	}
+	CHECK_INT(c.analysis.save_interval_s, 15); /* the daemon's, not the analysis' */
 	vms_config_fini(&c);
 }
 
@@ -625,7 +895,7 @@ test_example(void)
 	char *text = check_read_file(example, &len);
 	char *out = calloc(1, len + 1);
 	size_t o = 0;
-	int mentioned[64] = {0};
+	int mentioned[VMS_CONFIG_MAX_KEYS] = {0};
 	for (char *line = text; line && *line;) {
 		char *nl = strchr(line, '\n');
 		size_t l = nl ? (size_t)(nl - line) + 1 : strlen(line);
@@ -665,6 +935,8 @@ test_example(void)
 	CHECK_INT(c.http_max_connections, d.http_max_connections);
 	CHECK_INT(c.http_timeout_s, d.http_timeout_s);
 	CHECK_STR(c.state_dir, d.state_dir);
+	CHECK(memcmp(&c.analysis, &d.analysis, sizeof(c.analysis)) == 0);
+	CHECK_STR(c.control_socket, d.control_socket);
 	vms_config_fini(&c);
 	vms_config_fini(&d);
 	free(out);
@@ -686,6 +958,8 @@ main(void)
 	test_units();
 	test_messages();
 	test_hostile();
+	test_thresholds();
+	test_analysis_keys();
 	test_args();
 	test_validate();
 	test_restart_needed();

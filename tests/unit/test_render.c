@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../daemon/analysis.h"
 #include "../../daemon/render.h"
 #include "../../daemon/store.h"
 #include "check.h"
@@ -159,10 +160,44 @@ test_metrics_golden(void)
 	fill_store(&st);
 	struct vms_render_info info = {.version = "0.1.0", .config_reloads = {3, 1, 2},
 				       .config_loaded_unix = 1700000000.25};
+	/* The analysis, from a state as a file would hold it, then one update over the store:
+	 * web-1 runs 1.6 times slower than its baseline (a warning: alert-for is 0 here). */
+	struct vms_analysis_config ac;
+	vms_analysis_config_defaults(&ac);
+	ac.host_cpus = 2;
+	ac.alert_for_ns = 0;
+	struct vms_analysis *an = vms_analysis_new(&ac);
+	static const char state[] =
+		"domain 11111111-2222-3333-4444-555555555555 1699999000 0 0 - web-1\n"
+		"baseline cpu_work 0 27520000 1\n"
+		"bucket cpu_work 1 6 27500000 10000 3 27520000 27400000 27600000\n"
+		"bucket cpu_work 2 5 26000000 20000 2 26000000 26000000\n"
+		"bucket cpu_work 3 5 18000000 40000 2 18000000 18000000\n"
+		"baseline fork_exit 1 0.0001 1\n"
+		"bucket fork_exit 1 5 0.0001 0 1 0.0001\n"
+		"overhead cpu_work busy 4 0.45 0.01\n"
+		"startup 3.25\n"
+		"domain aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee 1699999000 0 0 - we\"ird\\name%0A<b>&%C3%A9\n"
+		"baseline cpu_work 0 20000000 1\n"
+		"bucket cpu_work 1 5 20000000 0 1 20000000\n"
+		"host hypervisor_overhead_cores 1 10 0.05 0.0001\n"
+		"host hypervisor_overhead_cores 2 10 0.07 0.0001\n"
+		"host hypervisor_overhead_cores 3 4 0.1 0.0004\n"
+		"host startup_seconds 3 1 3.25 0\n"
+		"end 2\n";
+	char err[256];
+	CHECK_INT(vms_analysis_deserialize(an, state, sizeof(state) - 1, err, sizeof(err)), 0);
+	st.domains[0]->probe.ops[VMS_OP_CPU_WORK].at_ns = NOW_NS - 1000000000ull;
+	st.domains[0]->probe.ops[VMS_OP_FORK_EXIT].at_ns = NOW_NS - 1000000000ull;
+	vms_analysis_update(an, &st, NOW_NS, 1700000000);
+	info.analysis = an;
 	struct vms_buf b;
 	vms_buf_init(&b);
 	vms_render_metrics(&b, &st, &info, NOW_NS);
 	compare_golden(GOLDEN("metrics.prom"), &b);
+	CHECK(strstr(b.data, "vmscale_slowdown_ratio{domain=\"web-1\",probe=\"cpu_work\"} 1.6\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_alert{domain=\"web-1\",probe=\"cpu_work\",severity=\"warning\"} 1\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_baseline_n_up{domain=\"we\\\"ird\\\\name\\n<b>&\xc3\xa9\",probe=\"cpu_work\"} 1\n") != NULL);
 	CHECK(strstr(b.data, "domain=\"we\\\"ird\\\\name\\n<b>&\xc3\xa9\"") != NULL);
 	CHECK(strstr(b.data, "vmscale_probe_up{domain=\"web-1\"} 1\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_domains_running 3\n") != NULL);
@@ -207,7 +242,10 @@ test_metrics_golden(void)
 	compare_golden(GOLDEN("landing.html"), &b);
 	CHECK(strstr(b.data, "<b>&") == NULL); /* the name's markup is escaped */
 	CHECK(strstr(b.data, "&lt;b&gt;&amp;") != NULL);
+	CHECK(strstr(b.data, "<svg") != NULL && strstr(b.data, "slowdown vs N_up") != NULL);
+	CHECK(strstr(b.data, "<td>1.60 (cpu_work)</td>") != NULL);
 	vms_buf_free(&b);
+	vms_analysis_free(an);
 	vms_store_fini(&st);
 }
 
