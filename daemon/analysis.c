@@ -841,11 +841,6 @@ vms_analysis_domain_view(const struct vms_analysis *a, const char *key,
 
 /* ---------------------------------------------------------------- rendering */
 
-static void
-family(struct vms_buf *b, const char *name, const char *type, const char *help)
-{
-	vms_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
 
 /* name{domain="...",probe="..." — the caller closes it. */
 static void
@@ -1012,7 +1007,7 @@ capacity_of(const struct vms_analysis *a, unsigned probe)
 static void
 render_host_series(const struct vms_analysis *a, struct vms_buf *b)
 {
-	family(b, "vmscale_nup_host_mean", "gauge",
+	vms_render_family(b, "vmscale_nup_host_mean", "gauge",
 	       "Host-wide series by N_up (seeds 000, 001): mean hypervisor CPU not spent in vCPUs "
 	       "(cores), virtualization memory M_tool (bytes), startup time (s).");
 	for (unsigned m = 0; m < AN_HOST_COUNT; m++)
@@ -1021,7 +1016,7 @@ render_host_series(const struct vms_analysis *a, struct vms_buf *b)
 				       host_metric_names[m], a->host[m].b[i].n_up);
 			value_line(b, a->host[m].b[i].w.mean);
 		}
-	family(b, "vmscale_nup_host_samples", "gauge", "Samples behind vmscale_nup_host_mean.");
+	vms_render_family(b, "vmscale_nup_host_samples", "gauge", "Samples behind vmscale_nup_host_mean.");
 	for (unsigned m = 0; m < AN_HOST_COUNT; m++)
 		for (unsigned i = 0; i < a->host[m].n; i++)
 			vms_buf_printf(b, "vmscale_nup_host_samples{metric=\"%s\",n_up=\"%u\"} %llu\n",
@@ -1042,7 +1037,7 @@ render_host_series(const struct vms_analysis *a, struct vms_buf *b)
 		{"vmscale_host_linearity_slope", "Fit a + b*N_up of each host series: b, per domain."},
 		{"vmscale_host_linearity_r_squared", "Fit a + b*N_up of each host series: R^2."}};
 	for (unsigned k = 0; k < 3; k++) {
-		family(b, parts[k][0], "gauge", parts[k][1]);
+		vms_render_family(b, parts[k][0], "gauge", parts[k][1]);
 		for (unsigned m = 0; m < AN_HOST_COUNT; m++) {
 			if (!have[m])
 				continue;
@@ -1059,7 +1054,7 @@ render_capacity(const struct vms_analysis *a, const struct vms_store *st, struct
 	struct capacity caps[VMS_AN_PROBE_COUNT];
 	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
 		caps[p] = capacity_of(a, p);
-	family(b, "vmscale_capacity_headroom_domains", "gauge",
+	vms_render_family(b, "vmscale_capacity_headroom_domains", "gauge",
 	       "More domains this host can run before the median domain's slowdown on the probe "
 	       "crosses its warning threshold (predicted N_up maximum minus N_up); absent when "
 	       "the fit cannot be trusted (see vmscale_capacity_headroom_unavailable).");
@@ -1069,7 +1064,7 @@ render_capacity(const struct vms_analysis *a, const struct vms_store *st, struct
 				       probe_defs[p].name);
 			value_line(b, floor(caps[p].predicted_max) - (double)st->ndomains);
 		}
-	family(b, "vmscale_capacity_predicted_max_domains", "gauge",
+	vms_render_family(b, "vmscale_capacity_predicted_max_domains", "gauge",
 	       "N_up at which the fitted median slowdown reaches the warning threshold.");
 	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
 		if (caps[p].reason == CAP_OK) {
@@ -1077,7 +1072,7 @@ render_capacity(const struct vms_analysis *a, const struct vms_store *st, struct
 				       probe_defs[p].name);
 			value_line(b, caps[p].predicted_max);
 		}
-	family(b, "vmscale_capacity_fit_r_squared", "gauge",
+	vms_render_family(b, "vmscale_capacity_fit_r_squared", "gauge",
 	       "R^2 of the median slowdown against N_up behind the capacity prediction.");
 	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
 		if (caps[p].reason == CAP_OK || caps[p].reason == CAP_POOR_FIT ||
@@ -1086,12 +1081,12 @@ render_capacity(const struct vms_analysis *a, const struct vms_store *st, struct
 				       probe_defs[p].name);
 			value_line(b, caps[p].fit.r_squared);
 		}
-	family(b, "vmscale_capacity_fit_levels", "gauge",
+	vms_render_family(b, "vmscale_capacity_fit_levels", "gauge",
 	       "N_up levels with enough samples behind the capacity fit.");
 	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
 		vms_buf_printf(b, "vmscale_capacity_fit_levels{probe=\"%s\"} %u\n",
 			       probe_defs[p].name, caps[p].levels);
-	family(b, "vmscale_capacity_headroom_unavailable", "gauge",
+	vms_render_family(b, "vmscale_capacity_headroom_unavailable", "gauge",
 	       "1 when no headroom is predicted for the probe, with the reason: no_baseline, "
 	       "too_few_levels, poor_fit or no_degradation_trend.");
 	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
@@ -1101,83 +1096,77 @@ render_capacity(const struct vms_analysis *a, const struct vms_store *st, struct
 				       probe_defs[p].name, capacity_reasons[caps[p].reason]);
 }
 
+/* Families with one series per domain, probe and N_up bucket: the mean, then the count. */
+static const struct {
+	const char *name, *help;
+} bucket_families[] = {
+	{"vmscale_nup_mean", "Mean of a probe's trusted samples taken while N_up domains ran, in "
+			     "the probe's unit (units/s, bytes/s or seconds); at most analysis-buckets "
+			     "N_up levels per domain and probe."},
+	{"vmscale_nup_samples", "Samples behind vmscale_nup_mean."},
+};
+
+enum probe_field { PF_BASELINE_N_UP, PF_BASELINE_VALUE, PF_BASELINE_PINNED, PF_SLOWDOWN };
+
+/* Families with one series per domain and probe. */
+static const struct {
+	const char *name, *help;
+	enum probe_field field;
+} probe_families[] = {
+	{"vmscale_baseline_n_up", "N_up of the baseline: the lowest N_up with baseline-min-samples "
+				  "samples, or where an operator pinned it.", PF_BASELINE_N_UP},
+	{"vmscale_baseline_value", "The baseline, in the probe's unit: the median of the baseline "
+				   "bucket's recent samples.", PF_BASELINE_VALUE},
+	{"vmscale_baseline_pinned", "1 when an operator pinned the baseline (vmscalectl baseline "
+				    "pin).", PF_BASELINE_PINNED},
+	{"vmscale_slowdown_ratio", "Baseline performance over current performance (median over "
+				   "slowdown-window): 1 = as at the baseline, 2 = twice as slow. "
+				   "Throughputs inverted, latencies direct.", PF_SLOWDOWN},
+};
+
+/* A probe's value for one of probe_families; false when its series is absent. */
+static bool
+probe_family_value(const struct an_probe *pr, enum probe_field f, double *v)
+{
+	if (f == PF_SLOWDOWN) {
+		*v = pr->slowdown;
+		return !isnan(pr->slowdown);
+	}
+	*v = f == PF_BASELINE_N_UP ? pr->baseline_n_up : f == PF_BASELINE_VALUE ? pr->baseline
+										 : pr->pinned;
+	return pr->have_baseline;
+}
+
 void
 vms_analysis_render(const struct vms_analysis *a, const struct vms_store *st,
 		    struct vms_buf *b, uint64_t now_ns)
 {
 	(void)now_ns;
-	family(b, "vmscale_nup_mean", "gauge",
-	       "Mean of a probe's trusted samples taken while N_up domains ran, in the probe's "
-	       "unit (units/s, bytes/s or seconds); at most analysis-buckets N_up levels per "
-	       "domain and probe.");
-	for (size_t i = 0; i < a->ndomains; i++) {
-		const struct an_domain *d = a->domains[i];
-		if (!d->present)
-			continue;
-		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
-			for (unsigned k = 0; k < d->probes[p].nbuckets; k++) {
-				sample_dp(b, "vmscale_nup_mean", d, p);
-				vms_buf_printf(b, ",n_up=\"%u\"}", d->probes[p].buckets[k].n_up);
-				value_line(b, d->probes[p].buckets[k].w.mean);
+	for (unsigned k = 0; k < sizeof(bucket_families) / sizeof(bucket_families[0]); k++) {
+		vms_render_family(b, bucket_families[k].name, "gauge", bucket_families[k].help);
+		for (size_t i = 0; i < a->ndomains; i++)
+			for (unsigned p = 0; a->domains[i]->present && p < VMS_AN_PROBE_COUNT; p++) {
+				const struct an_probe *pr = &a->domains[i]->probes[p];
+				for (unsigned j = 0; j < pr->nbuckets; j++) {
+					sample_dp(b, bucket_families[k].name, a->domains[i], p);
+					vms_buf_printf(b, ",n_up=\"%u\"}", pr->buckets[j].n_up);
+					value_line(b, k == 0 ? pr->buckets[j].w.mean : (double)pr->buckets[j].w.n);
+				}
 			}
 	}
-	family(b, "vmscale_nup_samples", "gauge", "Samples behind vmscale_nup_mean.");
-	for (size_t i = 0; i < a->ndomains; i++) {
-		const struct an_domain *d = a->domains[i];
-		if (!d->present)
-			continue;
-		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
-			for (unsigned k = 0; k < d->probes[p].nbuckets; k++) {
-				sample_dp(b, "vmscale_nup_samples", d, p);
-				vms_buf_printf(b, ",n_up=\"%u\"} %llu\n", d->probes[p].buckets[k].n_up,
-					       (unsigned long long)d->probes[p].buckets[k].w.n);
+	for (unsigned k = 0; k < sizeof(probe_families) / sizeof(probe_families[0]); k++) {
+		vms_render_family(b, probe_families[k].name, "gauge", probe_families[k].help);
+		for (size_t i = 0; i < a->ndomains; i++)
+			for (unsigned p = 0; a->domains[i]->present && p < VMS_AN_PROBE_COUNT; p++) {
+				double v;
+				if (!probe_family_value(&a->domains[i]->probes[p], probe_families[k].field, &v))
+					continue;
+				sample_dp(b, probe_families[k].name, a->domains[i], p);
+				buf_lit(b, "}");
+				value_line(b, v);
 			}
 	}
-	family(b, "vmscale_baseline_n_up", "gauge",
-	       "N_up of the baseline: the lowest N_up with baseline-min-samples samples, or where "
-	       "an operator pinned it.");
-	for (size_t i = 0; i < a->ndomains; i++)
-		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
-			const struct an_domain *d = a->domains[i];
-			if (!d->present || !d->probes[p].have_baseline)
-				continue;
-			sample_dp(b, "vmscale_baseline_n_up", d, p);
-			vms_buf_printf(b, "} %u\n", d->probes[p].baseline_n_up);
-		}
-	family(b, "vmscale_baseline_value", "gauge",
-	       "The baseline, in the probe's unit: the median of the baseline bucket's recent samples.");
-	for (size_t i = 0; i < a->ndomains; i++)
-		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
-			const struct an_domain *d = a->domains[i];
-			if (!d->present || !d->probes[p].have_baseline)
-				continue;
-			sample_dp(b, "vmscale_baseline_value", d, p);
-			buf_lit(b, "}");
-			value_line(b, d->probes[p].baseline);
-		}
-	family(b, "vmscale_baseline_pinned", "gauge",
-	       "1 when an operator pinned the baseline (vmscalectl baseline pin).");
-	for (size_t i = 0; i < a->ndomains; i++)
-		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
-			const struct an_domain *d = a->domains[i];
-			if (!d->present || !d->probes[p].have_baseline)
-				continue;
-			sample_dp(b, "vmscale_baseline_pinned", d, p);
-			vms_buf_printf(b, "} %d\n", d->probes[p].pinned);
-		}
-	family(b, "vmscale_slowdown_ratio", "gauge",
-	       "Baseline performance over current performance (median over slowdown-window): 1 = "
-	       "as at the baseline, 2 = twice as slow. Throughputs inverted, latencies direct.");
-	for (size_t i = 0; i < a->ndomains; i++)
-		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
-			const struct an_domain *d = a->domains[i];
-			if (!d->present || isnan(d->probes[p].slowdown))
-				continue;
-			sample_dp(b, "vmscale_slowdown_ratio", d, p);
-			buf_lit(b, "}");
-			value_line(b, d->probes[p].slowdown);
-		}
-	family(b, "vmscale_overhead_ratio", "gauge",
+	vms_render_family(b, "vmscale_overhead_ratio", "gauge",
 	       "Seed 000's overhead O_vn as a share of the baseline: mean slowdown - 1 of samples "
 	       "taken with other domains up, all idle or some busy (vmscale_domains_busy).");
 	static const char *const states[2] = {"idle", "busy"};
@@ -1196,7 +1185,7 @@ vms_analysis_render(const struct vms_analysis *a, const struct vms_store *st,
 		{"vmscale_linearity_slope", "Seed 000's linearity: fit a + b*N_up of the N_up means: b, in the probe's unit per domain."},
 		{"vmscale_linearity_r_squared", "Seed 000's linearity: R^2 of the fit (2 levels fit exactly)."}};
 	for (unsigned k = 0; k < 3; k++) {
-		family(b, lin[k][0], "gauge", lin[k][1]);
+		vms_render_family(b, lin[k][0], "gauge", lin[k][1]);
 		for (size_t i = 0; i < a->ndomains; i++)
 			for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
 				const struct an_domain *d = a->domains[i];
@@ -1208,7 +1197,7 @@ vms_analysis_render(const struct vms_analysis *a, const struct vms_store *st,
 				value_line(b, k == 0 ? f.intercept : k == 1 ? f.slope : f.r_squared);
 			}
 	}
-	family(b, "vmscale_cpu_model_error_ratio", "gauge",
+	vms_render_family(b, "vmscale_cpu_model_error_ratio", "gauge",
 	       "RMS relative error of the CPU-work slowdown by N_up against seed 001's "
 	       "ET(i) = ET_P * max(1, i/P), P = vmscale_host_cpus.");
 	for (size_t i = 0; i < a->ndomains; i++) {
@@ -1220,9 +1209,9 @@ vms_analysis_render(const struct vms_analysis *a, const struct vms_store *st,
 		buf_lit(b, "\"}");
 		value_line(b, rms);
 	}
-	family(b, "vmscale_host_cpus", "gauge", "Host CPUs: P in seed 001's CPU model.");
+	vms_render_family(b, "vmscale_host_cpus", "gauge", "Host CPUs: P in seed 001's CPU model.");
 	vms_buf_printf(b, "vmscale_host_cpus %u\n", a->cfg.host_cpus);
-	family(b, "vmscale_hypervisor_overhead_cores", "gauge",
+	vms_render_family(b, "vmscale_hypervisor_overhead_cores", "gauge",
 	       "Host CPU time not spent in guests' vCPUs over the last host interval, in cores "
 	       "(QEMU's own threads, the kernel, libvirtd, vmscaled...).");
 	if (!isnan(a->overhead_cores)) {
@@ -1230,7 +1219,7 @@ vms_analysis_render(const struct vms_analysis *a, const struct vms_store *st,
 		value_line(b, a->overhead_cores);
 	}
 	render_host_series(a, b);
-	family(b, "vmscale_domain_startup_seconds", "gauge",
+	vms_render_family(b, "vmscale_domain_startup_seconds", "gauge",
 	       "From seeing the domain start to its probe's first hello, at its latest start.");
 	for (size_t i = 0; i < a->ndomains; i++) {
 		const struct an_domain *d = a->domains[i];
@@ -1242,7 +1231,7 @@ vms_analysis_render(const struct vms_analysis *a, const struct vms_store *st,
 		value_line(b, d->startup_s);
 	}
 	render_capacity(a, st, b);
-	family(b, "vmscale_interference_score", "gauge",
+	vms_render_family(b, "vmscale_interference_score", "gauge",
 	       "For a domain over its warning threshold: correlation of its slowdown with a "
 	       "neighbour's host-side use of a resource (cpu, block, network); top 3.");
 	for (size_t i = 0; i < a->ndomains; i++) {
@@ -1256,7 +1245,7 @@ vms_analysis_render(const struct vms_analysis *a, const struct vms_store *st,
 			value_line(b, d->suspects[k].score);
 		}
 	}
-	family(b, "vmscale_alert", "gauge",
+	vms_render_family(b, "vmscale_alert", "gauge",
 	       "1 for each active degradation alert (slowdown over its threshold for alert-for).");
 	for (size_t i = 0; i < a->ndomains; i++)
 		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
@@ -1266,7 +1255,7 @@ vms_analysis_render(const struct vms_analysis *a, const struct vms_store *st,
 			sample_dp(b, "vmscale_alert", d, p);
 			vms_buf_printf(b, ",severity=\"%s\"} 1\n", severity_name(d->probes[p].severity));
 		}
-	family(b, "vmscale_slowdown_threshold_ratio", "gauge",
+	vms_render_family(b, "vmscale_slowdown_threshold_ratio", "gauge",
 	       "Alert thresholds per probe: warning, critical and clear (a warning ends below it).");
 	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
 		const double *t[3] = {a->cfg.warning, a->cfg.critical, a->cfg.clear};
@@ -1277,20 +1266,20 @@ vms_analysis_render(const struct vms_analysis *a, const struct vms_store *st,
 			value_line(b, t[k][p]);
 		}
 	}
-	family(b, "vmscale_analysis_domains_tracked", "gauge",
+	vms_render_family(b, "vmscale_analysis_domains_tracked", "gauge",
 	       "Domains with analysis state: running, or stopped within the retention time.");
 	vms_buf_printf(b, "vmscale_analysis_domains_tracked %zu\n", a->ndomains);
-	family(b, "vmscale_analysis_state_saves_total", "counter",
+	vms_render_family(b, "vmscale_analysis_state_saves_total", "counter",
 	       "Writes of the analysis state file by result.");
 	vms_buf_printf(b, "vmscale_analysis_state_saves_total{result=\"ok\"} %llu\n",
 		       (unsigned long long)a->saves_ok);
 	vms_buf_printf(b, "vmscale_analysis_state_saves_total{result=\"error\"} %llu\n",
 		       (unsigned long long)a->saves_failed);
-	family(b, "vmscale_analysis_state_last_save_timestamp_seconds", "gauge",
+	vms_render_family(b, "vmscale_analysis_state_last_save_timestamp_seconds", "gauge",
 	       "When the analysis state was last written (Unix time); 0 before the first write.");
 	buf_lit(b, "vmscale_analysis_state_last_save_timestamp_seconds");
 	value_line(b, a->last_save_unix);
-	family(b, "vmscale_analysis_state_loaded", "gauge",
+	vms_render_family(b, "vmscale_analysis_state_loaded", "gauge",
 	       "How the analysis state was found at start: loaded, absent or unusable (moved aside).");
 	if (a->load_result != -2)
 		vms_buf_printf(b, "vmscale_analysis_state_loaded{result=\"%s\"} 1\n",

@@ -503,8 +503,10 @@ parse_size(const char *s, uint64_t *bytes)
 }
 
 /* "0.2", "1", ".5": digits and at most one point; no exponent, sign, nan or inf. */
+/* A plain decimal: digits with at most one point, at most 32 characters (no sign, exponent,
+ * inf or nan: what strtod alone would let through). */
 static bool
-parse_ratio(const char *s, double *out)
+parse_decimal(const char *s, double *out)
 {
 	size_t digits = 0, points = 0;
 	for (const char *p = s; *p; p++) {
@@ -518,7 +520,13 @@ parse_ratio(const char *s, double *out)
 	if (digits == 0 || points > 1 || strlen(s) > 32)
 		return false;
 	*out = strtod(s, NULL);
-	return *out >= 0.0 && *out <= 1.0;
+	return true;
+}
+
+static bool
+parse_ratio(const char *s, double *out)
+{
+	return parse_decimal(s, out) && *out >= 0.0 && *out <= 1.0;
 }
 
 static bool
@@ -669,19 +677,7 @@ set_sizes(struct vms_config *c, size_t ki, const char *value, char *err, size_t 
 static bool
 parse_slowdown(const char *s, double *out)
 {
-	size_t digits = 0, points = 0;
-	for (const char *p = s; *p; p++) {
-		if (*p >= '0' && *p <= '9')
-			digits++;
-		else if (*p == '.')
-			points++;
-		else
-			return false;
-	}
-	if (digits == 0 || points > 1 || strlen(s) > 32)
-		return false;
-	*out = strtod(s, NULL);
-	return *out > 1.0 && *out <= 1000.0;
+	return parse_decimal(s, out) && *out > 1.0 && *out <= 1000.0;
 }
 
 /* "1.5" or "1.5,cpu_work=1.3,fork_exit=3": every probe, then the named ones. */

@@ -163,8 +163,8 @@ vms_buf_html(struct vms_buf *b, const char *s)
 	}
 }
 
-static void
-family(struct vms_buf *b, const char *name, const char *type, const char *help)
+void
+vms_render_family(struct vms_buf *b, const char *name, const char *type, const char *help)
 {
 	vms_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -266,7 +266,7 @@ value_seconds(struct vms_buf *b, uint64_t ticks, uint64_t hz)
 static void
 render_guest_cpu(struct vms_buf *b, const struct vms_store *st)
 {
-	family(b, "vmscale_guest_cpu_seconds_total", "counter",
+	vms_render_family(b, "vmscale_guest_cpu_seconds_total", "counter",
 	       "Guest CPU time by mode, summed over the guest's CPUs, from /proc/stat inside the "
 	       "guest (mpstat's split; guest and guest_nice are in vmscale_guest_cpu_guest_seconds_total).");
 	for (size_t i = 0; i < st->ndomains; i++) {
@@ -280,7 +280,7 @@ render_guest_cpu(struct vms_buf *b, const struct vms_store *st)
 			value_seconds(b, d->probe.cpu.ticks[m], d->probe.cpu.hz);
 		}
 	}
-	family(b, "vmscale_guest_cpu_guest_seconds_total", "counter",
+	vms_render_family(b, "vmscale_guest_cpu_guest_seconds_total", "counter",
 	       "Time the guest's own CPUs ran nested guests, by mode (already included in user and nice).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -293,7 +293,7 @@ render_guest_cpu(struct vms_buf *b, const struct vms_store *st)
 			value_seconds(b, d->probe.cpu.ticks[m], d->probe.cpu.hz);
 		}
 	}
-	family(b, "vmscale_guest_cpus", "gauge", "Number of CPUs the guest kernel sees.");
+	vms_render_family(b, "vmscale_guest_cpus", "gauge", "Number of CPUs the guest kernel sees.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		if (!d->probe.have_cpu)
@@ -322,7 +322,7 @@ static void
 render_devices(struct vms_buf *b, const struct vms_store *st, const struct dev_family *f,
 	       bool block)
 {
-	family(b, f->name, f->type, f->help);
+	vms_render_family(b, f->name, f->type, f->help);
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		const struct vms_domstats *ds = &d->stats;
@@ -387,7 +387,7 @@ static void
 render_vcpus(struct vms_buf *b, const struct vms_store *st, const char *name, const char *help,
 	     enum vcpu_field which)
 {
-	family(b, name, "counter", help);
+	vms_render_family(b, name, "counter", help);
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		for (unsigned k = 0; k < d->stats.nvcpu; k++) {
@@ -408,7 +408,7 @@ render_vcpus(struct vms_buf *b, const struct vms_store *st, const char *name, co
 static void
 render_domain_stats(struct vms_buf *b, const struct vms_store *st)
 {
-	family(b, "vmscale_domain_cpu_seconds_total", "counter",
+	vms_render_family(b, "vmscale_domain_cpu_seconds_total", "counter",
 	       "CPU time of the domain's QEMU process seen from the host, by mode (libvirt cpu.user, cpu.system).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -421,7 +421,7 @@ render_domain_stats(struct vms_buf *b, const struct vms_store *st)
 		vms_buf_append(b, ",mode=\"system\"}", 15);
 		sample_ns_as_seconds(b, d->stats.cpu_system_ns);
 	}
-	family(b, "vmscale_domain_vcpu_utilization_ratio", "gauge",
+	vms_render_family(b, "vmscale_domain_vcpu_utilization_ratio", "gauge",
 	       "Share of the domain's vCPUs used over the last interval, seen from the host (0..1).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -435,7 +435,7 @@ render_domain_stats(struct vms_buf *b, const struct vms_store *st)
 	render_vcpus(b, st, "vmscale_domain_vcpu_delay_seconds_total",
 		     "Time each vCPU was runnable but not running: steal time seen from the host.",
 		     VCPU_DELAY);
-	family(b, "vmscale_domain_memory_balloon_bytes", "gauge",
+	vms_render_family(b, "vmscale_domain_memory_balloon_bytes", "gauge",
 	       "Memory the balloon driver leaves the guest (libvirt balloon.current).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -443,7 +443,7 @@ render_domain_stats(struct vms_buf *b, const struct vms_store *st)
 			continue;
 		domain_sample_u64(b, "vmscale_domain_memory_balloon_bytes", d, d->stats.balloon_current_kib * 1024);
 	}
-	family(b, "vmscale_domain_memory_rss_bytes", "gauge",
+	vms_render_family(b, "vmscale_domain_memory_rss_bytes", "gauge",
 	       "Resident memory of the domain's QEMU process on the host (libvirt balloon.rss).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -455,7 +455,7 @@ render_domain_stats(struct vms_buf *b, const struct vms_store *st)
 		render_devices(b, st, &block_families[i], true);
 	for (size_t i = 0; i < sizeof(net_families) / sizeof(net_families[0]); i++)
 		render_devices(b, st, &net_families[i], false);
-	family(b, "vmscale_libvirt_stats_incomplete_total", "counter",
+	vms_render_family(b, "vmscale_libvirt_stats_incomplete_total", "counter",
 	       "Domain records of the bulk stats call without CPU figures (a domain busy in a job; NOWAIT did not wait).");
 	vms_buf_printf(b, "vmscale_libvirt_stats_incomplete_total %llu\n",
 		       (unsigned long long)st->stats_incomplete_total);
@@ -467,7 +467,7 @@ render_listeners(struct vms_buf *b, const struct vms_listener_stats *ls)
 {
 	if (!ls->vsock_on && !ls->tcp_on)
 		return;
-	family(b, "vmscale_probe_transport_connections_total", "counter",
+	vms_render_family(b, "vmscale_probe_transport_connections_total", "counter",
 	       "Probe connections accepted by a listener and tied to a domain, by transport.");
 	if (ls->vsock_on)
 		vms_buf_printf(b, "vmscale_probe_transport_connections_total{transport=\"vsock\"} "
@@ -475,7 +475,7 @@ render_listeners(struct vms_buf *b, const struct vms_listener_stats *ls)
 	if (ls->tcp_on)
 		vms_buf_printf(b, "vmscale_probe_transport_connections_total{transport=\"tcp\"} "
 			       "%llu\n", (unsigned long long)ls->tcp_accepted);
-	family(b, "vmscale_probe_auth_failures_total", "counter",
+	vms_render_family(b, "vmscale_probe_auth_failures_total", "counter",
 	       "Probe connections refused before they were tied to a domain, by transport and "
 	       "reason.");
 	if (ls->vsock_on)
@@ -491,7 +491,7 @@ render_listeners(struct vms_buf *b, const struct vms_listener_stats *ls)
 static void
 render_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 {
-	family(b, "vmscale_domain_info", "gauge",
+	vms_render_family(b, "vmscale_domain_info", "gauge",
 	       "Running domain's metadata; 1 for every running domain.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -501,13 +501,13 @@ render_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 		vms_buf_printf(b, "\",probe_channel=\"%s\"} 1\n",
 			       !d->channel_path ? "no" : d->probe_excluded ? "excluded" : "yes");
 	}
-	family(b, "vmscale_probe_up", "gauge",
+	vms_render_family(b, "vmscale_probe_up", "gauge",
 	       "1 if the domain's probe is connected, said hello and reported within 3 intervals.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		domain_sample_u64(b, "vmscale_probe_up", d, vms_probe_is_up(st, d, now_ns) ? 1 : 0);
 	}
-	family(b, "vmscale_probe_info", "gauge",
+	vms_render_family(b, "vmscale_probe_info", "gauge",
 	       "Version of the probe in the guest, from its hello; 1 while it is connected.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -518,19 +518,19 @@ render_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 		vms_buf_label_value(b, d->probe.info.probe_version);
 		vms_buf_printf(b, "\",protocol=\"%u\"} 1\n", d->probe.info.proto);
 	}
-	family(b, "vmscale_probe_reports_total", "counter",
+	vms_render_family(b, "vmscale_probe_reports_total", "counter",
 	       "Reports accepted from the domain's probe.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		domain_sample_u64(b, "vmscale_probe_reports_total", d, d->probe.reports_total);
 	}
-	family(b, "vmscale_probe_reports_lost_total", "counter",
+	vms_render_family(b, "vmscale_probe_reports_lost_total", "counter",
 	       "Reports the probe numbered but the daemon never received (gaps in seq).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		domain_sample_u64(b, "vmscale_probe_reports_lost_total", d, d->probe.reports_lost_total);
 	}
-	family(b, "vmscale_probe_clock_skew_seconds", "gauge",
+	vms_render_family(b, "vmscale_probe_clock_skew_seconds", "gauge",
 	       "Guest monotonic time elapsed minus host time elapsed between the probe's last two "
 	       "reports (positive: the guest clock ran fast); absent until two consecutive reports.");
 	for (size_t i = 0; i < st->ndomains; i++) {
@@ -539,7 +539,7 @@ render_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 			continue;
 		domain_sample_double(b, "vmscale_probe_clock_skew_seconds", d, d->probe.clock_skew_s);
 	}
-	family(b, "vmscale_probe_records_rejected_total", "counter",
+	vms_render_family(b, "vmscale_probe_records_rejected_total", "counter",
 	       "Records from the domain's probe rejected as malformed, by reason (present once non-zero).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -558,14 +558,14 @@ render_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 static void
 gauge_u64(struct vms_buf *b, const char *name, const char *help, uint64_t v)
 {
-	family(b, name, "gauge", help);
+	vms_render_family(b, name, "gauge", help);
 	vms_buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
 static void
 gauge_double(struct vms_buf *b, const char *name, const char *help, double v)
 {
-	family(b, name, "gauge", help);
+	vms_render_family(b, name, "gauge", help);
 	vms_buf_printf(b, "%s ", name);
 	vms_buf_double(b, v);
 	vms_buf_append(b, "\n", 1);
@@ -581,7 +581,7 @@ static void
 host_device_family(struct vms_buf *b, const struct host_dev_family *f, const char *label,
 		   const void *devs, size_t stride, size_t name_off, unsigned n)
 {
-	family(b, f->name, "counter", f->help);
+	vms_render_family(b, f->name, "counter", f->help);
 	for (unsigned i = 0; i < n; i++) {
 		const char *dev = (const char *)devs + (size_t)i * stride;
 		uint64_t v;
@@ -632,20 +632,20 @@ render_host_extra(struct vms_buf *b, const struct vms_host_stats *h)
 			  "Seed 000's M_tool: host memory used (without page cache and buffers, with shared "
 			  "memory) minus the running domains' RSS; 0 when the RSS sum exceeds it.",
 			  h->virt_mem);
-	family(b, "vmscale_host_virtualization_memory_clamped_total", "counter",
+	vms_render_family(b, "vmscale_host_virtualization_memory_clamped_total", "counter",
 	       "Host reads where the domains' RSS sum exceeded host memory used (pages shared between "
 	       "QEMU processes), so the virtualization memory was reported as 0.");
 	vms_buf_printf(b, "vmscale_host_virtualization_memory_clamped_total %llu\n",
 		       (unsigned long long)h->virt_mem_clamped_total);
 	if (h->have_swap) {
 		gauge_u64(b, "vmscale_host_swap_size_bytes", "Host swap space (libstatgrab).", h->swap_total);
-		family(b, "vmscale_host_swap_bytes", "gauge", "Host swap space by state, used or free.");
+		vms_render_family(b, "vmscale_host_swap_bytes", "gauge", "Host swap space by state, used or free.");
 		vms_buf_printf(b, "vmscale_host_swap_bytes{state=\"used\"} %llu\n"
 				  "vmscale_host_swap_bytes{state=\"free\"} %llu\n",
 			       (unsigned long long)h->swap_used, (unsigned long long)h->swap_free);
 	}
 	if (h->have_procs) {
-		family(b, "vmscale_host_processes", "gauge",
+		vms_render_family(b, "vmscale_host_processes", "gauge",
 		       "Host processes by state (other: states libstatgrab does not classify, such as idle "
 		       "kernel threads); they add up to the total.");
 		const struct {
@@ -667,7 +667,7 @@ render_host_extra(struct vms_buf *b, const struct vms_host_stats *h)
 			host_device_family(b, &host_iface_families[i], "interface", h->ifaces,
 					   sizeof(h->ifaces[0]), HIF(name), h->nifaces);
 	if (h->have_disks || h->have_ifaces) {
-		family(b, "vmscale_host_devices_dropped", "gauge",
+		vms_render_family(b, "vmscale_host_devices_dropped", "gauge",
 		       "Host disks and interfaces left out of the last read: beyond the 64 kept per kind, "
 		       "or with a name too long for a label.");
 		if (h->have_disks)
@@ -684,7 +684,7 @@ render_host(struct vms_buf *b, const struct vms_store *st)
 	const struct vms_host_stats *h = &st->host;
 	if (!h->valid)
 		return;
-	family(b, "vmscale_host_cpu_seconds_total", "counter",
+	vms_render_family(b, "vmscale_host_cpu_seconds_total", "counter",
 	       "Host CPU time by mode, summed over all CPUs (libstatgrab).");
 	const struct {
 		const char *mode;
@@ -786,7 +786,7 @@ render_guest_disks(struct vms_buf *b, const struct vms_store *st)
 	for (size_t k = 0; k < sizeof(guest_disk_families) / sizeof(guest_disk_families[0]); k++) {
 		unsigned col = guest_disk_families[k].col;
 		double scale = guest_disk_families[k].scale;
-		family(b, guest_disk_families[k].name, guest_disk_families[k].type,
+		vms_render_family(b, guest_disk_families[k].name, guest_disk_families[k].type,
 		       guest_disk_families[k].help);
 		for (size_t i = 0; i < st->ndomains; i++) {
 			const struct vms_domain *d = st->domains[i];
@@ -816,7 +816,7 @@ static void
 render_probe_values(struct vms_buf *b, const struct vms_store *st, const char *name,
 		    const char *help, enum vms_family fam, bool op_label)
 {
-	family(b, name, "gauge", help);
+	vms_render_family(b, name, "gauge", help);
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		for (unsigned op = 0; op < VMS_OP_COUNT; op++) {
@@ -839,7 +839,7 @@ static void
 render_per_family(struct vms_buf *b, const struct vms_store *st, const char *name,
 		  const char *type, const char *help, size_t offset, bool all)
 {
-	family(b, name, type, help);
+	vms_render_family(b, name, type, help);
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		if (!d->probe.hello && !all)
@@ -873,7 +873,7 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 	render_probe_values(b, st, "vmscale_probe_disk_read_bytes_per_second",
 			    "O_DIRECT read throughput of the guest's disk at a rotating offset (seed "
 			    "000's dd).", VMS_FAM_DISK_READ, false);
-	family(b, "vmscale_probe_network_throughput_bytes_per_second", "gauge",
+	vms_render_family(b, "vmscale_probe_network_throughput_bytes_per_second", "gauge",
 	       "TCP throughput between the guest and vmscaled's responder by direction (send: "
 	       "guest to host) and block size (seeds 000/004's NetIO).");
 	for (size_t i = 0; i < st->ndomains; i++) {
@@ -906,7 +906,7 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 	render_per_family(b, st, "vmscale_probe_sample_errors_total", "counter",
 			  "Measurements the probe could not take (it logs why in the guest).",
 			  offsetof(struct vms_probe_state, sample_errors_total), false);
-	family(b, "vmscale_probe_runs_total", "counter",
+	vms_render_family(b, "vmscale_probe_runs_total", "counter",
 	       "Active runs by result: ok (done received) or timeout (given up).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -923,7 +923,7 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 				vms_buf_append(b, "\n", 1);
 			}
 	}
-	family(b, "vmscale_probe_run_flagged", "gauge",
+	vms_render_family(b, "vmscale_probe_run_flagged", "gauge",
 	       "1 if the latest run of the family was flagged (its samples are not used).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -942,7 +942,7 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 		{"vmscale_probe_run_end_timestamp_seconds", "When the latest run of the family ended."},
 	};
 	for (unsigned w = 0; w < 2; w++) {
-		family(b, window[w][0], "gauge", window[w][1]);
+		vms_render_family(b, window[w][0], "gauge", window[w][1]);
 		for (size_t i = 0; i < st->ndomains; i++) {
 			const struct vms_domain *d = st->domains[i];
 			for (unsigned f = VMS_FAM_FIRST_ACTIVE; f < VMS_FAM_COUNT; f++) {
@@ -956,7 +956,7 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 			}
 		}
 	}
-	family(b, "vmscale_probe_cost_seconds_total", "counter",
+	vms_render_family(b, "vmscale_probe_cost_seconds_total", "counter",
 	       "CPU time the probe spent in the guest, by family (other: its own loop).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -977,7 +977,7 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 		 "The probe's peak resident memory since it started (VmHWM), transient buffers included."},
 	};
 	for (unsigned m = 0; m < 2; m++) {
-		family(b, mem[m][0], "gauge", mem[m][1]);
+		vms_render_family(b, mem[m][0], "gauge", mem[m][1]);
 		for (size_t i = 0; i < st->ndomains; i++) {
 			const struct vms_domain *d = st->domains[i];
 			uint64_t v = m ? d->probe.last_cost.peak_rss_bytes : d->probe.last_cost.rss_bytes;
@@ -985,7 +985,7 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 				domain_sample_u64(b, mem[m][0], d, v);
 		}
 	}
-	family(b, "vmscale_probe_disks_dropped_total", "counter",
+	vms_render_family(b, "vmscale_probe_disks_dropped_total", "counter",
 	       "Guest disk reports dropped because the domain already has 16 devices (present "
 	       "once non-zero).");
 	for (size_t i = 0; i < st->ndomains; i++) {
@@ -994,7 +994,7 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 			domain_sample_u64(b, "vmscale_probe_disks_dropped_total", d,
 					  d->probe.disks_dropped_total);
 	}
-	family(b, "vmscale_probe_runs_delayed_total", "counter",
+	vms_render_family(b, "vmscale_probe_runs_delayed_total", "counter",
 	       "Active runs that started more than half an interval late: the schedule asks more "
 	       "than one-at-a-time runs can serve.");
 	vms_buf_printf(b, "vmscale_probe_runs_delayed_total %llu\n",
@@ -1003,23 +1003,23 @@ render_probe_measurements(struct vms_buf *b, const struct vms_store *st,
 	if (!info->netio_on)
 		return;
 	const struct vms_netio_stats *n = &info->netio;
-	family(b, "vmscale_netio_connections_total", "counter",
+	vms_render_family(b, "vmscale_netio_connections_total", "counter",
 	       "TCP connections accepted by the network-probe responder.");
 	vms_buf_printf(b, "vmscale_netio_connections_total %llu\n",
 		       (unsigned long long)n->connections);
-	family(b, "vmscale_netio_refused_total", "counter",
+	vms_render_family(b, "vmscale_netio_refused_total", "counter",
 	       "Responder connections refused before moving data, by reason.");
 	for (unsigned r = 0; r < VMS_NETIO_REFUSE_COUNT; r++)
 		vms_buf_printf(b, "vmscale_netio_refused_total{reason=\"%s\"} %llu\n",
 			       vms_netio_refuse_name((enum vms_netio_refuse)r),
 			       (unsigned long long)n->refused[r]);
-	family(b, "vmscale_netio_transfers_total", "counter",
+	vms_render_family(b, "vmscale_netio_transfers_total", "counter",
 	       "Responder transfers by result: completed or aborted.");
 	vms_buf_printf(b, "vmscale_netio_transfers_total{result=\"completed\"} %llu\n",
 		       (unsigned long long)n->completed);
 	vms_buf_printf(b, "vmscale_netio_transfers_total{result=\"aborted\"} %llu\n",
 		       (unsigned long long)n->aborted);
-	family(b, "vmscale_netio_bytes_total", "counter",
+	vms_render_family(b, "vmscale_netio_bytes_total", "counter",
 	       "Payload bytes the responder moved, by direction as the guest sees it.");
 	vms_buf_printf(b, "vmscale_netio_bytes_total{direction=\"send\"} %llu\n",
 		       (unsigned long long)n->bytes_received);
@@ -1047,12 +1047,12 @@ static void
 render_metrics_body(struct vms_buf *b, const struct vms_store *st,
 		    const struct vms_render_info *info, uint64_t now_ns)
 {
-	family(b, "vmscale_build_info", "gauge", "Version of vmscaled and of its wire protocol.");
+	vms_render_family(b, "vmscale_build_info", "gauge", "Version of vmscaled and of its wire protocol.");
 	vms_buf_append(b, "vmscale_build_info{version=\"", 28);
 	vms_buf_label_value(b, info->version);
 	vms_buf_printf(b, "\",protocol=\"%d\"} 1\n", VMS_PROTO_VERSION);
 	static const char *const results[VMS_RELOAD_COUNT] = {"ok", "error", "refused"};
-	family(b, "vmscale_config_reloads_total", "counter",
+	vms_render_family(b, "vmscale_config_reloads_total", "counter",
 	       "Configuration reloads (SIGHUP) by result: ok, error (invalid file) or refused (a "
 	       "change that needs a restart).");
 	for (unsigned r = 0; r < VMS_RELOAD_COUNT; r++)
@@ -1061,25 +1061,25 @@ render_metrics_body(struct vms_buf *b, const struct vms_store *st,
 	gauge_double(b, "vmscale_config_last_reload_success_timestamp_seconds",
 		     "When the configuration in force was loaded (Unix time): at start, then at "
 		     "each successful reload.", info->config_loaded_unix);
-	family(b, "vmscale_libvirt_up", "gauge",
+	vms_render_family(b, "vmscale_libvirt_up", "gauge",
 	       "1 if the libvirt connection to this URI is open and answering.");
 	for (size_t i = 0; i < st->nconns; i++) {
 		vms_buf_append(b, "vmscale_libvirt_up{uri=\"", 24);
 		vms_buf_label_value(b, st->conns[i]->uri);
 		vms_buf_printf(b, "\"} %d\n", st->conns[i]->up ? 1 : 0);
 	}
-	family(b, "vmscale_domains_running", "gauge",
+	vms_render_family(b, "vmscale_domains_running", "gauge",
 	       "N_up: running domains on this host (last known while libvirt is down).");
 	vms_buf_printf(b, "vmscale_domains_running %zu\n", st->ndomains);
-	family(b, "vmscale_domains_busy", "gauge",
+	vms_render_family(b, "vmscale_domains_busy", "gauge",
 	       "Running domains whose vCPU utilization over the last interval exceeds the busy threshold.");
 	vms_buf_printf(b, "vmscale_domains_busy %zu\n", vms_store_domains_busy(st));
-	family(b, "vmscale_busy_threshold_ratio", "gauge",
+	vms_render_family(b, "vmscale_busy_threshold_ratio", "gauge",
 	       "vCPU utilization above which a domain counts as busy (--busy-threshold).");
 	vms_buf_append(b, "vmscale_busy_threshold_ratio ", 29);
 	vms_buf_double(b, st->busy_threshold);
 	vms_buf_append(b, "\n", 1);
-	family(b, "vmscale_probes_up", "gauge", "Domains whose probe is up.");
+	vms_render_family(b, "vmscale_probes_up", "gauge", "Domains whose probe is up.");
 	vms_buf_printf(b, "vmscale_probes_up %zu\n", vms_store_probes_up(st, now_ns));
 	render_probes(b, st, now_ns);
 	render_domain_stats(b, st);

@@ -28,6 +28,8 @@ void vms_buf_printf(struct vms_buf *b, const char *fmt, ...) __attribute__((form
 void vms_buf_label_value(struct vms_buf *b, const char *s);
 /* Appends v as the shortest decimal that reads back exactly (NaN, +Inf, -Inf as Prometheus spells them). */
 void vms_buf_double(struct vms_buf *b, double v);
+/* Appends a family's # HELP and # TYPE lines. */
+void vms_render_family(struct vms_buf *b, const char *name, const char *type, const char *help);
 /* Appends s with HTML's special characters as entities. */
 void vms_buf_html(struct vms_buf *b, const char *s);
 
