@@ -23,6 +23,7 @@
 #include <libvirt/libvirt.h>
 #include <zlib.h>
 
+#include "../../daemon/analysis.h"
 #include "../../daemon/log.h"
 #include "../../daemon/render.h"
 #include "../../daemon/store.h"
@@ -261,6 +262,89 @@ connection_rss(const char *uri)
 	return 0;
 }
 
+/*
+ * The degradation analysis at its cap: every domain with every probe at max_buckets N_up
+ * levels of 16 recent samples each, built through the state file's payload (so loading one is
+ * measured too). Then the update with a new sample of every probe of every domain (the worst
+ * case), an update with nothing new (the common one), its families rendered, and a save's
+ * serialization.
+ */
+static void
+bench_analysis(struct vms_store *st, unsigned iters)
+{
+	struct vms_analysis_config ac;
+	vms_analysis_config_defaults(&ac);
+	struct vms_analysis *a = vms_analysis_new(&ac);
+	struct vms_buf payload, out;
+	vms_buf_init(&payload);
+	for (size_t i = 0; i < st->ndomains; i++) {
+		vms_buf_printf(&payload, "domain %s 100000 0 0 - %s\n", st->domains[i]->key,
+			       st->domains[i]->name);
+		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
+			vms_buf_printf(&payload, "baseline %s 0 1000 1\n", vms_an_probe_name(p));
+			for (unsigned n = 1; n <= ac.max_buckets; n++) {
+				vms_buf_printf(&payload, "bucket %s %u 100 %u 25 16", vms_an_probe_name(p),
+					       n, 1000 - 50 * n);
+				for (unsigned k = 0; k < 16; k++)
+					vms_buf_printf(&payload, " %u", 1000 - 50 * n + k);
+				vms_buf_printf(&payload, "\n");
+			}
+		}
+	}
+	vms_buf_printf(&payload, "end %zu\n", st->ndomains);
+	char err[256];
+	uint64_t t0 = clock_ns();
+	if (vms_analysis_deserialize(a, payload.data, payload.len, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bench_render: analysis payload refused: %s\n", err);
+		exit(1);
+	}
+	uint64_t load_ns = clock_ns() - t0;
+	uint64_t *fed = vms_xcalloc(iters, sizeof(uint64_t));
+	uint64_t *idle = vms_xcalloc(iters, sizeof(uint64_t));
+	uint64_t *render = vms_xcalloc(iters, sizeof(uint64_t));
+	size_t render_len = 0;
+	vms_analysis_update(a, st, NOW_NS, 100000); /* the first: every domain seen */
+	for (unsigned it = 0; it < iters; it++) {
+		uint64_t now = NOW_NS + (it + 1) * 1000000000ull;
+		for (size_t i = 0; i < st->ndomains; i++) {
+			struct vms_probe_state *ps = &st->domains[i]->probe;
+			for (unsigned op = 0; op < VMS_OP_COUNT; op++)
+				ps->ops[op] = (struct vms_probe_value){true, 900.0 + it % 7, now};
+			for (unsigned b = 0; b < ps->net_nblocks; b++)
+				ps->net[b][0] = ps->net[b][1] = (struct vms_probe_value){true, 900.0, now};
+		}
+		t0 = clock_ns();
+		vms_analysis_update(a, st, now, 100000.0 + it);
+		uint64_t t1 = clock_ns();
+		vms_analysis_update(a, st, now + 1000000, 100000.0 + it);
+		uint64_t t2 = clock_ns();
+		vms_buf_init(&out);
+		vms_analysis_render(a, st, &out, now);
+		uint64_t t3 = clock_ns();
+		render_len = out.len;
+		vms_buf_free(&out);
+		fed[it] = t1 - t0;
+		idle[it] = t2 - t1;
+		render[it] = t3 - t2;
+	}
+	vms_buf_init(&out);
+	t0 = clock_ns();
+	vms_analysis_serialize(a, &out);
+	uint64_t save_ns = clock_ns() - t0;
+	printf("analysis_state_bytes %zu\nanalysis_load_ms %.1f\nanalysis_serialize_ms %.1f\n"
+	       "analysis_render_bytes %zu\n",
+	       out.len, (double)load_ns / 1e6, (double)save_ns / 1e6, render_len);
+	report("analysis_update_new_samples", fed, iters);
+	report("analysis_update_idle", idle, iters);
+	report("analysis_render", render, iters);
+	vms_buf_free(&out);
+	vms_buf_free(&payload);
+	free(fed);
+	free(idle);
+	free(render);
+	vms_analysis_free(a);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -367,6 +451,8 @@ main(int argc, char **argv)
 	report("render_openmetrics", both_ns, iters);
 	report("publish", publish_ns, iters);
 	report("gzip_openmetrics", gzip_ns, iters);
+	if (all)
+		bench_analysis(&st, iters < 21 ? iters : 21);
 	free(text_ns);
 	free(om_ns);
 	free(sliced_ns);
