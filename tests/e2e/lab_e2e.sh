@@ -23,126 +23,32 @@ if [ $# -ne 1 ]; then
 	echo "usage: $0 BUILD_DIR" >&2
 	exit 2
 fi
-# ctest, sudo and CI shells do not always give root the sbin directories.
-PATH=$PATH:/usr/sbin:/sbin
-
-[ "$(id -u)" -eq 0 ] || skip "needs root: the lab runs guests on qemu:///system"
-command -v qemu-system-x86_64 >/dev/null || skip "no qemu-system-x86_64 (scripts/bootstrap.sh installs qemu-system-x86)"
-command -v libvirtd >/dev/null || skip "no libvirtd (scripts/bootstrap.sh installs libvirt-daemon-system)"
-
 build=$(cd "$1" && pwd)
 prefix=vmse2e
 g1=${prefix}1 g2=${prefix}2 g3=${prefix}3
 guests=("$g1" "$g2" "$g3")
+# shellcheck source=tests/e2e/lab_lib.sh
+. "$here/lab_lib.sh"
+lab_preconditions
 # Active probes every 20 s instead of 60 s, so two intervals fit in a test.
 readonly active_s=20
 # Probe reports come every 5 s: counters must move between scrapes this far apart.
 readonly ready_wait=60 gap=6 grow_wait=30 remove_wait=15
 
-# QEMU serves each channel socket to one client at a time. Labs start vmscaled with
-# --probe-domains for their own guests, so they leave ours alone; a vmscaled on
-# qemu:///system that claims every domain would take our guests' channels first.
-for pid in $(pgrep -x vmscaled || true); do
-	args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
-	args=${args% }
-	[ -n "$args" ] || continue # a zombie
-	case $args in *test:///* | *--probe-domains* | *" -p "*) continue ;; esac
-	echo "not ok - another vmscaled (pid $pid: $args) claims every probe channel on" \
-		"qemu:///system, the test guests' included (one client per channel); restart it with" \
-		"--probe-domains, or stop it, and rerun"
-	exit 1
-done
-
-# Our own lab, apart from any lab already running on this host.
-LAB_DIR=$(mktemp -d /var/tmp/vmscale-e2e.XXXXXX)
-LAB_LISTEN=127.0.0.1:$(free_port)
-LAB_NETIO=127.0.0.1:$(free_port)
-LAB_DAEMON_ARGS=""
+args=()
 for fam in cpu-work memory disk-read network micro; do
-	LAB_DAEMON_ARGS+=" --probe-$fam-interval ${active_s}s"
+	args+=(--probe-$fam-interval "${active_s}s")
 done
-export LAB_DIR LAB_LISTEN LAB_NETIO LAB_DAEMON_ARGS LAB_SELFTEST=1 LAB_PREFIX=$prefix VMSCALE_BUILD_DIR=$build
-# Test the binaries of BUILD_DIR, whatever the caller's shell exported.
-unset LAB_NO_DAEMON VMSCALE_PROBE VMSCALE_DAEMON
-scrape=$LAB_DIR.scrape
-daemon_pid=
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	echo "# lab.sh down --purge"
-	if ! "$lab" down --purge 2>&1 | sed 's/^/#   /'; then
-		echo "not ok - lab.sh down --purge failed; $LAB_DIR may be left behind"
-		rc=1
-	else
-		# An aborted `up` may not have marked the folder as a lab: mktemp's is empty then.
-		rmdir "$LAB_DIR" 2>/dev/null || true
-		if virsh -q -c qemu:///system list --name 2>/dev/null | grep -qE "^${prefix}[0-9]+\$"; then
-			echo "not ok - ${prefix} domains still run after down"
-			rc=1
-		elif [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null &&
-			[ "$(awk '{ print $3 }' "/proc/$daemon_pid/stat" 2>/dev/null)" != Z ]; then
-			echo "not ok - vmscaled (pid $daemon_pid) still runs after down"
-			rc=1
-		elif [ -e "$LAB_DIR" ]; then
-			echo "not ok - $LAB_DIR still exists after down --purge"
-			rc=1
-		elif [ "$rc" -eq 0 ]; then
-			ok "down: no ${prefix} domains, vmscaled stopped, $LAB_DIR removed"
-		fi
-	fi
-	rm -f "$scrape" "$scrape.new" "$LAB_DIR.windows"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---------------------------------------------------------------- scrape helpers
-
-get_metrics() { curl -sf --max-time 5 "http://$LAB_LISTEN/metrics" >"$scrape.new" && mv "$scrape.new" "$scrape"; }
-
-# value METRIC [LABEL="VALUE"...]: the first sample of METRIC carrying all the
-# given labels (in any order, among others), from the last scrape.
-value() {
-	local metric=$1
-	shift
-	awk -v m="$metric" -v want="$*" '
-		BEGIN { n = split(want, w, " ") }
-		/^#/ { next }
-		{
-			name = $0; sub(/[{ ].*/, "", name)
-			if (name != m) next
-			labels = ""
-			if (substr($0, length(name) + 1, 1) == "{") {
-				labels = $0; sub(/^[^{]*\{/, "", labels); sub(/\}[^}]*$/, "", labels)
-			}
-			rest = $0; sub(/^[^ {]+(\{.*\})? +/, "", rest); split(rest, v, " ")
-			s = "," labels ","
-			for (i = 1; i <= n; i++) if (index(s, "," w[i] ",") == 0) next
-			print v[1]; exit
-		}' "$scrape"
-}
-
-# num_eq A B: numeric equality (1 == 1.0); false when A is empty.
-num_eq() { [ -n "$1" ] && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 == b + 0) }'; }
-num_gt() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }'; }
-
-# Running domains that are not ours: N_up counts them too.
-others() { virsh -q -c qemu:///system list --name | sed '/^$/d' | grep -cvE "^${prefix}[0-9]+\$" || true; }
+lab_prepare "${args[@]}"
+export LAB_SELFTEST=1
+remove_windows() { rm -f "$LAB_DIR.windows"; }
+lab_extra_cleanup=remove_windows
 
 fail() {
-	local f
 	echo "not ok - $*"
 	echo "# ---- last scrape of http://$LAB_LISTEN/metrics"
 	sed 's/^/# /' "$scrape" 2>/dev/null || echo "# (none)"
-	echo "# ---- $LAB_DIR/vmscaled.log"
-	sed 's/^/# /' "$LAB_DIR/vmscaled.log" 2>/dev/null || echo "# (none)"
-	for f in "$LAB_DIR"/console/*.log; do
-		[ -e "$f" ] || continue
-		echo "# ---- last lines of $f"
-		tail -n 25 "$f" | tr -d '\033\r' | sed 's/^/# /'
-	done
+	lab_evidence 25
 	exit 1
 }
 
