@@ -41,10 +41,25 @@ for r in $(names record "$recording"); do
 done
 for a in $(names alert "$alerts"); do
 	check "alert $a is tested" grep -qE "^ *alertname: *$a *$" "${tests[@]}"
-	# The runbook: README.md once merged, grafana/RUNBOOK.md until then.
+	# The runbook lives in README.md ("Alerts and runbooks").
 	anchor=runbook-$(tr '[:upper:]' '[:lower:]' <<<"$a")
 	check "alert $a links to #$anchor" grep -q "runbook_url: .*#$anchor\$" "$alerts"
-	check "the runbook anchor #$anchor exists" \
-		grep -qs "id=\"$anchor\"" "$root/README.md" "$root/grafana/RUNBOOK.md"
+	check "the runbook anchor #$anchor exists" grep -qs "id=\"$anchor\"" "$root/README.md"
 done
+
+# The example multi-host configuration is valid once its paths point at this checkout.
+example_config() {
+	local tmp rc
+	tmp=$(mktemp -d /tmp/vmscale-promconf.XXXXXX)
+	: >"$tmp/ca.pem"
+	sed -e "s|/etc/prometheus/vmscale/|$root/grafana/prometheus/|" \
+		-e "s|/etc/prometheus/vmscale-ca.pem|$tmp/ca.pem|" \
+		"$root/grafana/prometheus/prometheus.example.yml" >"$tmp/prometheus.yml"
+	promtool check config "$tmp/prometheus.yml" >"$tmp/out" 2>&1
+	rc=$?
+	sed 's/^/  # /' "$tmp/out"
+	rm -rf "$tmp"
+	return $rc
+}
+check "promtool check config: prometheus.example.yml" example_config
 finish
