@@ -249,6 +249,40 @@ vms_buf_double(struct vms_buf *b, double v)
 	vms_buf_append(b, tmp, strlen(tmp));
 }
 
+void
+vms_buf_u64(struct vms_buf *b, uint64_t v)
+{
+	buf_u64(b, v);
+}
+
+void
+vms_buf_sig(struct vms_buf *b, double v, unsigned digits)
+{
+	double a = fabs(v);
+	if (!isfinite(v) || v == 0 || digits == 0 || digits > 15 || a < 1e-4 || a >= 1e15) {
+		vms_buf_double(b, v);
+		return;
+	}
+	int e = (int)floor(log10(a)); /* a is in [10^e, 10^(e+1)) */
+	int d = (int)digits - 1 - e;  /* decimals to keep */
+	if (d <= 0) {
+		double unit = pow10_dbl[-d < 15 ? -d : 15];
+		if (v < 0)
+			vms_buf_append(b, "-", 1);
+		buf_u64(b, (uint64_t)(round(a / unit) * unit));
+		return;
+	}
+	if ((unsigned)d < sizeof(pow10_dbl) / sizeof(pow10_dbl[0])) {
+		size_t len = b->len;
+		if (v < 0)
+			vms_buf_append(b, "-", 1);
+		if (buf_decimal(b, (uint64_t)round(a * pow10_dbl[d]), (unsigned)d))
+			return;
+		b->len = len;
+	}
+	vms_buf_double(b, v);
+}
+
 static void
 value_seconds(struct vms_buf *b, uint64_t ticks, uint64_t hz)
 {

@@ -28,6 +28,11 @@ void vms_buf_printf(struct vms_buf *b, const char *fmt, ...) __attribute__((form
 void vms_buf_label_value(struct vms_buf *b, const char *s);
 /* Appends v as the shortest decimal that reads back exactly (NaN, +Inf, -Inf as Prometheus spells them). */
 void vms_buf_double(struct vms_buf *b, double v);
+/* Appends v in decimal. */
+void vms_buf_u64(struct vms_buf *b, uint64_t v);
+/* Appends v rounded to `digits` significant digits (at most 15), without printf in the common
+ * range (1e-4 to 1e15): for measured values, whose further digits are noise. */
+void vms_buf_sig(struct vms_buf *b, double v, unsigned digits);
 /* Appends a family's # HELP and # TYPE lines. */
 void vms_render_family(struct vms_buf *b, const char *name, const char *type, const char *help);
 /* Appends s with HTML's special characters as entities. */

@@ -282,6 +282,31 @@ test_no_host_no_domains(void)
 	vms_store_fini(&st);
 }
 
+/* Measured values to a number of significant digits, without printf in the common range. */
+static void
+test_significant(void)
+{
+	static const struct {
+		double v;
+		unsigned digits;
+		const char *want;
+	} cases[] = {
+		{17866666.666666668, 9, "17866666.7"}, {0.6000000000000001, 9, "0.6"},
+		{-4816666.666666666, 9, "-4816666.67"}, {1548960.4873103208, 9, "1548960.49"},
+		{2051871.045139084, 3, "2050000"}, {0.000123456789, 4, "0.0001235"}, {1, 9, "1"},
+		{1234567890123.0, 9, "1234567890000"}, {0, 9, "0"}, {0.00001, 9, "1e-05"},
+		{1e20, 9, "1e+20"}, {NAN, 9, "NaN"}, {-INFINITY, 9, "-Inf"}, {99999.99999, 6, "100000"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vms_buf b;
+		vms_buf_init(&b);
+		vms_buf_sig(&b, cases[i].v, cases[i].digits);
+		vms_buf_append(&b, "", 1);
+		CHECK_STR(b.data, cases[i].want);
+		vms_buf_free(&b);
+	}
+}
+
 static void
 test_doubles(void)
 {
@@ -495,6 +520,7 @@ main(void)
 	test_metrics_golden();
 	test_no_host_no_domains();
 	test_doubles();
+	test_significant();
 	test_fast_seconds();
 	test_store();
 	return check_done("test_render");
