@@ -831,6 +831,7 @@ vms_analysis_domain_view(const struct vms_analysis *a, const char *key,
 			v->worst_slowdown = pr->slowdown;
 			v->worst_probe = p;
 		}
+		v->baselines += pr->have_baseline;
 		if (pr->severity != VMS_AN_OK)
 			v->alerts++;
 		if (pr->severity > v->severity)

@@ -90,6 +90,7 @@ struct vms_an_domain_view {
 	enum vms_an_probe worst_probe;
 	enum vms_an_severity severity;  /* the highest active alert */
 	unsigned alerts;                /* active alerts */
+	unsigned baselines;             /* probes with a baseline */
 };
 bool vms_analysis_domain_view(const struct vms_analysis *a, const char *key,
 			      struct vms_an_domain_view *v);

@@ -1286,12 +1286,15 @@ vms_render_landing(struct vms_buf *b, const struct vms_store *st,
 			vms_buf_printf(b, "</td><td></td><td></td>");
 		vms_buf_printf(b, "<td>%llu</td>", (unsigned long long)d->probe.reports_total);
 		struct vms_an_domain_view v;
-		if (a && vms_analysis_domain_view(a, d->key, &v) && isfinite(v.worst_slowdown))
+		bool viewed = a && vms_analysis_domain_view(a, d->key, &v);
+		if (viewed && isfinite(v.worst_slowdown))
 			vms_buf_printf(b, "<td>%.2f (%s)</td>", v.worst_slowdown,
 				       vms_an_probe_name(v.worst_probe));
+		else if (viewed && v.baselines)
+			vms_buf_printf(b, "<td>no recent sample</td>");
 		else
 			vms_buf_printf(b, "<td>no baseline yet</td>");
-		if (a && vms_analysis_domain_view(a, d->key, &v) && v.alerts)
+		if (viewed && v.alerts)
 			vms_buf_printf(b, "<td class=\"%s\">%u %s</td></tr>\n",
 				       v.severity == VMS_AN_CRITICAL ? "critical" : "warning", v.alerts,
 				       v.severity == VMS_AN_CRITICAL ? "critical" : "warning");

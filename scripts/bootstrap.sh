@@ -13,6 +13,7 @@ PACKAGES=(
 	# tests
 	curl python3 prometheus iproute2 procps psmisc systemd groff-base
 	openssl  # test_http: a self-signed certificate for the HTTPS test
+	chromium fonts-dejavu-core  # landing_chromium: the landing page in a headless browser
 	# benchmark (tests/bench/render_bench.sh): the exporter operators use today, for comparison
 	prometheus-libvirt-exporter
 )
