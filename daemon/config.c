@@ -691,6 +691,12 @@ set_thresholds(struct vms_config *c, size_t ki, const char *value, char *err, si
 	for (const char *p = value;;) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		while (len && (*p == ' ' || *p == '\t')) { /* "1.5, cpu_work=1.3" as in a list */
+			p++;
+			len--;
+		}
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
 		if (len == 0 || len >= sizeof(item))
 			goto bad;
 		memcpy(item, p, len);
@@ -1130,6 +1136,15 @@ vms_config_validate(struct vms_config *c, char *err, size_t errsz)
 	if (!p->disk_interval_ms)
 		p->disk_interval_ms = c->interval_s * 1000;
 
+	/* A prediction needs more levels than the buckets keep: it would never come. */
+	if (c->analysis.capacity_min_levels > c->analysis.buckets) {
+		size_t kl = (size_t)key_index("capacity-min-levels");
+		snprintf(err, errsz, "%s%s (%u) must not exceed analysis-buckets (%u): the capacity "
+			 "would never be predicted", where(c, kl, w, sizeof(w)),
+			 keyref(c, kl, na, sizeof(na)), c->analysis.capacity_min_levels,
+			 c->analysis.buckets);
+		return -1;
+	}
 	/* Hysteresis needs clear < warning < critical, probe by probe. */
 	size_t kw = (size_t)key_index("slowdown-warning"), kc = (size_t)key_index("slowdown-critical"),
 	       kl = (size_t)key_index("slowdown-clear");

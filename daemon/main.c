@@ -97,6 +97,15 @@ publish(struct vmscaled *v, uint64_t now)
 	if (v->listeners)
 		vms_listeners_get_stats(v->listeners, &info.listeners);
 	info.analysis = v->analysis;
+	if (v->control) {
+		struct vms_control_stats cs;
+		vms_control_get_stats(v->control, &cs);
+		info.control_on = true;
+		info.control_requests = cs.requests_total;
+		info.control_errors = cs.errors_total;
+		info.control_rejected = cs.rejected_total;
+		info.control_timeouts = cs.timeouts_total;
+	}
 	struct vms_buf metrics, landing;
 	vms_buf_init(&metrics);
 	vms_buf_init(&landing);

@@ -1120,6 +1120,20 @@ render_metrics_body(struct vms_buf *b, const struct vms_store *st,
 	render_guest_cpu(b, st);
 	render_probe_measurements(b, st, info);
 	render_host(b, st);
+	if (info->control_on) {
+		vms_render_family(b, "vmscale_control_requests_total", "counter",
+				  "Requests on the control socket (vmscalectl) by result: ok, error "
+				  "(refused by the daemon), rejected (malformed, oversize, wrong peer), "
+				  "timeout (silent or slow peers).");
+		vms_buf_printf(b, "vmscale_control_requests_total{result=\"ok\"} %llu\n"
+				  "vmscale_control_requests_total{result=\"error\"} %llu\n"
+				  "vmscale_control_requests_total{result=\"rejected\"} %llu\n"
+				  "vmscale_control_requests_total{result=\"timeout\"} %llu\n",
+			       (unsigned long long)(info->control_requests - info->control_errors),
+			       (unsigned long long)info->control_errors,
+			       (unsigned long long)info->control_rejected,
+			       (unsigned long long)info->control_timeouts);
+	}
 	if (info->analysis)
 		vms_analysis_render(info->analysis, st, b, now_ns);
 }

@@ -50,6 +50,8 @@ struct vms_render_info {
 	struct vms_netio_stats netio;
 	struct vms_listener_stats listeners; /* vsock and tcp probe transports, when on */
 	const struct vms_analysis *analysis; /* degradation analysis; NULL leaves it out */
+	bool control_on;                     /* the control socket is listening */
+	uint64_t control_requests, control_errors, control_rejected, control_timeouts;
 };
 
 void vms_render_metrics(struct vms_buf *out, const struct vms_store *st,

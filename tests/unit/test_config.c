@@ -568,7 +568,7 @@ test_thresholds(void)
 	const char *bad[] = {
 		"1", "1.0", "0.9", "0", "1000.5", "-2", "+2", "1e1", "nan", "inf", "2x", ".",
 		"1.5.1", "cpu_work=1", "cpu_work=0.5", "cpu_work=", "cpu_work", "1.5,", ",1.5",
-		"1.5,,cpu_work=1.3", ",", "1.5,cpu_work=1.3,", "1.5 ,cpu_work=1.3",
+		"1.5,,cpu_work=1.3", ",", "1.5,cpu_work=1.3,", "1.5, ,cpu_work=1.3",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char line[128], expect[256];
@@ -579,6 +579,16 @@ test_thresholds(void)
 		if (!CHECK_STR(error_of(line), expect))
 			fprintf(stderr, "  value '%s'\n", bad[i]);
 	}
+	/* Blanks around items are allowed, as in probe-network-block-sizes. */
+	vms_config_defaults(&c);
+	CHECK_INT(vms_config_set(&c, "slowdown-warning", "1.6 , cpu_work=1.3", err, sizeof(err)), 0);
+	CHECK(c.analysis.warning[VMS_AN_CPU_WORK] == 1.3);
+	CHECK(c.analysis.warning[VMS_AN_DISK_READ] == 1.6);
+	vms_config_fini(&c);
+	/* capacity-min-levels beyond analysis-buckets could never predict. */
+	CHECK_STR(error_of("analysis-buckets 4\ncapacity-min-levels 5\n"),
+		  "F:2: 'capacity-min-levels' (5) must not exceed analysis-buckets (4): the capacity "
+		  "would never be predicted");
 	/* A rejected value leaves the previous thresholds whole. */
 	vms_config_defaults(&c);
 	CHECK_INT(vms_config_set(&c, "slowdown-warning", "1.8,cpu_work=1", err, sizeof(err)), -1);

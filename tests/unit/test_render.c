@@ -191,11 +191,16 @@ test_metrics_golden(void)
 	st.domains[0]->probe.ops[VMS_OP_FORK_EXIT].at_ns = NOW_NS - 1000000000ull;
 	vms_analysis_update(an, &st, NOW_NS, 1700000000);
 	info.analysis = an;
+	info.control_on = true;
+	info.control_requests = 7;
+	info.control_errors = 2;
+	info.control_rejected = 1;
 	struct vms_buf b;
 	vms_buf_init(&b);
 	vms_render_metrics(&b, &st, &info, NOW_NS);
 	compare_golden(GOLDEN("metrics.prom"), &b);
 	CHECK(strstr(b.data, "vmscale_slowdown_ratio{domain=\"web-1\",probe=\"cpu_work\"} 1.6\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_control_requests_total{result=\"ok\"} 5\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_alert{domain=\"web-1\",probe=\"cpu_work\",severity=\"warning\"} 1\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_baseline_n_up{domain=\"we\\\"ird\\\\name\\n<b>&\xc3\xa9\",probe=\"cpu_work\"} 1\n") != NULL);
 	CHECK(strstr(b.data, "domain=\"we\\\"ird\\\\name\\n<b>&\xc3\xa9\"") != NULL);
