@@ -517,6 +517,19 @@ ensure_guest_image() {
 
 # ---------------------------------------------------------------- guests
 
+# A tap without a bridge, left unconfigured in the guest: libvirt reports traffic counters for
+# it (user-mode networking has none), so the per-domain network series and the rules built on
+# them exist in the lab. Only the system libvirtd may create taps (CAP_NET_ADMIN): a session
+# one, as tests/e2e/libvirtd_restart.sh runs, gets none.
+tap_interface() {
+	[ "$uri" = qemu:///system ] || return 0
+	cat <<EOF
+    <interface type='ethernet'>
+      <model type='virtio'/>
+    </interface>
+EOF
+}
+
 domain_xml() { # NAME
 	local n=$1
 	cat <<EOF
@@ -549,12 +562,7 @@ domain_xml() { # NAME
     <interface type='user'>
       <model type='virtio'/>
     </interface>
-    <!-- A tap without a bridge, left unconfigured in the guest: libvirt reports traffic
-         counters for it (user-mode networking has none), so the per-domain network series
-         and the rules built on them exist in the lab. -->
-    <interface type='ethernet'>
-      <model type='virtio'/>
-    </interface>
+$(tap_interface)
     <channel type='unix'>
       <source mode='bind'/>
       <target type='virtio' name='$channel_name'/>
