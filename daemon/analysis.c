@@ -1683,7 +1683,7 @@ list_probe(struct vms_buf *out, const struct an_domain *d, unsigned p)
 		samples += pr->buckets[k].w.n;
 	vms_buf_printf(out, "%s %s ", d->name, probe_defs[p].name);
 	if (pr->have_baseline)
-		vms_buf_printf(out, "baseline=%.6g n_up=%u pinned=%s", pr->baseline, pr->baseline_n_up,
+		vms_buf_printf(out, "baseline=%.9g n_up=%u pinned=%s", pr->baseline, pr->baseline_n_up,
 			       pr->pinned ? "yes" : "no");
 	else
 		vms_buf_printf(out, "baseline=none");
@@ -1759,7 +1759,7 @@ vms_analysis_control(void *opaque, int argc, char **argv, struct vms_buf *out, c
 				}
 				pr->pinned = true;
 				changed++;
-				vms_buf_printf(out, "pinned %s %s at %.6g (N_up %u)\n", d->name,
+				vms_buf_printf(out, "pinned %s %s at %.9g (N_up %u)\n", d->name,
 					       probe_defs[p].name, pr->baseline, pr->baseline_n_up);
 			} else if (strcmp(verb, "unpin") == 0) {
 				if (!pr->pinned)

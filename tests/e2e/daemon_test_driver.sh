@@ -82,6 +82,16 @@ check "POST is 405" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url
 check "/healthz says ok while collection runs" bash -c "curl -sf '$url/healthz' | grep -qx ok"
 check "HEAD is 200" test "$(curl -s -o /dev/null -w '%{http_code}' -I "$url/metrics")" = 200
 
+# The control socket of the real daemon, through the real vmscalectl (built beside it).
+ctl=$(dirname "$vmscaled")/vmscalectl
+sock=$tmp/control.sock
+check "the control socket is mode 0600" test "$(stat -c %a "$sock")" = 600
+check "vmscalectl status answers" bash -c "'$ctl' -s '$sock' status | grep -qx 'domains tracked 1 (running 1)'"
+check "vmscalectl baseline pin without a baseline fails with the daemon's reason (exit 1)" \
+	bash -c "'$ctl' -s '$sock' baseline pin test 2>&1 >/dev/null | grep -q 'nothing to pin'; [ \"\${PIPESTATUS[0]}\" = 1 ]"
+check "vmscale_control_requests_total counts both" wait_for 5 bash -c \
+	"curl -sf '$url/metrics' | grep -qx 'vmscale_control_requests_total{result=\"error\"} 1'"
+
 # Host counters grow between scrapes (1 s interval). All modes summed: on a loaded machine
 # (the rest of the suite runs beside this test) idle alone may stand still.
 sleep 2.2

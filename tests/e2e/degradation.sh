@@ -90,6 +90,19 @@ until get_metrics && num_gt "$(value vmscale_nup_samples "domain=\"$g1\"" 'probe
 done
 ok "$g1 alone: $(value vmscale_nup_samples "domain=\"$g1\"" 'probe="cpu_work"' "n_up=\"$nup1\"") cpu_work samples, baseline $(baseline_value) units/s"
 
+# The operator's view of it, through vmscalectl and the daemon's control socket; pinning it
+# keeps it where it is for the rest of the test, restart included.
+ctl=$build/daemon/vmscalectl
+sock=$LAB_DIR/control.sock
+listing=$("$ctl" -s "$sock" baseline list "$g1") || fail "vmscalectl baseline list $g1 failed"
+grep -q "^$g1 cpu_work baseline=[0-9.e+]* n_up=$nup1 pinned=no" <<<"$listing" ||
+	fail "vmscalectl baseline list $g1 does not show the cpu_work baseline at N_up $nup1: $listing"
+ok "vmscalectl baseline list: $(grep "^$g1 cpu_work" <<<"$listing")"
+pinned=$("$ctl" -s "$sock" baseline pin "$g1" cpu_work) || fail "vmscalectl baseline pin $g1 cpu_work failed"
+is_pinned() { num_eq "$(value vmscale_baseline_pinned "domain=\"$g1\"" 'probe="cpu_work"')" 1; }
+until_metrics 5 "vmscale_baseline_pinned{domain=\"$g1\",probe=\"cpu_work\"} 1 after '$pinned'" is_pinned
+ok "vmscalectl baseline pin: $pinned"
+
 # Two loaded neighbours: 3 busy VMs on (typically) 2 host CPUs.
 echo "# LAB_LOAD=1 lab.sh up 3"
 LAB_LOAD=1 "$lab" up 3 2>&1 | sed 's/^/#   /' || fail "LAB_LOAD=1 lab.sh up 3 failed (see its output above)"
@@ -155,3 +168,11 @@ awk -v a="$(baseline_value)" -v b="$v_before" 'BEGIN { d = a - b; if (d < 0) d =
 	exit !(a != "" && d <= 1e-6 * m) }' ||
 	fail "after the restart baseline value is '$(baseline_value)', before it was $v_before"
 ok "vmscaled (pid $daemon_pid) restarted: baseline N_up $(baseline_nup), value $(baseline_value) (was $v_before)"
+is_pinned || fail "the pin did not survive the restart"
+ok "the baseline is still pinned after the restart"
+
+# An operator's reset forgets it: the series go until new samples make a new baseline.
+"$ctl" -s "$sock" baseline reset "$g1" cpu_work >/dev/null || fail "vmscalectl baseline reset $g1 cpu_work failed"
+no_baseline() { [ -z "$(baseline_nup)" ]; }
+until_metrics 5 "no vmscale_baseline_n_up{domain=\"$g1\",probe=\"cpu_work\"} after vmscalectl baseline reset" no_baseline
+ok "vmscalectl baseline reset $g1 cpu_work: its baseline series are gone"
