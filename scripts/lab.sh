@@ -737,6 +737,7 @@ where_to_look() {
 		say "metrics:  http://$listen/metrics"
 		say "landing:  http://$listen/"
 		say "log:      $lab_dir/vmscaled.log"
+		say "control:  $(dirname "$daemon_bin")/vmscalectl -s $lab_dir/control.sock baseline list"
 	fi
 	say "consoles: $lab_dir/console/NAME.log (a shell: virsh -c $uri console NAME, leave with ^])"
 	say "status:   $self status"
