@@ -259,8 +259,14 @@ void
 vms_buf_sig(struct vms_buf *b, double v, unsigned digits)
 {
 	double a = fabs(v);
-	if (!isfinite(v) || v == 0 || digits == 0 || digits > 15 || a < 1e-4 || a >= 1e15) {
+	if (!isfinite(v) || v == 0 || digits == 0 || digits > 15) {
 		vms_buf_double(b, v);
+		return;
+	}
+	if (a < 1e-4 || a >= 1e15) { /* exponent notation: printf, for these few */
+		char tmp[40];
+		int n = snprintf(tmp, sizeof(tmp), "%.*g", (int)digits, v);
+		vms_buf_append(b, tmp, (size_t)n);
 		return;
 	}
 	int e = (int)floor(log10(a)); /* a is in [10^e, 10^(e+1)) */
