@@ -52,7 +52,8 @@ vms_svg_line_plot(struct vms_buf *b, const struct vms_svg_plot *p)
 			  "viewBox=\"0 0 %u %u\" role=\"img\" aria-label=\"", w, h, w, h);
 	vms_buf_html(b, p->title);
 	vms_buf_printf(b, "\" font-family=\"sans-serif\" font-size=\"11\">");
-	text(b, w / 2.0, 15, "middle", " font-weight=\"bold\"", p->title);
+	text(b, (MARGIN_LEFT + (double)w - LEGEND_WIDTH) / 2, 15, /* over the plot area */
+	     "middle", " font-weight=\"bold\"", p->title);
 	if (!points) {
 		text(b, w / 2.0, h / 2.0, "middle", " fill=\"#888\"", "no data yet");
 		buf_lit(b, "</svg>");
@@ -64,7 +65,9 @@ vms_svg_line_plot(struct vms_buf *b, const struct vms_svg_plot *p)
 			y1 = fmax(y1, p->refs[r].y);
 		}
 	if (x1 - x0 < 1e-12) {
-		x0 -= 1;
+		/* One level: N_up cannot go below it meaningfully (no "0 running domains"). */
+		if (!p->integer_x)
+			x0 -= 1;
 		x1 += 1;
 	}
 	if (y1 - y0 < 1e-12)
@@ -108,9 +111,13 @@ vms_svg_line_plot(struct vms_buf *b, const struct vms_svg_plot *p)
 		vms_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 				  "stroke=\"#b00\" stroke-dasharray=\"4 3\"/>",
 			       left, PY(p->refs[r].y), right, PY(p->refs[r].y));
-		if (p->refs[r].name)
-			text(b, right + 4, PY(p->refs[r].y) + 4, "start", " fill=\"#b00\"",
+		/* The label inside the plot, at the left (low N_up: usually below the lines there)
+		 * above its line, or under it at the top: the legend column stays the legend's. */
+		if (p->refs[r].name) {
+			double ry = PY(p->refs[r].y);
+			text(b, left + 4, ry - top >= 12 ? ry - 3 : ry + 11, "start", " fill=\"#b00\"",
 			     p->refs[r].name);
+		}
 	}
 	/* Series: a polyline through the finite points, a dot on each, a legend entry. */
 	unsigned legend = 0;
