@@ -629,6 +629,29 @@ bounds_error(const struct vms_config *c, size_t ki, const char *value, char *err
 	return -1;
 }
 
+/*
+ * The next item of a ','-separated list, blanks around it dropped, into item. Advances *p to
+ * the next item, or to NULL after the last. False for an empty or overlong item.
+ */
+static bool
+list_next(const char **p, char *item, size_t itemsz)
+{
+	const char *s = *p, *comma = strchr(s, ',');
+	size_t len = comma ? (size_t)(comma - s) : strlen(s);
+	*p = comma ? comma + 1 : NULL;
+	while (len && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len >= itemsz)
+		return false;
+	memcpy(item, s, len);
+	item[len] = '\0';
+	return true;
+}
+
 static int
 set_sizes(struct vms_config *c, size_t ki, const char *value, char *err, size_t errsz)
 {
@@ -636,21 +659,10 @@ set_sizes(struct vms_config *c, size_t ki, const char *value, char *err, size_t 
 	uint32_t blocks[VMS_CONFIG_MAX_NET_BLOCKS];
 	unsigned n = 0;
 	char item[32], name[64], v[MAX_QUOTED + 4];
-	const char *p = value;
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		while (len && (*p == ' ' || *p == '\t')) {
-			p++;
-			len--;
-		}
-		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
+	for (const char *p = value; p;) {
 		uint64_t b;
-		if (n == VMS_CONFIG_MAX_NET_BLOCKS || len == 0 || len >= sizeof(item))
+		if (n == VMS_CONFIG_MAX_NET_BLOCKS || !list_next(&p, item, sizeof(item)))
 			return bounds_error(c, ki, value, err, errsz);
-		memcpy(item, p, len);
-		item[len] = '\0';
 		if (!parse_size(item, &b) || b < k->min || b > k->max)
 			return bounds_error(c, ki, value, err, errsz);
 		for (unsigned i = 0; i < n; i++) {
@@ -662,9 +674,6 @@ set_sizes(struct vms_config *c, size_t ki, const char *value, char *err, size_t 
 			}
 		}
 		blocks[n++] = (uint32_t)b;
-		if (!comma)
-			break;
-		p = comma + 1;
 	}
 	memcpy(c->probe.network_blocks, blocks, sizeof(blocks[0]) * n);
 	for (unsigned i = n; i < VMS_CONFIG_MAX_NET_BLOCKS; i++)
@@ -688,19 +697,9 @@ set_thresholds(struct vms_config *c, size_t ki, const char *value, char *err, si
 	double t[VMS_AN_PROBE_COUNT];
 	char item[64], name[64], v[MAX_QUOTED + 4];
 	memcpy(t, (char *)c + k->off, sizeof(t));
-	for (const char *p = value;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		while (len && (*p == ' ' || *p == '\t')) { /* "1.5, cpu_work=1.3" as in a list */
-			p++;
-			len--;
-		}
-		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		if (len == 0 || len >= sizeof(item))
+	for (const char *p = value; p;) {
+		if (!list_next(&p, item, sizeof(item)))
 			goto bad;
-		memcpy(item, p, len);
-		item[len] = '\0';
 		char *eq = strchr(item, '=');
 		double r;
 		if (!eq) {
@@ -712,20 +711,18 @@ set_thresholds(struct vms_config *c, size_t ki, const char *value, char *err, si
 			*eq = '\0';
 			int probe = vms_an_probe_from_name(item);
 			if (probe < 0) {
-				snprintf(err, errsz, "%s: unknown probe '%s' (cpu_work, memory_copy, "
-					 "memory_read, memory_write, disk_read, network_send, "
-					 "network_receive, fork_exit, fork_exec, ctxsw, file_create_0k, "
-					 "file_create_10k, mem_read_latency)",
-					 keyref(c, ki, name, sizeof(name)), quoted(item, v, sizeof(v)));
+				char names[256] = "";
+				for (unsigned i = 0; i < VMS_AN_PROBE_COUNT; i++)
+					snprintf(names + strlen(names), sizeof(names) - strlen(names),
+						 "%s%s", i ? ", " : "", vms_an_probe_name(i));
+				snprintf(err, errsz, "%s: unknown probe '%s' (%s)",
+					 keyref(c, ki, name, sizeof(name)), quoted(item, v, sizeof(v)), names);
 				return -1;
 			}
 			if (!parse_slowdown(eq + 1, &r))
 				goto bad;
 			t[probe] = r;
 		}
-		if (!comma)
-			break;
-		p = comma + 1;
 	}
 	memcpy((char *)c + k->off, t, sizeof(t));
 	return 0;
