@@ -185,7 +185,6 @@ struct vms_analysis {
 	bool vcpu_acc_valid;        /* no domain came or went meanwhile */
 	size_t host_prev_n_up;
 	double overhead_cores;      /* NaN until two host samples */
-	uint64_t host_prev_seen_busy; /* to notice a new host sample */
 	struct an_host_series host[AN_HOST_COUNT];
 	uint64_t interference_at_ns;
 	/* Persistence, for the metrics. */
@@ -1630,13 +1629,12 @@ vms_analysis_save(struct vms_analysis *a, const char *path, double now_unix, cha
 }
 
 int
-vms_analysis_load(struct vms_analysis *a, const char *path, double now_unix)
+vms_analysis_load(struct vms_analysis *a, const char *path)
 {
 	char err[256] = "", bad[4096];
 	char *payload = NULL;
 	size_t len = 0;
 	unsigned version = 0;
-	(void)now_unix;
 	vms_statefile_clean_temps(path);
 	int rc = vms_statefile_read(path, AN_STATE_KIND, AN_STATE_VERSION, VMS_STATEFILE_MAX_LEN,
 				    &payload, &len, &version, err, sizeof(err));

@@ -117,7 +117,7 @@ double vms_analysis_threshold(const struct vms_analysis *a, enum vms_an_probe p,
 int vms_analysis_save(struct vms_analysis *a, const char *path, double now_unix, char *err,
 		      size_t errsz);
 /* 0 loaded, 1 no file, -1 unusable (moved aside, logged). */
-int vms_analysis_load(struct vms_analysis *a, const char *path, double now_unix);
+int vms_analysis_load(struct vms_analysis *a, const char *path);
 /* The payload alone, for tests. */
 void vms_analysis_serialize(const struct vms_analysis *a, struct vms_buf *out);
 int vms_analysis_deserialize(struct vms_analysis *a, const char *payload, size_t len, char *err,

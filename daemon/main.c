@@ -647,7 +647,7 @@ main(int argc, char **argv)
 	size_t plen = strlen(v.cfg.state_dir) + sizeof("/analysis.state");
 	v.state_path = vms_xcalloc(plen, 1);
 	snprintf(v.state_path, plen, "%s/analysis.state", v.cfg.state_dir);
-	vms_analysis_load(v.analysis, v.state_path, realtime_s());
+	vms_analysis_load(v.analysis, v.state_path);
 	/* Without the control socket baselines cannot be pinned, but everything else works. */
 	v.control = vms_control_open(v.cfg.control_socket, vms_analysis_control, v.analysis, err,
 				     sizeof(err));

@@ -1029,7 +1029,7 @@ expect_unusable(const struct vms_analysis_config *c, struct vms_store *st, const
 	struct vms_analysis *a = vms_analysis_new(c);
 	struct check_capture cap;
 	check_capture_stderr(&cap);
-	CHECK_INT(vms_analysis_load(a, path, unix_now()), -1);
+	CHECK_INT(vms_analysis_load(a, path), -1);
 	const char *log = check_capture_end(&cap);
 	CHECK(strstr(log, "is unusable") != NULL && strstr(log, "starting fresh") != NULL);
 	CHECK_INT(count_bad(dir), bad_before + 1);
@@ -1089,7 +1089,7 @@ test_persistence(void)
 	char path[256];
 	snprintf(path, sizeof(path), "%s/analysis.state", dir);
 	b = vms_analysis_new(&c);
-	CHECK_INT(vms_analysis_load(b, path, unix_now()), 1);
+	CHECK_INT(vms_analysis_load(b, path), 1);
 	char *t = render(b, &st);
 	HAS(t, "vmscale_analysis_state_loaded{result=\"absent\"} 1");
 	free(t);
@@ -1100,7 +1100,7 @@ test_persistence(void)
 	HAS(t, "vmscale_analysis_state_last_save_timestamp_seconds 1700000123");
 	free(t);
 	b = vms_analysis_new(&c);
-	CHECK_INT(vms_analysis_load(b, path, unix_now()), 0);
+	CHECK_INT(vms_analysis_load(b, path), 0);
 	after = render_after_update(b, &st);
 	CHECK_STR(after, before);
 	free(after);
