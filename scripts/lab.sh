@@ -938,21 +938,7 @@ readonly exp_daemon_args=(--probe-cpu-work-interval 5s --probe-cpu-work-units 17
 prom_value() {
 	local file=$1 metric=$2
 	shift 2
-	awk -v m="$metric" -v want="$*" '
-		BEGIN { n = split(want, w, " ") }
-		/^#/ { next }
-		{
-			name = $0; sub(/[{ ].*/, "", name)
-			if (name != m) next
-			labels = ""
-			if (substr($0, length(name) + 1, 1) == "{") {
-				labels = $0; sub(/^[^{]*\{/, "", labels); sub(/\}[^}]*$/, "", labels)
-			}
-			rest = $0; sub(/^[^ {]+(\{.*\})? +/, "", rest); split(rest, v, " ")
-			s = "," labels ","
-			for (i = 1; i <= n; i++) if (index(s, "," w[i] ",") == 0) next
-			print v[1]; exit
-		}' "$file"
+	awk -v m="$metric" -v want="$*" -f "$repo/scripts/prom-value.awk" "$file"
 }
 
 # Fallback samples from one scrape: "probe run_end value" for every probe of DOMAIN whose

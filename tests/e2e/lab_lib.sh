@@ -1,7 +1,8 @@
 # Shared by the end-to-end tests that run a private lab (scripts/lab.sh) of real TCG guests:
 # the preconditions, the lab's settings, its teardown, and reading vmscaled's /metrics.
-# Source tests/e2e/lib.sh first. The caller sets `prefix` (its guests' name prefix) and
-# `build` (the build folder), then calls lab_prepare; `fail` prints the evidence and exits 1.
+# Source tests/e2e/lib.sh first. The caller sets `repo` (the checkout), `prefix` (its
+# guests' name prefix) and `build` (the build folder), then calls lab_prepare; its `fail`
+# prints the evidence and exits 1.
 
 # ctest, sudo and CI shells do not always give root the sbin directories.
 PATH=$PATH:/usr/sbin:/sbin
@@ -99,21 +100,7 @@ get_metrics() { curl -sf --max-time 5 "http://$LAB_LISTEN/metrics" >"$scrape.new
 value() {
 	local metric=$1
 	shift
-	awk -v m="$metric" -v want="$*" '
-		BEGIN { n = split(want, w, " ") }
-		/^#/ { next }
-		{
-			name = $0; sub(/[{ ].*/, "", name)
-			if (name != m) next
-			labels = ""
-			if (substr($0, length(name) + 1, 1) == "{") {
-				labels = $0; sub(/^[^{]*\{/, "", labels); sub(/\}[^}]*$/, "", labels)
-			}
-			rest = $0; sub(/^[^ {]+(\{.*\})? +/, "", rest); split(rest, v, " ")
-			s = "," labels ","
-			for (i = 1; i <= n; i++) if (index(s, "," w[i] ",") == 0) next
-			print v[1]; exit
-		}' "$scrape" 2>/dev/null
+	awk -v m="$metric" -v want="$*" -f "$repo/scripts/prom-value.awk" "$scrape" 2>/dev/null
 }
 
 num_eq() { [ -n "$1" ] && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 == b + 0) }'; }
