@@ -1,12 +1,13 @@
 /* Mapping of libvirt's bulk domain statistics (see domstats.h and virConnectGetAllDomainStats). */
-#include "domstats.h"
+#include "collectors/domstats.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../daemon/log.h"
+#include "daemon/util/log.h"
+#include "daemon/util/alloc.h"
 
 static bool
 param_u64(const virTypedParameter *p, uint64_t *out)

@@ -8,7 +8,7 @@
 
 #include <libvirt/libvirt.h>
 
-#include "../daemon/store.h"
+#include "daemon/store/store.h"
 
 /* Fills st from one domain's record; returns 0, or -1 if it held no CPU statistics
  * (NOWAIT skipped a domain busy in a job, or the driver has none). */

@@ -1,5 +1,5 @@
 /* Domain XML parsing (see domxml.h), with libxml2 and no network, no entities, no DTDs. */
-#include "domxml.h"
+#include "collectors/domxml.h"
 
 #include <errno.h>
 #include <stdbool.h>

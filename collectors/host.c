@@ -1,5 +1,5 @@
 /* Host collector (see host.h). */
-#include "host.h"
+#include "collectors/host.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -9,7 +9,7 @@
 
 #include <statgrab.h>
 
-#include "../daemon/log.h"
+#include "daemon/util/log.h"
 
 static struct vms_complaint host_complaint;
 static struct vms_complaint meminfo_complaint, swap_complaint, disk_complaint, net_complaint,

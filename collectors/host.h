@@ -5,7 +5,7 @@
 #ifndef VMSCALE_HOST_H
 #define VMSCALE_HOST_H
 
-#include "../daemon/store.h"
+#include "daemon/store/store.h"
 
 #include <stdbool.h>
 

@@ -1,5 +1,5 @@
 /* libvirt collector (see libvirt.h). */
-#include "libvirt.h"
+#include "collectors/libvirt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,9 +7,11 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-#include "../daemon/log.h"
-#include "domstats.h"
-#include "domxml.h"
+#include "daemon/util/log.h"
+#include "collectors/domstats.h"
+#include "collectors/domxml.h"
+#include "vmscale/clock.h"
+#include "daemon/util/alloc.h"
 
 #define BACKOFF_MIN_NS (1ull * 1000000000ull)
 #define BACKOFF_MAX_NS (60ull * 1000000000ull)

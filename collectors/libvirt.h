@@ -7,7 +7,7 @@
 #ifndef VMSCALE_LIBVIRT_H
 #define VMSCALE_LIBVIRT_H
 
-#include "../daemon/store.h"
+#include "daemon/store/store.h"
 
 struct vms_libvirt;
 

@@ -1,5 +1,5 @@
 /* The local control socket (see control.h for the protocol). */
-#include "control.h"
+#include "daemon/control.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -13,10 +13,11 @@
 
 #include <libvirt/libvirt.h>
 
-#include "log.h"
-#include "render.h"
+#include "daemon/util/log.h"
+#include "daemon/util/buf.h"
+#include "vmscale/clock.h"
+#include "daemon/util/alloc.h"
 
-#define NS_PER_MS 1000000ull
 #define LISTEN_BACKLOG 16
 #define TICK_MS 100
 #define ACCEPT_BURST 16

@@ -1,5 +1,6 @@
 /* The HTTP endpoint (see http.h). */
-#include "http.h"
+#include "daemon/http.h"
+#include "daemon/util/sockaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,8 +21,10 @@
 #include <microhttpd.h>
 #include <zlib.h>
 
-#include "log.h"
-#include "render.h"
+#include "daemon/util/log.h"
+#include "daemon/expo/render.h"
+#include "vmscale/clock.h"
+#include "daemon/util/alloc.h"
 
 #define HEALTH_STALE_INTERVALS 3
 #define PEM_MAX_BYTES (1024 * 1024) /* a certificate chain is a few KiB */
@@ -369,55 +372,6 @@ on_mhd_error(void *cls, const char *fmt, va_list ap)
 	vms_warn("http: %s", msg);
 }
 
-int
-vms_http_parse_listen(const char *spec, void *storage, size_t *socklen, char *err, size_t errsz)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(spec, ':');
-	if (!colon || colon[1] == '\0') {
-		snprintf(err, errsz, "'%s' is not ADDR:PORT", spec);
-		return -1;
-	}
-	size_t hl = (size_t)(colon - spec);
-	if (hl >= sizeof(host)) {
-		snprintf(err, errsz, "address in '%s' is too long", spec);
-		return -1;
-	}
-	memcpy(host, spec, hl);
-	host[hl] = '\0';
-	char *end;
-	errno = 0;
-	long port = strtol(colon + 1, &end, 10);
-	if (errno || *end || port < 1 || port > 65535) {
-		snprintf(err, errsz, "port in '%s' must be 1..65535", spec);
-		return -1;
-	}
-	memset(storage, 0, sizeof(struct sockaddr_storage));
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-		struct sockaddr_in6 *a6 = storage;
-		host[hl - 1] = '\0';
-		if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) {
-			snprintf(err, errsz, "'%s' is not an IPv6 address", host + 1);
-			return -1;
-		}
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*socklen = sizeof(*a6);
-		return 0;
-	}
-	struct sockaddr_in *a4 = storage;
-	a4->sin_family = AF_INET;
-	a4->sin_port = htons((uint16_t)port);
-	if (hl == 0)
-		a4->sin_addr.s_addr = htonl(INADDR_ANY);
-	else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
-		snprintf(err, errsz, "'%s' is not an IPv4 address (IPv6 goes in brackets)", host);
-		return -1;
-	}
-	*socklen = sizeof(*a4);
-	return 0;
-}
-
 /* Reads a PEM file whole (NUL-terminated); NULL with a message naming the file. */
 static char *
 read_pem(const char *what, const char *path, size_t *len)
@@ -479,7 +433,7 @@ vms_http_start(const struct vms_http_options *opt)
 	struct sockaddr_storage addr;
 	size_t addrlen, cert_len;
 	char err[256];
-	if (vms_http_parse_listen(opt->listen, &addr, &addrlen, err, sizeof(err)) < 0) {
+	if (vms_sockaddr_parse(opt->listen, &addr, &addrlen, err, sizeof(err)) < 0) {
 		vms_err("--listen: %s", err);
 		return NULL;
 	}

@@ -10,10 +10,6 @@
 
 struct vms_http;
 
-/* Parses "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT"; 0 or -1 with a message in err. */
-int vms_http_parse_listen(const char *spec, void *sockaddr_storage, size_t *socklen, char *err,
-			  size_t errsz);
-
 #define VMS_HTTP_MAX_CONNECTIONS_DEFAULT 16
 #define VMS_HTTP_TIMEOUT_S_DEFAULT 10
 #define VMS_HTTP_INTERVAL_S_DEFAULT 5

@@ -18,22 +18,22 @@
 #include <libvirt/virterror.h>
 #include <systemd/sd-daemon.h>
 
-#include "../collectors/channel.h"
-#include "../collectors/listeners.h"
-#include "../collectors/host.h"
-#include "../collectors/libvirt.h"
-#include "analysis.h"
-#include "config.h"
-#include "control.h"
-#include "http.h"
-#include "netio.h"
-#include "log.h"
-#include "render.h"
-#include "store.h"
+#include "collectors/guest/channel.h"
+#include "collectors/guest/listeners.h"
+#include "collectors/host.h"
+#include "collectors/libvirt.h"
+#include "daemon/analysis/analysis.h"
+#include "daemon/config/config.h"
+#include "daemon/control.h"
+#include "daemon/http.h"
+#include "collectors/guest/netio.h"
+#include "daemon/util/log.h"
+#include "daemon/expo/render.h"
+#include "daemon/store/store.h"
+#include "vmscale/clock.h"
+#include "daemon/util/alloc.h"
 
 #define TICK_NS (1000000000ull) /* channel retries, probe staleness, publishing */
-#define NS_PER_MS 1000000ull
-#define NS_PER_S 1000000000ull
 
 /* A periodic job: next += interval keeps the cadence; if we fell behind, restart from now. */
 struct job {

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "daemon/control.h"
 
 #define EXIT_REFUSED 1     /* the daemon answered "error: ..." */
 #define EXIT_USAGE 2

@@ -3,7 +3,7 @@
  * and unmapped before it returns, children are reaped on every path, nothing is global, and
  * every failure ends up in r->err/r->why rather than in an abort.
  */
-#include "bench.h"
+#include "probes/bench.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,7 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NS_PER_MS UINT64_C(1000000)
+#include "vmscale/clock.h"
+
 #define MIB ((size_t)1 << 20)
 #define MEM_CHUNK MIB         /* memory probes look at the clock this often */
 #define DISK_BLOCK MIB        /* largest single O_DIRECT read */
@@ -31,14 +32,6 @@
 #define CPU_CHECK_UNITS 4096u /* cpu_work units between clock reads */
 #define STALL_MS 1000u        /* a child silent this long is stuck: kill it */
 #define FILE_10K_BYTES 10240u
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
-}
 
 /* max_ms 0 means no time bound: the size or max_ops bounds the call instead. */
 static uint64_t
@@ -106,14 +99,14 @@ vmsp_cpu_work(uint64_t units, struct vmsp_result *r)
 		fail(r, EINVAL, "cpu_work: 0 units");
 		return;
 	}
-	r->start_ns = now = now_ns();
+	r->start_ns = now = vms_monotonic_ns();
 	uint64_t deadline = deadline_after(r->start_ns, VMSP_CPU_WORK_MAX_MS);
 	while (done < units && now < deadline) {
 		uint64_t n = units - done < CPU_CHECK_UNITS ? units - done : CPU_CHECK_UNITS;
 		for (uint64_t i = 0; i < n; i++)
 			sink = sink + cpu_unit(input);
 		done += n;
-		now = now_ns();
+		now = vms_monotonic_ns();
 	}
 	r->end_ns = now;
 	r->ops = done;
@@ -141,7 +134,7 @@ mem_timed(enum vmsp_mem_op op, const char *src, char *dst, size_t len, unsigned 
 	  struct vmsp_result *r)
 {
 	volatile uint64_t sink = 0;
-	uint64_t now = now_ns();
+	uint64_t now = vms_monotonic_ns();
 	uint64_t deadline = deadline_after(now, max_ms);
 	r->start_ns = now;
 	for (unsigned pass = 0;; pass++) {
@@ -161,7 +154,7 @@ mem_timed(enum vmsp_mem_op op, const char *src, char *dst, size_t len, unsigned 
 			}
 			r->bytes += MEM_CHUNK;
 			r->ops++;
-			now = now_ns();
+			now = vms_monotonic_ns();
 			if (now >= deadline)
 				goto done;
 		}
@@ -305,7 +298,7 @@ vmsp_disk_read(const char *device, uint64_t bytes, uint64_t *offset, unsigned ma
 	uint64_t off = *offset - *offset % align;
 	if (off >= size)
 		off = 0;
-	uint64_t now = now_ns();
+	uint64_t now = vms_monotonic_ns();
 	uint64_t deadline = deadline_after(now, max_ms);
 	r->start_ns = now;
 	while (r->bytes < bytes) {
@@ -338,7 +331,7 @@ vmsp_disk_read(const char *device, uint64_t bytes, uint64_t *offset, unsigned ma
 		off += ((uint64_t)n + align - 1) / align * align;
 		if (off >= size)
 			off = 0;
-		now = now_ns();
+		now = vms_monotonic_ns();
 		if (now >= deadline)
 			break;
 	}
@@ -460,14 +453,14 @@ kill_reap(pid_t pid)
 static int
 reap_within(pid_t pid, unsigned ms, int *status)
 {
-	uint64_t until = now_ns() + ms * NS_PER_MS;
+	uint64_t until = vms_monotonic_ns() + ms * NS_PER_MS;
 	for (;;) {
 		pid_t w = waitpid(pid, status, WNOHANG);
 		if (w == pid)
 			return 0;
 		if (w < 0 && errno != EINTR)
 			return -1;
-		if (now_ns() >= until) {
+		if (vms_monotonic_ns() >= until) {
 			kill_reap(pid);
 			errno = ETIMEDOUT;
 			return -1;
@@ -480,7 +473,7 @@ reap_within(pid_t pid, unsigned ms, int *status)
 static void
 micro_fork_exit(const struct vmsp_micro_opts *o, struct vmsp_result *r)
 {
-	uint64_t now = now_ns();
+	uint64_t now = vms_monotonic_ns();
 	uint64_t deadline = deadline_after(now, o->max_ms);
 	r->start_ns = now;
 	do {
@@ -497,7 +490,7 @@ micro_fork_exit(const struct vmsp_micro_opts *o, struct vmsp_result *r)
 			return;
 		}
 		r->ops++;
-		now = now_ns();
+		now = vms_monotonic_ns();
 	} while (again(r->ops, o->max_ops, now, deadline));
 	r->end_ns = now;
 }
@@ -558,7 +551,7 @@ micro_fork_exec(const struct vmsp_micro_opts *o, struct vmsp_result *r)
 		return;
 	}
 
-	uint64_t now = now_ns();
+	uint64_t now = vms_monotonic_ns();
 	uint64_t deadline = deadline_after(now, o->max_ms);
 	r->start_ns = now;
 	do {
@@ -576,7 +569,7 @@ micro_fork_exec(const struct vmsp_micro_opts *o, struct vmsp_result *r)
 			return;
 		}
 		r->ops++;
-		now = now_ns();
+		now = vms_monotonic_ns();
 	} while (again(r->ops, o->max_ops, now, deadline));
 	r->end_ns = now;
 }
@@ -688,7 +681,7 @@ micro_ctxsw(const struct vmsp_micro_opts *o, struct vmsp_result *r)
 		goto cleanup;
 	}
 
-	uint64_t now = now_ns();
+	uint64_t now = vms_monotonic_ns();
 	uint64_t deadline = deadline_after(now, o->max_ms);
 	r->start_ns = now;
 	do {
@@ -697,7 +690,7 @@ micro_ctxsw(const struct vmsp_micro_opts *o, struct vmsp_result *r)
 			goto cleanup;
 		}
 		r->ops++;
-		now = now_ns();
+		now = vms_monotonic_ns();
 	} while (again(r->ops, o->max_ops, now, deadline));
 	r->end_ns = now;
 
@@ -760,7 +753,7 @@ micro_file(const struct vmsp_micro_opts *o, size_t size, struct vmsp_result *r)
 	(void)unlinkat(dfd, name, 0);
 	memset(data, 'v', size);
 
-	uint64_t now = now_ns();
+	uint64_t now = vms_monotonic_ns();
 	uint64_t deadline = deadline_after(now, o->max_ms);
 	r->start_ns = now;
 	do {
@@ -786,7 +779,7 @@ micro_file(const struct vmsp_micro_opts *o, size_t size, struct vmsp_result *r)
 			goto cleanup;
 		}
 		r->ops++;
-		now = now_ns();
+		now = vms_monotonic_ns();
 	} while (again(r->ops, o->max_ops, now, deadline));
 	r->end_ns = now;
 
@@ -843,7 +836,7 @@ micro_mem_read(const struct vmsp_micro_opts *o, struct vmsp_result *r)
 #undef SLOT
 
 	const uintptr_t *p = (const uintptr_t *)(void *)base;
-	uint64_t now = now_ns();
+	uint64_t now = vms_monotonic_ns();
 	uint64_t deadline = deadline_after(now, o->max_ms);
 	r->start_ns = now;
 	do {
@@ -853,7 +846,7 @@ micro_mem_read(const struct vmsp_micro_opts *o, struct vmsp_result *r)
 		for (uint64_t i = 0; i < k; i++)
 			p = (const uintptr_t *)*p;
 		r->ops += k;
-		now = now_ns();
+		now = vms_monotonic_ns();
 	} while (again(r->ops, o->max_ops, now, deadline));
 	r->end_ns = now;
 	sink = (uintptr_t)p;

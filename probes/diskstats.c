@@ -2,7 +2,7 @@
  * Parser of Linux /proc/diskstats (Documentation/admin-guide/iostats.rst). Streams the file
  * through a stack buffer: no allocation, no static state, any number of lines.
  */
-#include "diskstats.h"
+#include "probes/diskstats.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* NetIO-style throughput client (see netclient.h and PROTOCOL.md). libc only. */
-#include "netclient.h"
+#include "probes/netclient.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,20 +14,12 @@
 #include <unistd.h>
 
 #include "vmscale/protocol.h"
+#include "vmscale/clock.h"
 
-#define NS_PER_MS 1000000ull
 #define READ_CHUNK (64 * 1024) /* reads need not match the block size */
 
 /* What the guest sends: never written, so it stays zeros and costs no memory (bss). */
 static char zeros[VMSP_NET_MAX_BLOCK];
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void
 fail(struct vmsp_result *r, int err, const char *why)
@@ -41,7 +33,7 @@ static int
 wait_fd(int fd, short events, uint64_t deadline_ns)
 {
 	for (;;) {
-		uint64_t now = mono_ns();
+		uint64_t now = vms_monotonic_ns();
 		if (now >= deadline_ns)
 			return 0;
 		uint64_t ms = (deadline_ns - now + NS_PER_MS - 1) / NS_PER_MS;
@@ -269,11 +261,11 @@ run_send(int fd, uint32_t block, uint64_t bytes, unsigned max_ms, struct vms_rec
 	 struct vmsp_result *r)
 {
 	char line[VMS_PROTO_MAX_RECORD];
-	uint64_t start = mono_ns(), deadline = start + max_ms * NS_PER_MS;
+	uint64_t start = vms_monotonic_ns(), deadline = start + max_ms * NS_PER_MS;
 	uint64_t sent = 0;
 	uint32_t off = 0;
 	r->start_ns = start;
-	while (sent < bytes && mono_ns() < deadline) {
+	while (sent < bytes && vms_monotonic_ns() < deadline) {
 		uint64_t left = bytes - sent;
 		size_t want = left < block - off ? (size_t)left : block - off;
 		ssize_t w = send(fd, zeros, want, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -298,9 +290,9 @@ run_send(int fd, uint32_t block, uint64_t bytes, unsigned max_ms, struct vms_rec
 	shutdown(fd, SHUT_WR);
 	size_t extra;
 	uint64_t host_bytes;
-	uint64_t confirm = mono_ns() + VMSP_NET_CONFIRM_MS * NS_PER_MS;
+	uint64_t confirm = vms_monotonic_ns() + VMSP_NET_CONFIRM_MS * NS_PER_MS;
 	if (read_record(fd, line, sizeof(line), &extra, confirm, rec) == 0) {
-		r->end_ns = mono_ns();
+		r->end_ns = vms_monotonic_ns();
 		if (strcmp(rec->type, "done") != 0 ||
 		    vms_record_get_u64(rec, "bytes", &host_bytes) != VMS_PROTO_OK) {
 			fail(r, EPROTO, "unexpected answer from the host");
@@ -311,7 +303,7 @@ run_send(int fd, uint32_t block, uint64_t bytes, unsigned max_ms, struct vms_rec
 		/* A slow path still draining our buffers: count what the host's kernel took.
 		 * The queue counts our FIN as one more unacknowledged byte until it is. */
 		int outq;
-		r->end_ns = mono_ns();
+		r->end_ns = vms_monotonic_ns();
 		if (ioctl(fd, SIOCOUTQ, &outq) < 0 || outq < 0 || (uint64_t)outq > sent + 1) {
 			fail(r, ETIMEDOUT, "no confirmation from the host");
 			return;
@@ -345,7 +337,7 @@ run_recv(int fd, char *buf, uint32_t block, uint64_t bytes, uint64_t got, unsign
 		ssize_t n = recv(fd, buf, want, MSG_DONTWAIT);
 		if (n > 0) {
 			got += (size_t)n;
-			end = mono_ns();
+			end = vms_monotonic_ns();
 			if (got < bytes && end >= deadline)
 				break;
 			continue;
@@ -359,7 +351,7 @@ run_recv(int fd, char *buf, uint32_t block, uint64_t bytes, uint64_t got, unsign
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			int rc = wait_fd(fd, POLLIN, deadline);
 			if (rc == 0) {
-				end = mono_ns(); /* cut: the window is the whole max_ms */
+				end = vms_monotonic_ns(); /* cut: the window is the whole max_ms */
 				break;
 			}
 			if (rc > 0)
@@ -375,7 +367,7 @@ run_recv(int fd, char *buf, uint32_t block, uint64_t bytes, uint64_t got, unsign
 	vms_writer_begin(&w, "done");
 	vms_writer_add_u64(&w, "bytes", got);
 	size_t len = vms_writer_finish(&w);
-	uint64_t confirm = mono_ns() + VMSP_NET_CONFIRM_MS * NS_PER_MS;
+	uint64_t confirm = vms_monotonic_ns() + VMSP_NET_CONFIRM_MS * NS_PER_MS;
 	if (len && send_all(fd, w.buf, len, confirm) == 0) {
 		/* Closing with unread payload would reset the connection and could destroy our
 		 * "done" on the way: read until the host closes (it stops sending on "done"). */
@@ -419,7 +411,7 @@ vmsp_net_measure(const char *addr, unsigned port, const char *token, bool guest_
 		return;
 	}
 
-	uint64_t setup = mono_ns() + VMSP_NET_SETUP_MS * NS_PER_MS;
+	uint64_t setup = vms_monotonic_ns() + VMSP_NET_SETUP_MS * NS_PER_MS;
 	int fd = connect_to(addr, port, setup, r);
 	if (fd < 0)
 		return;
@@ -427,7 +419,7 @@ vmsp_net_measure(const char *addr, unsigned port, const char *token, bool guest_
 	if (send_all(fd, w.buf, len, setup) < 0) {
 		int err = errno;
 		/* The host may have refused before reading (too many connections): say why. */
-		if (read_answer(fd, buf, sizeof(buf), &extra, mono_ns() + 100 * NS_PER_MS, &rec,
+		if (read_answer(fd, buf, sizeof(buf), &extra, vms_monotonic_ns() + 100 * NS_PER_MS, &rec,
 				r) != 1)
 			fail(r, err, err == ETIMEDOUT ? "no answer from the host"
 						      : "connection closed by the host");
@@ -439,7 +431,7 @@ vmsp_net_measure(const char *addr, unsigned port, const char *token, bool guest_
 		run_send(fd, block, bytes, max_ms, &rec, r);
 	} else {
 		/* Payload that came with "ok" is the start of the transfer. */
-		uint64_t start = mono_ns();
+		uint64_t start = vms_monotonic_ns();
 		run_recv(fd, buf, block, bytes, extra < bytes ? extra : bytes, max_ms, start, r);
 	}
 

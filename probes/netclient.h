@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "bench.h"
+#include "probes/bench.h"
 #include "vmscale/protocol.h"
 
 #define VMSP_NET_MIN_BLOCK VMS_MIN_NET_BLOCK /* the host refuses blocks outside these */

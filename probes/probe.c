@@ -25,16 +25,15 @@
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
 
-#include "bench.h"
-#include "diskstats.h"
-#include "netclient.h"
-#include "procstat.h"
+#include "probes/bench.h"
+#include "probes/diskstats.h"
+#include "probes/netclient.h"
+#include "probes/procstat.h"
 #include "vmscale/protocol.h"
+#include "vmscale/clock.h"
 
 #define MAX_DISKS 16 /* devices reported per interval; a guest with more reports the first */
 #define PORT_SYSFS_DIR "/sys/class/virtio-ports"
-#define VMS_PROBE_VSOCK_PORT 18768u /* vmscaled's recommended vsock-port */
-#define VMS_PROBE_TOKEN_LEN 32     /* hex digits of a tcp-listen token */
 #define PORT_UDEV_LINK "/dev/virtio-ports/" VMS_PROTO_CHANNEL_NAME
 #define OUTBUF_SIZE (24 * VMS_PROTO_MAX_RECORD) /* a full diskstats round plus a run */
 #define RETRY_MS 1000
@@ -56,7 +55,7 @@ struct probe_opts {
 	const char *net_token;
 	unsigned vsock_port;      /* tried when there is no virtio-serial port; 0 = never */
 	const char *tcp;          /* HOST:PORT of vmscaled's tcp-listen, with token */
-	char token[VMS_PROBE_TOKEN_LEN + 1];
+	char token[VMS_TOKEN_LEN + 1];
 };
 
 struct probe_state {
@@ -87,20 +86,12 @@ on_signal(int sig)
 	stop_requested = 1;
 }
 
-static uint64_t
-clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Rate-limited complaint: the same message at most once a minute, so a lost port cannot fill
  * the guest's console. */
 static void __attribute__((format(printf, 2, 3)))
 complain(uint64_t *last_ns, const char *fmt, ...)
 {
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t now = vms_clock_ns(CLOCK_MONOTONIC);
 	if (*last_ns && now - *last_ns < (uint64_t)COMPLAIN_INTERVAL_S * 1000000000u)
 		return;
 	*last_ns = now;
@@ -154,7 +145,7 @@ static uint64_t
 cpu_used_ns(void)
 {
 	struct rusage ru;
-	uint64_t ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	uint64_t ns = vms_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
 		ns += ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
 		      ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
@@ -187,8 +178,8 @@ take_cpu_report(const struct probe_opts *o, struct probe_state *s, struct vms_cp
 		return -1;
 	r->hz = (uint32_t)sysconf(_SC_CLK_TCK);
 	r->seq = s->seq++;
-	r->mono_ns = clock_ns(CLOCK_MONOTONIC);
-	r->real_ns = clock_ns(CLOCK_REALTIME);
+	r->mono_ns = vms_clock_ns(CLOCK_MONOTONIC);
+	r->real_ns = vms_clock_ns(CLOCK_REALTIME);
 	return 0;
 }
 
@@ -240,7 +231,7 @@ read_rss(uint64_t *rss, uint64_t *peak)
 static void
 queue_cost(struct probe_state *s)
 {
-	struct vms_cost_report c = {.seq = s->seq++, .mono_ns = clock_ns(CLOCK_MONOTONIC)};
+	struct vms_cost_report c = {.seq = s->seq++, .mono_ns = vms_clock_ns(CLOCK_MONOTONIC)};
 	uint64_t total = cpu_used_ns(), families = 0;
 	for (unsigned f = 0; f < VMS_FAM_COUNT; f++) {
 		c.ns[f] = s->cost_ns[f];
@@ -279,7 +270,7 @@ queue_disks(const struct probe_opts *o, struct probe_state *s)
 	struct vmsp_disk disks[MAX_DISKS];
 	unsigned skipped = 0;
 	int n = read_disks(o, disks, &skipped);
-	uint64_t mono = clock_ns(CLOCK_MONOTONIC);
+	uint64_t mono = vms_clock_ns(CLOCK_MONOTONIC);
 	for (int i = 0; i < n; i++) {
 		struct vms_disk_report r = {.seq = s->seq++, .mono_ns = mono,
 					    .nfields = disks[i].nfields};
@@ -338,7 +329,7 @@ run_family(const struct probe_opts *o, struct probe_state *s, const struct vms_r
 {
 	const struct vms_schedule *sc = &s->sched;
 	struct vmsp_result r;
-	uint64_t start = clock_ns(CLOCK_MONOTONIC), t0 = cpu_used_ns();
+	uint64_t start = vms_clock_ns(CLOCK_MONOTONIC), t0 = cpu_used_ns();
 	switch (run->family) {
 	case VMS_FAM_CPU_WORK:
 		vmsp_cpu_work(sc->cpu_work_units, &r);
@@ -396,9 +387,9 @@ static void
 run_and_report(const struct probe_opts *o, struct probe_state *s, const struct vms_run *run)
 {
 	uint64_t start = run_family(o, s, run, sink_wire);
-	uint64_t end = clock_ns(CLOCK_MONOTONIC);
+	uint64_t end = vms_clock_ns(CLOCK_MONOTONIC);
 	struct vms_done d = {.seq = s->seq++, .id = run->id, .family = run->family,
-			     .start_ns = start, .end_ns = end, .mono_ns = clock_ns(CLOCK_MONOTONIC)};
+			     .start_ns = start, .end_ns = end, .mono_ns = vms_clock_ns(CLOCK_MONOTONIC)};
 	char rec[VMS_PROTO_MAX_RECORD + 1];
 	queue_record(s, rec, vms_encode_done(rec, sizeof(rec), &d));
 }
@@ -493,7 +484,7 @@ handle_host_line(void *ctx, const char *line, size_t len)
 		struct vms_schedule sched;
 		err = vms_decode_schedule(&rec, &sched);
 		if (err == VMS_PROTO_OK) {
-			uint64_t now = clock_ns(CLOCK_MONOTONIC);
+			uint64_t now = vms_clock_ns(CLOCK_MONOTONIC);
 			if (sched.cpu_ms != s->sched.cpu_ms)
 				s->next_cpu_ns = now;
 			if (sched.disk_ms != s->sched.disk_ms)
@@ -573,10 +564,10 @@ serve_port(const struct probe_opts *o, struct probe_state *s, const char *path, 
 	s->outlen = 0;
 	s->run_pending = false;
 	vms_linebuf_reset(&s->in);
-	s->next_cpu_ns = s->next_disk_ns = clock_ns(CLOCK_MONOTONIC);
+	s->next_cpu_ns = s->next_disk_ns = vms_clock_ns(CLOCK_MONOTONIC);
 
 	while (!stop_requested) {
-		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		uint64_t now = vms_clock_ns(CLOCK_MONOTONIC);
 		uint64_t next = s->next_cpu_ns < s->next_disk_ns ? s->next_cpu_ns : s->next_disk_ns;
 		int timeout = 0;
 		if (next > now && !s->run_pending)
@@ -627,7 +618,7 @@ serve_port(const struct probe_opts *o, struct probe_state *s, const char *path, 
 			s->need_hello = false;
 			queue_hello(s);
 		}
-		now = clock_ns(CLOCK_MONOTONIC);
+		now = vms_clock_ns(CLOCK_MONOTONIC);
 		if (now >= s->next_cpu_ns) {
 			if (queue_cpu(o, s) < 0)
 				complain(&last_read_complaint, "cannot read %s: %s", o->procstat,
@@ -807,22 +798,22 @@ read_token_file(const char *path, char *token)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -1;
-	char buf[VMS_PROBE_TOKEN_LEN + 3];
+	char buf[VMS_TOKEN_LEN + 3];
 	ssize_t n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n == VMS_PROBE_TOKEN_LEN + 1 && buf[VMS_PROBE_TOKEN_LEN] == '\n')
+	if (n == VMS_TOKEN_LEN + 1 && buf[VMS_TOKEN_LEN] == '\n')
 		n--;
-	if (n != VMS_PROBE_TOKEN_LEN) {
+	if (n != VMS_TOKEN_LEN) {
 		errno = EINVAL;
 		return -1;
 	}
-	for (int i = 0; i < VMS_PROBE_TOKEN_LEN; i++)
-		if (!((buf[i] >= '0' && buf[i] <= '9') || (buf[i] >= 'a' && buf[i] <= 'f'))) {
-			errno = EINVAL;
-			return -1;
-		}
-	memcpy(token, buf, VMS_PROBE_TOKEN_LEN);
-	token[VMS_PROBE_TOKEN_LEN] = '\0';
+	buf[n] = '\0';
+	if (!vms_token_valid(buf)) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(token, buf, VMS_TOKEN_LEN);
+	token[VMS_TOKEN_LEN] = '\0';
 	return 0;
 }
 
@@ -855,7 +846,7 @@ usage(FILE *f)
 		"                          STATE-DIR/tokens/UUID\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version and exit\n",
-		VMS_SCHEDULE_DEFAULT_CPU_MS / 1000, VMS_PROBE_VSOCK_PORT);
+		VMS_SCHEDULE_DEFAULT_CPU_MS / 1000, VMS_PROTO_VSOCK_PORT);
 }
 
 int
@@ -872,7 +863,7 @@ main(int argc, char **argv)
 		.self_path = "/proc/self/exe",
 		.interval_ms = VMS_SCHEDULE_DEFAULT_CPU_MS,
 		.net_port = 18767,
-		.vsock_port = VMS_PROBE_VSOCK_PORT,
+		.vsock_port = VMS_PROTO_VSOCK_PORT,
 	};
 	const char *token_file = NULL;
 	o.disk_filter.sysfs_block = o.sysfs_block;

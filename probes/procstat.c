@@ -1,5 +1,5 @@
 /* Parser of Linux /proc/stat (see proc(5)); no allocation, bounded input. */
-#include "procstat.h"
+#include "probes/procstat.h"
 
 #include <errno.h>
 #include <fcntl.h>

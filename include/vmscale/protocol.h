@@ -52,8 +52,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmscale/token.h"
+
 #define VMS_PROTO_VERSION 1
 #define VMS_PROTO_CHANNEL_NAME "org.vmscale.probe.0"
+/* The vsock port the probe connects to unless told otherwise (vmscaled's vsock-port). */
+#define VMS_PROTO_VSOCK_PORT 18768u
 #define VMS_PROTO_MAX_RECORD 1024 /* bytes, including the LF */
 #define VMS_PROTO_MAX_FIELDS 24
 #define VMS_PROTO_MAX_TYPE 15
@@ -249,7 +253,6 @@ struct vms_schedule {
 /* The schedule a probe follows until the host sends one. */
 void vms_schedule_defaults(struct vms_schedule *s);
 
-#define VMS_TOKEN_LEN 32
 struct vms_run {
 	uint64_t id;
 	enum vms_family family;
@@ -262,8 +265,6 @@ struct vms_run {
 #define VMS_DISK_REQUIRED_FIELDS 11
 #define VMS_DISK_NAME_MAX 31
 #define VMS_DISK_IN_FLIGHT 8 /* the one column that is a gauge, not a cumulative count */
-/* /proc/diskstats columns after the name, in kernel order: "reads" ... "flush_ms". */
-const char *vms_disk_field_name(unsigned i);
 
 struct vms_disk_report {
 	uint64_t seq;

@@ -23,10 +23,11 @@
 #include <libvirt/libvirt.h>
 #include <zlib.h>
 
-#include "../../daemon/analysis.h"
-#include "../../daemon/log.h"
-#include "../../daemon/render.h"
-#include "../../daemon/store.h"
+#include "daemon/analysis/analysis.h"
+#include "daemon/util/log.h"
+#include "daemon/expo/render.h"
+#include "daemon/store/store.h"
+#include "daemon/util/alloc.h"
 
 #define NOW_NS (100000ull * 1000000000ull)
 #define VCPUS 4

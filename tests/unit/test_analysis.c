@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../daemon/analysis.h"
-#include "../../daemon/log.h"
-#include "../../daemon/statefile.h"
-#include "../../daemon/store.h"
+#include "daemon/analysis/analysis.h"
+#include "daemon/util/log.h"
+#include "daemon/store/statefile.h"
+#include "daemon/store/store.h"
 #include "check.h"
 
 #define S(x) ((uint64_t)(x)*1000000000ull)

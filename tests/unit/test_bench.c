@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../probes/bench.h"
+#include "probes/bench.h"
 #include "check.h"
 
 #define MIB (1024u * 1024u)

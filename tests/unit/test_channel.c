@@ -13,10 +13,11 @@
 
 #include <libvirt/libvirt.h>
 
-#include "../../collectors/channel.h"
-#include "../../daemon/log.h"
+#include "collectors/guest/channel.h"
+#include "daemon/util/log.h"
 #include "check.h"
 #include "check_loop.h"
+#include "vmscale/clock.h"
 
 #define UUID "0b1f4e8e-6a86-4e38-9a8e-0d6c1b1c2a11"
 

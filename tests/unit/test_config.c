@@ -14,8 +14,8 @@
 
 #include "vmscale/protocol.h"
 
-#include "../../daemon/config.h"
-#include "../../daemon/log.h"
+#include "daemon/config/config.h"
+#include "daemon/util/log.h"
 #include "check.h"
 
 static char dir[] = "/tmp/vmscale-test-config.XXXXXX";

@@ -13,11 +13,12 @@
 
 #include <libvirt/libvirt.h>
 
-#include "../../daemon/control.h"
-#include "../../daemon/log.h"
-#include "../../daemon/render.h"
+#include "daemon/control.h"
+#include "daemon/util/log.h"
+#include "daemon/expo/render.h"
 #include "check.h"
 #include "check_loop.h"
+#include "vmscale/clock.h"
 
 static char dir[48];
 static char sockpath[96];

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../probes/diskstats.h"
+#include "probes/diskstats.h"
 #include "check.h"
 
 #define FIXTURE(name) VMSCALE_TEST_DATA "/fixtures/diskstats/" name

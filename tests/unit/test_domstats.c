@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../collectors/domstats.h"
+#include "collectors/domstats.h"
 #include "check.h"
 
 static virTypedParameter

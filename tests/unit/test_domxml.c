@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../collectors/domxml.h"
+#include "collectors/domxml.h"
 #include "check.h"
 #include "vmscale/protocol.h"
 

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../collectors/host.h"
-#include "../../daemon/log.h"
+#include "collectors/host.h"
+#include "daemon/util/log.h"
 #include "check.h"
 
 int

@@ -13,9 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../daemon/http.h"
-#include "../../daemon/log.h"
-#include "../../daemon/render.h"
+#include "daemon/http.h"
+#include "daemon/util/sockaddr.h"
+#include "daemon/util/log.h"
+#include "daemon/expo/render.h"
 #include "check.h"
 
 #include <zlib.h>
@@ -26,18 +27,18 @@ test_parse_listen(void)
 	struct sockaddr_storage ss;
 	size_t len;
 	char err[128];
-	CHECK_INT(vms_http_parse_listen("127.0.0.1:9477", &ss, &len, err, sizeof(err)), 0);
+	CHECK_INT(vms_sockaddr_parse("127.0.0.1:9477", &ss, &len, err, sizeof(err)), 0);
 	CHECK(ss.ss_family == AF_INET && ntohs(((struct sockaddr_in *)&ss)->sin_port) == 9477);
-	CHECK_INT(vms_http_parse_listen(":80", &ss, &len, err, sizeof(err)), 0);
+	CHECK_INT(vms_sockaddr_parse(":80", &ss, &len, err, sizeof(err)), 0);
 	CHECK(((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY));
-	CHECK_INT(vms_http_parse_listen("[::1]:9477", &ss, &len, err, sizeof(err)), 0);
+	CHECK_INT(vms_sockaddr_parse("[::1]:9477", &ss, &len, err, sizeof(err)), 0);
 	CHECK(ss.ss_family == AF_INET6);
 	const char *bad[] = {"", "9477", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
 			     "127.0.0.1:12ab", "localhost:9477", "::1:9477", "[::1]9477", "[zz]:1",
 			     "1.2.3.4.5:80", "127.0.0.1:-1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		if (!CHECK_INT(vms_http_parse_listen(bad[i], &ss, &len, err, sizeof(err)), -1))
+		if (!CHECK_INT(vms_sockaddr_parse(bad[i], &ss, &len, err, sizeof(err)), -1))
 			fprintf(stderr, "  accepted '%s'\n", bad[i]);
 		CHECK(err[0] != '\0');
 	}

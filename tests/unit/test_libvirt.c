@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../collectors/libvirt.h"
-#include "../../daemon/log.h"
+#include "collectors/libvirt.h"
+#include "daemon/util/log.h"
 #include "check.h"
 
 static int changes;

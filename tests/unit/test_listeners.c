@@ -14,9 +14,9 @@
 
 #include <libvirt/libvirt.h>
 
-#include "../../collectors/channel.h"
-#include "../../collectors/listeners.h"
-#include "../../daemon/log.h"
+#include "collectors/guest/channel.h"
+#include "collectors/guest/listeners.h"
+#include "daemon/util/log.h"
 #include "check.h"
 #include "check_loop.h"
 
@@ -43,9 +43,9 @@ rm_statedir(void)
 static void
 test_tokens(void)
 {
-	char t1[VMS_TOKEN_HEX_LEN + 1], t2[VMS_TOKEN_HEX_LEN + 1], err[512], file[256];
+	char t1[VMS_TOKEN_LEN + 1], t2[VMS_TOKEN_LEN + 1], err[512], file[256];
 	CHECK_INT(vms_token_provision(statedir, UUID_A, t1, err, sizeof(err)), 0);
-	CHECK_INT(strlen(t1), VMS_TOKEN_HEX_LEN);
+	CHECK_INT(strlen(t1), VMS_TOKEN_LEN);
 	snprintf(file, sizeof(file), "%s/tokens/%s", statedir, UUID_A);
 	struct stat sb;
 	CHECK(stat(file, &sb) == 0);
@@ -78,7 +78,7 @@ test_tokens(void)
 		fputs(bad[i], f);
 		fclose(f);
 		CHECK_INT(vms_token_provision(statedir, UUID_A, t1, err, sizeof(err)), 0);
-		CHECK_INT(strlen(t1), VMS_TOKEN_HEX_LEN);
+		CHECK_INT(strlen(t1), VMS_TOKEN_LEN);
 	}
 	/* Readable by others: it may have leaked, so it is replaced. */
 	CHECK(chmod(file, 0644) == 0);
@@ -152,7 +152,7 @@ test_vsock_unsupported(void)
 	struct vms_listeners *l = vms_listeners_new(&st, c);
 	vms_listeners_set_socket_fn(l, no_vsock);
 	char err[256] = "";
-	CHECK_INT(vms_listeners_open_vsock(l, VMS_VSOCK_DEFAULT_PORT, err, sizeof(err)), -1);
+	CHECK_INT(vms_listeners_open_vsock(l, VMS_PROTO_VSOCK_PORT, err, sizeof(err)), -1);
 	CHECK(strstr(err, "no AF_VSOCK support") != NULL);
 	struct vms_listener_stats s;
 	vms_listeners_get_stats(l, &s);
@@ -268,7 +268,7 @@ read_token(const char *key, char *tok)
 	snprintf(file, sizeof(file), "%s/tokens/%s", statedir, key);
 	FILE *f = fopen(file, "r");
 	CHECK(f != NULL);
-	CHECK(f && fgets(tok, VMS_TOKEN_HEX_LEN + 1, f) != NULL);
+	CHECK(f && fgets(tok, VMS_TOKEN_LEN + 1, f) != NULL);
 	if (f)
 		fclose(f);
 }
@@ -292,7 +292,7 @@ test_tcp(void)
 	CHECK_INT(vms_listeners_open_tcp(l, spec, statedir, err, sizeof(err)), 0);
 	unsigned port = vms_listeners_tcp_port(l);
 	CHECK(port > 0);
-	char ta[VMS_TOKEN_HEX_LEN + 1] = "", tb[VMS_TOKEN_HEX_LEN + 1] = "";
+	char ta[VMS_TOKEN_LEN + 1] = "", tb[VMS_TOKEN_LEN + 1] = "";
 	read_token(UUID_A, ta);
 	read_token(UUID_B, tb);
 
@@ -381,7 +381,7 @@ test_tcp(void)
 	cur = l;
 	free_spec(spec, sizeof(spec));
 	CHECK_INT(vms_listeners_open_tcp(l, spec, statedir, err, sizeof(err)), 0);
-	char ta2[VMS_TOKEN_HEX_LEN + 1] = "";
+	char ta2[VMS_TOKEN_LEN + 1] = "";
 	read_token(UUID_A, ta2);
 	CHECK_STR(ta2, ta);
 	/* A bad listen address. */

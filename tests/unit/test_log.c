@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../daemon/log.h"
+#include "daemon/util/log.h"
 #include "check.h"
 
 static int

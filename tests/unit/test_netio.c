@@ -20,17 +20,17 @@
 
 #include <libvirt/libvirt.h>
 
-#include "../../daemon/log.h"
-#include "../../daemon/netio.h"
-#include "../../probes/netclient.h"
+#include "daemon/util/log.h"
+#include "collectors/guest/netio.h"
+#include "probes/netclient.h"
 #include "vmscale/protocol.h"
 #include "check.h"
+#include "vmscale/clock.h"
 
 #define OWNER "6f1c3a52-1d0e-4c1b-9a57-3f0e2b7c9d11"
 #define OTHER "0b1f4e8e-6a86-4e38-9a8e-0d6c1b1c2a11"
 #define KIB 1024ull
 #define MIB (1024ull * 1024ull)
-#define NS_PER_MS 1000000ull
 
 static int
 free_port(int family)
@@ -107,7 +107,7 @@ pump_until_active(struct vms_netio *n, unsigned want, unsigned ms)
 struct client {
 	const char *addr;
 	unsigned port;
-	char token[VMS_NETIO_TOKEN_LEN + 1];
+	char token[VMS_TOKEN_LEN + 1];
 	bool guest_sends;
 	uint32_t block;
 	uint64_t bytes;
@@ -155,10 +155,10 @@ client_init(struct client *c, unsigned port, const char *token, bool guest_sends
 }
 
 static void
-grant_new(struct vms_netio *n, char token[VMS_NETIO_TOKEN_LEN + 1], const char *owner,
+grant_new(struct vms_netio *n, char token[VMS_TOKEN_LEN + 1], const char *owner,
 	  uint64_t max_bytes, unsigned max_conns, unsigned valid_ms)
 {
-	CHECK_INT(vms_netio_new_token(token), 0);
+	CHECK_INT(vms_token_new(token), 0);
 	CHECK_INT(vms_netio_grant(n, token, owner, max_bytes, max_conns,
 				  vms_monotonic_ns() + valid_ms * NS_PER_MS),
 		  0);
@@ -283,11 +283,11 @@ test_names(void)
 		CHECK(s && strcmp(s, "unknown") != 0 && strspn(s, "abcdefghijklmnopqrstuvwxyz_") ==
 								   strlen(s));
 	}
-	char a[VMS_NETIO_TOKEN_LEN + 1], b[VMS_NETIO_TOKEN_LEN + 1];
-	CHECK_INT(vms_netio_new_token(a), 0);
-	CHECK_INT(vms_netio_new_token(b), 0);
-	CHECK_INT(strlen(a), VMS_NETIO_TOKEN_LEN);
-	CHECK_INT(strspn(a, "0123456789abcdef"), VMS_NETIO_TOKEN_LEN);
+	char a[VMS_TOKEN_LEN + 1], b[VMS_TOKEN_LEN + 1];
+	CHECK_INT(vms_token_new(a), 0);
+	CHECK_INT(vms_token_new(b), 0);
+	CHECK_INT(strlen(a), VMS_TOKEN_LEN);
+	CHECK_INT(strspn(a, "0123456789abcdef"), VMS_TOKEN_LEN);
 	CHECK(strcmp(a, b) != 0);
 }
 
@@ -314,7 +314,7 @@ test_throughput(struct vms_netio *n, unsigned port)
 	for (int dir = 0; dir < 2; dir++) {
 		for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++) {
 			bool sends = dir == 0;
-			char token[VMS_NETIO_TOKEN_LEN + 1];
+			char token[VMS_TOKEN_LEN + 1];
 			grant_new(n, token, OWNER, 2 * MIB, 1, 30000);
 			struct client c;
 			client_init(&c, port, token, sends, blocks[b], 2 * MIB, 10000);
@@ -363,7 +363,7 @@ static void
 test_big_block(struct vms_netio *n, unsigned port)
 {
 	for (int dir = 0; dir < 2; dir++) {
-		char token[VMS_NETIO_TOKEN_LEN + 1];
+		char token[VMS_TOKEN_LEN + 1];
 		grant_new(n, token, OWNER, 4 * MIB, 1, 30000);
 		struct client c;
 		client_init(&c, port, token, dir == 0, VMS_NETIO_MAX_BLOCK, 4 * MIB, 10000);
@@ -384,7 +384,7 @@ test_deadline(struct vms_netio *n, unsigned port)
 {
 	for (int dir = 0; dir < 2; dir++) {
 		bool sends = dir == 0;
-		char token[VMS_NETIO_TOKEN_LEN + 1];
+		char token[VMS_TOKEN_LEN + 1];
 		grant_new(n, token, OWNER, 64 * 1024 * MIB, 1, 30000);
 		struct client c;
 		client_init(&c, port, token, sends, 32768, 64 * 1024 * MIB, 20);
@@ -409,11 +409,11 @@ test_deadline(struct vms_netio *n, unsigned port)
 static void
 test_refusals(struct vms_netio *n, unsigned port)
 {
-	char token[VMS_NETIO_TOKEN_LEN + 1];
+	char token[VMS_TOKEN_LEN + 1];
 	struct client c;
 
 	/* Unknown token. */
-	CHECK_INT(vms_netio_new_token(token), 0);
+	CHECK_INT(vms_token_new(token), 0);
 	client_init(&c, port, token, true, 1024, 64 * KIB, 1000);
 	run_client(&c);
 	CHECK_INT(c.r.err, EACCES);
@@ -428,7 +428,7 @@ test_refusals(struct vms_netio *n, unsigned port)
 	CHECK_STR(c.r.why, "host refused: bad_token");
 
 	/* Expired. */
-	CHECK_INT(vms_netio_new_token(token), 0);
+	CHECK_INT(vms_token_new(token), 0);
 	CHECK_INT(vms_netio_grant(n, token, OWNER, MIB, 1, vms_monotonic_ns() + NS_PER_MS), 0);
 	usleep(5000);
 	client_init(&c, port, token, true, 1024, 64 * KIB, 1000);
@@ -495,7 +495,7 @@ test_refusals(struct vms_netio *n, unsigned port)
 static void
 test_wire(struct vms_netio *n, unsigned port)
 {
-	char token[VMS_NETIO_TOKEN_LEN + 1], req[256], line[256];
+	char token[VMS_TOKEN_LEN + 1], req[256], line[256];
 	static char payload[5000];
 	struct vms_record rec;
 	uint64_t v;
@@ -580,7 +580,7 @@ test_wire(struct vms_netio *n, unsigned port)
 static void
 test_timeouts(struct vms_netio *n, unsigned port)
 {
-	char token[VMS_NETIO_TOKEN_LEN + 1], req[256], line[256];
+	char token[VMS_TOKEN_LEN + 1], req[256], line[256];
 	grant_new(n, token, OWNER, MIB, 1, 30000);
 	struct vms_netio_stats st0, st1;
 	vms_netio_get_stats(n, &st0);
@@ -643,7 +643,7 @@ test_too_many_connections(struct vms_netio *n, unsigned port)
 	close(extra);
 
 	/* The real client is told so, and its grant is not used up by the refusal. */
-	char token[VMS_NETIO_TOKEN_LEN + 1];
+	char token[VMS_TOKEN_LEN + 1];
 	grant_new(n, token, OWNER, MIB, 1, 30000);
 	struct client c;
 	client_init(&c, port, token, false, 1024, 64 * KIB, 1000);
@@ -705,7 +705,7 @@ test_out_of_fds(struct vms_netio *n, unsigned port)
 static void
 test_revoke_active(struct vms_netio *n, unsigned port)
 {
-	char token[VMS_NETIO_TOKEN_LEN + 1], req[256], line[256];
+	char token[VMS_TOKEN_LEN + 1], req[256], line[256];
 	grant_new(n, token, OTHER, 1024 * MIB, 1, 30000);
 	int fd = raw_connect(port);
 	snprintf(req, sizeof(req), "netio proto=1 token=%s dir=recv block=32768 bytes=%llu\n", token,
@@ -739,7 +739,7 @@ static void
 test_grants_bounded(void)
 {
 	unsigned port = (unsigned)free_port(AF_INET);
-	char spec[64], err[256] = "", token[VMS_NETIO_TOKEN_LEN + 1];
+	char spec[64], err[256] = "", token[VMS_TOKEN_LEN + 1];
 	snprintf(spec, sizeof(spec), "127.0.0.1:%u", port);
 	struct vms_netio *n = vms_netio_open(spec, err, sizeof(err));
 	if (!CHECK(n != NULL)) {
@@ -752,7 +752,7 @@ test_grants_bounded(void)
 	CHECK_INT(vms_netio_grant(n, "0123456789ABCDEF0123456789abcdef", OWNER, 1, 1,
 				  now + 1000 * NS_PER_MS),
 		  -1);
-	CHECK_INT(vms_netio_new_token(token), 0);
+	CHECK_INT(vms_token_new(token), 0);
 	CHECK_INT(vms_netio_grant(n, token, "", 1, 1, now + 1000 * NS_PER_MS), -1);
 	CHECK_INT(vms_netio_grant(n, token, OWNER OWNER, 1, 1, now + 1000 * NS_PER_MS), -1);
 	CHECK_INT(vms_netio_grant(n, token, OWNER, 0, 1, now + 1000 * NS_PER_MS), -1);
@@ -762,7 +762,7 @@ test_grants_bounded(void)
 
 	/* Two that expire at once, then live ones up to the bound. */
 	for (int i = 0; i < 2; i++) {
-		CHECK_INT(vms_netio_new_token(token), 0);
+		CHECK_INT(vms_token_new(token), 0);
 		CHECK_INT(vms_netio_grant(n, token, OTHER, 1, 1, vms_monotonic_ns() + NS_PER_MS), 0);
 	}
 	for (int i = 2; i < VMS_NETIO_MAX_GRANTS; i++)
@@ -777,7 +777,7 @@ test_grants_bounded(void)
 	grant_new(n, token, OWNER, 1, 1, 60000);
 	vms_netio_get_stats(n, &st);
 	CHECK_INT(st.grants, VMS_NETIO_MAX_GRANTS);
-	CHECK_INT(vms_netio_new_token(token), 0);
+	CHECK_INT(vms_token_new(token), 0);
 	CHECK_INT(vms_netio_grant(n, token, OWNER, 1, 1, vms_monotonic_ns() + 60000 * NS_PER_MS),
 		  -1);
 	CHECK_INT(errno, ENOSPC);
@@ -798,7 +798,7 @@ test_ipv6(void)
 		printf("netio: no IPv6 loopback here, IPv6 not tested\n");
 		return;
 	}
-	char spec[64], err[256] = "", token[VMS_NETIO_TOKEN_LEN + 1];
+	char spec[64], err[256] = "", token[VMS_TOKEN_LEN + 1];
 	snprintf(spec, sizeof(spec), "[::1]:%d", port);
 	struct vms_netio *n = vms_netio_open(spec, err, sizeof(err));
 	if (!CHECK(n != NULL)) {

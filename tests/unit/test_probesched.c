@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../daemon/probesched.h"
+#include "collectors/guest/probesched.h"
 #include "check.h"
 
 #define S 1000000000ull

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../probes/procstat.h"
+#include "probes/procstat.h"
 #include "check.h"
 
 #define FIXTURE(name) VMSCALE_TEST_DATA "/fixtures/proc/" name

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../daemon/analysis.h"
-#include "../../daemon/render.h"
-#include "../../daemon/store.h"
+#include "daemon/analysis/analysis.h"
+#include "daemon/expo/render.h"
+#include "daemon/store/store.h"
 #include "check.h"
 
 #define GOLDEN(name) VMSCALE_TEST_DATA "/golden/" name

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../daemon/statefile.h"
+#include "daemon/store/statefile.h"
 #include "check.h"
 
 static char dir[64];

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../daemon/stats.h"
+#include "daemon/util/stats.h"
 #include "check.h"
 
 #define S 1000000000ull

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../daemon/store.h"
+#include "daemon/store/store.h"
 #include "check.h"
 
 #define NKEYS 5000

@@ -1,0 +1,120 @@
+/*
+ * NetIO-style network throughput, host side (seeds 000 and 004 measured TCP send and receive
+ * with blocks of 1 to 32 KiB). A TCP responder on libvirt's event loop moves bytes to or from
+ * a guest's vmscale-probe for one measurement run that the daemon granted over the guest's
+ * private probe channel: the run's token travels there, and the guest presents it on every
+ * TCP connection. The exchange is in probes/PROTOCOL.md, "Network throughput (NetIO-style)".
+ *
+ * The TCP peer is untrusted: anyone who can reach the port can connect. Without a valid token
+ * a connection moves no data; with one it moves at most what the grant allows. Every step has
+ * a deadline, the number of connections is bounded, and the event loop never blocks.
+ *
+ * The responder also times each transfer with the host's monotonic clock, so that guest-timed
+ * throughput (which lies under contention, seed 001) can be checked against the host's view.
+ *
+ * Every function must be called from the event-loop thread.
+ */
+#ifndef VMSCALE_NETIO_H
+#define VMSCALE_NETIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmscale/clock.h"
+
+#include "vmscale/protocol.h"
+
+#define VMS_NETIO_PROTO 1
+#define VMS_NETIO_OWNER_MAX 63                      /* a domain UUID is 36 */
+#define VMS_NETIO_MIN_BLOCK VMS_MIN_NET_BLOCK       /* bytes; the seeds used 1 KiB .. 32 KiB */
+#define VMS_NETIO_MAX_BLOCK VMS_MAX_NET_BLOCK
+#define VMS_NETIO_MAX_GRANTS 64                     /* outstanding at once, host-wide */
+#define VMS_NETIO_MAX_CONNS 8                       /* open TCP connections at once, host-wide */
+#define VMS_NETIO_REQUEST_MS 2000                   /* from accept to a whole request line */
+#define VMS_NETIO_IDLE_MS 5000                      /* a transfer without progress this long ends */
+#define VMS_NETIO_LIFETIME_MS (VMS_MAX_BOUND_MS + 10000u) /* no connection lives longer */
+
+/* Why a connection was refused before any data moved; each name is a stable metric label. */
+enum vms_netio_refuse {
+	VMS_NETIO_REFUSE_SYNTAX,         /* "syntax": not a well-formed netio request */
+	VMS_NETIO_REFUSE_OVERSIZED,      /* "oversized": no LF within VMS_PROTO_MAX_RECORD */
+	VMS_NETIO_REFUSE_VERSION,        /* "bad_version": proto is not VMS_NETIO_PROTO */
+	VMS_NETIO_REFUSE_BAD_TOKEN,      /* "bad_token": unknown or revoked token */
+	VMS_NETIO_REFUSE_EXPIRED,        /* "expired": the grant's time is up */
+	VMS_NETIO_REFUSE_USED_UP,        /* "used_up": the grant served all its connections */
+	VMS_NETIO_REFUSE_TOO_MANY_BYTES, /* "too_many_bytes": bytes above the grant's max_bytes */
+	VMS_NETIO_REFUSE_TOO_MANY_CONNS, /* "too_many_connections": VMS_NETIO_MAX_CONNS open */
+	VMS_NETIO_REFUSE_TIMEOUT,        /* "timeout": no request within VMS_NETIO_REQUEST_MS */
+	VMS_NETIO_REFUSE_COUNT
+};
+
+const char *vms_netio_refuse_name(enum vms_netio_refuse reason);
+
+struct vms_netio_stats {
+	uint64_t connections; /* TCP connections accepted */
+	uint64_t accepted;    /* requests granted: transfers started */
+	uint64_t completed;   /* transfers that ended by the protocol (see result.complete) */
+	uint64_t aborted;     /* transfers cut: idle, reset by the peer, revoked, too long */
+	uint64_t silent;      /* closed by the peer before a whole request (port scans) */
+	uint64_t refused[VMS_NETIO_REFUSE_COUNT];
+	uint64_t bytes_received; /* payload bytes, guest to host */
+	uint64_t bytes_sent;     /* payload bytes, host to guest */
+	unsigned active;         /* connections open now */
+	unsigned grants;         /* grants still usable (neither expired nor used up) */
+};
+
+/*
+ * One transfer seen from the host. host_ns starts when the host's "ok" has been sent (the
+ * guest starts on it) and ends, when the guest sends (dir=send), at the last payload byte
+ * received; when the guest receives (dir=recv), at the arrival of the guest's "done", which
+ * says how much it received: bytes is then what the guest confirmed (never more than the host
+ * wrote). complete: all requested bytes moved.
+ */
+struct vms_netio_result {
+	bool guest_sends;
+	uint32_t block;
+	uint64_t requested;   /* bytes the guest asked to move */
+	uint64_t bytes;       /* bytes moved */
+	uint64_t host_ns;     /* host monotonic duration of the transfer */
+	bool complete;
+	uint64_t end_mono_ns; /* host monotonic time the transfer ended (tells fresh from stale) */
+};
+
+struct vms_netio;
+
+/*
+ * Listens on "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" (all IPv4 addresses) and joins the
+ * default event loop, which must be registered already. NULL with a message in err.
+ */
+struct vms_netio *vms_netio_open(const char *listen, char *err, size_t errsz);
+/* Closes every connection and the listening socket; NULL is fine. */
+void vms_netio_close(struct vms_netio *n);
+/* The port bound (for log lines and for the address handed to guests). */
+unsigned vms_netio_port(const struct vms_netio *n);
+
+
+/*
+ * Allows up to max_conns connections presenting token, each moving at most max_bytes, until
+ * expires_mono_ns (vms_monotonic_ns() clock). owner names who may use it (a domain UUID).
+ * When VMS_NETIO_MAX_GRANTS are stored, expired and used-up grants are dropped, oldest
+ * first; if none is, the grant is refused. 0, or -1 with errno: EINVAL (bad argument),
+ * EEXIST (token already granted), ENOSPC (full).
+ */
+int vms_netio_grant(struct vms_netio *n, const char *token, const char *owner,
+		    uint64_t max_bytes, unsigned max_conns, uint64_t expires_mono_ns);
+/* Drops every grant of owner and ends its open connections (counted as aborted). */
+void vms_netio_revoke(struct vms_netio *n, const char *owner);
+/* vms_netio_revoke, and forgets owner's results too: for a domain that went away. */
+void vms_netio_forget(struct vms_netio *n, const char *owner);
+
+void vms_netio_get_stats(const struct vms_netio *n, struct vms_netio_stats *out);
+
+/* The last transfer of owner, whatever its direction and block size. */
+bool vms_netio_last_result(const struct vms_netio *n, const char *owner,
+			   struct vms_netio_result *out);
+/* The last transfer of owner in that direction with that block size. */
+bool vms_netio_find_result(const struct vms_netio *n, const char *owner, bool guest_sends,
+			   uint32_t block, struct vms_netio_result *out);
+
+#endif

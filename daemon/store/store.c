@@ -1,0 +1,313 @@
+/* The store (see store.h). */
+#include "daemon/store/store.h"
+
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/util/log.h"
+#include "daemon/util/alloc.h"
+
+#define PROBE_STALE_INTERVALS 3
+
+void
+vms_store_init(struct vms_store *st, uint32_t probe_interval_ms)
+{
+	memset(st, 0, sizeof(*st));
+	st->probe_interval_ms = probe_interval_ms;
+	st->busy_threshold = VMS_BUSY_THRESHOLD_DEFAULT;
+}
+
+void
+vms_domstats_free(struct vms_domstats *ds)
+{
+	free(ds->vcpu);
+	free(ds->block);
+	free(ds->net);
+	memset(ds, 0, sizeof(*ds));
+}
+
+static void
+domain_free(struct vms_domain *d)
+{
+	if (!d)
+		return;
+	vms_domstats_free(&d->stats);
+	free(d->name);
+	free(d->channel_path);
+	free(d);
+}
+
+void
+vms_store_fini(struct vms_store *st)
+{
+	for (size_t i = 0; i < st->ndomains; i++)
+		domain_free(st->domains[i]);
+	free(st->domains);
+	free(st->index);
+	for (size_t i = 0; i < st->nconns; i++) {
+		free(st->conns[i]->uri);
+		free(st->conns[i]);
+	}
+	free(st->conns);
+	memset(st, 0, sizeof(*st));
+}
+
+/* The key a domain is found by: the one place to change when the key grows (URI + UUID). */
+static const char *
+domain_key(const struct vms_domain *d)
+{
+	return d->key;
+}
+
+/* FNV-1a (64 bit): keys are short strings from libvirt, not chosen by a scraper. */
+static size_t
+key_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ull;
+	}
+	return (size_t)h;
+}
+
+/* The index slot holding key, or the empty slot where it would go. */
+static size_t
+index_slot(const struct vms_store *st, const char *key)
+{
+	size_t mask = st->index_cap - 1;
+	size_t i = key_hash(key) & mask;
+	while (st->index[i] && strcmp(domain_key(st->index[i]), key) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void
+index_grow(struct vms_store *st)
+{
+	struct vms_domain **old = st->index;
+	size_t old_cap = st->index_cap;
+	st->index_cap = old_cap ? old_cap * 2 : 64;
+	st->index = vms_xcalloc(st->index_cap, sizeof(*st->index));
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i])
+			st->index[index_slot(st, domain_key(old[i]))] = old[i];
+	free(old);
+}
+
+/*
+ * Deletion by backward shift: the entries after the hole in its probe run move up unless
+ * their home slot lies cyclically in (hole, j], so no lookup stops early at the hole and no
+ * tombstones pile up while domains come and go.
+ */
+static void
+index_delete(struct vms_store *st, const struct vms_domain *d)
+{
+	if (!st->index_cap)
+		return;
+	size_t mask = st->index_cap - 1;
+	size_t hole = index_slot(st, domain_key(d));
+	if (st->index[hole] != d)
+		return;
+	st->index[hole] = NULL;
+	for (size_t j = (hole + 1) & mask; st->index[j]; j = (j + 1) & mask) {
+		size_t home = key_hash(domain_key(st->index[j])) & mask;
+		bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+		if (stays)
+			continue;
+		st->index[hole] = st->index[j];
+		st->index[j] = NULL;
+		hole = j;
+	}
+}
+
+struct vms_domain *
+vms_store_find(struct vms_store *st, const char *key)
+{
+	if (!st->index_cap)
+		return NULL;
+	return st->index[index_slot(st, key)];
+}
+
+struct vms_conn *
+vms_store_add_conn(struct vms_store *st, const char *uri)
+{
+	for (size_t i = 0; i < st->nconns; i++)
+		if (strcmp(st->conns[i]->uri, uri) == 0)
+			return st->conns[i];
+	st->conns = vms_xrealloc(st->conns, st->nconns + 1, sizeof(*st->conns));
+	struct vms_conn *c = vms_xcalloc(1, sizeof(*c));
+	c->uri = vms_xstrdup(uri);
+	c->index = (unsigned)st->nconns;
+	st->conns[st->nconns++] = c;
+	st->libvirt_up = false;
+	vms_store_changed(st);
+	return c;
+}
+
+void
+vms_store_set_conn_up(struct vms_store *st, struct vms_conn *conn, bool up)
+{
+	if (conn->up == up)
+		return;
+	conn->up = up;
+	bool all = st->nconns > 0;
+	for (size_t i = 0; i < st->nconns; i++)
+		all = all && st->conns[i]->up;
+	st->libvirt_up = all;
+	vms_store_changed(st);
+}
+
+void
+vms_domain_key(char key[VMS_DOMAIN_KEY_LEN + 1], const struct vms_conn *conn, const char *uuid)
+{
+	/* The first connection's keys are bare UUIDs: one URI behaves as before. Connections
+	 * are few (VMS_CONFIG_MAX_URIS), so "@N" fits. */
+	if (conn && conn->index > 0)
+		snprintf(key, VMS_DOMAIN_KEY_LEN + 1, "%.*s@%u", VMS_UUID_LEN, uuid,
+			 conn->index % 100u);
+	else
+		snprintf(key, VMS_DOMAIN_KEY_LEN + 1, "%.*s", VMS_UUID_LEN, uuid);
+}
+
+struct vms_domain *
+vms_store_upsert(struct vms_store *st, const char *uuid, const char *name, int id)
+{
+	return vms_store_upsert_in(st, NULL, uuid, name, id);
+}
+
+struct vms_domain *
+vms_store_upsert_in(struct vms_store *st, const struct vms_conn *conn, const char *uuid,
+		    const char *name, int id)
+{
+	char key[VMS_DOMAIN_KEY_LEN + 1];
+	vms_domain_key(key, conn, uuid);
+	struct vms_domain *d = vms_store_find(st, key);
+	if (!d) {
+		if (st->ndomains == st->cap) {
+			st->cap = st->cap ? st->cap * 2 : 16;
+			st->domains = vms_xrealloc(st->domains, st->cap, sizeof(*st->domains));
+		}
+		/* At most half full: probe runs stay short. */
+		if ((st->ndomains + 1) * 2 > st->index_cap)
+			index_grow(st);
+		d = vms_xcalloc(1, sizeof(*d));
+		d->vcpu_utilization = NAN;
+		d->probe.clock_skew_s = NAN;
+		snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
+		memcpy(d->key, key, sizeof(d->key));
+		d->conn = conn;
+		st->index[index_slot(st, domain_key(d))] = d;
+		st->domains[st->ndomains++] = d;
+		vms_store_changed(st);
+	}
+	if (!d->name || strcmp(d->name, name) != 0) {
+		free(d->name);
+		d->name = vms_xstrdup(name);
+		vms_store_changed(st);
+	}
+	d->id = id;
+	return d;
+}
+
+void
+vms_store_set_channel(struct vms_domain *d, const char *path)
+{
+	free(d->channel_path);
+	d->channel_path = path ? vms_xstrdup(path) : NULL;
+}
+
+void
+vms_store_remove(struct vms_store *st, struct vms_domain *d)
+{
+	for (size_t i = 0; i < st->ndomains; i++) {
+		if (st->domains[i] == d) {
+			index_delete(st, d);
+			memmove(&st->domains[i], &st->domains[i + 1],
+				(st->ndomains - i - 1) * sizeof(*st->domains));
+			st->ndomains--;
+			domain_free(d);
+			vms_store_changed(st);
+			return;
+		}
+	}
+}
+
+void
+vms_store_changed(struct vms_store *st)
+{
+	st->generation++;
+}
+
+bool
+vms_probe_is_up(const struct vms_store *st, const struct vms_domain *d, uint64_t now_ns)
+{
+	const struct vms_probe_state *p = &d->probe;
+	if (!p->connected || !p->hello || !p->have_cpu)
+		return false;
+	uint64_t stale_ns = (uint64_t)PROBE_STALE_INTERVALS * st->probe_interval_ms * 1000000ull;
+	return now_ns - p->last_report_ns <= stale_ns;
+}
+
+size_t
+vms_store_probes_up(const struct vms_store *st, uint64_t now_ns)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < st->ndomains; i++)
+		n += vms_probe_is_up(st, st->domains[i], now_ns);
+	return n;
+}
+
+void
+vms_domain_update_utilization(struct vms_domain *d, uint64_t now_ns)
+{
+	const struct vms_domstats *ds = &d->stats;
+	if (!ds->have_cpu || ds->nvcpu == 0) {
+		d->vcpu_utilization = NAN;
+		d->util_prev_at_ns = 0;
+		return;
+	}
+	uint64_t vcpu_ns = 0;
+	for (unsigned i = 0; i < ds->nvcpu; i++)
+		vcpu_ns += ds->vcpu[i].time_ns;
+	/* A restarted domain's counters fall: start over rather than report a negative rate. */
+	if (d->util_prev_at_ns && now_ns > d->util_prev_at_ns && vcpu_ns >= d->util_prev_vcpu_ns)
+		d->vcpu_utilization = (double)(vcpu_ns - d->util_prev_vcpu_ns) /
+				      ((double)(now_ns - d->util_prev_at_ns) * ds->nvcpu);
+	else
+		d->vcpu_utilization = NAN;
+	d->util_prev_vcpu_ns = vcpu_ns;
+	d->util_prev_at_ns = now_ns;
+}
+
+size_t
+vms_store_domains_busy(const struct vms_store *st)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < st->ndomains; i++) {
+		double u = st->domains[i]->vcpu_utilization;
+		n += !isnan(u) && u > st->busy_threshold;
+	}
+	return n;
+}
+
+int
+vms_store_virtualization_memory(const struct vms_store *st, uint64_t *bytes)
+{
+	const struct vms_host_stats *h = &st->host;
+	if (!h->valid || !h->have_shared || !st->libvirt_up)
+		return -1;
+	uint64_t used = h->mem_used + h->mem_shared;
+	used = used > h->mem_buffers ? used - h->mem_buffers : 0;
+	uint64_t rss = 0;
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domstats *ds = &st->domains[i]->stats;
+		if (!ds->have_balloon_rss)
+			return -1;
+		rss += ds->balloon_rss_kib * 1024;
+	}
+	*bytes = used >= rss ? used - rss : 0;
+	return used >= rss ? 0 : 1;
+}

@@ -1,0 +1,11 @@
+/* Listen addresses as operators write them: "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT". */
+#ifndef VMSCALE_UTIL_SOCKADDR_H
+#define VMSCALE_UTIL_SOCKADDR_H
+
+#include <stddef.h>
+
+/* Fills a struct sockaddr_storage and its length; 0, or -1 with a message in err. */
+int vms_sockaddr_parse(const char *spec, void *sockaddr_storage, size_t *socklen, char *err,
+		       size_t errsz);
+
+#endif
