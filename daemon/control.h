@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "daemon/util/metrics_source.h"
+
 #define VMS_CONTROL_DEFAULT_PATH "/run/vmscale/control.sock"
 #define VMS_CONTROL_MAX_LINE 1024    /* bytes of a request line, LF included */
 #define VMS_CONTROL_MAX_WORDS 8
@@ -38,7 +40,6 @@
 #define VMS_CONTROL_MAX_PENDING 8    /* connections being served at once */
 
 struct vms_control;
-struct vms_buf; /* render.h */
 
 /*
  * Answers one request. argv holds the request's words (argc of them, 1 to
@@ -71,5 +72,9 @@ void vms_control_get_stats(const struct vms_control *c, struct vms_control_stats
 /* For tests: the timeout of a connection, and the two uids served (default 0 and geteuid()). */
 void vms_control_set_timeout_ms(struct vms_control *c, unsigned ms);
 void vms_control_set_peer_uids(struct vms_control *c, uid_t a, uid_t b);
+
+/* The control socket's family: requests by result. */
+void vms_control_render_stats(const struct vms_control_stats *s, struct vms_buf *b);
+struct vms_metrics_source vms_control_metrics_source(const struct vms_control *c);
 
 #endif

@@ -22,7 +22,7 @@
 #include <zlib.h>
 
 #include "daemon/util/log.h"
-#include "daemon/expo/render.h"
+#include "daemon/expo/openmetrics.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
 
@@ -145,7 +145,7 @@ gzip_openmetrics(const char *text, size_t len, size_t *outlen)
 			stop = nl ? nl + 1 : end;
 		last = stop == end;
 		slice.len = 0;
-		vms_render_openmetrics_lines(&slice, p, (size_t)(stop - p));
+		vms_openmetrics_lines(&slice, p, (size_t)(stop - p));
 		if (last)
 			vms_buf_append(&slice, "# EOF\n", 6);
 		p = stop;
@@ -179,7 +179,7 @@ snapshot_body(struct snapshot *s, bool openmetrics, bool gzip, size_t *len)
 	if (openmetrics && !gzip && !om->tried) {
 		struct vms_buf b;
 		vms_buf_init(&b);
-		vms_render_openmetrics(&b, s->metrics, s->metrics_len);
+		vms_openmetrics(&b, s->metrics, s->metrics_len);
 		om->tried = true;
 		om->data = b.data;
 		om->len = b.len;
@@ -270,8 +270,8 @@ reply_text(struct MHD_Connection *conn, unsigned status, const char *text)
 }
 
 /*
- * Healthy while the event loop publishes: it does at least once a second while it runs, so
- * a snapshot older than 3 intervals means collection is stuck (a hung libvirt call, say) even
+ * Healthy while the event loop publishes or confirms the snapshot: it does at least once a
+ * second while it runs, so a snapshot older than 3 intervals means collection is stuck (a hung libvirt call, say) even
  * though this thread still answers.
  */
 static enum MHD_Result
@@ -520,4 +520,14 @@ vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, char *la
 	h->published_ns = now;
 	pthread_mutex_unlock(&h->lock);
 	snapshot_unref(old);
+}
+
+void
+vms_http_confirm(struct vms_http *h)
+{
+	uint64_t now = vms_monotonic_ns();
+	pthread_mutex_lock(&h->lock);
+	if (h->current)
+		h->published_ns = now;
+	pthread_mutex_unlock(&h->lock);
 }

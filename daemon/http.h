@@ -36,4 +36,8 @@ void vms_http_stop(struct vms_http *h);
 void vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, char *landing,
 		      size_t landing_len);
 
+/* Confirms that the snapshot served is still current (nothing changed since the last
+ * publish): /healthz counts it as a publish. */
+void vms_http_confirm(struct vms_http *h);
+
 #endif

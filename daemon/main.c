@@ -28,7 +28,7 @@
 #include "daemon/http.h"
 #include "collectors/guest/netio.h"
 #include "daemon/util/log.h"
-#include "daemon/expo/render.h"
+#include "daemon/expo/expo.h"
 #include "daemon/store/store.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
@@ -48,8 +48,7 @@ struct vmscaled {
 	bool config_explicit; /* --config: the file must exist */
 	struct vms_config_arg *args;
 	size_t nargs;
-	uint64_t reloads[VMS_RELOAD_COUNT];
-	double config_loaded_unix;
+	struct vms_self_info self; /* version, reloads: the daemon's own families */
 	struct vms_store store;
 	struct vms_libvirt *libvirt[VMS_CONFIG_MAX_URIS]; /* one per URI, as configured */
 	unsigned nlibvirt;
@@ -67,8 +66,8 @@ struct vmscaled {
 	bool ready;
 	bool refresh_requested;
 	struct job refresh, host, tick, watchdog, save;
-	uint64_t published_generation;
-	uint64_t published_at_ns;
+	struct vms_registry *registry; /* every producer's metric families, in exposition order */
+	struct vms_analysis_source analysis_source;
 	char status[160];
 };
 
@@ -83,37 +82,39 @@ job_due(struct job *j, uint64_t now)
 	return true;
 }
 
+/* Every producer registers its families; the exposition lists them in this order. */
+static void
+register_sources(struct vmscaled *v)
+{
+	struct vms_registry *r = v->registry = vms_registry_new();
+	v->analysis_source = (struct vms_analysis_source){.analysis = v->analysis, .store = &v->store};
+	vms_registry_add(r, vms_expo_self_source(&v->self));
+	vms_registry_add(r, vms_expo_store_source(&v->store));
+	vms_registry_add(r, vms_channels_metrics_source(v->channels));
+	vms_registry_add(r, vms_listeners_metrics_source(v->listeners));
+	if (v->netio)
+		vms_registry_add(r, vms_netio_metrics_source(v->netio));
+	vms_registry_add(r, vms_expo_host_source(&v->store));
+	if (v->control)
+		vms_registry_add(r, vms_control_metrics_source(v->control));
+	vms_registry_add(r, vms_analysis_metrics_source(&v->analysis_source));
+}
+
+/* Renders what changed since the last call and publishes it; with no change, only confirms
+ * the snapshot served (for /healthz). */
 static void
 publish(struct vmscaled *v, uint64_t now)
 {
-	struct vms_render_info info = {.version = VMSCALE_VERSION,
-				       .config_loaded_unix = v->config_loaded_unix};
-	memcpy(info.config_reloads, v->reloads, sizeof(info.config_reloads));
-	info.probe_runs_delayed = vms_channels_runs_delayed(v->channels);
-	if (v->netio) {
-		info.netio_on = true;
-		vms_netio_get_stats(v->netio, &info.netio);
-	}
-	if (v->listeners)
-		vms_listeners_get_stats(v->listeners, &info.listeners);
-	info.analysis = v->analysis;
-	if (v->control) {
-		struct vms_control_stats cs;
-		vms_control_get_stats(v->control, &cs);
-		info.control_on = true;
-		info.control_requests = cs.requests_total;
-		info.control_errors = cs.errors_total;
-		info.control_rejected = cs.rejected_total;
-		info.control_timeouts = cs.timeouts_total;
+	if (!vms_registry_refresh(v->registry, now)) {
+		vms_http_confirm(v->http);
+		return;
 	}
 	struct vms_buf metrics, landing;
 	vms_buf_init(&metrics);
 	vms_buf_init(&landing);
-	vms_render_metrics(&metrics, &v->store, &info, now);
-	vms_render_landing(&landing, &v->store, &info, now);
+	vms_registry_text(v->registry, &metrics);
+	vms_expo_landing(&landing, &v->store, v->self.version, v->analysis, now);
 	vms_http_publish(v->http, metrics.data, metrics.len, landing.data, landing.len);
-	v->published_generation = v->store.generation;
-	v->published_at_ns = now;
 }
 
 /* "ok" (every connection up), "down" (none), else "1/2 up". */
@@ -199,9 +200,7 @@ run_jobs(struct vmscaled *v)
 	if (v->watchdog.interval_ns && job_due(&v->watchdog, now))
 		sd_notify(0, "WATCHDOG=1");
 
-	/* Probe liveness depends on time, so republish at least once per tick. */
-	if (v->store.generation != v->published_generation || now - v->published_at_ns >= TICK_NS)
-		publish(v, now);
+	publish(v, now);
 	update_status(v, now);
 	if (!v->ready) {
 		v->ready = true;
@@ -364,16 +363,16 @@ reload(struct vmscaled *v)
 			"configuration", key);
 		result = VMS_RELOAD_REFUSED;
 	}
-	v->reloads[result]++;
+	v->self.config_reloads[result]++;
+	v->self.generation++;
 	if (result != VMS_RELOAD_OK) {
 		vms_config_fini(&c);
-		vms_store_changed(&v->store); /* the counter */
 		return;
 	}
 	apply_live(v, &v->cfg, &c);
 	vms_config_fini(&v->cfg);
 	v->cfg = c;
-	v->config_loaded_unix = unix_now();
+	v->self.config_loaded_unix = unix_now();
 	apply_probe_config(v);
 	vms_info("configuration reloaded from %s: interval %u s, busy-threshold %g, probe-domains "
 		 "%s", v->config_path, v->cfg.interval_s, v->cfg.busy_threshold,
@@ -552,6 +551,132 @@ setup_signals(struct vmscaled *v)
 	return v->sigfd < 0 ? -1 : 0;
 }
 
+/* The store, libvirt, the HTTP endpoint and the guest-facing collectors. */
+static int
+start_collection(struct vmscaled *v)
+{
+	char err[1024];
+	vms_store_init(&v->store, v->cfg.probe.cpu_interval_ms);
+	v->store.busy_threshold = v->cfg.busy_threshold;
+	if (vms_libvirt_event_init() < 0 || vms_host_init() < 0)
+		return -1;
+	v->http = vms_http_start(&(struct vms_http_options){
+		.listen = v->cfg.listen,
+		.max_connections = v->cfg.http_max_connections,
+		.timeout_s = v->cfg.http_timeout_s,
+		.tls_cert = v->cfg.tls_cert,
+		.tls_key = v->cfg.tls_key,
+		.interval_s = v->cfg.interval_s,
+	});
+	if (!v->http)
+		return -1;
+	/* One persistent connection per URI, each with its own backoff and events. */
+	for (unsigned i = 0; i < v->cfg.nuris; i++)
+		v->libvirt[v->nlibvirt++] = vms_libvirt_new(v->cfg.uris[i], &v->store, on_domains_changed, &v);
+	v->channels = vms_channels_new(&v->store);
+	if (vms_channels_set_filter(v->channels, v->cfg.probe_domains, err, sizeof(err)) < 0) {
+		vms_err("probe-domains: %s", err);
+		return -1;
+	}
+	if (v->cfg.netio_listen) {
+		v->netio = vms_netio_open(v->cfg.netio_listen, err, sizeof(err));
+		if (!v->netio) {
+			vms_err("%s", err);
+			return -1;
+		}
+	}
+	/* Transports for guests without the channel: both off unless configured, and then a
+	 * listener that cannot start (no AF_VSOCK in this kernel, port taken) stops the start. */
+	v->listeners = vms_listeners_new(&v->store, v->channels);
+	if (v->cfg.vsock_port &&
+	    vms_listeners_open_vsock(v->listeners, v->cfg.vsock_port, err, sizeof(err)) < 0) {
+		vms_err("%s", err);
+		return -1;
+	}
+	if (v->cfg.tcp_listen && vms_listeners_open_tcp(v->listeners, v->cfg.tcp_listen,
+						       v->cfg.state_dir, err, sizeof(err)) < 0) {
+		vms_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The analysis with its saved state, and the control socket that steers it. */
+static int
+start_analysis(struct vmscaled *v)
+{
+	char err[1024];
+	apply_probe_config(v);
+	struct vms_analysis_config ac;
+	vms_config_analysis(&v->cfg, &ac);
+	v->analysis = vms_analysis_new(&ac);
+	if (ensure_state_dir(v->cfg.state_dir) < 0)
+		return -1;
+	size_t plen = strlen(v->cfg.state_dir) + sizeof("/analysis.state");
+	v->state_path = vms_xcalloc(plen, 1);
+	snprintf(v->state_path, plen, "%s/analysis.state", v->cfg.state_dir);
+	vms_analysis_load(v->analysis, v->state_path);
+	/* Without the control socket baselines cannot be pinned, but everything else works. */
+	v->control = vms_control_open(v->cfg.control_socket, vms_analysis_control, v->analysis, err,
+				     sizeof(err));
+	if (!v->control)
+		vms_err("control socket: %s; vmscalectl will not reach this vmscaled", err);
+	return 0;
+}
+
+/* The metrics registry, the periodic jobs and the event-loop registrations. */
+static int
+start_loop(struct vmscaled *v, int loaded)
+{
+	register_sources(v);
+	uint64_t now = vms_monotonic_ns(), interval_ns = (uint64_t)v->cfg.interval_s * NS_PER_S;
+	v->refresh = (struct job){.next_ns = now, .interval_ns = interval_ns};
+	v->host = (struct job){.next_ns = now, .interval_ns = interval_ns};
+	v->tick = (struct job){.next_ns = now + TICK_NS, .interval_ns = TICK_NS};
+	uint64_t save_ns = (uint64_t)v->cfg.analysis.save_interval_s * NS_PER_S;
+	v->save = (struct job){.next_ns = now + save_ns, .interval_ns = save_ns};
+	uint64_t watchdog_us = 0;
+	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0)
+		v->watchdog = (struct job){.next_ns = now, .interval_ns = watchdog_us * 1000 / 2};
+
+	v->sigwatch = virEventAddHandle(v->sigfd, VIR_EVENT_HANDLE_READABLE, on_signal, v, NULL);
+	v->timer = virEventAddTimeout(0, on_timer, v, NULL);
+	if (v->sigwatch < 0 || v->timer < 0) {
+		vms_err("cannot register with the event loop");
+		return -1;
+	}
+	char uris[VMS_CONFIG_MAX_URIS * 64] = "";
+	for (unsigned i = 0; i < v->cfg.nuris; i++)
+		snprintf(uris + strlen(uris), sizeof(uris) - strlen(uris), "%s%s", i ? ", " : "",
+			 v->cfg.uris[i]);
+	vms_info("vmscaled %s starting: configuration %s%s, libvirt %s, listening on %s, interval "
+		 "%u s", VMSCALE_VERSION, v->config_path, loaded == 1 ? " (absent)" : "", uris,
+		 v->cfg.listen, v->cfg.interval_s);
+	return 0;
+}
+
+/* Tears down in reverse order of start; safe on a partial start. */
+static void
+stop(struct vmscaled *v)
+{
+	if (v->timer >= 0)
+		virEventRemoveTimeout(v->timer);
+	if (v->sigwatch >= 0)
+		virEventRemoveHandle(v->sigwatch);
+	vms_control_close(v->control);
+	vms_listeners_free(v->listeners); /* before the channels they hand connections to */
+	vms_channels_free(v->channels);
+	vms_netio_close(v->netio); /* after the channels: they revoke their grants */
+	for (unsigned i = v->nlibvirt; i-- > 0;)
+		vms_libvirt_free(v->libvirt[i]);
+	vms_http_stop(v->http);
+	vms_host_fini();
+	vms_registry_free(v->registry);
+	vms_analysis_free(v->analysis);
+	free(v->state_path);
+	vms_store_fini(&v->store);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -586,7 +711,7 @@ main(int argc, char **argv)
 		free(v.args);
 		return 1;
 	}
-	v.config_loaded_unix = unix_now();
+	v.self = (struct vms_self_info){.version = VMSCALE_VERSION, .config_loaded_unix = unix_now()};
 	if (setup_signals(&v) < 0) {
 		vms_err("cannot set up signal handling: %s", strerror(errno));
 		vms_config_fini(&v.cfg);
@@ -595,89 +720,8 @@ main(int argc, char **argv)
 	}
 
 	rc = 1;
-	uint64_t interval_ns = (uint64_t)v.cfg.interval_s * NS_PER_S;
-	vms_store_init(&v.store, v.cfg.probe.cpu_interval_ms);
-	v.store.busy_threshold = v.cfg.busy_threshold;
-	if (vms_libvirt_event_init() < 0 || vms_host_init() < 0)
+	if (start_collection(&v) < 0 || start_analysis(&v) < 0 || start_loop(&v, loaded) < 0)
 		goto cleanup;
-	v.http = vms_http_start(&(struct vms_http_options){
-		.listen = v.cfg.listen,
-		.max_connections = v.cfg.http_max_connections,
-		.timeout_s = v.cfg.http_timeout_s,
-		.tls_cert = v.cfg.tls_cert,
-		.tls_key = v.cfg.tls_key,
-		.interval_s = v.cfg.interval_s,
-	});
-	if (!v.http)
-		goto cleanup;
-	/* One persistent connection per URI, each with its own backoff and events. */
-	for (unsigned i = 0; i < v.cfg.nuris; i++)
-		v.libvirt[v.nlibvirt++] = vms_libvirt_new(v.cfg.uris[i], &v.store, on_domains_changed, &v);
-	v.channels = vms_channels_new(&v.store);
-	if (vms_channels_set_filter(v.channels, v.cfg.probe_domains, err, sizeof(err)) < 0) {
-		vms_err("probe-domains: %s", err);
-		goto cleanup;
-	}
-	if (v.cfg.netio_listen) {
-		v.netio = vms_netio_open(v.cfg.netio_listen, err, sizeof(err));
-		if (!v.netio) {
-			vms_err("%s", err);
-			goto cleanup;
-		}
-	}
-	/* Transports for guests without the channel: both off unless configured, and then a
-	 * listener that cannot start (no AF_VSOCK in this kernel, port taken) stops the start. */
-	v.listeners = vms_listeners_new(&v.store, v.channels);
-	if (v.cfg.vsock_port &&
-	    vms_listeners_open_vsock(v.listeners, v.cfg.vsock_port, err, sizeof(err)) < 0) {
-		vms_err("%s", err);
-		goto cleanup;
-	}
-	if (v.cfg.tcp_listen && vms_listeners_open_tcp(v.listeners, v.cfg.tcp_listen,
-						       v.cfg.state_dir, err, sizeof(err)) < 0) {
-		vms_err("%s", err);
-		goto cleanup;
-	}
-	apply_probe_config(&v);
-	struct vms_analysis_config ac;
-	vms_config_analysis(&v.cfg, &ac);
-	v.analysis = vms_analysis_new(&ac);
-	if (ensure_state_dir(v.cfg.state_dir) < 0)
-		goto cleanup;
-	size_t plen = strlen(v.cfg.state_dir) + sizeof("/analysis.state");
-	v.state_path = vms_xcalloc(plen, 1);
-	snprintf(v.state_path, plen, "%s/analysis.state", v.cfg.state_dir);
-	vms_analysis_load(v.analysis, v.state_path);
-	/* Without the control socket baselines cannot be pinned, but everything else works. */
-	v.control = vms_control_open(v.cfg.control_socket, vms_analysis_control, v.analysis, err,
-				     sizeof(err));
-	if (!v.control)
-		vms_err("control socket: %s; vmscalectl will not reach this vmscaled", err);
-
-	uint64_t now = vms_monotonic_ns();
-	v.refresh = (struct job){.next_ns = now, .interval_ns = interval_ns};
-	v.host = (struct job){.next_ns = now, .interval_ns = interval_ns};
-	v.tick = (struct job){.next_ns = now + TICK_NS, .interval_ns = TICK_NS};
-	uint64_t save_ns = (uint64_t)v.cfg.analysis.save_interval_s * NS_PER_S;
-	v.save = (struct job){.next_ns = now + save_ns, .interval_ns = save_ns};
-	uint64_t watchdog_us = 0;
-	if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0)
-		v.watchdog = (struct job){.next_ns = now, .interval_ns = watchdog_us * 1000 / 2};
-
-	v.sigwatch = virEventAddHandle(v.sigfd, VIR_EVENT_HANDLE_READABLE, on_signal, &v, NULL);
-	v.timer = virEventAddTimeout(0, on_timer, &v, NULL);
-	if (v.sigwatch < 0 || v.timer < 0) {
-		vms_err("cannot register with the event loop");
-		goto cleanup;
-	}
-	char uris[VMS_CONFIG_MAX_URIS * 64] = "";
-	for (unsigned i = 0; i < v.cfg.nuris; i++)
-		snprintf(uris + strlen(uris), sizeof(uris) - strlen(uris), "%s%s", i ? ", " : "",
-			 v.cfg.uris[i]);
-	vms_info("vmscaled %s starting: configuration %s%s, libvirt %s, listening on %s, interval "
-		 "%u s", VMSCALE_VERSION, v.config_path, loaded == 1 ? " (absent)" : "", uris,
-		 v.cfg.listen, v.cfg.interval_s);
-
 	while (!v.quit) {
 		if (virEventRunDefaultImpl() < 0) {
 			vms_err("event loop failed: %s", virGetLastErrorMessage());
@@ -689,22 +733,7 @@ main(int argc, char **argv)
 	rc = 0;
 
 cleanup:
-	/* Reverse order of start. */
-	if (v.timer >= 0)
-		virEventRemoveTimeout(v.timer);
-	if (v.sigwatch >= 0)
-		virEventRemoveHandle(v.sigwatch);
-	vms_control_close(v.control);
-	vms_listeners_free(v.listeners); /* before the channels they hand connections to */
-	vms_channels_free(v.channels);
-	vms_netio_close(v.netio); /* after the channels: they revoke their grants */
-	for (unsigned i = v.nlibvirt; i-- > 0;)
-		vms_libvirt_free(v.libvirt[i]);
-	vms_http_stop(v.http);
-	vms_host_fini();
-	vms_analysis_free(v.analysis);
-	free(v.state_path);
-	vms_store_fini(&v.store);
+	stop(&v);
 	if (v.sigfd >= 0)
 		close(v.sigfd);
 	vms_config_fini(&v.cfg);

@@ -14,6 +14,7 @@
 
 #include "collectors/guest/probesched.h"
 #include "daemon/store/store.h"
+#include "daemon/util/metrics_source.h"
 
 struct vms_channels;
 struct vms_netio;
@@ -68,5 +69,8 @@ bool vms_channels_connected(const struct vms_channels *c, const char *key);
  */
 enum vms_proto_error vms_channels_handle_line(struct vms_channels *c, const char *uuid,
 					      const char *line, size_t len, uint64_t now_ns);
+
+/* The channels' family: active runs that started late. */
+struct vms_metrics_source vms_channels_metrics_source(const struct vms_channels *c);
 
 #endif

@@ -21,6 +21,7 @@
 #include "daemon/store/store.h"
 #include "collectors/guest/channel.h"
 #include "vmscale/token.h"
+#include "daemon/util/metrics_source.h"
 
 #define VMS_AUTH_TIMEOUT_MS 10000u     /* to send the auth line after connecting */
 #define VMS_AUTH_MAX_PENDING 32        /* unauthenticated connections at once; more are refused */
@@ -83,5 +84,9 @@ const char *vms_vsock_domain_for_cid(const struct vms_store *st, uint32_t cid);
  */
 int vms_token_provision(const char *state_dir, const char *key,
 			char token[VMS_TOKEN_LEN + 1], char *err, size_t errsz);
+
+/* The transports' families: connections tied to a domain and refused (when a listener is on). */
+void vms_listeners_render_stats(const struct vms_listener_stats *ls, struct vms_buf *b);
+struct vms_metrics_source vms_listeners_metrics_source(const struct vms_listeners *l);
 
 #endif

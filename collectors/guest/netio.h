@@ -24,6 +24,7 @@
 #include "vmscale/clock.h"
 
 #include "vmscale/protocol.h"
+#include "daemon/util/metrics_source.h"
 
 #define VMS_NETIO_PROTO 1
 #define VMS_NETIO_OWNER_MAX 63                      /* a domain UUID is 36 */
@@ -116,5 +117,9 @@ bool vms_netio_last_result(const struct vms_netio *n, const char *owner,
 /* The last transfer of owner in that direction with that block size. */
 bool vms_netio_find_result(const struct vms_netio *n, const char *owner, bool guest_sends,
 			   uint32_t block, struct vms_netio_result *out);
+
+/* The responder's families: connections, refusals, transfers, bytes. */
+void vms_netio_render_stats(const struct vms_netio_stats *n, struct vms_buf *b);
+struct vms_metrics_source vms_netio_metrics_source(const struct vms_netio *n);
 
 #endif

@@ -192,6 +192,7 @@ struct vms_analysis {
 	uint64_t saves_ok, saves_failed;
 	double last_save_unix;
 	int load_result; /* -2 not tried, -1 unusable, 0 loaded, 1 none */
+	uint64_t generation; /* bumped by every call that may change what is rendered */
 	struct vms_complaint save_complaint;
 };
 
@@ -354,6 +355,7 @@ trim_buckets(struct an_probe *p, unsigned cap)
 void
 vms_analysis_set_config(struct vms_analysis *a, const struct vms_analysis_config *cfg)
 {
+	a->generation++;
 	bool fewer = cfg->max_buckets < a->cfg.max_buckets;
 	unsigned old_cap = a->cfg.max_buckets;
 	a->cfg = *cfg;
@@ -730,6 +732,7 @@ void
 vms_analysis_update(struct vms_analysis *a, const struct vms_store *st, uint64_t now_ns,
 		    double now_unix)
 {
+	a->generation++;
 	size_t n_up = st->ndomains, busy = vms_store_domains_busy(st);
 	for (size_t i = 0; i < a->ndomains; i++)
 		a->domains[i]->present = false;
@@ -1468,6 +1471,7 @@ int
 vms_analysis_deserialize(struct vms_analysis *a, const char *payload, size_t len, char *err,
 			 size_t errsz)
 {
+	a->generation++;
 	struct vms_analysis *fresh = vms_analysis_new(&a->cfg);
 	char *text = vms_xcalloc(len + 1, 1);
 	memcpy(text, payload, len);
@@ -1613,6 +1617,7 @@ int
 vms_analysis_save(struct vms_analysis *a, const char *path, double now_unix, char *err,
 		  size_t errsz)
 {
+	a->generation++;
 	struct vms_buf b;
 	vms_buf_init(&b);
 	vms_analysis_serialize(a, &b);
@@ -1632,6 +1637,7 @@ vms_analysis_save(struct vms_analysis *a, const char *path, double now_unix, cha
 int
 vms_analysis_load(struct vms_analysis *a, const char *path)
 {
+	a->generation++;
 	char err[256] = "", bad[4096];
 	char *payload = NULL;
 	size_t len = 0;
@@ -1697,6 +1703,7 @@ vms_analysis_control(void *opaque, int argc, char **argv, struct vms_buf *out, c
 		     size_t errsz)
 {
 	struct vms_analysis *a = opaque;
+	a->generation++;
 	if (argc >= 1 && strcmp(argv[0], "status") == 0 && argc == 1) {
 		size_t present = 0, baselines = 0, alerts = 0, pinned = 0;
 		for (size_t i = 0; i < a->ndomains; i++) {
@@ -1826,4 +1833,10 @@ vms_analysis_threshold(const struct vms_analysis *a, enum vms_an_probe p, enum v
 	if ((unsigned)p >= VMS_AN_PROBE_COUNT)
 		return NAN;
 	return s == VMS_AN_CRITICAL ? a->cfg.critical[p] : s == VMS_AN_WARNING ? a->cfg.warning[p] : NAN;
+}
+
+uint64_t
+vms_analysis_generation(const struct vms_analysis *a)
+{
+	return a->generation;
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "daemon/util/buf.h"
+#include "daemon/util/metrics_source.h"
 #include "daemon/store/store.h"
 
 /* The probe metrics analysed: one per active measurement (the network at its largest block). */
@@ -126,5 +127,15 @@ int vms_analysis_deserialize(struct vms_analysis *a, const char *payload, size_t
 /* The control socket's handler (control.h: vms_control_fn); opaque is the analysis. */
 int vms_analysis_control(void *opaque, int argc, char **argv, struct vms_buf *out, char *err,
 			 size_t errsz);
+
+/* Moves whenever a call may have changed what vms_analysis_render writes. */
+uint64_t vms_analysis_generation(const struct vms_analysis *a);
+
+/* The analysis families as a metrics source: the analysis and the store it judges. */
+struct vms_analysis_source {
+	const struct vms_analysis *analysis;
+	const struct vms_store *store;
+};
+struct vms_metrics_source vms_analysis_metrics_source(const struct vms_analysis_source *s);
 
 #endif

@@ -15,7 +15,7 @@
 
 #include "daemon/control.h"
 #include "daemon/util/log.h"
-#include "daemon/expo/render.h"
+#include "daemon/util/buf.h"
 #include "check.h"
 #include "check_loop.h"
 #include "vmscale/clock.h"

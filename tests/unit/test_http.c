@@ -16,7 +16,7 @@
 #include "daemon/http.h"
 #include "daemon/util/sockaddr.h"
 #include "daemon/util/log.h"
-#include "daemon/expo/render.h"
+#include "daemon/expo/openmetrics.h"
 #include "check.h"
 
 #include <zlib.h>
@@ -177,7 +177,7 @@ test_serving(void)
 	for (int i = 0; i < 3000; i++)
 		vms_buf_printf(&text, "# HELP x_%d_total Things.\n# TYPE x_%d_total counter\nx_%d_total{a=\"#\"} %d\n",
 			       i, i, i, i);
-	vms_render_openmetrics(&want, text.data, text.len);
+	vms_openmetrics(&want, text.data, text.len);
 	vms_http_publish(h, text.data, text.len, strdup("<p>landing</p>"), 14);
 	for (int gz = 0; gz < 2; gz++) {
 		char req[256];

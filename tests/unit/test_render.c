@@ -8,7 +8,11 @@
 #include <string.h>
 
 #include "daemon/analysis/analysis.h"
-#include "daemon/expo/render.h"
+#include "collectors/guest/channel.h"
+#include "collectors/guest/listeners.h"
+#include "daemon/control.h"
+#include "daemon/expo/expo.h"
+#include "daemon/expo/openmetrics.h"
 #include "daemon/store/store.h"
 #include "check.h"
 
@@ -37,6 +41,52 @@ compare_golden(const char *path, const struct vms_buf *b)
 		fprintf(stderr, "  %s differs at line %zu; rendered:\n%s\n", path, line, b->data);
 	}
 	free(want);
+}
+
+/* The control socket's counters as a source, without a socket: the golden file pins them. */
+static void
+control_render(const void *ctx, struct vms_buf *b, uint64_t now_ns)
+{
+	(void)now_ns;
+	vms_control_render_stats(ctx, b);
+}
+
+static uint64_t
+constant_generation(const void *ctx, uint64_t now_ns)
+{
+	(void)ctx;
+	(void)now_ns;
+	return 1;
+}
+
+/*
+ * The exposition as the daemon assembles it: the sources in the order daemon/main.c
+ * (register_sources) adds them; control and analysis only when given, as there.
+ */
+static void
+render_exposition(struct vms_buf *b, const struct vms_self_info *self, struct vms_store *st,
+		  const struct vms_control_stats *control, const struct vms_analysis *an)
+{
+	struct vms_channels *chans = vms_channels_new(st);
+	struct vms_listeners *lis = vms_listeners_new(st, chans);
+	struct vms_analysis_source as = {.analysis = an, .store = st};
+	struct vms_registry *r = vms_registry_new();
+	vms_registry_add(r, vms_expo_self_source(self));
+	vms_registry_add(r, vms_expo_store_source(st));
+	vms_registry_add(r, vms_channels_metrics_source(chans));
+	vms_registry_add(r, vms_listeners_metrics_source(lis));
+	vms_registry_add(r, vms_expo_host_source(st));
+	if (control)
+		vms_registry_add(r, (struct vms_metrics_source){.owner = "test", .ctx = control,
+								 .generation = constant_generation,
+								 .render = control_render});
+	if (an)
+		vms_registry_add(r, vms_analysis_metrics_source(&as));
+	CHECK(vms_registry_refresh(r, NOW_NS));
+	vms_registry_text(r, b);
+	vms_registry_free(r);
+	vms_listeners_free(lis);
+	vms_channels_free(chans);
 }
 
 static void
@@ -158,8 +208,8 @@ test_metrics_golden(void)
 {
 	struct vms_store st;
 	fill_store(&st);
-	struct vms_render_info info = {.version = "0.1.0", .config_reloads = {3, 1, 2},
-				       .config_loaded_unix = 1700000000.25};
+	struct vms_self_info self = {.version = "0.1.0", .config_reloads = {3, 1, 2},
+				     .config_loaded_unix = 1700000000.25};
 	/* The analysis, from a state as a file would hold it, then one update over the store:
 	 * web-1 runs 1.6 times slower than its baseline (a warning: alert-for is 0 here). */
 	struct vms_analysis_config ac;
@@ -190,14 +240,10 @@ test_metrics_golden(void)
 	st.domains[0]->probe.ops[VMS_OP_CPU_WORK].at_ns = NOW_NS - 1000000000ull;
 	st.domains[0]->probe.ops[VMS_OP_FORK_EXIT].at_ns = NOW_NS - 1000000000ull;
 	vms_analysis_update(an, &st, NOW_NS, 1700000000);
-	info.analysis = an;
-	info.control_on = true;
-	info.control_requests = 7;
-	info.control_errors = 2;
-	info.control_rejected = 1;
+	struct vms_control_stats control = {.requests_total = 7, .errors_total = 2, .rejected_total = 1};
 	struct vms_buf b;
 	vms_buf_init(&b);
-	vms_render_metrics(&b, &st, &info, NOW_NS);
+	render_exposition(&b, &self, &st, &control, an);
 	compare_golden(GOLDEN("metrics.prom"), &b);
 	CHECK(strstr(b.data, "vmscale_slowdown_ratio{domain=\"web-1\",probe=\"cpu_work\"} 1.6\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_control_requests_total{result=\"ok\"} 5\n") != NULL);
@@ -232,7 +278,7 @@ test_metrics_golden(void)
 	/* The same exposition in OpenMetrics 1.0. */
 	struct vms_buf om;
 	vms_buf_init(&om);
-	vms_render_openmetrics(&om, b.data, b.len);
+	vms_openmetrics(&om, b.data, b.len);
 	compare_golden(GOLDEN("metrics.om"), &om);
 	CHECK(strstr(om.data, "# TYPE vmscale_probe_reports counter\n") != NULL);
 	CHECK(strstr(om.data, "# HELP vmscale_probe_reports Reports") != NULL);
@@ -243,7 +289,7 @@ test_metrics_golden(void)
 	vms_buf_free(&om);
 	vms_buf_free(&b);
 
-	vms_render_landing(&b, &st, &info, NOW_NS);
+	vms_expo_landing(&b, &st, self.version, an, NOW_NS);
 	compare_golden(GOLDEN("landing.html"), &b);
 	CHECK(strstr(b.data, "<b>&") == NULL); /* the name's markup is escaped */
 	CHECK(strstr(b.data, "&lt;b&gt;&amp;") != NULL);
@@ -259,17 +305,17 @@ test_no_host_no_domains(void)
 {
 	struct vms_store st;
 	vms_store_init(&st, 5000);
-	struct vms_render_info info = {.version = "v"};
+	struct vms_self_info self = {.version = "v"};
 	struct vms_buf b;
 	vms_buf_init(&b);
-	vms_render_metrics(&b, &st, &info, NOW_NS);
+	render_exposition(&b, &self, &st, NULL, NULL);
 	CHECK(strstr(b.data, "vmscale_libvirt_up{") == NULL); /* no connection, no sample */
 	vms_buf_free(&b);
 	/* Two connections, one up: one sample each. */
 	vms_store_set_conn_up(&st, vms_store_add_conn(&st, "qemu:///system"), true);
 	vms_store_add_conn(&st, "lxc:///\"x\"");
 	CHECK(!st.libvirt_up);
-	vms_render_metrics(&b, &st, &info, NOW_NS);
+	render_exposition(&b, &self, &st, NULL, NULL);
 	CHECK(strstr(b.data, "vmscale_libvirt_up{uri=\"qemu:///system\"} 1\n"
 			     "vmscale_libvirt_up{uri=\"lxc:///\\\"x\\\"\"} 0\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_domains_running 0\n") != NULL);
@@ -277,7 +323,7 @@ test_no_host_no_domains(void)
 	vms_buf_free(&b);
 	/* CPU and memory known, the rest not: only what is known appears. */
 	st.host = (struct vms_host_stats){.valid = true, .ticks_per_second = 100, .mem_total = 1};
-	vms_render_metrics(&b, &st, &info, NOW_NS);
+	render_exposition(&b, &self, &st, NULL, NULL);
 	CHECK(strstr(b.data, "vmscale_host_memory_total_bytes 1\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_host_virtualization_memory_bytes") == NULL);
 	CHECK(strstr(b.data, "vmscale_host_swap") == NULL);
@@ -434,10 +480,10 @@ test_fast_seconds(void)
 		g->probe.cpu = (struct vms_cpu_report){.hz = hzs[i], .ncpu = 1, .nmodes = 4,
 						       .ticks = {0, 1, 123456789, 999999999999999ull}};
 	}
-	struct vms_render_info info = {.version = "v"};
+	struct vms_self_info self = {.version = "v"};
 	struct vms_buf b, want;
 	vms_buf_init(&b);
-	vms_render_metrics(&b, &st, &info, NOW_NS);
+	render_exposition(&b, &self, &st, NULL, NULL);
 	int bad = 0;
 	char got[64], prefix[96];
 	for (unsigned k = 0; k < ds->nvcpu; k++) {

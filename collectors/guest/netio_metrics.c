@@ -1,0 +1,60 @@
+/* The network-probe responder's families (see netio.h). */
+#include "collectors/guest/netio.h"
+
+void
+vms_netio_render_stats(const struct vms_netio_stats *n, struct vms_buf *b)
+{
+	vms_buf_family(b, "vmscale_netio_connections_total", "counter",
+	       "TCP connections accepted by the network-probe responder.");
+	vms_buf_printf(b, "vmscale_netio_connections_total %llu\n",
+		       (unsigned long long)n->connections);
+	vms_buf_family(b, "vmscale_netio_refused_total", "counter",
+	       "Responder connections refused before moving data, by reason.");
+	for (unsigned r = 0; r < VMS_NETIO_REFUSE_COUNT; r++)
+		vms_buf_printf(b, "vmscale_netio_refused_total{reason=\"%s\"} %llu\n",
+			       vms_netio_refuse_name((enum vms_netio_refuse)r),
+			       (unsigned long long)n->refused[r]);
+	vms_buf_family(b, "vmscale_netio_transfers_total", "counter",
+	       "Responder transfers by result: completed or aborted.");
+	vms_buf_printf(b, "vmscale_netio_transfers_total{result=\"completed\"} %llu\n",
+		       (unsigned long long)n->completed);
+	vms_buf_printf(b, "vmscale_netio_transfers_total{result=\"aborted\"} %llu\n",
+		       (unsigned long long)n->aborted);
+	vms_buf_family(b, "vmscale_netio_bytes_total", "counter",
+	       "Payload bytes the responder moved, by direction as the guest sees it.");
+	vms_buf_printf(b, "vmscale_netio_bytes_total{direction=\"send\"} %llu\n",
+		       (unsigned long long)n->bytes_received);
+	vms_buf_printf(b, "vmscale_netio_bytes_total{direction=\"receive\"} %llu\n",
+		       (unsigned long long)n->bytes_sent);
+}
+
+static uint64_t
+netio_generation(const void *ctx, uint64_t now_ns)
+{
+	struct vms_netio_stats s;
+	(void)now_ns;
+	vms_netio_get_stats(ctx, &s);
+	/* Counters only grow: their sum moves exactly when one of them does. */
+	uint64_t sum = s.connections + s.completed + s.aborted + s.bytes_received + s.bytes_sent;
+	for (unsigned r = 0; r < VMS_NETIO_REFUSE_COUNT; r++)
+		sum += s.refused[r];
+	return sum;
+}
+
+static void
+netio_render(const void *ctx, struct vms_buf *b, uint64_t now_ns)
+{
+	struct vms_netio_stats s;
+	(void)now_ns;
+	vms_netio_get_stats(ctx, &s);
+	vms_netio_render_stats(&s, b);
+}
+
+struct vms_metrics_source
+vms_netio_metrics_source(const struct vms_netio *n)
+{
+	return (struct vms_metrics_source){.owner = "collectors/guest/netio_metrics.c",
+					   .ctx = n,
+					   .generation = netio_generation,
+					   .render = netio_render};
+}
