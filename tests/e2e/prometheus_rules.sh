@@ -41,10 +41,10 @@ for r in $(names record "$recording"); do
 done
 for a in $(names alert "$alerts"); do
 	check "alert $a is tested" grep -qE "^ *alertname: *$a *$" "${tests[@]}"
-	# The runbook lives in README.md ("Alerts and runbooks").
+	# The runbooks live in docs/runbooks.md ("Alerts and runbooks").
 	anchor=runbook-$(tr '[:upper:]' '[:lower:]' <<<"$a")
-	check "alert $a links to #$anchor" grep -q "runbook_url: .*#$anchor\$" "$alerts"
-	check "the runbook anchor #$anchor exists" grep -qs "id=\"$anchor\"" "$root/README.md"
+	check "alert $a links to docs/runbooks.md#$anchor" grep -q "runbook_url: .*/docs/runbooks\.md#$anchor\$" "$alerts"
+	check "the runbook anchor #$anchor exists" grep -qs "id=\"$anchor\"" "$root/docs/runbooks.md"
 done
 
 # The example multi-host configuration is valid once its paths point at this checkout.
