@@ -4,18 +4,19 @@
 void
 vms_control_render_stats(const struct vms_control_stats *s, struct vms_buf *b)
 {
-	vms_buf_family(b, "vmscale_control_requests_total", "counter",
-		       "Requests on the control socket (vmscalectl) by result: ok, error (refused by "
-		       "the daemon), rejected (malformed, oversize, wrong peer), timeout (silent or "
-		       "slow peers).");
+	vms_buf_family(
+	    b, "vmscale_control_requests_total", "counter",
+	    "Requests on the control socket (vmscalectl) by result: ok, error (refused by "
+	    "the daemon), rejected (malformed, oversize, wrong peer), timeout (silent or "
+	    "slow peers).");
 	vms_buf_printf(b,
-		       "vmscale_control_requests_total{result=\"ok\"} %llu\n"
-		       "vmscale_control_requests_total{result=\"error\"} %llu\n"
-		       "vmscale_control_requests_total{result=\"rejected\"} %llu\n"
-		       "vmscale_control_requests_total{result=\"timeout\"} %llu\n",
-		       (unsigned long long)(s->requests_total - s->errors_total),
-		       (unsigned long long)s->errors_total, (unsigned long long)s->rejected_total,
-		       (unsigned long long)s->timeouts_total);
+	               "vmscale_control_requests_total{result=\"ok\"} %llu\n"
+	               "vmscale_control_requests_total{result=\"error\"} %llu\n"
+	               "vmscale_control_requests_total{result=\"rejected\"} %llu\n"
+	               "vmscale_control_requests_total{result=\"timeout\"} %llu\n",
+	               (unsigned long long)(s->requests_total - s->errors_total),
+	               (unsigned long long)s->errors_total, (unsigned long long)s->rejected_total,
+	               (unsigned long long)s->timeouts_total);
 }
 
 static uint64_t
@@ -41,7 +42,7 @@ struct vms_metrics_source
 vms_control_metrics_source(const struct vms_control *c)
 {
 	return (struct vms_metrics_source){.owner = "daemon/control_metrics.c",
-					   .ctx = c,
-					   .generation = control_generation,
-					   .render = control_render};
+	                                   .ctx = c,
+	                                   .generation = control_generation,
+	                                   .render = control_render};
 }

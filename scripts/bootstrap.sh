@@ -10,7 +10,8 @@ PACKAGES=(
 	# run and lab: libvirt + QEMU (TCG), a Debian guest kernel, busybox for the guest initramfs
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	linux-image-amd64 busybox-static cpio gzip kmod
-	# tests
+	# tests (clang-format and cppcheck: the house style and the static analyser)
+	clang-format cppcheck
 	curl python3 prometheus iproute2 procps psmisc systemd groff-base
 	openssl  # test_http: a self-signed certificate for the HTTPS test
 	chromium fonts-dejavu-core  # landing_chromium: the landing page in a headless browser

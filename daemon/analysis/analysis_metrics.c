@@ -20,7 +20,7 @@ struct vms_metrics_source
 vms_analysis_metrics_source(const struct vms_analysis_source *s)
 {
 	return (struct vms_metrics_source){.owner = "daemon/analysis/analysis_metrics.c",
-					   .ctx = s,
-					   .generation = analysis_generation,
-					   .render = analysis_render};
+	                                   .ctx = s,
+	                                   .generation = analysis_generation,
+	                                   .render = analysis_render};
 }

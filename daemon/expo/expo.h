@@ -34,6 +34,6 @@ struct vms_metrics_source vms_expo_host_source(const struct vms_store *st);
 /* The HTML landing page: domains, probes, the analysis' verdicts and slowdown plots. The
  * caller renders it again when the registry's refresh reports a change. */
 void vms_expo_landing(struct vms_buf *out, const struct vms_store *st, const char *version,
-		      const struct vms_analysis *a, uint64_t now_ns);
+                      const struct vms_analysis *a, uint64_t now_ns);
 
 #endif

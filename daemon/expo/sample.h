@@ -11,9 +11,9 @@
 void vms_sample_domain(struct vms_buf *b, const char *name, const struct vms_domain *d);
 /* A whole sample labelled by domain only: name{domain="..."} value. */
 void vms_sample_domain_u64(struct vms_buf *b, const char *name, const struct vms_domain *d,
-			   uint64_t v);
+                           uint64_t v);
 void vms_sample_domain_double(struct vms_buf *b, const char *name, const struct vms_domain *d,
-			      double v);
+                              double v);
 /* Appends " SECONDS\n" for a count of nanoseconds, exactly. */
 void vms_sample_ns_seconds(struct vms_buf *b, uint64_t ns);
 /* A gauge family with one unlabelled sample. */

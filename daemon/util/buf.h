@@ -41,7 +41,8 @@ vms_buf_append(struct vms_buf *b, const char *s, size_t n)
 void vms_buf_printf(struct vms_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a label value: \ " and newline escaped as the exposition format requires. */
 void vms_buf_label_value(struct vms_buf *b, const char *s);
-/* Appends v as the shortest decimal that reads back exactly (NaN, +Inf, -Inf as Prometheus spells them). */
+/* Appends v as the shortest decimal that reads back exactly (NaN, +Inf, -Inf as Prometheus spells
+ * them). */
 void vms_buf_double(struct vms_buf *b, double v);
 /* Appends v in decimal. */
 void vms_buf_u64(struct vms_buf *b, uint64_t v);

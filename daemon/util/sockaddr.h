@@ -6,6 +6,6 @@
 
 /* Fills a struct sockaddr_storage and its length; 0, or -1 with a message in err. */
 int vms_sockaddr_parse(const char *spec, void *sockaddr_storage, size_t *socklen, char *err,
-		       size_t errsz);
+                       size_t errsz);
 
 #endif

@@ -49,10 +49,14 @@ unit_of(const char *name)
 {
 	static const struct {
 		const char *suffix, *unit;
-	} units[] = {{"_bytes_per_second", "bytes/second"}, {"_units_per_second", "units/second"},
-		     {"_timestamp_seconds", "seconds (Unix time)"}, {"_seconds", "seconds"},
-		     {"_bytes", "bytes"}, {"_ratio", "ratio"}, {"_cores", "cores"},
-		     {"_info", "info (value 1)"}};
+	} units[] = {{"_bytes_per_second", "bytes/second"},
+	             {"_units_per_second", "units/second"},
+	             {"_timestamp_seconds", "seconds (Unix time)"},
+	             {"_seconds", "seconds"},
+	             {"_bytes", "bytes"},
+	             {"_ratio", "ratio"},
+	             {"_cores", "cores"},
+	             {"_info", "info (value 1)"}};
 	char base[128];
 	snprintf(base, sizeof(base), "%s", name);
 	size_t n = strlen(base);

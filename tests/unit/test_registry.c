@@ -34,8 +34,8 @@ fake_render(const void *ctx, struct vms_buf *b, uint64_t now_ns)
 static struct vms_metrics_source
 source_of(struct fake *f)
 {
-	return (struct vms_metrics_source){.owner = f->name, .ctx = f,
-					   .generation = fake_generation, .render = fake_render};
+	return (struct vms_metrics_source){
+	    .owner = f->name, .ctx = f, .generation = fake_generation, .render = fake_render};
 }
 
 static void
