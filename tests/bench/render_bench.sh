@@ -170,6 +170,9 @@ printf "  %-44s %7s ms %7s ms\n" "  conversion, one 5 MB buffer (OM, no gzip)" "
 printf "  %-44s %7s ms %7s ms\n" "publish (text + landing page)" "$(r publish_ms_median)" "$(r publish_ms_p90)"
 printf "  %-44s %7s ms %7s ms\n" "gzip of OpenMetrics (once per snapshot)" "$(r gzip_openmetrics_ms_median)" \
 	"$(r gzip_openmetrics_ms_p90)"
+printf "  %-44s %7s ms %7s ms %8s\n" "refresh with nothing changed (no render)" \
+	"$(r refresh_unchanged_ms_median)" "$(r refresh_unchanged_ms_p90)" \
+	"$(r renders_per_unchanged_refresh) renders"
 printf "  %-44s %s series, %s KiB text, %s KiB OpenMetrics, %s KiB gzip\n" "snapshot" "$(r series)" \
 	"$(kib "$(r text_bytes)")" "$(kib "$(r openmetrics_bytes)")" "$(kib "$(r openmetrics_gzip_bytes)")"
 printf "  %-44s %s MiB\n" "store + snapshot + variants, peak" "$(mib "$(r data_peak_kib)")"
