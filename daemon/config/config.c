@@ -48,16 +48,15 @@ enum kind {
 	K_SECONDS,    /* duration stored in whole seconds (unsigned) */
 	K_MS,         /* duration stored in ms (uint32_t) */
 	K_MS_OR_OFF,  /* same, or "off" = 0 */
-	K_RATIO,      /* 0..1 (busy-threshold) */
+	K_RATIO,      /* a double 0..1 at off */
 	K_REGEX,      /* POSIX extended */
-	K_BOOL,
+	K_BOOL,       /* yes|no into a bool at off */
 	K_PATH,       /* absolute */
 	K_COUNT,      /* plain integer (unsigned or uint64_t) */
 	K_SIZE,       /* bytes with an optional binary unit (uint64_t) */
 	K_SIZES,      /* comma-separated sizes into probe.network_blocks */
 	K_HOST,       /* host name or IP address */
 	K_THRESHOLDS, /* slowdown ratio for every probe, then PROBE=RATIO overrides */
-	K_FRACTION,   /* a double 0..1 at off */
 };
 
 struct key {
@@ -162,7 +161,7 @@ static const struct key keys[] = {
 	{{"capacity-min-levels", 0, "N", "N_up levels a capacity prediction needs, 2..32 (default "
 	  "3)", true}, K_COUNT, A(capacity_min_levels), 2, VMS_AN_MAX_BUCKETS, NULL},
 	{{"capacity-min-r-squared", 0, "RATIO", "R^2 a capacity fit needs, 0..1 (default 0.8)",
-	  true}, K_FRACTION, A(capacity_min_r2), 0, 0, NULL},
+	  true}, K_RATIO, A(capacity_min_r2), 0, 0, NULL},
 	{{"state-save-interval", 0, "DURATION", "how often the analysis state is written to "
 	  "STATE-DIR/analysis.state (default 60s)", true}, K_SECONDS, A(save_interval_s), 1, 86400,
 	 NULL},
@@ -849,14 +848,7 @@ set_key(struct vms_config *c, size_t ki, const char *value, int origin, bool fre
 		if (set_sizes(c, ki, value, err, errsz) < 0)
 			goto fail;
 		break;
-	case K_RATIO:
-		if (!parse_ratio(value, &c->busy_threshold)) {
-			snprintf(err, errsz, "%s must be a ratio 0..1, got '%s'",
-				 keyref(c, ki, name, sizeof(name)), quoted(value, v, sizeof(v)));
-			goto fail;
-		}
-		break;
-	case K_FRACTION: {
+	case K_RATIO: {
 		double f;
 		if (!parse_ratio(value, &f)) {
 			snprintf(err, errsz, "%s must be a ratio 0..1, got '%s'",
@@ -884,13 +876,16 @@ set_key(struct vms_config *c, size_t ki, const char *value, int origin, bool fre
 		put_string(c, k, value);
 		break;
 	}
-	case K_BOOL:
-		if (!parse_bool(value, &c->verbose)) {
+	case K_BOOL: {
+		bool b;
+		if (!parse_bool(value, &b)) {
 			snprintf(err, errsz, "%s must be yes or no, got '%s'",
 				 keyref(c, ki, name, sizeof(name)), quoted(value, v, sizeof(v)));
 			goto fail;
 		}
+		memcpy((char *)c + k->off, &b, sizeof(b));
 		break;
+	}
 	case K_PATH:
 		if (value[0] != '/' || vlen > MAX_PATH) {
 			snprintf(err, errsz, "%s must be an absolute path, got '%s'",
