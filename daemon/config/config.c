@@ -1235,30 +1235,35 @@ same_uris(const struct vms_config *a, const struct vms_config *b)
 	return true;
 }
 
+/* Whether key k has the same value in a and b. */
+static bool
+same_value(const struct key *k, const struct vms_config *a, const struct vms_config *b)
+{
+	const char *fa = (const char *)a + k->off, *fb = (const char *)b + k->off;
+	switch (k->kind) {
+	case K_URIS:
+		return same_uris(a, b);
+	case K_LISTEN:
+	case K_REGEX:
+	case K_PATH:
+	case K_HOST: {
+		const char *sa, *sb;
+		memcpy(&sa, fa, sizeof(sa));
+		memcpy(&sb, fb, sizeof(sb));
+		return same_string(sa, sb);
+	}
+	default:
+		/* Numbers, flags and arrays of them; a list of sizes is zero past its count. */
+		return memcmp(fa, fb, k->size) == 0;
+	}
+}
+
+/* The `live` column of the key table is the only list of the keys that need a restart. */
 const char *
 vms_config_restart_needed(const struct vms_config *old, const struct vms_config *new_)
 {
-	if (!same_uris(old, new_))
-		return "connect";
-	if (!same_string(old->listen, new_->listen))
-		return "listen";
-	if (!same_string(old->tls_cert, new_->tls_cert))
-		return "tls-cert";
-	if (!same_string(old->tls_key, new_->tls_key))
-		return "tls-key";
-	if (old->http_max_connections != new_->http_max_connections)
-		return "http-max-connections";
-	if (old->http_timeout_s != new_->http_timeout_s)
-		return "http-timeout";
-	if (!same_string(old->netio_listen, new_->netio_listen))
-		return "netio-listen";
-	if (!same_string(old->state_dir, new_->state_dir))
-		return "state-dir";
-	if (old->vsock_port != new_->vsock_port)
-		return "vsock-port";
-	if (!same_string(old->tcp_listen, new_->tcp_listen))
-		return "tcp-listen";
-	if (!same_string(old->control_socket, new_->control_socket))
-		return "control-socket";
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!keys[i].pub.live && !same_value(&keys[i], old, new_))
+			return keys[i].pub.name;
 	return NULL;
 }
