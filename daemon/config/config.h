@@ -24,7 +24,7 @@
 #define VMS_CONFIG_MAX_NET_BLOCKS 6
 #define VMS_CONFIG_MAX_FILE (64 * 1024) /* bytes */
 #define VMS_CONFIG_MAX_LINE 1024        /* bytes, without the LF */
-#define VMS_CONFIG_MAX_KEYS 56          /* room in origin[] for every key of config.c */
+#define VMS_CONFIG_MAX_KEYS 56          /* room in origin[] for every key of config_keys.c */
 
 /* Probe schedule and sizes: the host owns them and pushes them to every guest. */
 struct vms_probe_config {
