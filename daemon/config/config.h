@@ -24,7 +24,7 @@
 #define VMS_CONFIG_MAX_NET_BLOCKS 6
 #define VMS_CONFIG_MAX_FILE (64 * 1024) /* bytes */
 #define VMS_CONFIG_MAX_LINE 1024        /* bytes, without the LF */
-#define VMS_CONFIG_MAX_KEYS 56          /* room in origin[] for every key of config.c */
+#define VMS_CONFIG_MAX_KEYS 56          /* room in origin[] for every key of config_keys.c */
 
 /* Probe schedule and sizes: the host owns them and pushes them to every guest. */
 struct vms_probe_config {
@@ -135,8 +135,7 @@ int vms_config_apply_args(struct vms_config *c, const struct vms_config_arg *arg
 int vms_config_validate(struct vms_config *c, char *err, size_t errsz);
 
 /* For SIGHUP: NULL if new can replace old live, else the name of the first key whose change
- * needs a restart ("connect", "listen", "tls-cert", "tls-key", "http-max-connections",
- * "http-timeout", "netio-listen", "state-dir", "vsock-port", "tcp-listen", "control-socket"). */
+ * needs a restart: a key whose `live` (vms_config_key_at) is false. */
 const char *vms_config_restart_needed(const struct vms_config *old, const struct vms_config *new_);
 
 /* The keys, for --help and getopt: the long flag is "--" + name. */

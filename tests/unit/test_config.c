@@ -15,6 +15,7 @@
 #include "vmscale/protocol.h"
 
 #include "daemon/config/config.h"
+#include "daemon/config/config_internal.h"
 #include "daemon/util/log.h"
 #include "check.h"
 
@@ -834,15 +835,117 @@ test_validate(void)
 		  "'probe-network-block-sizes' (32 KiB)");
 }
 
-/* Changing one key: a restart for those that are not live, nothing for the others. */
+/* Whether byte i of struct vms_config belongs to key k: its field, or a list's count. */
+static bool
+in_field(const struct cfg_key *k, size_t i)
+{
+	bool list = k->kind == K_URIS || k->kind == K_SIZES;
+	return (i >= k->off && i < k->off + k->size) ||
+	       (list && i >= k->count_off && i < k->count_off + sizeof(unsigned));
+}
+
+/* A value unlike the default: yes/no and ratios computed from the field, others the sample. */
+static const char *
+value_unlike(const struct cfg_key *k, const struct vms_config *c)
+{
+	if (k->kind == K_BOOL) {
+		bool b;
+		memcpy(&b, (const char *)c + k->off, sizeof(b));
+		return b ? "no" : "yes";
+	}
+	if (k->kind == K_RATIO) {
+		double r;
+		memcpy(&r, (const char *)c + k->off, sizeof(r));
+		return r == 0.5 ? "0.25" : "0.5";
+	}
+	return sample_of(k->pub.name);
+}
+
+static bool
+is_string(const struct cfg_key *k)
+{
+	return k->kind == K_LISTEN || k->kind == K_REGEX || k->kind == K_PATH || k->kind == K_HOST;
+}
+
+/* A copy of a string key's value (NULL if unset): setting it frees the old one. */
+static char *
+string_of(const struct cfg_key *k, const struct vms_config *c)
+{
+	const char *v;
+	memcpy(&v, (const char *)c + k->off, sizeof(v));
+	return v ? strdup(v) : NULL;
+}
+
+/* Whether key k's field differs from before (for a string: old, the value it had). */
+static bool
+field_changed(const struct cfg_key *k, const struct vms_config *before, const struct vms_config *c,
+              const char *old)
+{
+	if (is_string(k)) {
+		/* Compare the text: free then strdup may give back the same address. */
+		const char *v;
+		memcpy(&v, (const char *)c + k->off, sizeof(v));
+		return !old || strcmp(old, v) != 0;
+	}
+	return memcmp((const char *)before + k->off, (const char *)c + k->off, k->size) != 0;
+}
+
+/*
+ * Every key, driven by the table, writes its own field and nothing else: set a value unlike
+ * the default, then compare the struct byte by byte. (K_RATIO and K_BOOL once wrote to
+ * busy_threshold and verbose whatever the key: a second key of either kind went astray.)
+ */
+static void
+test_key_writes_its_field(void)
+{
+	size_t ratios = 0, bools = 0;
+	for (size_t ki = 0; ki < cfg_nkeys; ki++) {
+		const struct cfg_key *k = &cfg_keys[ki];
+		struct vms_config c, before;
+		char err[512];
+		vms_config_defaults(&c);
+		const char *value = value_unlike(k, &c);
+		if (!CHECK(value != NULL))
+			continue;
+		ratios += k->kind == K_RATIO;
+		bools += k->kind == K_BOOL;
+		char *old = is_string(k) ? string_of(k, &c) : NULL;
+		memcpy(&before, &c, sizeof(c)); /* shallow: only compared, never freed */
+		if (!CHECK_INT(vms_config_set(&c, k->pub.name, value, err, sizeof(err)), 0))
+			fprintf(stderr, "  %s %s: %s\n", k->pub.name, value, err);
+		const unsigned char *a = (const unsigned char *)&before,
+		                    *b = (const unsigned char *)&c;
+		size_t stray = 0;
+		for (size_t i = 0; i < sizeof(c); i++)
+			stray += !in_field(k, i) && a[i] != b[i];
+		if (!CHECK_INT(stray, 0))
+			fprintf(stderr, "  '%s' changed %zu bytes outside its field\n", k->pub.name,
+			        stray);
+		if (!CHECK(field_changed(k, &before, &c, old)))
+			fprintf(stderr, "  '%s %s' left its field as it was\n", k->pub.name, value);
+		free(old);
+		vms_config_fini(&c);
+	}
+	CHECK(ratios >= 2); /* busy-threshold, capacity-min-r-squared */
+	CHECK(bools >= 1);  /* verbose */
+}
+
+/*
+ * Changing one key: a restart for those that are not live, nothing for the others. Driven by
+ * the table's live column, which is all vms_config_restart_needed knows: a new key is covered
+ * by its row and its sample value (test_every_key wants one for every key).
+ */
 static void
 test_restart_needed(void)
 {
+	size_t live = 0, restart = 0;
 	for (size_t i = 0; i < vms_config_nkeys(); i++) {
 		const struct vms_config_key *k = vms_config_key_at(i);
 		const char *value = sample_of(k->name);
 		if (!value)
 			continue;
+		live += k->live;
+		restart += !k->live;
 		struct vms_config a, b;
 		char err[512];
 		vms_config_defaults(&a);
@@ -869,6 +972,7 @@ test_restart_needed(void)
 		vms_config_fini(&a);
 		vms_config_fini(&b);
 	}
+	CHECK(live > 0 && restart > 0);
 	/* The same URIs in another order are the same connections. */
 	struct vms_config a, b;
 	char err[512];
@@ -972,6 +1076,7 @@ main(void)
 	test_analysis_keys();
 	test_args();
 	test_validate();
+	test_key_writes_its_field();
 	test_restart_needed();
 	test_example();
 	unlink(path);
