@@ -159,8 +159,7 @@ send_all(int fd, const char *p, size_t len, uint64_t deadline)
  * before a whole line), EPROTO (not a record).
  */
 static int
-read_record(int fd, char *buf, size_t cap, size_t *extra, uint64_t deadline,
-	    struct vms_record *rec)
+read_record(int fd, char *buf, size_t cap, size_t *extra, uint64_t deadline, struct vms_record *rec)
 {
 	size_t have = 0;
 	if (cap > VMS_PROTO_MAX_RECORD)
@@ -208,21 +207,21 @@ static const struct {
 	int err;
 	const char *why;
 } refusals[] = {
-	{"bad_token", EACCES, "host refused: bad_token"},
-	{"expired", EACCES, "host refused: expired"},
-	{"used_up", EACCES, "host refused: used_up"},
-	{"too_many_bytes", EMSGSIZE, "host refused: too_many_bytes"},
-	{"too_many_connections", EBUSY, "host refused: too_many_connections"},
-	{"timeout", ETIMEDOUT, "host refused: timeout"},
-	{"syntax", EPROTO, "host refused: syntax"},
-	{"oversized", EPROTO, "host refused: oversized"},
-	{"bad_version", EPROTO, "host refused: bad_version"},
+    {"bad_token", EACCES, "host refused: bad_token"},
+    {"expired", EACCES, "host refused: expired"},
+    {"used_up", EACCES, "host refused: used_up"},
+    {"too_many_bytes", EMSGSIZE, "host refused: too_many_bytes"},
+    {"too_many_connections", EBUSY, "host refused: too_many_connections"},
+    {"timeout", ETIMEDOUT, "host refused: timeout"},
+    {"syntax", EPROTO, "host refused: syntax"},
+    {"oversized", EPROTO, "host refused: oversized"},
+    {"bad_version", EPROTO, "host refused: bad_version"},
 };
 
 /* Reads the host's answer to the request: 0 on "ok", 1 refused, -1 failed (r filled). */
 static int
-read_answer(int fd, char *buf, size_t cap, size_t *extra, uint64_t deadline,
-	    struct vms_record *rec, struct vmsp_result *r)
+read_answer(int fd, char *buf, size_t cap, size_t *extra, uint64_t deadline, struct vms_record *rec,
+            struct vmsp_result *r)
 {
 	if (read_record(fd, buf, cap, extra, deadline, rec) < 0) {
 		if (errno == ETIMEDOUT)
@@ -258,7 +257,7 @@ blocks(uint64_t bytes, uint32_t block)
 
 static void
 run_send(int fd, uint32_t block, uint64_t bytes, unsigned max_ms, struct vms_record *rec,
-	 struct vmsp_result *r)
+         struct vmsp_result *r)
 {
 	char line[VMS_PROTO_MAX_RECORD];
 	uint64_t start = vms_monotonic_ns(), deadline = start + max_ms * NS_PER_MS;
@@ -312,7 +311,7 @@ run_send(int fd, uint32_t block, uint64_t bytes, unsigned max_ms, struct vms_rec
 	} else {
 		fail(r, errno == EPROTO ? EPROTO : ECONNRESET,
 		     errno == EPROTO ? "unexpected answer from the host"
-				     : "connection closed by the host");
+		                     : "connection closed by the host");
 		return;
 	}
 	if (r->bytes == 0) {
@@ -324,7 +323,7 @@ run_send(int fd, uint32_t block, uint64_t bytes, unsigned max_ms, struct vms_rec
 
 static void
 run_recv(int fd, char *buf, uint32_t block, uint64_t bytes, uint64_t got, unsigned max_ms,
-	 uint64_t start, struct vmsp_result *r)
+         uint64_t start, struct vmsp_result *r)
 {
 	uint64_t deadline = start + max_ms * NS_PER_MS;
 	uint64_t end = start;
@@ -387,7 +386,7 @@ run_recv(int fd, char *buf, uint32_t block, uint64_t bytes, uint64_t got, unsign
 
 void
 vmsp_net_measure(const char *addr, unsigned port, const char *token, bool guest_sends,
-		 uint32_t block, uint64_t bytes, unsigned max_ms, struct vmsp_result *r)
+                 uint32_t block, uint64_t bytes, unsigned max_ms, struct vmsp_result *r)
 {
 	/* Both on the stack: the probe allocates nothing after start. */
 	char buf[READ_CHUNK];
@@ -419,10 +418,11 @@ vmsp_net_measure(const char *addr, unsigned port, const char *token, bool guest_
 	if (send_all(fd, w.buf, len, setup) < 0) {
 		int err = errno;
 		/* The host may have refused before reading (too many connections): say why. */
-		if (read_answer(fd, buf, sizeof(buf), &extra, vms_monotonic_ns() + 100 * NS_PER_MS, &rec,
-				r) != 1)
-			fail(r, err, err == ETIMEDOUT ? "no answer from the host"
-						      : "connection closed by the host");
+		if (read_answer(fd, buf, sizeof(buf), &extra, vms_monotonic_ns() + 100 * NS_PER_MS,
+		                &rec, r) != 1)
+			fail(r, err,
+			     err == ETIMEDOUT ? "no answer from the host"
+			                      : "connection closed by the host");
 		goto cleanup;
 	}
 	if (read_answer(fd, buf, sizeof(buf), &extra, setup, &rec, r) != 0)
