@@ -127,28 +127,38 @@ cleanup:
 	return -1;
 }
 
+/* What send_step did besides sending bytes (its count, > 0). */
+enum { SEND_AGAIN = 0, SEND_FAILED = -1, SEND_DEADLINE = -2 };
+
+/* One non-blocking send; a full socket is waited for until deadline, then SEND_AGAIN. Also
+ * SEND_AGAIN on EINTR; SEND_FAILED with errno. */
+static ssize_t
+send_step(int fd, const char *p, size_t len, uint64_t deadline)
+{
+	ssize_t w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w > 0)
+		return w;
+	if (w < 0 && errno == EINTR)
+		return SEND_AGAIN;
+	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		int rc = wait_fd(fd, POLLOUT, deadline);
+		return rc > 0 ? SEND_AGAIN : rc == 0 ? SEND_DEADLINE : SEND_FAILED;
+	}
+	return SEND_FAILED;
+}
+
 /* 0, or -1 with errno (ETIMEDOUT at the deadline). */
 static int
 send_all(int fd, const char *p, size_t len, uint64_t deadline)
 {
 	while (len > 0) {
-		ssize_t w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w > 0) {
-			p += w;
-			len -= (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int rc = wait_fd(fd, POLLOUT, deadline);
-			if (rc == 0)
-				errno = ETIMEDOUT;
-			if (rc <= 0)
-				return -1;
-			continue;
-		}
-		return -1;
+		ssize_t w = send_step(fd, p, len, deadline);
+		if (w == SEND_DEADLINE)
+			errno = ETIMEDOUT;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
 	}
 	return 0;
 }
@@ -267,23 +277,15 @@ run_send(int fd, uint32_t block, uint64_t bytes, unsigned max_ms, struct vms_rec
 	while (sent < bytes && vms_monotonic_ns() < deadline) {
 		uint64_t left = bytes - sent;
 		size_t want = left < block - off ? (size_t)left : block - off;
-		ssize_t w = send(fd, zeros, want, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w > 0) {
-			sent += (size_t)w;
-			off = (uint32_t)((off + (size_t)w) % block);
-			continue;
+		ssize_t w = send_step(fd, zeros, want, deadline);
+		if (w == SEND_DEADLINE)
+			break;
+		if (w < 0) {
+			fail(r, errno, "connection lost while sending");
+			return;
 		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int rc = wait_fd(fd, POLLOUT, deadline);
-			if (rc == 0)
-				break;
-			if (rc > 0)
-				continue;
-		}
-		fail(r, errno, "connection lost while sending");
-		return;
+		sent += (size_t)w;
+		off = (uint32_t)((off + (size_t)w) % block);
 	}
 	/* Our end of the data: the host answers once what we sent has arrived. */
 	shutdown(fd, SHUT_WR);
