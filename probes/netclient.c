@@ -127,28 +127,38 @@ cleanup:
 	return -1;
 }
 
+/* What send_step did besides sending bytes (its count, > 0). */
+enum { SEND_AGAIN = 0, SEND_FAILED = -1, SEND_DEADLINE = -2 };
+
+/* One non-blocking send; a full socket is waited for until deadline, then SEND_AGAIN. Also
+ * SEND_AGAIN on EINTR; SEND_FAILED with errno. */
+static ssize_t
+send_step(int fd, const char *p, size_t len, uint64_t deadline)
+{
+	ssize_t w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w > 0)
+		return w;
+	if (w < 0 && errno == EINTR)
+		return SEND_AGAIN;
+	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		int rc = wait_fd(fd, POLLOUT, deadline);
+		return rc > 0 ? SEND_AGAIN : rc == 0 ? SEND_DEADLINE : SEND_FAILED;
+	}
+	return SEND_FAILED;
+}
+
 /* 0, or -1 with errno (ETIMEDOUT at the deadline). */
 static int
 send_all(int fd, const char *p, size_t len, uint64_t deadline)
 {
 	while (len > 0) {
-		ssize_t w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w > 0) {
-			p += w;
-			len -= (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int rc = wait_fd(fd, POLLOUT, deadline);
-			if (rc == 0)
-				errno = ETIMEDOUT;
-			if (rc <= 0)
-				return -1;
-			continue;
-		}
-		return -1;
+		ssize_t w = send_step(fd, p, len, deadline);
+		if (w == SEND_DEADLINE)
+			errno = ETIMEDOUT;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
 	}
 	return 0;
 }
@@ -159,8 +169,7 @@ send_all(int fd, const char *p, size_t len, uint64_t deadline)
  * before a whole line), EPROTO (not a record).
  */
 static int
-read_record(int fd, char *buf, size_t cap, size_t *extra, uint64_t deadline,
-	    struct vms_record *rec)
+read_record(int fd, char *buf, size_t cap, size_t *extra, uint64_t deadline, struct vms_record *rec)
 {
 	size_t have = 0;
 	if (cap > VMS_PROTO_MAX_RECORD)
@@ -208,21 +217,21 @@ static const struct {
 	int err;
 	const char *why;
 } refusals[] = {
-	{"bad_token", EACCES, "host refused: bad_token"},
-	{"expired", EACCES, "host refused: expired"},
-	{"used_up", EACCES, "host refused: used_up"},
-	{"too_many_bytes", EMSGSIZE, "host refused: too_many_bytes"},
-	{"too_many_connections", EBUSY, "host refused: too_many_connections"},
-	{"timeout", ETIMEDOUT, "host refused: timeout"},
-	{"syntax", EPROTO, "host refused: syntax"},
-	{"oversized", EPROTO, "host refused: oversized"},
-	{"bad_version", EPROTO, "host refused: bad_version"},
+    {"bad_token", EACCES, "host refused: bad_token"},
+    {"expired", EACCES, "host refused: expired"},
+    {"used_up", EACCES, "host refused: used_up"},
+    {"too_many_bytes", EMSGSIZE, "host refused: too_many_bytes"},
+    {"too_many_connections", EBUSY, "host refused: too_many_connections"},
+    {"timeout", ETIMEDOUT, "host refused: timeout"},
+    {"syntax", EPROTO, "host refused: syntax"},
+    {"oversized", EPROTO, "host refused: oversized"},
+    {"bad_version", EPROTO, "host refused: bad_version"},
 };
 
 /* Reads the host's answer to the request: 0 on "ok", 1 refused, -1 failed (r filled). */
 static int
-read_answer(int fd, char *buf, size_t cap, size_t *extra, uint64_t deadline,
-	    struct vms_record *rec, struct vmsp_result *r)
+read_answer(int fd, char *buf, size_t cap, size_t *extra, uint64_t deadline, struct vms_record *rec,
+            struct vmsp_result *r)
 {
 	if (read_record(fd, buf, cap, extra, deadline, rec) < 0) {
 		if (errno == ETIMEDOUT)
@@ -258,7 +267,7 @@ blocks(uint64_t bytes, uint32_t block)
 
 static void
 run_send(int fd, uint32_t block, uint64_t bytes, unsigned max_ms, struct vms_record *rec,
-	 struct vmsp_result *r)
+         struct vmsp_result *r)
 {
 	char line[VMS_PROTO_MAX_RECORD];
 	uint64_t start = vms_monotonic_ns(), deadline = start + max_ms * NS_PER_MS;
@@ -268,23 +277,15 @@ run_send(int fd, uint32_t block, uint64_t bytes, unsigned max_ms, struct vms_rec
 	while (sent < bytes && vms_monotonic_ns() < deadline) {
 		uint64_t left = bytes - sent;
 		size_t want = left < block - off ? (size_t)left : block - off;
-		ssize_t w = send(fd, zeros, want, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w > 0) {
-			sent += (size_t)w;
-			off = (uint32_t)((off + (size_t)w) % block);
-			continue;
+		ssize_t w = send_step(fd, zeros, want, deadline);
+		if (w == SEND_DEADLINE)
+			break;
+		if (w < 0) {
+			fail(r, errno, "connection lost while sending");
+			return;
 		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int rc = wait_fd(fd, POLLOUT, deadline);
-			if (rc == 0)
-				break;
-			if (rc > 0)
-				continue;
-		}
-		fail(r, errno, "connection lost while sending");
-		return;
+		sent += (size_t)w;
+		off = (uint32_t)((off + (size_t)w) % block);
 	}
 	/* Our end of the data: the host answers once what we sent has arrived. */
 	shutdown(fd, SHUT_WR);
@@ -312,7 +313,7 @@ run_send(int fd, uint32_t block, uint64_t bytes, unsigned max_ms, struct vms_rec
 	} else {
 		fail(r, errno == EPROTO ? EPROTO : ECONNRESET,
 		     errno == EPROTO ? "unexpected answer from the host"
-				     : "connection closed by the host");
+		                     : "connection closed by the host");
 		return;
 	}
 	if (r->bytes == 0) {
@@ -324,7 +325,7 @@ run_send(int fd, uint32_t block, uint64_t bytes, unsigned max_ms, struct vms_rec
 
 static void
 run_recv(int fd, char *buf, uint32_t block, uint64_t bytes, uint64_t got, unsigned max_ms,
-	 uint64_t start, struct vmsp_result *r)
+         uint64_t start, struct vmsp_result *r)
 {
 	uint64_t deadline = start + max_ms * NS_PER_MS;
 	uint64_t end = start;
@@ -387,7 +388,7 @@ run_recv(int fd, char *buf, uint32_t block, uint64_t bytes, uint64_t got, unsign
 
 void
 vmsp_net_measure(const char *addr, unsigned port, const char *token, bool guest_sends,
-		 uint32_t block, uint64_t bytes, unsigned max_ms, struct vmsp_result *r)
+                 uint32_t block, uint64_t bytes, unsigned max_ms, struct vmsp_result *r)
 {
 	/* Both on the stack: the probe allocates nothing after start. */
 	char buf[READ_CHUNK];
@@ -419,10 +420,11 @@ vmsp_net_measure(const char *addr, unsigned port, const char *token, bool guest_
 	if (send_all(fd, w.buf, len, setup) < 0) {
 		int err = errno;
 		/* The host may have refused before reading (too many connections): say why. */
-		if (read_answer(fd, buf, sizeof(buf), &extra, vms_monotonic_ns() + 100 * NS_PER_MS, &rec,
-				r) != 1)
-			fail(r, err, err == ETIMEDOUT ? "no answer from the host"
-						      : "connection closed by the host");
+		if (read_answer(fd, buf, sizeof(buf), &extra, vms_monotonic_ns() + 100 * NS_PER_MS,
+		                &rec, r) != 1)
+			fail(r, err,
+			     err == ETIMEDOUT ? "no answer from the host"
+			                      : "connection closed by the host");
 		goto cleanup;
 	}
 	if (read_answer(fd, buf, sizeof(buf), &extra, setup, &rec, r) != 0)
