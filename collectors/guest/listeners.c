@@ -21,9 +21,9 @@
 #include "daemon/util/log.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
+#include "daemon/util/tick.h"
 
 #define LISTEN_BACKLOG 16
-#define TICK_MS 100
 
 struct pending {
 	struct vms_listeners *owner;
@@ -47,7 +47,7 @@ struct vms_listeners {
 	int vfd, vwatch;
 	int tfd, twatch;
 	unsigned tport;
-	int timer;
+	struct vms_tick tick; /* the auth deadlines' sweep */
 	char *state_dir;
 	struct token_entry *tokens;
 	size_t ntokens, tokcap;
@@ -75,7 +75,7 @@ vms_listeners_new(struct vms_store *st, struct vms_channels *chans)
 	l->chans = chans;
 	l->socket_fn = socket;
 	l->auth_timeout_ms = VMS_AUTH_TIMEOUT_MS;
-	l->vfd = l->vwatch = l->tfd = l->twatch = l->timer = -1;
+	l->vfd = l->vwatch = l->tfd = l->twatch = -1;
 	return l;
 }
 
@@ -344,13 +344,6 @@ vms_listeners_open_vsock(struct vms_listeners *l, uint32_t port, char *err, size
 
 /* ---- tcp ---- */
 
-static void
-timer_sync(struct vms_listeners *l)
-{
-	if (l->timer >= 0)
-		virEventUpdateTimeout(l->timer, l->npend ? TICK_MS : -1);
-}
-
 /* Ends an unauthenticated connection; fd is closed unless keep_fd. */
 static void
 pending_end(struct vms_listeners *l, struct pending *p, bool keep_fd)
@@ -365,7 +358,7 @@ pending_end(struct vms_listeners *l, struct pending *p, bool keep_fd)
 			break;
 		}
 	free(p);
-	timer_sync(l);
+	vms_tick_arm(&l->tick, l->npend > 0);
 }
 
 static void
@@ -465,15 +458,14 @@ on_tcp(int watch, int fd, int events, void *opaque)
 			continue;
 		}
 		l->pend[l->npend++] = p;
-		timer_sync(l);
+		vms_tick_arm(&l->tick, l->npend > 0);
 	}
 }
 
 static void
-on_tick(int timer, void *opaque)
+on_tick(void *opaque)
 {
 	struct vms_listeners *l = opaque;
-	(void)timer;
 	uint64_t now = vms_monotonic_ns();
 	for (size_t i = 0; i < l->npend;) {
 		struct pending *p = l->pend[i];
@@ -511,14 +503,13 @@ vms_listeners_open_tcp(struct vms_listeners *l, const char *spec, const char *st
 					 ? ((struct sockaddr_in6 *)&bound)->sin6_port
 					 : ((struct sockaddr_in *)&bound)->sin_port);
 	l->twatch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, on_tcp, l, NULL);
-	l->timer = virEventAddTimeout(-1, on_tick, l, NULL);
-	if (l->twatch < 0 || l->timer < 0) {
+	int tick_rc = vms_tick_add(&l->tick, VMS_TICK_MS, on_tick, l);
+	if (l->twatch < 0 || tick_rc < 0) {
 		snprintf(err, errsz, "tcp-listen: cannot watch %s: no event loop registered?", spec);
 		if (l->twatch >= 0)
 			virEventRemoveHandle(l->twatch);
-		if (l->timer >= 0)
-			virEventRemoveTimeout(l->timer);
-		l->twatch = l->timer = -1;
+		vms_tick_remove(&l->tick);
+		l->twatch = -1;
 		close(fd);
 		return -1;
 	}
@@ -555,8 +546,7 @@ vms_listeners_free(struct vms_listeners *l)
 		close(l->vfd);
 	if (l->twatch >= 0)
 		virEventRemoveHandle(l->twatch);
-	if (l->timer >= 0)
-		virEventRemoveTimeout(l->timer);
+	vms_tick_remove(&l->tick);
 	if (l->tfd >= 0)
 		close(l->tfd);
 	free(l->tokens);

@@ -18,8 +18,8 @@
 #include "daemon/util/log.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
+#include "daemon/util/tick.h"
 
-#define TICK_MS 100            /* deadline sweep, only while something can time out */
 #define IO_BUDGET (256 * 1024) /* payload bytes per wakeup and connection: others get a turn */
 #define DRAIN_MS 1000          /* after the last reply: let it reach the peer before closing */
 #define DRAIN_MAX (64 * 1024)
@@ -75,8 +75,8 @@ struct owner_results {
 };
 
 struct vms_netio {
-	int lfd, lwatch, timer;
-	bool timer_on;
+	int lfd, lwatch;
+	struct vms_tick tick; /* deadline sweep, only while something can time out */
 	bool accept_paused;
 	uint64_t accept_resume_ns;
 	unsigned port;
@@ -135,15 +135,11 @@ format_peer(const struct sockaddr_storage *ss, char *out, size_t outsz)
 	}
 }
 
-/* The sweep runs only while a deadline can pass; updating it restarts its period. */
+/* The sweep runs only while a deadline can pass. */
 static void
 timer_sync(struct vms_netio *n)
 {
-	bool want = n->nconns > 0 || n->accept_paused;
-	if (want == n->timer_on)
-		return;
-	virEventUpdateTimeout(n->timer, want ? TICK_MS : -1);
-	n->timer_on = want;
+	vms_tick_arm(&n->tick, n->nconns > 0 || n->accept_paused);
 }
 
 static int
@@ -761,10 +757,9 @@ on_listen(int watch, int lfd, int events, void *opaque)
 }
 
 static void
-on_tick(int timer, void *opaque)
+on_tick(void *opaque)
 {
 	struct vms_netio *n = opaque;
-	(void)timer;
 	uint64_t now = vms_monotonic_ns();
 	if (n->accept_paused && now >= n->accept_resume_ns) {
 		n->accept_paused = false;
@@ -836,12 +831,12 @@ vms_netio_open(const char *listen_spec, char *err, size_t errsz)
 	n = vms_xcalloc(1, sizeof(*n));
 	n->zeros = vms_xcalloc(1, VMS_NETIO_MAX_BLOCK);
 	n->lfd = fd;
-	n->lwatch = n->timer = -1;
+	n->lwatch = -1;
 	n->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
 						    : ((struct sockaddr_in *)&bound)->sin_port);
 	n->lwatch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, on_listen, n, NULL);
-	n->timer = virEventAddTimeout(-1, on_tick, n, NULL);
-	if (n->lwatch < 0 || n->timer < 0) {
+	int tick_rc = vms_tick_add(&n->tick, VMS_TICK_MS, on_tick, n);
+	if (n->lwatch < 0 || tick_rc < 0) {
 		snprintf(err, errsz, "netio: cannot watch %s: no event loop registered?",
 			 listen_spec);
 		goto cleanup;
@@ -867,8 +862,7 @@ vms_netio_close(struct vms_netio *n)
 		conn_free(n->conns[n->nconns - 1]);
 	if (n->lwatch >= 0)
 		virEventRemoveHandle(n->lwatch);
-	if (n->timer >= 0)
-		virEventRemoveTimeout(n->timer);
+	vms_tick_remove(&n->tick);
 	close(n->lfd);
 	for (size_t i = 0; i < n->nowners; i++)
 		free(n->owners[i]);
