@@ -21,6 +21,7 @@
 #include "daemon/util/log.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
+#include "daemon/util/atomicfile.h"
 #include "daemon/util/tick.h"
 
 #define LISTEN_BACKLOG 16
@@ -170,7 +171,7 @@ int
 vms_token_provision(const char *state_dir, const char *key,
 		    char token[VMS_TOKEN_LEN + 1], char *err, size_t errsz)
 {
-	char dir[4096], file[4096 + VMS_DOMAIN_KEY_LEN + 2], tmp[sizeof(file) + 8];
+	char dir[4096], file[4096 + VMS_DOMAIN_KEY_LEN + 2];
 	if (!safe_key(key)) {
 		snprintf(err, errsz, "domain key '%.64s' cannot name a token file", key);
 		return -1;
@@ -202,21 +203,8 @@ vms_token_provision(const char *state_dir, const char *key,
 		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
 	hex[VMS_TOKEN_LEN] = '\n';
 	hex[VMS_TOKEN_LEN + 1] = '\0';
-	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-	unlink(tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errsz, "cannot create %.400s: %s", tmp, strerror(errno));
+	if (vms_atomic_write(file, hex, VMS_TOKEN_LEN + 1, 0600, err, errsz) < 0)
 		return -1;
-	}
-	bool ok = fchmod(fd, 0600) == 0 && write(fd, hex, VMS_TOKEN_LEN + 1) ==
-						   VMS_TOKEN_LEN + 1 && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, file) < 0) {
-		snprintf(err, errsz, "cannot write %.400s: %s", file, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
 	memcpy(token, hex, VMS_TOKEN_LEN);
 	token[VMS_TOKEN_LEN] = '\0';
 	vms_info("made the tcp probe token %s", file);

@@ -16,10 +16,10 @@
 
 #include "daemon/util/log.h"
 #include "daemon/util/alloc.h"
+#include "daemon/util/atomicfile.h"
 
 #define MAGIC "vmscale-state "
 #define MAGIC_LEN (sizeof(MAGIC) - 1)
-#define TMP_INFIX ".tmp."
 #define MAX_QUARANTINE_SUFFIX 1000
 
 /* zlib's crc32 takes uInt lengths: feed it in chunks so any size_t works. */
@@ -61,63 +61,6 @@ size_text(size_t n, char *buf, size_t bufsz)
 		snprintf(buf, bufsz, "%zu-byte", n);
 }
 
-/* The folder of path, for the fsync that makes a rename durable and for listing temps. */
-static int
-folder_of(const char *path, char *buf, size_t bufsz)
-{
-	const char *slash = strrchr(path, '/');
-	size_t n;
-	if (!slash) {
-		snprintf(buf, bufsz, ".");
-		return 0;
-	}
-	n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= bufsz) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, n);
-	buf[n] = '\0';
-	return 0;
-}
-
-static int
-fsync_folder(const char *path)
-{
-	char dir[PATH_MAX];
-	int fd, ret = -1, saved;
-	if (folder_of(path, dir, sizeof(dir)) < 0)
-		return -1;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (fsync(fd) < 0)
-		goto cleanup;
-	ret = 0;
-cleanup:
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return ret;
-}
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Reads until len bytes or end of file; returns the count or -1. */
 static ssize_t
 read_full(int fd, void *buf, size_t len)
@@ -142,9 +85,8 @@ int
 vms_statefile_write(const char *path, const char *kind, unsigned version, const void *payload,
                     size_t len, char *err, size_t errsz)
 {
-	char tmp[PATH_MAX], hdr[VMS_STATEFILE_HEADER_MAX], limit[32];
-	int fd = -1, ret = -1, hlen, n;
-	bool tmp_exists = false;
+	char hdr[VMS_STATEFILE_HEADER_MAX], limit[32];
+	int hlen;
 	unsigned long crc;
 
 	if (!kind_valid(kind, strlen(kind))) {
@@ -158,55 +100,15 @@ vms_statefile_write(const char *path, const char *kind, unsigned version, const 
 		         len, limit);
 		return -1;
 	}
-	n = snprintf(tmp, sizeof(tmp), "%s" TMP_INFIX "%ld", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		snprintf(err, errsz, "cannot write %s: %s", path, strerror(ENAMETOOLONG));
-		return -1;
-	}
 
 	hlen = snprintf(hdr, sizeof(hdr), MAGIC "%s %u %zu ", kind, version, len);
 	crc = crc_update(crc32(0L, Z_NULL, 0), hdr, (size_t)hlen);
 	crc = crc_update(crc, payload, len);
 	hlen += snprintf(hdr + hlen, sizeof(hdr) - (size_t)hlen, "%08lx\n", crc & 0xffffffffUL);
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	tmp_exists = true;
-	if (write_all(fd, hdr, (size_t)hlen) < 0 || write_all(fd, payload, len) < 0 ||
-	    fsync(fd) < 0) {
-		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	/* close() can report a deferred write error (NFS): the data must be known good. */
-	n = close(fd);
-	fd = -1;
-	if (n < 0) {
-		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errsz, "cannot write %s: rename from %s: %s", path, tmp,
-		         strerror(errno));
-		goto cleanup;
-	}
-	tmp_exists = false;
-	if (fsync_folder(path) < 0) {
-		snprintf(err, errsz, "cannot write %s: fsync of its folder: %s", path,
-		         strerror(errno));
-		goto cleanup;
-	}
-	ret = 0;
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	if (tmp_exists)
-		unlink(tmp);
-	return ret;
+	struct iovec iov[2] = {{.iov_base = hdr, .iov_len = (size_t)hlen},
+	                       {.iov_base = (void *)(uintptr_t)payload, .iov_len = len}};
+	return vms_atomic_writev(path, iov, 2, 0600, err, errsz);
 }
 
 /* A decimal without sign or leading zeros, ending at sep; saturates at UINT64_MAX. */
@@ -416,9 +318,10 @@ vms_statefile_clean_temps(const char *path)
 	DIR *d;
 
 	base = base ? base + 1 : path;
-	if (folder_of(path, dir, sizeof(dir)) < 0)
+	if (vms_folder_of(path, dir, sizeof(dir)) < 0)
 		return -1;
-	if (snprintf(prefix, sizeof(prefix), "%s" TMP_INFIX, base) >= (int)sizeof(prefix)) {
+	if (snprintf(prefix, sizeof(prefix), "%s" VMS_ATOMIC_TMP_INFIX, base) >=
+	    (int)sizeof(prefix)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -479,7 +382,7 @@ vms_statefile_quarantine_at(const char *path, time_t now, char *moved_to, size_t
 	return -1;
 moved:
 	/* Best effort: if the move is lost in a crash, the next start simply quarantines again. */
-	fsync_folder(path);
+	vms_fsync_folder(path);
 	return 0;
 }
 
