@@ -17,9 +17,9 @@
 #include "daemon/util/buf.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
+#include "daemon/util/tick.h"
 
 #define LISTEN_BACKLOG 16
-#define TICK_MS 100
 #define ACCEPT_BURST 16
 
 struct conn {
@@ -43,7 +43,8 @@ struct vms_control {
 	char *path;
 	dev_t dev; /* of the socket file we made: close unlinks only that one */
 	ino_t ino;
-	int fd, watch, timer;
+	int fd, watch;
+	struct vms_tick tick; /* the deadlines' sweep, while connections are open */
 	unsigned timeout_ms;
 	uid_t uid_a, uid_b;
 	struct conn *conns[VMS_CONTROL_MAX_PENDING];
@@ -51,13 +52,6 @@ struct vms_control {
 	struct vms_control_stats stats;
 	struct vms_complaint bad_complaint, busy_complaint;
 };
-
-static void
-timer_sync(struct vms_control *c)
-{
-	if (c->timer >= 0)
-		virEventUpdateTimeout(c->timer, c->nconns ? TICK_MS : -1);
-}
 
 static void
 conn_end(struct conn *k)
@@ -73,7 +67,7 @@ conn_end(struct conn *k)
 		}
 	vms_buf_free(&k->reply);
 	free(k);
-	timer_sync(c);
+	vms_tick_arm(&c->tick, c->nconns > 0);
 }
 
 /* Sends what the socket takes now; ends the connection once all is out or the peer is gone. */
@@ -298,7 +292,7 @@ on_accept(int watch, int fd, int events, void *opaque)
 			continue;
 		}
 		c->conns[c->nconns++] = k;
-		timer_sync(c);
+		vms_tick_arm(&c->tick, c->nconns > 0);
 		struct ucred cred;
 		socklen_t cl = sizeof(cred);
 		if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cl != sizeof(cred)) {
@@ -314,10 +308,9 @@ on_accept(int watch, int fd, int events, void *opaque)
 }
 
 static void
-on_tick(int timer, void *opaque)
+on_tick(void *opaque)
 {
 	struct vms_control *c = opaque;
-	(void)timer;
 	uint64_t now = vms_monotonic_ns();
 	for (size_t i = 0; i < c->nconns;) {
 		struct conn *k = c->conns[i];
@@ -454,8 +447,8 @@ vms_control_open(const char *path, vms_control_fn fn, void *opaque, char *err, s
 	c->uid_a = 0;
 	c->uid_b = geteuid();
 	c->watch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, on_accept, c, NULL);
-	c->timer = virEventAddTimeout(-1, on_tick, c, NULL);
-	if (c->watch < 0 || c->timer < 0) {
+	int tick_rc = vms_tick_add(&c->tick, VMS_TICK_MS, on_tick, c);
+	if (c->watch < 0 || tick_rc < 0) {
 		snprintf(err, errsz, "control socket: cannot watch %s: no event loop registered?",
 			 path);
 		goto cleanup;
@@ -467,8 +460,7 @@ cleanup:
 	if (c) {
 		if (c->watch >= 0)
 			virEventRemoveHandle(c->watch);
-		if (c->timer >= 0)
-			virEventRemoveTimeout(c->timer);
+		vms_tick_remove(&c->tick);
 		free(c->path);
 		free(c);
 	}
@@ -488,8 +480,7 @@ vms_control_close(struct vms_control *c)
 		conn_end(c->conns[0]);
 	if (c->watch >= 0)
 		virEventRemoveHandle(c->watch);
-	if (c->timer >= 0)
-		virEventRemoveTimeout(c->timer);
+	vms_tick_remove(&c->tick);
 	close(c->fd);
 	/* Only our own socket: never one a successor has put at the same path meanwhile. */
 	struct stat sb;

@@ -21,9 +21,10 @@
 #include "daemon/util/log.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
+#include "daemon/util/atomicfile.h"
+#include "daemon/util/tick.h"
 
 #define LISTEN_BACKLOG 16
-#define TICK_MS 100
 
 struct pending {
 	struct vms_listeners *owner;
@@ -47,7 +48,7 @@ struct vms_listeners {
 	int vfd, vwatch;
 	int tfd, twatch;
 	unsigned tport;
-	int timer;
+	struct vms_tick tick; /* the auth deadlines' sweep */
 	char *state_dir;
 	struct token_entry *tokens;
 	size_t ntokens, tokcap;
@@ -75,7 +76,7 @@ vms_listeners_new(struct vms_store *st, struct vms_channels *chans)
 	l->chans = chans;
 	l->socket_fn = socket;
 	l->auth_timeout_ms = VMS_AUTH_TIMEOUT_MS;
-	l->vfd = l->vwatch = l->tfd = l->twatch = l->timer = -1;
+	l->vfd = l->vwatch = l->tfd = l->twatch = -1;
 	return l;
 }
 
@@ -170,7 +171,7 @@ int
 vms_token_provision(const char *state_dir, const char *key,
 		    char token[VMS_TOKEN_LEN + 1], char *err, size_t errsz)
 {
-	char dir[4096], file[4096 + VMS_DOMAIN_KEY_LEN + 2], tmp[sizeof(file) + 8];
+	char dir[4096], file[4096 + VMS_DOMAIN_KEY_LEN + 2];
 	if (!safe_key(key)) {
 		snprintf(err, errsz, "domain key '%.64s' cannot name a token file", key);
 		return -1;
@@ -202,21 +203,8 @@ vms_token_provision(const char *state_dir, const char *key,
 		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
 	hex[VMS_TOKEN_LEN] = '\n';
 	hex[VMS_TOKEN_LEN + 1] = '\0';
-	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-	unlink(tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errsz, "cannot create %.400s: %s", tmp, strerror(errno));
+	if (vms_atomic_write(file, hex, VMS_TOKEN_LEN + 1, 0600, err, errsz) < 0)
 		return -1;
-	}
-	bool ok = fchmod(fd, 0600) == 0 && write(fd, hex, VMS_TOKEN_LEN + 1) ==
-						   VMS_TOKEN_LEN + 1 && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, file) < 0) {
-		snprintf(err, errsz, "cannot write %.400s: %s", file, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
 	memcpy(token, hex, VMS_TOKEN_LEN);
 	token[VMS_TOKEN_LEN] = '\0';
 	vms_info("made the tcp probe token %s", file);
@@ -344,13 +332,6 @@ vms_listeners_open_vsock(struct vms_listeners *l, uint32_t port, char *err, size
 
 /* ---- tcp ---- */
 
-static void
-timer_sync(struct vms_listeners *l)
-{
-	if (l->timer >= 0)
-		virEventUpdateTimeout(l->timer, l->npend ? TICK_MS : -1);
-}
-
 /* Ends an unauthenticated connection; fd is closed unless keep_fd. */
 static void
 pending_end(struct vms_listeners *l, struct pending *p, bool keep_fd)
@@ -365,7 +346,7 @@ pending_end(struct vms_listeners *l, struct pending *p, bool keep_fd)
 			break;
 		}
 	free(p);
-	timer_sync(l);
+	vms_tick_arm(&l->tick, l->npend > 0);
 }
 
 static void
@@ -465,15 +446,14 @@ on_tcp(int watch, int fd, int events, void *opaque)
 			continue;
 		}
 		l->pend[l->npend++] = p;
-		timer_sync(l);
+		vms_tick_arm(&l->tick, l->npend > 0);
 	}
 }
 
 static void
-on_tick(int timer, void *opaque)
+on_tick(void *opaque)
 {
 	struct vms_listeners *l = opaque;
-	(void)timer;
 	uint64_t now = vms_monotonic_ns();
 	for (size_t i = 0; i < l->npend;) {
 		struct pending *p = l->pend[i];
@@ -511,14 +491,13 @@ vms_listeners_open_tcp(struct vms_listeners *l, const char *spec, const char *st
 					 ? ((struct sockaddr_in6 *)&bound)->sin6_port
 					 : ((struct sockaddr_in *)&bound)->sin_port);
 	l->twatch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, on_tcp, l, NULL);
-	l->timer = virEventAddTimeout(-1, on_tick, l, NULL);
-	if (l->twatch < 0 || l->timer < 0) {
+	int tick_rc = vms_tick_add(&l->tick, VMS_TICK_MS, on_tick, l);
+	if (l->twatch < 0 || tick_rc < 0) {
 		snprintf(err, errsz, "tcp-listen: cannot watch %s: no event loop registered?", spec);
 		if (l->twatch >= 0)
 			virEventRemoveHandle(l->twatch);
-		if (l->timer >= 0)
-			virEventRemoveTimeout(l->timer);
-		l->twatch = l->timer = -1;
+		vms_tick_remove(&l->tick);
+		l->twatch = -1;
 		close(fd);
 		return -1;
 	}
@@ -555,8 +534,7 @@ vms_listeners_free(struct vms_listeners *l)
 		close(l->vfd);
 	if (l->twatch >= 0)
 		virEventRemoveHandle(l->twatch);
-	if (l->timer >= 0)
-		virEventRemoveTimeout(l->timer);
+	vms_tick_remove(&l->tick);
 	if (l->tfd >= 0)
 		close(l->tfd);
 	free(l->tokens);

@@ -16,10 +16,10 @@
 
 #include "daemon/util/log.h"
 #include "daemon/util/alloc.h"
+#include "daemon/util/atomicfile.h"
 
 #define MAGIC "vmscale-state "
 #define MAGIC_LEN (sizeof(MAGIC) - 1)
-#define TMP_INFIX ".tmp."
 #define MAX_QUARANTINE_SUFFIX 1000
 
 /* zlib's crc32 takes uInt lengths: feed it in chunks so any size_t works. */
@@ -61,63 +61,6 @@ size_text(size_t n, char *buf, size_t bufsz)
 		snprintf(buf, bufsz, "%zu-byte", n);
 }
 
-/* The folder of path, for the fsync that makes a rename durable and for listing temps. */
-static int
-folder_of(const char *path, char *buf, size_t bufsz)
-{
-	const char *slash = strrchr(path, '/');
-	size_t n;
-	if (!slash) {
-		snprintf(buf, bufsz, ".");
-		return 0;
-	}
-	n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= bufsz) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, n);
-	buf[n] = '\0';
-	return 0;
-}
-
-static int
-fsync_folder(const char *path)
-{
-	char dir[PATH_MAX];
-	int fd, ret = -1, saved;
-	if (folder_of(path, dir, sizeof(dir)) < 0)
-		return -1;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (fsync(fd) < 0)
-		goto cleanup;
-	ret = 0;
-cleanup:
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return ret;
-}
-
-static int
-write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Reads until len bytes or end of file; returns the count or -1. */
 static ssize_t
 read_full(int fd, void *buf, size_t len)
@@ -142,9 +85,8 @@ int
 vms_statefile_write(const char *path, const char *kind, unsigned version, const void *payload,
                     size_t len, char *err, size_t errsz)
 {
-	char tmp[PATH_MAX], hdr[VMS_STATEFILE_HEADER_MAX], limit[32];
-	int fd = -1, ret = -1, hlen, n;
-	bool tmp_exists = false;
+	char hdr[VMS_STATEFILE_HEADER_MAX], limit[32];
+	int hlen;
 	unsigned long crc;
 
 	if (!kind_valid(kind, strlen(kind))) {
@@ -158,55 +100,15 @@ vms_statefile_write(const char *path, const char *kind, unsigned version, const 
 		         len, limit);
 		return -1;
 	}
-	n = snprintf(tmp, sizeof(tmp), "%s" TMP_INFIX "%ld", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		snprintf(err, errsz, "cannot write %s: %s", path, strerror(ENAMETOOLONG));
-		return -1;
-	}
 
 	hlen = snprintf(hdr, sizeof(hdr), MAGIC "%s %u %zu ", kind, version, len);
 	crc = crc_update(crc32(0L, Z_NULL, 0), hdr, (size_t)hlen);
 	crc = crc_update(crc, payload, len);
 	hlen += snprintf(hdr + hlen, sizeof(hdr) - (size_t)hlen, "%08lx\n", crc & 0xffffffffUL);
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	tmp_exists = true;
-	if (write_all(fd, hdr, (size_t)hlen) < 0 || write_all(fd, payload, len) < 0 ||
-	    fsync(fd) < 0) {
-		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	/* close() can report a deferred write error (NFS): the data must be known good. */
-	n = close(fd);
-	fd = -1;
-	if (n < 0) {
-		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errsz, "cannot write %s: rename from %s: %s", path, tmp,
-		         strerror(errno));
-		goto cleanup;
-	}
-	tmp_exists = false;
-	if (fsync_folder(path) < 0) {
-		snprintf(err, errsz, "cannot write %s: fsync of its folder: %s", path,
-		         strerror(errno));
-		goto cleanup;
-	}
-	ret = 0;
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	if (tmp_exists)
-		unlink(tmp);
-	return ret;
+	struct iovec iov[2] = {{.iov_base = hdr, .iov_len = (size_t)hlen},
+	                       {.iov_base = (void *)(uintptr_t)payload, .iov_len = len}};
+	return vms_atomic_writev(path, iov, 2, 0600, err, errsz);
 }
 
 /* A decimal without sign or leading zeros, ending at sep; saturates at UINT64_MAX. */
@@ -247,41 +149,188 @@ parse_crc(const char *s, uint32_t *out)
 	return true;
 }
 
-int
-vms_statefile_read(const char *path, const char *kind, unsigned version, size_t max_len,
-                   char **payload, size_t *len, unsigned *file_version, char *err, size_t errsz)
-{
-	char hdr[VMS_STATEFILE_HEADER_MAX + 1], limit[32], extra;
-	const char *p, *nl, *k;
-	char *buf = NULL;
-	int fd, ret = -1;
-	ssize_t got, n;
-	size_t hlen, have, klen;
-	uint64_t fversion, plen, fsize;
-	uint32_t want_crc;
-	unsigned long crc;
-	struct stat st;
+/* What the header line says, and where in it the checksummed part ends. */
+struct header {
+	size_t len;     /* of the line, its newline included */
+	size_t crc_len; /* the bytes the checksum covers: all before the checksum itself */
+	uint64_t version, plen;
+	uint32_t crc;
+};
 
-	*payload = NULL;
-	*len = 0;
+/* 1 if there is no file, 0 with *fd open on a regular file of *fsize bytes, -1 refused. */
+static int
+open_state(const char *path, int *fd, uint64_t *fsize, char *err, size_t errsz)
+{
+	struct stat st;
 	/* O_NONBLOCK: a FIFO planted at path must not hang the daemon's startup. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (*fd < 0) {
 		if (errno == ENOENT)
 			return 1;
 		snprintf(err, errsz, "cannot open: %s", strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) < 0) {
+	if (fstat(*fd, &st) < 0) {
 		snprintf(err, errsz, "cannot read: %s", strerror(errno));
-		goto cleanup;
+		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errsz, "not a regular file");
-		goto cleanup;
+		goto fail;
 	}
-	fsize = (uint64_t)st.st_size;
+	*fsize = (uint64_t)st.st_size;
+	return 0;
+fail:
+	close(*fd);
+	*fd = -1;
+	return -1;
+}
 
+/* Checks the first got bytes of the file (NUL-terminated in hdr) as a header of this kind. */
+static int
+parse_header(const char *hdr, size_t got, const char *kind, unsigned version, size_t max_len,
+             struct header *h, char *err, size_t errsz)
+{
+	char limit[32];
+	const char *p, *nl, *k;
+	size_t klen;
+
+	if (got == 0) {
+		snprintf(err, errsz, "empty file");
+		return -1;
+	}
+	if (memcmp(hdr, MAGIC, got < MAGIC_LEN ? got : MAGIC_LEN) != 0) {
+		snprintf(err, errsz, "not a vmscale state file");
+		return -1;
+	}
+	nl = memchr(hdr, '\n', got);
+	if (!nl) {
+		if (got < VMS_STATEFILE_HEADER_MAX)
+			snprintf(err, errsz, "truncated header (%zu bytes, no end of line)", got);
+		else
+			snprintf(err, errsz, "header line longer than %d bytes",
+			         VMS_STATEFILE_HEADER_MAX);
+		return -1;
+	}
+	h->len = (size_t)(nl - hdr) + 1;
+	if (memchr(hdr, '\0', h->len))
+		goto malformed;
+
+	k = hdr + MAGIC_LEN;
+	p = strchr(k, ' ');
+	klen = p ? (size_t)(p - k) : 0;
+	if (!p || p > nl || !kind_valid(k, klen))
+		goto malformed;
+	if (klen != strlen(kind) || memcmp(k, kind, klen) != 0) {
+		snprintf(err, errsz, "kind '%.*s', expected '%s'", (int)klen, k, kind);
+		return -1;
+	}
+	p++;
+	if (!parse_dec(&p, ' ', &h->version))
+		goto malformed;
+	if (h->version > version) {
+		if (h->version > UINT_MAX)
+			snprintf(err, errsz, "format version out of range");
+		else
+			snprintf(err, errsz, "format version %u is newer than this vmscaled (%u)",
+			         (unsigned)h->version, version);
+		return -1;
+	}
+	if (!parse_dec(&p, ' ', &h->plen))
+		goto malformed;
+	/* Checked before anything is allocated: the length is the file's word, not ours. */
+	if (h->plen > max_len) {
+		size_text(max_len, limit, sizeof(limit));
+		snprintf(err, errsz, "header says %llu bytes, larger than the %s limit",
+		         (unsigned long long)h->plen, limit);
+		return -1;
+	}
+	if (!parse_crc(p, &h->crc) || p + 8 != nl)
+		goto malformed;
+	h->crc_len = (size_t)(p - hdr);
+	return 0;
+malformed:
+	snprintf(err, errsz, "malformed header");
+	return -1;
+}
+
+/*
+ * The payload after the header: got bytes of the file are in hdr already, the rest comes from
+ * fd. The file's size (fsize) is checked before the allocation, the bytes themselves after.
+ * Returns the payload (NUL-terminated, h->plen bytes) or NULL with a message in err.
+ */
+static char *
+read_payload(int fd, const char *hdr, size_t got, uint64_t fsize, const struct header *h, char *err,
+             size_t errsz)
+{
+	uint64_t plen = h->plen;
+	size_t have;
+	ssize_t n;
+	char extra, *buf;
+	unsigned long crc;
+
+	/* The size says truncation or garbage before a payload-sized allocation happens. */
+	if (fsize - h->len < plen) {
+		snprintf(err, errsz, "truncated: header says %llu bytes, file has %llu",
+		         (unsigned long long)plen, (unsigned long long)(fsize - h->len));
+		return NULL;
+	}
+	if (fsize - h->len > plen) {
+		snprintf(err, errsz, "trailing garbage: %llu bytes after the %llu-byte payload",
+		         (unsigned long long)(fsize - h->len - plen), (unsigned long long)plen);
+		return NULL;
+	}
+
+	buf = vms_xcalloc((size_t)plen + 1, 1);
+	have = got - h->len;
+	if (have > plen)
+		have = (size_t)plen; /* only if the file grew since fstat: caught below */
+	memcpy(buf, hdr + h->len, have);
+	n = read_full(fd, buf + have, (size_t)plen - have);
+	if (n < 0) {
+		snprintf(err, errsz, "cannot read: %s", strerror(errno));
+		goto fail;
+	}
+	have += (size_t)n;
+	/* Re-checked on the bytes themselves: the file may change between fstat and read. */
+	if (have < plen) {
+		snprintf(err, errsz, "truncated: header says %llu bytes, file has %zu",
+		         (unsigned long long)plen, have);
+		goto fail;
+	}
+	if (got - h->len > plen || read_full(fd, &extra, 1) != 0) {
+		snprintf(err, errsz, "trailing garbage after the %llu-byte payload",
+		         (unsigned long long)plen);
+		goto fail;
+	}
+	crc = crc_update(crc32(0L, Z_NULL, 0), hdr, h->crc_len);
+	crc = crc_update(crc, buf, (size_t)plen);
+	if ((crc & 0xffffffffUL) != h->crc) {
+		snprintf(err, errsz, "checksum mismatch");
+		goto fail;
+	}
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+int
+vms_statefile_read(const char *path, const char *kind, unsigned version, size_t max_len,
+                   char **payload, size_t *len, unsigned *file_version, char *err, size_t errsz)
+{
+	char hdr[VMS_STATEFILE_HEADER_MAX + 1];
+	char *buf = NULL;
+	int fd, rc;
+	ssize_t got;
+	uint64_t fsize;
+	struct header h;
+
+	*payload = NULL;
+	*len = 0;
+	rc = open_state(path, &fd, &fsize, err, errsz);
+	if (rc != 0)
+		return rc;
 	got = read_full(fd, hdr, VMS_STATEFILE_HEADER_MAX);
 	if (got < 0) {
 		snprintf(err, errsz, "cannot read: %s", strerror(errno));
@@ -290,119 +339,19 @@ vms_statefile_read(const char *path, const char *kind, unsigned version, size_t 
 	hdr[got] = '\0';
 	if (fsize < (uint64_t)got)
 		fsize = (uint64_t)got; /* it grew since fstat: the checks below still hold */
-	if (got == 0) {
-		snprintf(err, errsz, "empty file");
+	if (parse_header(hdr, (size_t)got, kind, version, max_len, &h, err, errsz) < 0)
 		goto cleanup;
-	}
-	if (memcmp(hdr, MAGIC, (size_t)got < MAGIC_LEN ? (size_t)got : MAGIC_LEN) != 0) {
-		snprintf(err, errsz, "not a vmscale state file");
+	buf = read_payload(fd, hdr, (size_t)got, fsize, &h, err, errsz);
+	if (!buf)
 		goto cleanup;
-	}
-	nl = memchr(hdr, '\n', (size_t)got);
-	if (!nl) {
-		if (got < VMS_STATEFILE_HEADER_MAX)
-			snprintf(err, errsz, "truncated header (%zd bytes, no end of line)", got);
-		else
-			snprintf(err, errsz, "header line longer than %d bytes",
-			         VMS_STATEFILE_HEADER_MAX);
-		goto cleanup;
-	}
-	hlen = (size_t)(nl - hdr) + 1;
-	if (memchr(hdr, '\0', hlen)) {
-		snprintf(err, errsz, "malformed header");
-		goto cleanup;
-	}
-
-	k = hdr + MAGIC_LEN;
-	p = strchr(k, ' ');
-	klen = p ? (size_t)(p - k) : 0;
-	if (!p || p > nl || !kind_valid(k, klen)) {
-		snprintf(err, errsz, "malformed header");
-		goto cleanup;
-	}
-	if (klen != strlen(kind) || memcmp(k, kind, klen) != 0) {
-		snprintf(err, errsz, "kind '%.*s', expected '%s'", (int)klen, k, kind);
-		goto cleanup;
-	}
-	p++;
-	if (!parse_dec(&p, ' ', &fversion)) {
-		snprintf(err, errsz, "malformed header");
-		goto cleanup;
-	}
-	if (fversion > version) {
-		if (fversion > UINT_MAX)
-			snprintf(err, errsz, "format version out of range");
-		else
-			snprintf(err, errsz, "format version %u is newer than this vmscaled (%u)",
-			         (unsigned)fversion, version);
-		goto cleanup;
-	}
-	if (!parse_dec(&p, ' ', &plen)) {
-		snprintf(err, errsz, "malformed header");
-		goto cleanup;
-	}
-	/* Checked before anything is allocated: the length is the file's word, not ours. */
-	if (plen > max_len) {
-		size_text(max_len, limit, sizeof(limit));
-		snprintf(err, errsz, "header says %llu bytes, larger than the %s limit",
-		         (unsigned long long)plen, limit);
-		goto cleanup;
-	}
-	if (!parse_crc(p, &want_crc) || p + 8 != nl) {
-		snprintf(err, errsz, "malformed header");
-		goto cleanup;
-	}
-	/* The size says truncation or garbage before a payload-sized allocation happens. */
-	if (fsize - hlen < plen) {
-		snprintf(err, errsz, "truncated: header says %llu bytes, file has %llu",
-		         (unsigned long long)plen, (unsigned long long)(fsize - hlen));
-		goto cleanup;
-	}
-	if (fsize - hlen > plen) {
-		snprintf(err, errsz, "trailing garbage: %llu bytes after the %llu-byte payload",
-		         (unsigned long long)(fsize - hlen - plen), (unsigned long long)plen);
-		goto cleanup;
-	}
-
-	buf = vms_xcalloc((size_t)plen + 1, 1);
-	have = (size_t)got - hlen;
-	if (have > plen)
-		have = (size_t)plen; /* only if the file grew since fstat: caught below */
-	memcpy(buf, hdr + hlen, have);
-	n = read_full(fd, buf + have, (size_t)plen - have);
-	if (n < 0) {
-		snprintf(err, errsz, "cannot read: %s", strerror(errno));
-		goto cleanup;
-	}
-	have += (size_t)n;
-	/* Re-checked on the bytes themselves: the file may change between fstat and read. */
-	if (have < plen) {
-		snprintf(err, errsz, "truncated: header says %llu bytes, file has %zu",
-		         (unsigned long long)plen, have);
-		goto cleanup;
-	}
-	if ((size_t)got - hlen > plen || read_full(fd, &extra, 1) != 0) {
-		snprintf(err, errsz, "trailing garbage after the %llu-byte payload",
-		         (unsigned long long)plen);
-		goto cleanup;
-	}
-	crc = crc_update(crc32(0L, Z_NULL, 0), hdr, (size_t)(p - hdr));
-	crc = crc_update(crc, buf, (size_t)plen);
-	if ((crc & 0xffffffffUL) != want_crc) {
-		snprintf(err, errsz, "checksum mismatch");
-		goto cleanup;
-	}
 
 	*payload = buf;
-	*len = (size_t)plen;
+	*len = (size_t)h.plen;
 	if (file_version)
-		*file_version = (unsigned)fversion;
-	buf = NULL;
-	ret = 0;
+		*file_version = (unsigned)h.version;
 cleanup:
-	free(buf);
 	close(fd);
-	return ret;
+	return buf ? 0 : -1;
 }
 
 int
@@ -416,9 +365,10 @@ vms_statefile_clean_temps(const char *path)
 	DIR *d;
 
 	base = base ? base + 1 : path;
-	if (folder_of(path, dir, sizeof(dir)) < 0)
+	if (vms_folder_of(path, dir, sizeof(dir)) < 0)
 		return -1;
-	if (snprintf(prefix, sizeof(prefix), "%s" TMP_INFIX, base) >= (int)sizeof(prefix)) {
+	if (snprintf(prefix, sizeof(prefix), "%s" VMS_ATOMIC_TMP_INFIX, base) >=
+	    (int)sizeof(prefix)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -479,7 +429,7 @@ vms_statefile_quarantine_at(const char *path, time_t now, char *moved_to, size_t
 	return -1;
 moved:
 	/* Best effort: if the move is lost in a crash, the next start simply quarantines again. */
-	fsync_folder(path);
+	vms_fsync_folder(path);
 	return 0;
 }
 

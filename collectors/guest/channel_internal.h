@@ -1,0 +1,87 @@
+/*
+ * The probe channels' insides, shared by their files: channel.c (connecting, reconnecting,
+ * accepted connections, reading lines), channel_reports.c (the records a probe sends) and
+ * channel_runs.c (active runs: starting them, their samples, the verdict). Not for other
+ * modules: they use channel.h.
+ */
+#ifndef VMSCALE_CHANNEL_INTERNAL_H
+#define VMSCALE_CHANNEL_INTERNAL_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collectors/guest/channel.h"
+#include "daemon/util/log.h"
+#include "vmscale/protocol.h"
+
+struct chan {
+	struct vms_channels *owner;
+	char uuid[VMS_DOMAIN_KEY_LEN + 1]; /* the domain's store key (its UUID on one URI) */
+	char *name;                        /* for log lines */
+	char *path;            /* the unix socket we connect to; NULL for a listener's chan */
+	const char *transport; /* "virtio-serial", "vsock" or "tcp": where fd came from */
+	bool accepted;         /* fd came from a listener (vms_channels_attach), not connect() */
+	int fd;
+	int watch;
+	struct vms_linebuf lines;
+	uint64_t retry_at_ns;
+	uint64_t backoff_ns;
+	bool seq_valid;
+	uint64_t last_seq;
+	bool cpu_seen; /* a cpu report arrived since the last hello */
+	/* The active run in progress: its samples wait here until "done" judges them. */
+	struct {
+		bool active;
+		uint64_t id;
+		enum vms_family family;
+		uint64_t sent_ns, deadline_ns;
+		bool have_ref; /* the last cpu report before the run: clocks to compare */
+		uint64_t ref_guest_ns, ref_host_ns;
+		unsigned nsamples;
+		struct vms_sample samples[VMS_MAX_RUN_SAMPLES];
+	} run;
+	uint64_t abandoned_run_id; /* a run we gave up on: its late records are ignored */
+	struct vms_complaint run_complaint;
+	uint64_t connected_at_ns;
+	bool silence_reported;
+	struct vms_complaint connect_complaint;
+	struct vms_complaint reject_complaint;
+};
+
+struct vms_channels {
+	struct vms_store *store;
+	struct vms_probe_plan plan;
+	struct vms_psched *psched;
+	uint64_t next_run_id;
+	regex_t filter;
+	bool has_filter;
+	struct chan **chans;
+	size_t n, cap;
+};
+
+/* channel.c */
+const char *chan_where(const struct chan *ch);
+int chan_send(struct chan *ch, const char *rec, size_t len);
+struct chan *chan_find(const struct vms_channels *c, const char *uuid);
+
+/* channel_reports.c */
+void chan_count_reject(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
+                       enum vms_proto_error err);
+enum vms_proto_error chan_check_seq(const struct chan *ch, const struct vms_domain *d,
+                                    uint64_t seq);
+void chan_advance_seq(struct chan *ch, struct vms_domain *d, uint64_t seq);
+
+/* channel_runs.c */
+void chan_run_abandon(struct chan *ch);
+bool chan_run_abandoned(const struct chan *ch, const struct vms_record *rec);
+enum vms_proto_error chan_accept_sample(struct chan *ch, struct vms_domain *d,
+                                        const struct vms_record *rec);
+/* "done": the run's verdict on the guest's clock; its samples kept or flagged. */
+enum vms_proto_error chan_accept_done(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
+                                      const struct vms_record *rec, uint64_t now_ns);
+unsigned chan_runnable(const struct vms_channels *c, unsigned caps);
+void chan_send_schedule(struct vms_channels *c, struct chan *ch);
+
+#endif

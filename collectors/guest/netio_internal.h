@@ -1,0 +1,107 @@
+/*
+ * The NetIO responder's insides, shared by its files: netio.c (the listener, accepting, the
+ * deadline sweep), netio_conn.c (one connection's state machine) and netio_grants.c (grants
+ * and the results their transfers left). Not for other modules: they use netio.h.
+ */
+#ifndef VMSCALE_NETIO_INTERNAL_H
+#define VMSCALE_NETIO_INTERNAL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collectors/guest/netio.h"
+#include "daemon/util/log.h"
+#include "daemon/util/tick.h"
+#include "vmscale/protocol.h"
+
+#define RESULTS_PER_OWNER 12 /* two directions times six block sizes (the seeds' 1k..32k) */
+#define SCRATCH (64 * 1024)  /* reads need not match the block size: recv() takes what is there */
+
+enum conn_state {
+	ST_REQUEST,    /* reading the request line */
+	ST_RECEIVE,    /* guest sends: reading payload */
+	ST_SEND,       /* guest receives: writing payload */
+	ST_AWAIT_DONE, /* guest receives: all written, waiting for its "done" */
+	ST_FLUSH,      /* writing the last reply ("refused ...", "done ...") */
+	ST_DRAIN,      /* write side shut: discard input until EOF, a bound or the deadline */
+};
+
+struct conn {
+	struct vms_netio *n;
+	int fd, watch;
+	enum conn_state state;
+	char peer[INET6_ADDRSTRLEN + 8];
+	char owner[VMS_NETIO_OWNER_MAX + 1]; /* empty until a grant matched */
+	bool transfer;                       /* started: ends counted completed or aborted */
+	bool guest_sends;
+	uint32_t block;
+	uint32_t block_left; /* bytes left to write in the current block */
+	uint64_t requested, moved;
+	uint64_t accepted_ns, first_ns, last_ns, progress_ns, linger_until_ns;
+	size_t drained;
+	char in[VMS_PROTO_MAX_RECORD];
+	size_t inlen;
+	char out[VMS_PROTO_MAX_RECORD + 1];
+	size_t outlen, outoff;
+};
+
+struct grant {
+	char token[VMS_TOKEN_LEN + 1];
+	char owner[VMS_NETIO_OWNER_MAX + 1];
+	uint64_t max_bytes;
+	unsigned max_conns, used;
+	uint64_t expires_ns;
+	uint64_t seq; /* creation order: the oldest unusable grant goes first */
+};
+
+struct owner_results {
+	char owner[VMS_NETIO_OWNER_MAX + 1];
+	struct vms_netio_result r[RESULTS_PER_OWNER];
+	unsigned nr, last;
+	uint64_t touched;
+};
+
+struct vms_netio {
+	int lfd, lwatch;
+	struct vms_tick tick; /* deadline sweep, only while something can time out */
+	bool accept_paused;
+	uint64_t accept_resume_ns;
+	unsigned port;
+	struct conn *conns[VMS_NETIO_MAX_CONNS];
+	unsigned nconns;
+	struct grant grants[VMS_NETIO_MAX_GRANTS];
+	unsigned ngrants;
+	uint64_t seq;
+	struct owner_results **owners;
+	size_t nowners, capowners;
+	struct vms_netio_stats st;
+	/* Per reason: a port scanner's bad tokens must not hide our own expired grants. */
+	struct vms_complaint refuse_complaint[VMS_NETIO_REFUSE_COUNT];
+	struct vms_complaint abort_complaint, accept_complaint;
+	struct vms_record rec; /* 2 KiB: parsed here, one thread only */
+	char scratch[SCRATCH]; /* guest payload lands here and goes nowhere */
+	/* Payload the host sends: zeros, never written, so that no guest's data can reach
+	 * another guest (and, calloc'd, its pages stay the kernel's shared zero page). */
+	char *zeros;
+};
+
+/* netio.c: runs the deadline sweep only while a deadline can pass. */
+void netio_tick_sync(struct vms_netio *n);
+
+/* netio_conn.c */
+void netio_on_conn(int watch, int fd, int events, void *opaque);
+void netio_conn_free(struct conn *c);
+/* Ends c; a transfer in progress counts as aborted (why logged, as a warning if complain). */
+void netio_conn_abort(struct conn *c, const char *why, bool complain);
+/* Sends "refused reason=..." and lingers; returns false if c is gone. */
+bool netio_refuse(struct conn *c, enum vms_netio_refuse reason);
+
+/* netio_grants.c */
+struct grant *netio_grant_find(struct vms_netio *n, const char *token);
+/* Keeps res as owner's latest result for its direction and block size. */
+void netio_record_result(struct vms_netio *n, const char *owner,
+                         const struct vms_netio_result *res);
+
+#endif
