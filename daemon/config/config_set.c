@@ -214,7 +214,7 @@ static int
 set_sizes(const struct setting *s)
 {
 	const struct cfg_key *k = s->k;
-	uint32_t blocks[VMS_CONFIG_MAX_NET_BLOCKS];
+	uint32_t blocks[VMS_CONFIG_MAX_NET_BLOCKS] = {0};
 	unsigned n = 0, max = (unsigned)(k->size / sizeof(blocks[0]));
 	char item[32], name[64], v[CFG_MAX_QUOTED + 4];
 	if (max > VMS_CONFIG_MAX_NET_BLOCKS)
