@@ -20,6 +20,7 @@
 #include "daemon/util/stats.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
+#include "daemon/util/hash.h"
 
 #define buf_lit(b, s) vms_buf_append((b), (s), sizeof(s) - 1) /* a literal, its length counted */
 #define AN_MAX_DOMAINS 65536        /* entries kept, running or not; more are not tracked */
@@ -215,15 +216,6 @@ vms_analysis_config_defaults(struct vms_analysis_config *c)
 	c->retention_s = 30ull * 86400;
 }
 
-static uint64_t
-key_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 static void
 index_rebuild(struct vms_analysis *a, size_t cap)
 {
@@ -231,7 +223,7 @@ index_rebuild(struct vms_analysis *a, size_t cap)
 	a->index = vms_xcalloc(cap, sizeof(*a->index));
 	a->index_cap = cap;
 	for (size_t i = 0; i < a->ndomains; i++) {
-		size_t j = key_hash(a->domains[i]->key) & (cap - 1);
+		size_t j = vms_hash_str(a->domains[i]->key) & (cap - 1);
 		while (a->index[j])
 			j = (j + 1) & (cap - 1);
 		a->index[j] = a->domains[i];
@@ -243,7 +235,7 @@ find_domain(const struct vms_analysis *a, const char *key)
 {
 	if (!a->index_cap)
 		return NULL;
-	for (size_t j = key_hash(key) & (a->index_cap - 1); a->index[j];
+	for (size_t j = vms_hash_str(key) & (a->index_cap - 1); a->index[j];
 	     j = (j + 1) & (a->index_cap - 1))
 		if (strcmp(a->index[j]->key, key) == 0)
 			return a->index[j];
@@ -275,7 +267,7 @@ add_domain(struct vms_analysis *a, const char *key, const char *name)
 	if (2 * a->ndomains > a->index_cap)
 		index_rebuild(a, a->index_cap ? 2 * a->index_cap : 64);
 	else {
-		size_t j = key_hash(key) & (a->index_cap - 1);
+		size_t j = vms_hash_str(key) & (a->index_cap - 1);
 		while (a->index[j])
 			j = (j + 1) & (a->index_cap - 1);
 		a->index[j] = d;

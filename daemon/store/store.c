@@ -8,6 +8,7 @@
 
 #include "daemon/util/log.h"
 #include "daemon/util/alloc.h"
+#include "daemon/util/hash.h"
 
 #define PROBE_STALE_INTERVALS 3
 
@@ -61,24 +62,12 @@ domain_key(const struct vms_domain *d)
 	return d->key;
 }
 
-/* FNV-1a (64 bit): keys are short strings from libvirt, not chosen by a scraper. */
-static size_t
-key_hash(const char *key)
-{
-	uint64_t h = 14695981039346656037ull;
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		h ^= *p;
-		h *= 1099511628211ull;
-	}
-	return (size_t)h;
-}
-
 /* The index slot holding key, or the empty slot where it would go. */
 static size_t
 index_slot(const struct vms_store *st, const char *key)
 {
 	size_t mask = st->index_cap - 1;
-	size_t i = key_hash(key) & mask;
+	size_t i = vms_hash_str(key) & mask;
 	while (st->index[i] && strcmp(domain_key(st->index[i]), key) != 0)
 		i = (i + 1) & mask;
 	return i;
@@ -113,7 +102,7 @@ index_delete(struct vms_store *st, const struct vms_domain *d)
 		return;
 	st->index[hole] = NULL;
 	for (size_t j = (hole + 1) & mask; st->index[j]; j = (j + 1) & mask) {
-		size_t home = key_hash(domain_key(st->index[j])) & mask;
+		size_t home = vms_hash_str(domain_key(st->index[j])) & mask;
 		bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
 		if (stays)
 			continue;

@@ -187,7 +187,7 @@ struct vms_conn *vms_store_add_conn(struct vms_store *st, const char *uri);
 /* Records whether a connection answers; libvirt_up follows (all of them up). */
 void vms_store_set_conn_up(struct vms_store *st, struct vms_conn *conn, bool up);
 
-/* Domains are found by their key (struct vms_domain.key; store.c: domain_key, key_hash). */
+/* Domains are found by their key (struct vms_domain.key; store.c: domain_key, vms_hash_str). */
 struct vms_domain *vms_store_find(struct vms_store *st, const char *key);
 /* The key of the domain with this uuid on conn (NULL: a domain without connection). */
 void vms_domain_key(char key[VMS_DOMAIN_KEY_LEN + 1], const struct vms_conn *conn,
