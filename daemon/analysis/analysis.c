@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 #include "daemon/util/stats.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
-#include "daemon/util/hash.h"
+#include "daemon/util/keyindex.h"
 
 #define buf_lit(b, s) vms_buf_append((b), (s), sizeof(s) - 1) /* a literal, its length counted */
 #define AN_MAX_DOMAINS 65536        /* entries kept, running or not; more are not tracked */
@@ -176,8 +177,7 @@ struct vms_analysis {
 	struct vms_analysis_config cfg;
 	struct an_domain **domains; /* in arrival order */
 	size_t ndomains, cap;
-	struct an_domain **index;   /* open addressing by key, power of two, at most half full */
-	size_t index_cap;
+	struct vms_keyindex index; /* the domains by key */
 	uint64_t feed_seq;
 	bool updated_once;
 	/* Host CPU not attributable to vCPUs (seed 001's hypervisor overhead). */
@@ -216,30 +216,10 @@ vms_analysis_config_defaults(struct vms_analysis_config *c)
 	c->retention_s = 30ull * 86400;
 }
 
-static void
-index_rebuild(struct vms_analysis *a, size_t cap)
-{
-	free(a->index);
-	a->index = vms_xcalloc(cap, sizeof(*a->index));
-	a->index_cap = cap;
-	for (size_t i = 0; i < a->ndomains; i++) {
-		size_t j = vms_hash_str(a->domains[i]->key) & (cap - 1);
-		while (a->index[j])
-			j = (j + 1) & (cap - 1);
-		a->index[j] = a->domains[i];
-	}
-}
-
 static struct an_domain *
 find_domain(const struct vms_analysis *a, const char *key)
 {
-	if (!a->index_cap)
-		return NULL;
-	for (size_t j = vms_hash_str(key) & (a->index_cap - 1); a->index[j];
-	     j = (j + 1) & (a->index_cap - 1))
-		if (strcmp(a->index[j]->key, key) == 0)
-			return a->index[j];
-	return NULL;
+	return vms_keyindex_find(&a->index, key);
 }
 
 static void
@@ -264,14 +244,7 @@ add_domain(struct vms_analysis *a, const char *key, const char *name)
 		a->domains = vms_xrealloc(a->domains, a->cap, sizeof(*a->domains));
 	}
 	a->domains[a->ndomains++] = d;
-	if (2 * a->ndomains > a->index_cap)
-		index_rebuild(a, a->index_cap ? 2 * a->index_cap : 64);
-	else {
-		size_t j = vms_hash_str(key) & (a->index_cap - 1);
-		while (a->index[j])
-			j = (j + 1) & (a->index_cap - 1);
-		a->index[j] = d;
-	}
+	vms_keyindex_add(&a->index, d);
 	return d;
 }
 
@@ -298,10 +271,10 @@ free_domain(struct an_domain *d)
 static void
 remove_domain_at(struct vms_analysis *a, size_t i)
 {
+	vms_keyindex_remove(&a->index, a->domains[i]);
 	free_domain(a->domains[i]);
 	memmove(&a->domains[i], &a->domains[i + 1], (a->ndomains - i - 1) * sizeof(*a->domains));
 	a->ndomains--;
-	index_rebuild(a, a->index_cap ? a->index_cap : 64);
 }
 
 struct vms_analysis *
@@ -309,6 +282,7 @@ vms_analysis_new(const struct vms_analysis_config *cfg)
 {
 	struct vms_analysis *a = vms_xcalloc(1, sizeof(*a));
 	a->cfg = *cfg;
+	vms_keyindex_init(&a->index, offsetof(struct an_domain, key));
 	a->overhead_cores = NAN;
 	a->load_result = -2;
 	return a;
@@ -322,7 +296,7 @@ vms_analysis_free(struct vms_analysis *a)
 	for (size_t i = 0; i < a->ndomains; i++)
 		free_domain(a->domains[i]);
 	free(a->domains);
-	free(a->index);
+	vms_keyindex_fini(&a->index);
 	free(a);
 }
 
@@ -1583,17 +1557,16 @@ bad:
 	for (size_t i = 0; i < a->ndomains; i++)
 		free_domain(a->domains[i]);
 	free(a->domains);
-	free(a->index);
+	vms_keyindex_fini(&a->index);
 	a->domains = fresh->domains;
 	a->ndomains = fresh->ndomains;
 	a->cap = fresh->cap;
 	a->index = fresh->index;
-	a->index_cap = fresh->index_cap;
 	a->feed_seq = fresh->feed_seq;
 	memcpy(a->host, fresh->host, sizeof(a->host));
 	fresh->domains = NULL;
-	fresh->index = NULL;
 	fresh->ndomains = 0;
+	vms_keyindex_init(&fresh->index, fresh->index.key_offset);
 	rc = 0;
 cleanup:
 	free(text);
