@@ -110,7 +110,7 @@ double vms_analysis_threshold(const struct vms_analysis *a, enum vms_an_probe p,
 			      enum vms_an_severity s);
 
 /*
- * Persistence. The payload is text (one record per line, documented in analysis.c) inside a
+ * Persistence. The payload is text (one record per line, documented in an_persist.c) inside a
  * versioned, checksummed container written atomically (statefile.h). Loading an unusable
  * file moves it aside, logs why and starts fresh; it never fails the daemon.
  */
