@@ -312,6 +312,15 @@ apply_probe_config(struct vmscaled *v)
 	vms_channels_set_plan(v->channels, &plan);
 }
 
+/* The analysis' configuration; its interval is the daemon's own (collection) interval, which
+ * vms_config_analysis does not fill in. */
+static void
+analysis_config(const struct vms_config *c, struct vms_analysis_config *ac)
+{
+	vms_config_analysis(c, ac);
+	ac->interval_ns = (uint64_t)c->interval_s * NS_PER_S;
+}
+
 /* A shorter interval pulls the next run in; a longer one applies from the next run on. */
 static void
 job_set_interval(struct job *j, uint64_t interval_ns, uint64_t now)
@@ -333,7 +342,7 @@ apply_live(struct vmscaled *v, const struct vms_config *old, const struct vms_co
 	job_set_interval(&v->host, interval_ns, now);
 	job_set_interval(&v->save, (uint64_t)c->analysis.save_interval_s * NS_PER_S, now);
 	struct vms_analysis_config ac;
-	vms_config_analysis(c, &ac);
+	analysis_config(c, &ac);
 	vms_analysis_set_config(v->analysis, &ac);
 	bool same_filter = (!old->probe_domains && !c->probe_domains) ||
 			   (old->probe_domains && c->probe_domains &&
@@ -640,7 +649,7 @@ main(int argc, char **argv)
 	}
 	apply_probe_config(&v);
 	struct vms_analysis_config ac;
-	vms_config_analysis(&v.cfg, &ac);
+	analysis_config(&v.cfg, &ac);
 	v.analysis = vms_analysis_new(&ac);
 	if (ensure_state_dir(v.cfg.state_dir) < 0)
 		goto cleanup;

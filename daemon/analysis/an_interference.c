@@ -144,8 +144,8 @@ find_suspects(struct vms_analysis *a, struct an_domain *victim)
 void
 an_update_suspects(struct vms_analysis *a, uint64_t now_ns)
 {
-	/* Suspects once per host interval at most: they follow the resource samples. */
-	if (now_ns - a->interference_at_ns >= 5ull * 1000000000ull || !a->interference_at_ns) {
+	/* Suspects once per collection interval at most: they follow the resource samples. */
+	if (now_ns - a->interference_at_ns >= a->cfg.interval_ns || !a->interference_at_ns) {
 		a->interference_at_ns = now_ns;
 		for (size_t i = 0; i < a->ndomains; i++)
 			if (a->domains[i]->present)

@@ -107,6 +107,7 @@ vms_analysis_config_defaults(struct vms_analysis_config *c)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	c->host_cpus = n > 0 ? (unsigned)n : 1;
 	c->retention_s = 30ull * 86400;
+	c->interval_ns = 5ull * 1000000000ull;
 }
 
 struct an_domain *
