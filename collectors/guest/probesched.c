@@ -8,7 +8,7 @@
 #include "daemon/util/log.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
-
+#include "daemon/util/hash.h"
 
 struct entry {
 	char key[VMS_PSCHED_KEY_MAX + 1];
@@ -27,15 +27,6 @@ struct vms_psched {
 	uint64_t delayed_total;
 };
 
-static uint32_t
-key_hash(const char *key)
-{
-	uint32_t h = 2166136261u; /* FNV-1a: only for spreading, not for security */
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
-}
-
 static bool
 family_on(const struct vms_psched *ps, const struct entry *e, unsigned f)
 {
@@ -48,7 +39,7 @@ static uint64_t
 first_due(const struct vms_psched *ps, const struct entry *e, unsigned f, uint64_t now_ns)
 {
 	uint64_t interval = (uint64_t)ps->cfg.interval_ms[f] * NS_PER_MS;
-	uint64_t slot = (uint64_t)(key_hash(e->key) % 1000u) * interval / 1000u;
+	uint64_t slot = (uint64_t)(vms_hash_str(e->key) % 1000u) * interval / 1000u;
 	uint64_t fam = (uint64_t)(f - VMS_FAM_FIRST_ACTIVE) * interval /
 		       (VMS_FAM_COUNT - VMS_FAM_FIRST_ACTIVE);
 	return now_ns + (slot + fam) % interval;

@@ -59,10 +59,11 @@ struct vms_analysis_config {
 	unsigned capacity_min_levels; /* N_up levels needed for a capacity prediction */
 	unsigned host_cpus;        /* P in seed 001's ET(i) = ET_P * max(1, i/P) */
 	uint64_t retention_s;      /* state of domains not seen this long is forgotten */
+	uint64_t interval_ns;      /* interval: the collectors' cadence, which suspects follow */
 };
 
 /* Defaults: window 300 s, 5 samples, 8 buckets, warning 1.5, critical 2, clear 1.2, 60 s,
- * R^2 0.8, 3 levels, host_cpus from sysconf, retention 30 days. */
+ * R^2 0.8, 3 levels, host_cpus from sysconf, retention 30 days, interval 5 s. */
 void vms_analysis_config_defaults(struct vms_analysis_config *c);
 
 struct vms_analysis;
@@ -111,7 +112,7 @@ double vms_analysis_threshold(const struct vms_analysis *a, enum vms_an_probe p,
 			      enum vms_an_severity s);
 
 /*
- * Persistence. The payload is text (one record per line, documented in analysis.c) inside a
+ * Persistence. The payload is text (one record per line, documented in an_persist.c) inside a
  * versioned, checksummed container written atomically (statefile.h). Loading an unusable
  * file moves it aside, logs why and starts fresh; it never fails the daemon.
  */

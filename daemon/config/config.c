@@ -1,5 +1,6 @@
 /* vmscaled configuration (see config.h): defaults, copy and free; the analysis' settings. */
 #include "daemon/config/config.h"
+#include "vmscale/clock.h"
 #include "daemon/config/config_internal.h"
 
 #include <stdlib.h>
@@ -19,10 +20,11 @@ void
 vms_config_analysis(const struct vms_config *c, struct vms_analysis_config *out)
 {
 	vms_analysis_config_defaults(out);
-	out->window_ns = (uint64_t)c->analysis.window_s * 1000000000u;
+	out->interval_ns = (uint64_t)c->interval_s * NS_PER_S; /* suspects once per collection */
+	out->window_ns = (uint64_t)c->analysis.window_s * NS_PER_S;
 	out->min_samples = c->analysis.min_samples;
 	out->max_buckets = c->analysis.buckets;
-	out->alert_for_ns = (uint64_t)c->analysis.alert_for_s * 1000000000u;
+	out->alert_for_ns = (uint64_t)c->analysis.alert_for_s * NS_PER_S;
 	out->capacity_min_levels = c->analysis.capacity_min_levels;
 	out->capacity_min_r2 = c->analysis.capacity_min_r2;
 	out->retention_s = c->analysis.retention_s;

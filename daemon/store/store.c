@@ -1,6 +1,7 @@
 /* The store (see store.h). */
 #include "daemon/store/store.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@ vms_store_init(struct vms_store *st, uint32_t probe_interval_ms)
 	memset(st, 0, sizeof(*st));
 	st->probe_interval_ms = probe_interval_ms;
 	st->busy_threshold = VMS_BUSY_THRESHOLD_DEFAULT;
+	/* The key a domain is found by: the one place to change when the key grows. */
+	vms_keyindex_init(&st->index, offsetof(struct vms_domain, key));
 }
 
 void
@@ -45,7 +48,7 @@ vms_store_fini(struct vms_store *st)
 	for (size_t i = 0; i < st->ndomains; i++)
 		domain_free(st->domains[i]);
 	free(st->domains);
-	free(st->index);
+	vms_keyindex_fini(&st->index);
 	for (size_t i = 0; i < st->nconns; i++) {
 		free(st->conns[i]->uri);
 		free(st->conns[i]);
@@ -54,81 +57,10 @@ vms_store_fini(struct vms_store *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* The key a domain is found by: the one place to change when the key grows (URI + UUID). */
-static const char *
-domain_key(const struct vms_domain *d)
-{
-	return d->key;
-}
-
-/* FNV-1a (64 bit): keys are short strings from libvirt, not chosen by a scraper. */
-static size_t
-key_hash(const char *key)
-{
-	uint64_t h = 14695981039346656037ull;
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		h ^= *p;
-		h *= 1099511628211ull;
-	}
-	return (size_t)h;
-}
-
-/* The index slot holding key, or the empty slot where it would go. */
-static size_t
-index_slot(const struct vms_store *st, const char *key)
-{
-	size_t mask = st->index_cap - 1;
-	size_t i = key_hash(key) & mask;
-	while (st->index[i] && strcmp(domain_key(st->index[i]), key) != 0)
-		i = (i + 1) & mask;
-	return i;
-}
-
-static void
-index_grow(struct vms_store *st)
-{
-	struct vms_domain **old = st->index;
-	size_t old_cap = st->index_cap;
-	st->index_cap = old_cap ? old_cap * 2 : 64;
-	st->index = vms_xcalloc(st->index_cap, sizeof(*st->index));
-	for (size_t i = 0; i < old_cap; i++)
-		if (old[i])
-			st->index[index_slot(st, domain_key(old[i]))] = old[i];
-	free(old);
-}
-
-/*
- * Deletion by backward shift: the entries after the hole in its probe run move up unless
- * their home slot lies cyclically in (hole, j], so no lookup stops early at the hole and no
- * tombstones pile up while domains come and go.
- */
-static void
-index_delete(struct vms_store *st, const struct vms_domain *d)
-{
-	if (!st->index_cap)
-		return;
-	size_t mask = st->index_cap - 1;
-	size_t hole = index_slot(st, domain_key(d));
-	if (st->index[hole] != d)
-		return;
-	st->index[hole] = NULL;
-	for (size_t j = (hole + 1) & mask; st->index[j]; j = (j + 1) & mask) {
-		size_t home = key_hash(domain_key(st->index[j])) & mask;
-		bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-		if (stays)
-			continue;
-		st->index[hole] = st->index[j];
-		st->index[j] = NULL;
-		hole = j;
-	}
-}
-
 struct vms_domain *
 vms_store_find(struct vms_store *st, const char *key)
 {
-	if (!st->index_cap)
-		return NULL;
-	return st->index[index_slot(st, key)];
+	return vms_keyindex_find(&st->index, key);
 }
 
 struct vms_conn *
@@ -190,16 +122,13 @@ vms_store_upsert_in(struct vms_store *st, const struct vms_conn *conn, const cha
 			st->cap = st->cap ? st->cap * 2 : 16;
 			st->domains = vms_xrealloc(st->domains, st->cap, sizeof(*st->domains));
 		}
-		/* At most half full: probe runs stay short. */
-		if ((st->ndomains + 1) * 2 > st->index_cap)
-			index_grow(st);
 		d = vms_xcalloc(1, sizeof(*d));
 		d->vcpu_utilization = NAN;
 		d->probe.clock_skew_s = NAN;
 		snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
 		memcpy(d->key, key, sizeof(d->key));
 		d->conn = conn;
-		st->index[index_slot(st, domain_key(d))] = d;
+		vms_keyindex_add(&st->index, d);
 		st->domains[st->ndomains++] = d;
 		vms_store_changed(st);
 	}
@@ -224,7 +153,7 @@ vms_store_remove(struct vms_store *st, struct vms_domain *d)
 {
 	for (size_t i = 0; i < st->ndomains; i++) {
 		if (st->domains[i] == d) {
-			index_delete(st, d);
+			vms_keyindex_remove(&st->index, d);
 			memmove(&st->domains[i], &st->domains[i + 1],
 				(st->ndomains - i - 1) * sizeof(*st->domains));
 			st->ndomains--;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "vmscale/protocol.h"
+#include "daemon/util/keyindex.h"
 
 #define VMS_UUID_LEN 36
 #define VMS_DOMAIN_KEY_LEN (VMS_UUID_LEN + 4) /* UUID "@" connection index */
@@ -163,10 +164,7 @@ struct vms_host_stats {
 struct vms_store {
 	struct vms_domain **domains; /* in arrival order, which is the order of /metrics */
 	size_t ndomains, cap;
-	/* Open-addressing hash of domains by key (linear probing, no tombstones); NULL = empty.
-	 * A power of two, at most half full, so lookups stay O(1) at thousands of domains. */
-	struct vms_domain **index;
-	size_t index_cap;
+	struct vms_keyindex index;   /* the domains by key, O(1) at thousands of them */
 	bool libvirt_up;             /* every connection is up (vms_store_set_conn_up) */
 	struct vms_conn **conns;     /* one per configured URI */
 	size_t nconns;
@@ -187,7 +185,7 @@ struct vms_conn *vms_store_add_conn(struct vms_store *st, const char *uri);
 /* Records whether a connection answers; libvirt_up follows (all of them up). */
 void vms_store_set_conn_up(struct vms_store *st, struct vms_conn *conn, bool up);
 
-/* Domains are found by their key (struct vms_domain.key; store.c: domain_key, key_hash). */
+/* Domains are found by their key (struct vms_domain.key; daemon/util/keyindex.h). */
 struct vms_domain *vms_store_find(struct vms_store *st, const char *key);
 /* The key of the domain with this uuid on conn (NULL: a domain without connection). */
 void vms_domain_key(char key[VMS_DOMAIN_KEY_LEN + 1], const struct vms_conn *conn,

@@ -2,8 +2,8 @@
  * The degradation analysis against known answers, on a fake monotonic clock: statistics by
  * N_up and the bucket cap, baseline selection and its resets (configuration change, control
  * handler), slowdown in both orientations, alert hysteresis, capacity headroom and its
- * reasons, interference suspects, persistence (round trip, unusable files moved aside, bad
- * records), startup time and the hypervisor's own CPU.
+ * reasons, interference suspects and how often they are recomputed, persistence (round trip,
+ * unusable files moved aside, bad records), startup time and the hypervisor's own CPU.
  */
 #include <dirent.h>
 #include <math.h>
@@ -778,22 +778,19 @@ give_vcpus(struct vms_domain *d, unsigned n)
 	d->stats.vcpu = calloc(n, sizeof(*d->stats.vcpu));
 }
 
-static void
-test_interference(void)
+/* A victim whose cpu_work slows with the CPU use of a noisy neighbour, a quiet one beside:
+ * 2 minutes of samples every 10 s. Returns the victim. */
+static struct vms_domain *
+noisy_neighbour(struct vms_analysis *a, struct vms_store *st)
 {
-	struct vms_analysis_config c;
-	config(&c);
-	struct vms_analysis *a = vms_analysis_new(&c);
-	struct vms_store st;
-	vms_store_init(&st, 5000);
-	struct vms_domain *v = add(&st, 1, "victim");
+	struct vms_domain *v = add(st, 1, "victim");
 	for (int i = 0; i < 5; i++)
-		sample(a, &st, v, 100, S(1));
+		sample(a, st, v, 100, S(1));
 	now += S(100);
-	struct vms_domain *noisy = add(&st, 2, "noisy"), *quiet = add(&st, 3, "quiet");
+	struct vms_domain *noisy = add(st, 2, "noisy"), *quiet = add(st, 3, "quiet");
 	give_vcpus(noisy, 2);
 	give_vcpus(quiet, 1);
-	update(a, &st); /* the neighbours' first statistics */
+	update(a, st); /* the neighbours' first statistics */
 	/* CPU cores the noisy one uses per interval; the victim is 1 + that times slower. */
 	static const double use[12] = {0.6, 1.0, 0.8,  1.4, 0.7,  1.2,
 	                               0.9, 1.6, 0.65, 1.1, 0.75, 1.3};
@@ -802,8 +799,20 @@ test_interference(void)
 		noisy->stats.vcpu[0].time_ns += (uint64_t)(use[i] * 0.5 * 10e9);
 		noisy->stats.vcpu[1].time_ns += (uint64_t)(use[i] * 0.5 * 10e9);
 		quiet->stats.vcpu[0].time_ns += (uint64_t)(calm[i] * 10e9);
-		sample(a, &st, v, 100 / (1 + use[i]), S(10));
+		sample(a, st, v, 100 / (1 + use[i]), S(10));
 	}
+	return v;
+}
+
+static void
+test_interference(void)
+{
+	struct vms_analysis_config c;
+	config(&c);
+	struct vms_analysis *a = vms_analysis_new(&c);
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *v = noisy_neighbour(a, &st);
 	char *t = render(a, &st);
 	const char *top = strstr(t, "\nvmscale_interference_score{");
 	CHECK(
@@ -836,6 +845,62 @@ test_interference(void)
 	free(t);
 	vms_analysis_free(a);
 	vms_store_fini(&st);
+}
+
+/* The number of interference series now. */
+static unsigned
+suspects_now(const struct vms_analysis *a, const struct vms_store *st)
+{
+	char *t = render(a, st);
+	unsigned n = count_prefix(t, "vmscale_interference_score{");
+	free(t);
+	return n;
+}
+
+/*
+ * Suspects are recomputed once per collection interval, whatever it is: with a 60 s interval
+ * a change seen 5 s (and 59 s) after a recomputation is not acted on yet, 60 s after it is;
+ * with 5 s, 5 s after. The change: the victim's warning threshold raised out of reach, so
+ * that a recomputation finds no victim.
+ */
+static void
+check_interference_interval(unsigned interval_s)
+{
+	struct vms_analysis_config c;
+	config(&c);
+	c.interval_ns = S(interval_s);
+	struct vms_analysis *a = vms_analysis_new(&c);
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	noisy_neighbour(a, &st);
+	now += S(interval_s); /* a whole interval since any recomputation: this update is one */
+	update(a, &st);
+	CHECK(suspects_now(a, &st) > 0);
+	c.warning[VMS_AN_CPU_WORK] = c.critical[VMS_AN_CPU_WORK] = 100;
+	vms_analysis_set_config(a, &c);
+	now += S(5);
+	update(a, &st);
+	if (interval_s > 5) {
+		CHECK(suspects_now(a, &st) > 0);
+		now += S(interval_s - 6);
+		update(a, &st);
+		CHECK(suspects_now(a, &st) > 0);
+		now += S(1);
+		update(a, &st);
+	}
+	CHECK_INT(suspects_now(a, &st), 0);
+	vms_analysis_free(a);
+	vms_store_fini(&st);
+}
+
+static void
+test_interference_interval(void)
+{
+	struct vms_analysis_config c;
+	vms_analysis_config_defaults(&c);
+	CHECK_INT(c.interval_ns, S(5)); /* the daemon's default interval */
+	check_interference_interval(60);
+	check_interference_interval(5);
 }
 
 /* Five correlated neighbours, more or less noisy: the three best, best first. */
@@ -1323,6 +1388,7 @@ main(void)
 	test_overhead_and_model();
 	test_capacity();
 	test_interference();
+	test_interference_interval();
 	test_top_suspects();
 	test_retention();
 	test_persistence();

@@ -65,7 +65,7 @@ test_many_domains(void)
 		ref[i] = vms_store_upsert(&st, key, name, i);
 	}
 	CHECK_INT(st.ndomains, NKEYS);
-	CHECK(st.index_cap >= 2 * NKEYS);
+	CHECK(st.index.cap >= 2 * NKEYS);
 	CHECK(consistent(&st, ref));
 	/* Arrival order is the order of /metrics. */
 	bool ordered = true;

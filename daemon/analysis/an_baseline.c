@@ -1,0 +1,190 @@
+/* N_up buckets, baselines and what their means say: linearity, seed 001's CPU model. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/analysis/an_internal.h"
+#include "daemon/util/alloc.h"
+
+void
+an_probe_init(struct an_probe *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->slowdown = NAN;
+}
+
+/* Drops the least recently fed buckets beyond the cap, never the baseline's own (with a cap of
+ * at least 1 there is always another bucket to drop: N_up levels are distinct). */
+void
+an_trim_buckets(struct an_probe *p, unsigned cap)
+{
+	while (p->nbuckets > cap) {
+		unsigned victim = p->nbuckets;
+		for (unsigned i = 0; i < p->nbuckets; i++) {
+			if (p->have_baseline && p->buckets[i].n_up == p->baseline_n_up && cap > 0)
+				continue;
+			if (victim == p->nbuckets ||
+			    p->buckets[i].last_use < p->buckets[victim].last_use)
+				victim = i;
+		}
+		p->buckets[victim] = p->buckets[--p->nbuckets];
+	}
+}
+
+double
+an_bucket_central(const struct an_bucket *b)
+{
+	double v[VMS_AN_BUCKET_WINDOW];
+	memcpy(v, b->recent, b->nrecent * sizeof(double));
+	return vms_median(v, b->nrecent);
+}
+
+struct an_bucket *
+an_get_bucket(struct vms_analysis *a, struct an_probe *p, uint32_t n_up)
+{
+	for (unsigned i = 0; i < p->nbuckets; i++)
+		if (p->buckets[i].n_up == n_up)
+			return &p->buckets[i];
+	if (!p->buckets)
+		p->buckets = vms_xcalloc(a->cfg.max_buckets, sizeof(*p->buckets));
+	if (p->nbuckets == a->cfg.max_buckets)
+		an_trim_buckets(p, a->cfg.max_buckets - 1);
+	struct an_bucket *b = &p->buckets[p->nbuckets++];
+	memset(b, 0, sizeof(*b));
+	b->n_up = n_up;
+	return b;
+}
+
+/* The baseline: the central value of the lowest N_up with enough samples (unless pinned). */
+void
+an_choose_baseline(const struct vms_analysis *a, struct an_probe *p)
+{
+	if (p->pinned)
+		return;
+	const struct an_bucket *best = NULL;
+	for (unsigned i = 0; i < p->nbuckets; i++) {
+		const struct an_bucket *b = &p->buckets[i];
+		if (b->w.n >= a->cfg.min_samples && (!best || b->n_up < best->n_up))
+			best = b;
+	}
+	if (!best)
+		return;
+	double c = an_bucket_central(best);
+	if (!(c > 0) || !isfinite(c))
+		return;
+	p->have_baseline = true;
+	p->baseline = c;
+	p->baseline_n_up = best->n_up;
+}
+
+void
+an_reset_probe(struct an_probe *p)
+{
+	free(p->buckets);
+	an_probe_init(p);
+}
+
+void
+an_feed(struct vms_analysis *a, struct an_probe *p, unsigned probe, double v, uint64_t at_ns,
+        uint32_t n_up, bool neighbours_busy)
+{
+	if (!isfinite(v) || !(v > 0))
+		return;
+	struct an_bucket *b = an_get_bucket(a, p, n_up);
+	b->last_use = ++a->feed_seq;
+	vms_welford_add(&b->w, v);
+	b->recent[b->head] = v;
+	b->head = (b->head + 1) % VMS_AN_BUCKET_WINDOW;
+	if (b->nrecent < VMS_AN_BUCKET_WINDOW)
+		b->nrecent++;
+	vms_window_add(&p->recent, at_ns, v);
+	an_choose_baseline(a, p);
+	/* Seed 000's O_vn: the cost of n VMs up, with them idle or working. */
+	if (p->have_baseline && n_up >= 2) {
+		double s = an_oriented(probe, p->baseline, v);
+		if (isfinite(s))
+			vms_welford_add(&p->overhead[neighbours_busy], s - 1);
+	}
+}
+
+/* The bucket means against N_up, over buckets with enough samples. */
+int
+an_probe_linearity(const struct vms_analysis *a, const struct an_probe *p, struct vms_fit *f)
+{
+	double x[VMS_AN_MAX_BUCKETS], y[VMS_AN_MAX_BUCKETS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < p->nbuckets; i++)
+		if (p->buckets[i].w.n >= a->cfg.min_samples) {
+			x[n] = p->buckets[i].n_up;
+			y[n] = p->buckets[i].w.mean;
+			n++;
+		}
+	return vms_fit_linear(x, y, n, f);
+}
+
+/* Seed 001's ideal: a CPU-bound domain's time stays ET_P until N_up passes P, then grows as
+ * N_up/P. The RMS relative error of the measured CPU-work slowdown (bucket means) against it. */
+bool
+an_cpu_model_error(const struct vms_analysis *a, const struct an_domain *d, double *rms)
+{
+	const struct an_probe *p = &d->probes[VMS_AN_CPU_WORK];
+	if (!p->have_baseline || !a->cfg.host_cpus)
+		return false;
+	const struct an_bucket *base = NULL;
+	for (unsigned i = 0; i < p->nbuckets; i++)
+		if (p->buckets[i].n_up == p->baseline_n_up)
+			base = &p->buckets[i];
+	if (!base || base->w.n < a->cfg.min_samples)
+		return false;
+	double P = a->cfg.host_cpus, model_base = fmax(1, base->n_up / P), sum = 0;
+	unsigned n = 0;
+	for (unsigned i = 0; i < p->nbuckets; i++) {
+		const struct an_bucket *bk = &p->buckets[i];
+		if (bk->w.n < a->cfg.min_samples)
+			continue;
+		double measured = an_oriented(VMS_AN_CPU_WORK, base->w.mean, bk->w.mean);
+		double model = fmax(1, bk->n_up / P) / model_base;
+		if (!isfinite(measured))
+			continue;
+		sum += (measured / model - 1) * (measured / model - 1);
+		n++;
+	}
+	if (n < 2)
+		return false;
+	*rms = sqrt(sum / n);
+	return true;
+}
+
+/* Resets the baselines when the domain now runs with other vCPUs, memory or probe. */
+void
+an_check_signature(struct an_domain *ad, const struct vms_domain *d)
+{
+	unsigned vcpus = d->stats.have_cpu ? d->stats.nvcpu : 0;
+	uint64_t mem = d->stats.have_balloon_current ? d->stats.balloon_current_kib : 0;
+	const char *probe = d->probe.hello ? d->probe.info.probe_version : "";
+	char why[160] = "";
+	if (vcpus && ad->sig_vcpus && vcpus != ad->sig_vcpus)
+		snprintf(why, sizeof(why), "vCPUs %u -> %u", ad->sig_vcpus, vcpus);
+	else if (mem && ad->sig_mem_kib && mem != ad->sig_mem_kib)
+		snprintf(why, sizeof(why), "memory %llu -> %llu KiB",
+		         (unsigned long long)ad->sig_mem_kib, (unsigned long long)mem);
+	else if (*probe && *ad->sig_probe &&
+	         strncmp(probe, ad->sig_probe, sizeof(ad->sig_probe) - 1))
+		snprintf(why, sizeof(why), "probe version %s -> %.40s", ad->sig_probe, probe);
+	if (*why) {
+		vms_log(LOG_NOTICE, ad->name, "baselines reset: %s", why);
+		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
+			if (ad->probes[p].severity != VMS_AN_OK)
+				an_log_transition(ad, p, ad->probes[p].severity, VMS_AN_OK,
+				                  ad->probes[p].slowdown, 0, "baselines reset");
+			an_reset_probe(&ad->probes[p]);
+		}
+	}
+	if (vcpus)
+		ad->sig_vcpus = vcpus;
+	if (mem)
+		ad->sig_mem_kib = mem;
+	if (*probe)
+		snprintf(ad->sig_probe, sizeof(ad->sig_probe), "%.63s", probe);
+}

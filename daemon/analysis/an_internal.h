@@ -1,0 +1,215 @@
+/*
+ * The analysis' insides, shared by its files and by nothing else (analysis.h is the public
+ * face). Everything here runs in the event loop's thread.
+ *
+ * Bounds: one entry per domain seen (running, or stopped less than retention ago, at most
+ * AN_MAX_DOMAINS); per domain and probe at most max_buckets N_up buckets of fixed size, one
+ * window of VMS_WINDOW_CAP recent values; per domain three windows of resource use. Host-wide
+ * series keep at most VMS_AN_MAX_BUCKETS buckets each. Nothing grows with time.
+ *
+ * The files by concern: analysis.c (probes, domains and their update from the store,
+ * configuration, views), an_baseline.c (N_up buckets, baselines, linearity), an_slowdown.c
+ * (slowdown, alert hysteresis), an_host.c (host series, capacity), an_interference.c
+ * (suspects), an_render.c (the metric families), an_persist.c (the state file), an_control.c
+ * (the control socket).
+ */
+#ifndef VMSCALE_ANALYSIS_AN_INTERNAL_H
+#define VMSCALE_ANALYSIS_AN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/analysis/analysis.h"
+#include "daemon/store/store.h"
+#include "daemon/util/buf.h"
+#include "daemon/util/keyindex.h"
+#include "daemon/util/log.h"
+#include "daemon/util/stats.h"
+
+#define buf_lit(b, s) vms_buf_append((b), (s), sizeof(s) - 1) /* a literal, its length counted */
+#define AN_MAX_DOMAINS 65536 /* entries kept, running or not; more are not tracked */
+#define AN_SUSPECTS 3
+
+/* ---------------------------------------------------------------- state */
+
+struct an_bucket {
+	uint32_t n_up;
+	uint64_t last_use; /* the analysis' feed counter when last fed: eviction order */
+	struct vms_welford w;
+	double recent[VMS_AN_BUCKET_WINDOW]; /* behind the robust central value */
+	unsigned head, nrecent;
+};
+
+struct an_probe {
+	struct an_bucket *buckets; /* max_buckets of them, allocated at the first sample */
+	unsigned nbuckets;
+	uint64_t fed_at_ns;       /* the store's at_ns of the last value fed */
+	struct vms_window recent; /* host time and value: the slowdown window */
+	bool have_baseline, pinned;
+	double baseline;
+	uint32_t baseline_n_up;
+	double slowdown;                /* over the window; NaN when unknown */
+	struct vms_welford overhead[2]; /* slowdown - 1 with the neighbours idle [0] or busy [1] */
+	enum vms_an_severity severity;
+	uint64_t warn_since_ns, crit_since_ns; /* when the condition began; 0 = not met */
+};
+
+enum an_resource { AN_RES_CPU, AN_RES_BLOCK, AN_RES_NETWORK, AN_RES_COUNT };
+
+struct an_suspect {
+	char *name;
+	enum an_resource resource;
+	double score;
+};
+
+struct an_domain {
+	char key[VMS_DOMAIN_KEY_LEN + 1];
+	char *name;
+	/* What the baseline was measured with: a change resets it. 0/"" = not known yet. */
+	unsigned sig_vcpus;
+	uint64_t sig_mem_kib;
+	char sig_probe[64];
+	double last_seen_unix;
+	bool present; /* running at the last update */
+	bool id_known;
+	int seen_id;
+	/* Startup: from the moment we see the domain start to its probe's first hello. */
+	bool awaiting_report;
+	uint64_t start_ns;
+	uint32_t start_n_up;
+	bool have_startup;
+	double startup_s;
+	/* Host-side resource use between consecutive statistics, for interference. */
+	bool have_prev;
+	uint64_t prev_vcpu_ns, prev_block_bytes, prev_net_bytes, prev_at_ns;
+	struct vms_window res[AN_RES_COUNT];
+	struct an_suspect suspects[AN_SUSPECTS];
+	unsigned nsuspects;
+	struct an_probe probes[VMS_AN_PROBE_COUNT];
+};
+
+enum an_host_metric { AN_HOST_OVERHEAD, AN_HOST_MTOOL, AN_HOST_STARTUP, AN_HOST_COUNT };
+/* The `metric` label of the host series, also their name in the state file. */
+extern const char *const an_host_metric_names[AN_HOST_COUNT];
+
+struct an_host_bucket {
+	uint32_t n_up;
+	struct vms_welford w;
+};
+
+struct an_host_series {
+	struct an_host_bucket b[VMS_AN_MAX_BUCKETS];
+	unsigned n;
+};
+
+struct vms_analysis {
+	struct vms_analysis_config cfg;
+	struct an_domain **domains; /* in arrival order */
+	size_t ndomains, cap;
+	struct vms_keyindex index; /* the domains by key */
+	uint64_t feed_seq;
+	bool updated_once;
+	/* Host CPU not attributable to vCPUs (seed 001's hypervisor overhead). */
+	bool have_host_prev;
+	uint64_t host_prev_busy, host_prev_total;
+	uint64_t vcpu_acc_ns; /* vCPU time of the domains since the last host sample */
+	bool vcpu_acc_valid;  /* no domain came or went meanwhile */
+	size_t host_prev_n_up;
+	double overhead_cores; /* NaN until two host samples */
+	struct an_host_series host[AN_HOST_COUNT];
+	uint64_t interference_at_ns;
+	/* Persistence, for the metrics. */
+	uint64_t saves_ok, saves_failed;
+	double last_save_unix;
+	int load_result; /* -2 not tried, -1 unusable, 0 loaded, 1 none */
+	uint64_t generation; /* bumped by every call that may change what is rendered */
+	struct vms_complaint save_complaint;
+};
+
+/* ---------------------------------------------------------------- probes and domains */
+
+/* Slowdown of a value against its baseline, oriented so that > 1 is always worse. */
+double an_oriented(unsigned p, double baseline, double value);
+/* The latest trusted value of probe p in the store; the network at its largest block. */
+const struct vms_probe_value *an_probe_value(const struct vms_probe_state *ps, unsigned p);
+
+struct an_domain *an_find_domain(const struct vms_analysis *a, const char *key);
+/* NULL when AN_MAX_DOMAINS are tracked already. */
+struct an_domain *an_add_domain(struct vms_analysis *a, const char *key, const char *name);
+void an_free_domain(struct an_domain *d);
+void an_remove_domain_at(struct vms_analysis *a, size_t i);
+
+/* ---------------------------------------------------------------- buckets and baselines */
+
+void an_probe_init(struct an_probe *p);
+/* Frees the buckets and forgets the baseline. */
+void an_reset_probe(struct an_probe *p);
+/* Drops the least recently fed buckets beyond cap, never the baseline's own. */
+void an_trim_buckets(struct an_probe *p, unsigned cap);
+/* The median of a bucket's recent values. */
+double an_bucket_central(const struct an_bucket *b);
+/* The bucket of n_up, made (evicting the least recent when full) if there is none. */
+struct an_bucket *an_get_bucket(struct vms_analysis *a, struct an_probe *p, uint32_t n_up);
+/* The baseline: the central value of the lowest N_up with enough samples (unless pinned). */
+void an_choose_baseline(const struct vms_analysis *a, struct an_probe *p);
+/* One probe value into its N_up bucket, the slowdown window and the overhead. */
+void an_feed(struct vms_analysis *a, struct an_probe *p, unsigned probe, double v, uint64_t at_ns,
+             uint32_t n_up, bool neighbours_busy);
+/* Resets the baselines when the domain now runs with other vCPUs, memory or probe. */
+void an_check_signature(struct an_domain *ad, const struct vms_domain *d);
+/* The bucket means against N_up, over buckets with enough samples: vms_fit_linear's result. */
+int an_probe_linearity(const struct vms_analysis *a, const struct an_probe *p, struct vms_fit *f);
+/* The RMS relative error of the CPU-work slowdown against seed 001's model. */
+bool an_cpu_model_error(const struct vms_analysis *a, const struct an_domain *d, double *rms);
+
+/* ---------------------------------------------------------------- slowdown and alerts */
+
+const char *an_severity_name(enum vms_an_severity s);
+/* Logs an alert's change; n_up 0 when not known to the caller, why NULL when it needs none. */
+void an_log_transition(const struct an_domain *d, unsigned probe, enum vms_an_severity from,
+                       enum vms_an_severity to, double slowdown, size_t n_up, const char *why);
+/* The hysteresis of one probe's alert against its current slowdown. */
+void an_evaluate_alert(const struct vms_analysis *a, struct an_domain *d, unsigned probe,
+                       uint64_t now_ns, size_t n_up);
+/* Each probe of a running domain: its new value fed in, its slowdown, its alert. */
+void an_update_probes(struct vms_analysis *a, struct an_domain *ad, const struct vms_domain *d,
+                      uint64_t now_ns, size_t n_up, bool neighbours_busy);
+/* A domain stopped: its alerts end, its slowdown window empties. */
+void an_end_alerts(struct an_domain *ad, size_t n_up);
+
+/* ---------------------------------------------------------------- host series and capacity */
+
+void an_host_feed(struct an_host_series *s, uint32_t n_up, double v);
+/* Seed 001: host CPU time not spent in guests' vCPUs, per host sample, by N_up; and M_tool. */
+void an_track_hypervisor(struct vms_analysis *a, const struct vms_store *st, size_t n_up);
+
+enum an_capacity_reason {
+	AN_CAP_OK,
+	AN_CAP_NO_BASELINE,
+	AN_CAP_TOO_FEW_LEVELS,
+	AN_CAP_POOR_FIT,
+	AN_CAP_NO_TREND,
+	AN_CAP_REASON_COUNT
+};
+
+struct an_capacity {
+	enum an_capacity_reason reason;
+	struct vms_fit fit;
+	unsigned levels;
+	double predicted_max;
+};
+
+/* The capacity prediction of one probe across the domains. */
+struct an_capacity an_capacity_of(const struct vms_analysis *a, unsigned probe);
+
+/* ---------------------------------------------------------------- interference */
+
+void an_clear_suspects(struct an_domain *d);
+/* Host-side resource use of a running domain between its consecutive statistics. */
+void an_track_resources(struct vms_analysis *a, struct an_domain *ad, const struct vms_domain *d,
+                        uint64_t now_ns);
+/* The suspects of every running domain, at most once per collection interval. */
+void an_update_suspects(struct vms_analysis *a, uint64_t now_ns);
+
+#endif

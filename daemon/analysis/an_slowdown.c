@@ -1,0 +1,104 @@
+/* The slowdown of every probe against its baseline, and the alerts on it: hysteresis, the log
+ * of every transition. */
+#include <math.h>
+#include <stdio.h>
+
+#include "daemon/analysis/an_internal.h"
+
+const char *
+an_severity_name(enum vms_an_severity s)
+{
+	return s == VMS_AN_CRITICAL ? "critical" : s == VMS_AN_WARNING ? "warning" : "ok";
+}
+
+void
+an_log_transition(const struct an_domain *d, unsigned probe, enum vms_an_severity from,
+                  enum vms_an_severity to, double slowdown, size_t n_up, const char *why)
+{
+	char sd[32], nu[32];
+	snprintf(sd, sizeof(sd), "%.3f", slowdown);
+	if (n_up)
+		snprintf(nu, sizeof(nu), "%zu", n_up);
+	else
+		snprintf(nu, sizeof(nu), "?"); /* not known to the caller */
+	const char *fields[] = {"PROBE",    vms_an_probe_name(probe), "SLOWDOWN", sd, "N_UP", nu,
+	                        "SEVERITY", an_severity_name(to),     NULL};
+	if (to > from)
+		vms_log_fields(to == VMS_AN_CRITICAL ? LOG_CRIT : LOG_WARNING, d->name, fields,
+		               "alert %s firing: probe %s slowdown %s at N_up %s (was %s)",
+		               an_severity_name(to), vms_an_probe_name(probe), sd, nu,
+		               an_severity_name(from));
+	else
+		vms_log_fields(
+		    LOG_NOTICE, d->name, fields, "alert %s %s: probe %s slowdown %s at N_up %s%s%s",
+		    an_severity_name(from), to == VMS_AN_OK ? "resolved" : "eased to warning",
+		    vms_an_probe_name(probe), sd, nu, why ? ": " : "", why ? why : "");
+}
+
+/*
+ * Netdata's hysteresis: warning fires at slowdown >= warning held for alert-for and ends only
+ * below clear; critical fires at >= critical held as long and eases to warning below the
+ * warning threshold. No fresh value: the state holds.
+ */
+void
+an_evaluate_alert(const struct vms_analysis *a, struct an_domain *d, unsigned probe,
+                  uint64_t now_ns, size_t n_up)
+{
+	struct an_probe *p = &d->probes[probe];
+	double s = p->slowdown;
+	if (isnan(s))
+		return;
+	double warn = a->cfg.warning[probe], crit = a->cfg.critical[probe],
+	       clear = a->cfg.clear[probe];
+	p->warn_since_ns = s >= warn ? (p->warn_since_ns ? p->warn_since_ns : now_ns) : 0;
+	p->crit_since_ns = s >= crit ? (p->crit_since_ns ? p->crit_since_ns : now_ns) : 0;
+	enum vms_an_severity to = p->severity;
+	if (p->crit_since_ns && now_ns - p->crit_since_ns >= a->cfg.alert_for_ns)
+		to = VMS_AN_CRITICAL;
+	else if (p->warn_since_ns && now_ns - p->warn_since_ns >= a->cfg.alert_for_ns &&
+	         to < VMS_AN_WARNING)
+		to = VMS_AN_WARNING;
+	if (to == VMS_AN_CRITICAL && s < warn)
+		to = VMS_AN_WARNING;
+	if (to >= VMS_AN_WARNING && s < clear)
+		to = VMS_AN_OK;
+	if (to != p->severity) {
+		an_log_transition(d, probe, p->severity, to, s, n_up, NULL);
+		p->severity = to;
+	}
+}
+
+/* Each probe's new value fed in (if any), its slowdown over the window, its alert. */
+void
+an_update_probes(struct vms_analysis *a, struct an_domain *ad, const struct vms_domain *d,
+                 uint64_t now_ns, size_t n_up, bool neighbours_busy)
+{
+	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
+		struct an_probe *pr = &ad->probes[p];
+		const struct vms_probe_value *pv = an_probe_value(&d->probe, p);
+		if (pv && pv->have && pv->at_ns > pr->fed_at_ns) {
+			pr->fed_at_ns = pv->at_ns;
+			an_feed(a, pr, p, pv->value, pv->at_ns, (uint32_t)n_up, neighbours_busy);
+		}
+		uint64_t since = now_ns > a->cfg.window_ns ? now_ns - a->cfg.window_ns : 0;
+		double cur = vms_window_median(&pr->recent, since, NULL);
+		pr->slowdown = pr->have_baseline ? an_oriented(p, pr->baseline, cur) : NAN;
+		an_evaluate_alert(a, ad, p, now_ns, n_up);
+	}
+}
+
+/* A domain stopped: its alerts end (logged) and its slowdown window empties. */
+void
+an_end_alerts(struct an_domain *ad, size_t n_up)
+{
+	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
+		struct an_probe *pr = &ad->probes[p];
+		if (pr->severity != VMS_AN_OK)
+			an_log_transition(ad, p, pr->severity, VMS_AN_OK, pr->slowdown, n_up,
+			                  "the domain stopped");
+		pr->severity = VMS_AN_OK;
+		pr->warn_since_ns = pr->crit_since_ns = 0;
+		pr->slowdown = NAN;
+		pr->recent.n = pr->recent.head = 0;
+	}
+}
