@@ -28,7 +28,7 @@
 #include "daemon/util/stats.h"
 
 #define buf_lit(b, s) vms_buf_append((b), (s), sizeof(s) - 1) /* a literal, its length counted */
-#define AN_MAX_DOMAINS 65536 /* entries kept, running or not; more are not tracked */
+#define AN_MAX_DOMAINS 65536u /* entries kept, running or not; more are not tracked */
 #define AN_SUSPECTS 3
 
 /* ---------------------------------------------------------------- state */
