@@ -99,31 +99,31 @@ struct counter_key {
 };
 
 static const struct counter_key block_keys[] = {
-	{"rd.bytes", offsetof(struct vms_block_stats, rd_bytes)},
-	{"rd.reqs", offsetof(struct vms_block_stats, rd_reqs)},
-	{"rd.times", offsetof(struct vms_block_stats, rd_times_ns)},
-	{"wr.bytes", offsetof(struct vms_block_stats, wr_bytes)},
-	{"wr.reqs", offsetof(struct vms_block_stats, wr_reqs)},
-	{"wr.times", offsetof(struct vms_block_stats, wr_times_ns)},
-	{NULL, 0},
+    {"rd.bytes", offsetof(struct vms_block_stats, rd_bytes)},
+    {"rd.reqs", offsetof(struct vms_block_stats, rd_reqs)},
+    {"rd.times", offsetof(struct vms_block_stats, rd_times_ns)},
+    {"wr.bytes", offsetof(struct vms_block_stats, wr_bytes)},
+    {"wr.reqs", offsetof(struct vms_block_stats, wr_reqs)},
+    {"wr.times", offsetof(struct vms_block_stats, wr_times_ns)},
+    {NULL, 0},
 };
 
 static const struct counter_key net_keys[] = {
-	{"rx.bytes", offsetof(struct vms_net_stats, rx_bytes)},
-	{"rx.pkts", offsetof(struct vms_net_stats, rx_pkts)},
-	{"rx.errs", offsetof(struct vms_net_stats, rx_errs)},
-	{"rx.drop", offsetof(struct vms_net_stats, rx_drop)},
-	{"tx.bytes", offsetof(struct vms_net_stats, tx_bytes)},
-	{"tx.pkts", offsetof(struct vms_net_stats, tx_pkts)},
-	{"tx.errs", offsetof(struct vms_net_stats, tx_errs)},
-	{"tx.drop", offsetof(struct vms_net_stats, tx_drop)},
-	{NULL, 0},
+    {"rx.bytes", offsetof(struct vms_net_stats, rx_bytes)},
+    {"rx.pkts", offsetof(struct vms_net_stats, rx_pkts)},
+    {"rx.errs", offsetof(struct vms_net_stats, rx_errs)},
+    {"rx.drop", offsetof(struct vms_net_stats, rx_drop)},
+    {"tx.bytes", offsetof(struct vms_net_stats, tx_bytes)},
+    {"tx.pkts", offsetof(struct vms_net_stats, tx_pkts)},
+    {"tx.errs", offsetof(struct vms_net_stats, tx_errs)},
+    {"tx.drop", offsetof(struct vms_net_stats, tx_drop)},
+    {NULL, 0},
 };
 
 /* Stores p into the device record dev: its name, or the counter that rest names. */
 static void
 set_device_field(char *dev, char *name, const struct counter_key *keys, const char *rest,
-		 const virTypedParameter *p)
+                 const virTypedParameter *p)
 {
 	if (strcmp(rest, "name") == 0) {
 		copy_name(name, p);

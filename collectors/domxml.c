@@ -40,7 +40,7 @@ attr(const xmlNode *n, const char *name, char *buf, size_t bufsz)
 
 int
 vms_domxml_channel_path(const char *xml, const char *channel_name, char *path, size_t pathsz,
-			char *err, size_t errsz)
+                        char *err, size_t errsz)
 {
 	size_t len = strnlen(xml, VMS_DOMXML_MAX_BYTES + 1);
 	if (len > VMS_DOMXML_MAX_BYTES) {
@@ -48,7 +48,7 @@ vms_domxml_channel_path(const char *xml, const char *channel_name, char *path, s
 		return -1;
 	}
 	xmlDoc *doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
-				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc) {
 		snprintf(err, errsz, "domain XML is not well-formed");
 		return -1;
@@ -71,18 +71,21 @@ vms_domxml_channel_path(const char *xml, const char *channel_name, char *path, s
 		const xmlNode *target = child(c, "target");
 		const xmlNode *source = child(c, "source");
 		if (!target || !attr(target, "type", target_type, sizeof(target_type)) ||
-		    strcmp(target_type, "virtio") != 0 || !attr(target, "name", name, sizeof(name)) ||
-		    strcmp(name, channel_name) != 0)
+		    strcmp(target_type, "virtio") != 0 ||
+		    !attr(target, "name", name, sizeof(name)) || strcmp(name, channel_name) != 0)
 			continue;
 		char p[sizeof(((struct sockaddr_un *)0)->sun_path)];
 		if (!source || !attr(source, "path", p, sizeof(p))) {
-			snprintf(err, errsz, "channel %s has no usable source path (absent or longer "
-				 "than %zu bytes)", channel_name, sizeof(p) - 1);
+			snprintf(err, errsz,
+			         "channel %s has no usable source path (absent or longer "
+			         "than %zu bytes)",
+			         channel_name, sizeof(p) - 1);
 			rc = -1;
 			goto cleanup;
 		}
 		if (p[0] != '/' || strlen(p) >= pathsz) {
-			snprintf(err, errsz, "channel %s source path is not absolute", channel_name);
+			snprintf(err, errsz, "channel %s source path is not absolute",
+			         channel_name);
 			rc = -1;
 			goto cleanup;
 		}
@@ -105,7 +108,7 @@ read_domain(const char *xml, const xmlNode **devices, char *err, size_t errsz)
 		return NULL;
 	}
 	xmlDoc *doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
-				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc) {
 		snprintf(err, errsz, "domain XML is not well-formed");
 		return NULL;
@@ -148,7 +151,7 @@ vms_domxml_vsock_cid(const char *xml, uint32_t *cid, char *err, size_t errsz)
 	}
 	if (!digits || errno || !end || *end || v < 3 || v >= UINT32_MAX) {
 		snprintf(err, errsz, "vsock cid address '%.15s' is not a guest CID (3..4294967294)",
-			 addr);
+		         addr);
 		rc = -1;
 		goto cleanup;
 	}

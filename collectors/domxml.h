@@ -14,7 +14,7 @@
  * sockaddr_un); err then says why.
  */
 int vms_domxml_channel_path(const char *xml, const char *channel_name, char *path, size_t pathsz,
-			    char *err, size_t errsz);
+                            char *err, size_t errsz);
 
 /*
  * Finds the guest CID of the domain's virtio vsock device (<devices><vsock model='virtio'>

@@ -13,7 +13,7 @@
 
 static struct vms_complaint host_complaint;
 static struct vms_complaint meminfo_complaint, swap_complaint, disk_complaint, net_complaint,
-	proc_complaint;
+    proc_complaint;
 static bool include_virtual_disks;
 
 void
@@ -40,8 +40,8 @@ complain_sg(struct vms_complaint *c, const char *what)
 {
 	sg_error_details det;
 	sg_get_error_details(&det);
-	vms_complain(c, LOG_WARNING, NULL, "libstatgrab: %s: %s (%s)", what, sg_str_error(det.error),
-		     det.error_arg ? det.error_arg : "");
+	vms_complain(c, LOG_WARNING, NULL, "libstatgrab: %s: %s (%s)", what,
+	             sg_str_error(det.error), det.error_arg ? det.error_arg : "");
 }
 
 /*
@@ -76,8 +76,9 @@ read_meminfo_extra(struct vms_host_stats *h)
 {
 	h->have_shared = read_meminfo(&h->mem_buffers, &h->mem_shared) == 0;
 	if (!h->have_shared)
-		vms_complain(&meminfo_complaint, LOG_WARNING, NULL,
-			     "/proc/meminfo: no Buffers or Shmem line; virtualization memory unknown");
+		vms_complain(
+		    &meminfo_complaint, LOG_WARNING, NULL,
+		    "/proc/meminfo: no Buffers or Shmem line; virtualization memory unknown");
 	else
 		vms_complain_recovered(&meminfo_complaint, NULL, "/proc/meminfo: readable again");
 }
@@ -148,10 +149,12 @@ read_ifaces(struct vms_host_stats *h)
 		complain_sg(&net_complaint, "network I/O");
 		return;
 	}
-	vms_complain_recovered(&net_complaint, NULL, "libstatgrab: network I/O statistics recovered");
+	vms_complain_recovered(&net_complaint, NULL,
+	                       "libstatgrab: network I/O statistics recovered");
 	for (size_t i = 0; io && i < n; i++) {
 		struct vms_host_iface *f = &h->ifaces[h->nifaces];
-		if (h->nifaces == VMS_HOST_MAX_IFACES || !keep_name(f->name, io[i].interface_name)) {
+		if (h->nifaces == VMS_HOST_MAX_IFACES ||
+		    !keep_name(f->name, io[i].interface_name)) {
 			h->ifaces_dropped++;
 			continue;
 		}
@@ -206,7 +209,7 @@ vms_host_read(struct vms_store *st)
 		sg_error_details det;
 		sg_get_error_details(&det);
 		vms_complain(&host_complaint, LOG_WARNING, NULL, "libstatgrab: %s (%s)",
-			     sg_str_error(det.error), det.error_arg ? det.error_arg : "");
+		             sg_str_error(det.error), det.error_arg ? det.error_arg : "");
 		if (st->host.valid) {
 			st->host.valid = false;
 			st->host.have_virt_mem = false;

@@ -18,7 +18,7 @@
 #define KEEPALIVE_INTERVAL_S 5
 #define KEEPALIVE_COUNT 3
 #define DOMAIN_STATS                                                                               \
-	(VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |         \
+	(VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |          \
 	 VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK)
 
 struct vms_libvirt {
@@ -127,22 +127,23 @@ connect_libvirt(struct vms_libvirt *lv)
 			lv->backoff_ns = BACKOFF_MAX_NS;
 		lv->retry_at_ns = now + lv->backoff_ns;
 		vms_complain(&lv->complaint, LOG_ERR, NULL,
-			     "libvirt: cannot connect to %s: %s (retrying with backoff)", lv->uri,
-			     last_error());
+		             "libvirt: cannot connect to %s: %s (retrying with backoff)", lv->uri,
+		             last_error());
 		return -1;
 	}
 	/* Keepalive detects a dead libvirtd even while we are idle; not every driver has it. */
 	virConnectSetKeepAlive(lv->conn, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT);
 	virConnectRegisterCloseCallback(lv->conn, on_close, lv, NULL);
-	lv->lifecycle_cb = virConnectDomainEventRegisterAny(
-		lv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
-		lv, NULL);
+	lv->lifecycle_cb =
+	    virConnectDomainEventRegisterAny(lv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+	                                     VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);
 	if (lv->lifecycle_cb < 0)
 		vms_warn("libvirt: %s: no lifecycle events (%s); N_up follows the poll interval",
-			 lv->uri, last_error());
+		         lv->uri, last_error());
 	lv->backoff_ns = 0;
 	if (lv->complaint.interval_ns)
-		vms_complain_recovered(&lv->complaint, NULL, "libvirt: connected to %s again", lv->uri);
+		vms_complain_recovered(&lv->complaint, NULL, "libvirt: connected to %s again",
+		                       lv->uri);
 	else
 		vms_info("libvirt: connected to %s", lv->uri);
 	return 0;
@@ -164,7 +165,7 @@ read_channel(struct vms_domain *d, virDomainPtr dom)
 	}
 	char path[256], err[256];
 	int rc = vms_domxml_channel_path(xml, VMS_PROTO_CHANNEL_NAME, path, sizeof(path), err,
-					 sizeof(err));
+	                                 sizeof(err));
 	uint32_t cid = 0;
 	char verr[256];
 	int vrc = vms_domxml_vsock_cid(xml, &cid, verr, sizeof(verr));
@@ -176,7 +177,8 @@ read_channel(struct vms_domain *d, virDomainPtr dom)
 		vms_log(LOG_WARNING, d->name, "ignoring its probe channel: %s", err);
 	else if (rc == 0)
 		vms_log(LOG_INFO, d->name, "no %s channel: %s", VMS_PROTO_CHANNEL_NAME,
-			d->vsock_cid ? "its probe may use vsock" : "no probe data unless over vsock or tcp");
+		        d->vsock_cid ? "its probe may use vsock"
+		                     : "no probe data unless over vsock or tcp");
 	vms_store_set_channel(d, rc == 1 ? path : NULL);
 }
 
@@ -187,19 +189,21 @@ read_channel(struct vms_domain *d, virDomainPtr dom)
  */
 static void
 warn_collisions(const struct vms_store *st, const struct vms_conn *conn, const char *uuid,
-		const char *name)
+                const char *name)
 {
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *o = st->domains[i];
 		if (o->conn == conn)
 			continue;
 		if (strcmp(o->uuid, uuid) == 0)
-			vms_log(LOG_WARNING, name, "same UUID %s as domain '%s' on %s", uuid, o->name,
-				o->conn ? o->conn->uri : "?");
+			vms_log(LOG_WARNING, name, "same UUID %s as domain '%s' on %s", uuid,
+			        o->name, o->conn ? o->conn->uri : "?");
 		else if (strcmp(o->name, name) == 0)
-			vms_log(LOG_WARNING, name, "a domain of this name also runs on %s: their "
-				"per-domain series collide (vmscale_domain_info tells them apart by uri)",
-				o->conn ? o->conn->uri : "?");
+			vms_log(LOG_WARNING, name,
+			        "a domain of this name also runs on %s: their "
+			        "per-domain series collide (vmscale_domain_info tells them apart "
+			        "by uri)",
+			        o->conn ? o->conn->uri : "?");
 	}
 }
 
@@ -209,7 +213,7 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 	struct vms_store *st = lv->store;
 	if (lv->conn && (lv->closed_by_peer || virConnectIsAlive(lv->conn) != 1)) {
 		vms_complain(&lv->complaint, LOG_ERR, NULL,
-			     "libvirt: connection to %s lost; reconnecting", lv->uri);
+		             "libvirt: connection to %s lost; reconnecting", lv->uri);
 		disconnect(lv);
 	}
 	if (!lv->conn && connect_libvirt(lv) < 0) {
@@ -221,11 +225,11 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 	 * domain stuck in a job returns what can be had at once instead of stalling everyone. */
 	virDomainStatsRecordPtr *recs = NULL;
 	int n = virConnectGetAllDomainStats(lv->conn, DOMAIN_STATS, &recs,
-					    VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE |
-						    VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+	                                    VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE |
+	                                        VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
 	if (n < 0) {
-		vms_complain(&lv->complaint, LOG_ERR, NULL, "libvirt: cannot list domains on %s: %s",
-			     lv->uri, last_error());
+		vms_complain(&lv->complaint, LOG_ERR, NULL,
+		             "libvirt: cannot list domains on %s: %s", lv->uri, last_error());
 		if (virConnectIsAlive(lv->conn) != 1)
 			disconnect(lv);
 		vms_store_set_conn_up(st, lv->sconn, false);

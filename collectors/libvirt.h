@@ -17,7 +17,7 @@ int vms_libvirt_event_init(void);
 /* on_change is called (from the event loop) when a lifecycle event suggests refreshing now.
  * The URI is added to the store's connections. */
 struct vms_libvirt *vms_libvirt_new(const char *uri, struct vms_store *st,
-				    void (*on_change)(void *), void *cls);
+                                    void (*on_change)(void *), void *cls);
 void vms_libvirt_free(struct vms_libvirt *lv);
 
 /* Connects if needed (respecting backoff) and refreshes the domain list; 0 or -1. */

@@ -76,7 +76,7 @@ conn_flush(struct conn *k)
 {
 	while (k->sent < k->reply.len) {
 		ssize_t n = send(k->fd, k->reply.data + k->sent, k->reply.len - k->sent,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		                 MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -108,8 +108,8 @@ conn_reject(struct conn *k, const char *why)
 	struct vms_control *c = k->owner;
 	c->stats.rejected_total++;
 	vms_complain(&c->bad_complaint, LOG_WARNING, NULL,
-		     "control: rejected a request from pid %ld uid %lu: %s", (long)k->pid,
-		     (unsigned long)k->uid, why);
+	             "control: rejected a request from pid %ld uid %lu: %s", (long)k->pid,
+	             (unsigned long)k->uid, why);
 	k->reply.len = 0;
 	vms_buf_printf(&k->reply, "error: %s\n", why);
 	conn_reply(k);
@@ -223,7 +223,7 @@ conn_read(struct conn *k)
 			size_t len = (size_t)(lf - k->line);
 			if (len + 1 != k->len)
 				conn_reject(k, "bytes after the request line "
-						 "(one request per connection)");
+				               "(one request per connection)");
 			else
 				conn_serve(k, len);
 			return;
@@ -259,8 +259,8 @@ drop_oldest(struct vms_control *c)
 			old = c->conns[i];
 	c->stats.timeouts_total++;
 	vms_complain(&c->busy_complaint, LOG_WARNING, NULL,
-		     "control: %d connections at once: dropped the oldest (pid %ld uid %lu)",
-		     VMS_CONTROL_MAX_PENDING, (long)old->pid, (unsigned long)old->uid);
+	             "control: %d connections at once: dropped the oldest (pid %ld uid %lu)",
+	             VMS_CONTROL_MAX_PENDING, (long)old->pid, (unsigned long)old->uid);
 	conn_end(old);
 }
 
@@ -325,8 +325,8 @@ on_tick(void *opaque)
 			continue;
 		}
 		vms_complain(&c->bad_complaint, LOG_WARNING, NULL,
-			     "control: no request line from pid %ld uid %lu within %u ms",
-			     (long)k->pid, (unsigned long)k->uid, c->timeout_ms);
+		             "control: no request line from pid %ld uid %lu within %u ms",
+		             (long)k->pid, (unsigned long)k->uid, c->timeout_ms);
 		k->reply.len = 0;
 		vms_buf_printf(&k->reply, "error: timed out waiting for the request line\n");
 		conn_reply(k); /* sends what fits now and ends, or waits up to timeout_ms more */
@@ -371,7 +371,7 @@ claim_path(const char *path, const struct sockaddr_un *sa, char *err, size_t err
 	}
 	if (!S_ISSOCK(sb.st_mode)) {
 		snprintf(err, errsz,
-			 "control socket: %s exists and is not a socket; not replacing it", path);
+		         "control socket: %s exists and is not a socket; not replacing it", path);
 		return -1;
 	}
 	/* Non-blocking, so that a live daemon with a full backlog answers EAGAIN, not a hang. */
@@ -386,18 +386,20 @@ claim_path(const char *path, const struct sockaddr_un *sa, char *err, size_t err
 	if (rc < 0 && e == ECONNREFUSED) {
 		if (unlink(path) < 0 && errno != ENOENT) {
 			snprintf(err, errsz, "control socket: cannot remove the stale %s: %s", path,
-				 strerror(errno));
+			         strerror(errno));
 			return -1;
 		}
 		vms_info("control: removed the stale socket %s", path);
 		return 0;
 	}
 	if (rc == 0 || e == EAGAIN || e == EINPROGRESS)
-		snprintf(err, errsz, "control socket: another process (a running vmscaled?) "
-			 "is listening on %s", path);
+		snprintf(err, errsz,
+		         "control socket: another process (a running vmscaled?) "
+		         "is listening on %s",
+		         path);
 	else
 		snprintf(err, errsz, "control socket: cannot check whether %s is in use: %s", path,
-			 strerror(e));
+		         strerror(e));
 	return -1;
 }
 
@@ -410,7 +412,7 @@ vms_control_open(const char *path, vms_control_fn fn, void *opaque, char *err, s
 	bool bound = false;
 	if (!path || !path[0] || strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errsz, "control socket: path empty or longer than %zu bytes",
-			 sizeof(sa.sun_path) - 1);
+		         sizeof(sa.sun_path) - 1);
 		return NULL;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -428,12 +430,12 @@ vms_control_open(const char *path, vms_control_fn fn, void *opaque, char *err, s
 	struct stat sb;
 	if (chmod(path, 0600) < 0 || lstat(path, &sb) < 0) {
 		snprintf(err, errsz, "control socket: cannot make %s mode 0600: %s", path,
-			 strerror(errno));
+		         strerror(errno));
 		goto cleanup;
 	}
 	if (listen(fd, LISTEN_BACKLOG) < 0) {
 		snprintf(err, errsz, "control socket: cannot listen on %s: %s", path,
-			 strerror(errno));
+		         strerror(errno));
 		goto cleanup;
 	}
 	c = vms_xcalloc(1, sizeof(*c));
@@ -450,7 +452,7 @@ vms_control_open(const char *path, vms_control_fn fn, void *opaque, char *err, s
 	int tick_rc = vms_tick_add(&c->tick, VMS_TICK_MS, on_tick, c);
 	if (c->watch < 0 || tick_rc < 0) {
 		snprintf(err, errsz, "control socket: cannot watch %s: no event loop registered?",
-			 path);
+		         path);
 		goto cleanup;
 	}
 	vms_info("control: listening on %s", path);

@@ -33,7 +33,7 @@
 #include "daemon/util/metrics_source.h"
 
 #define VMS_CONTROL_DEFAULT_PATH "/run/vmscale/control.sock"
-#define VMS_CONTROL_MAX_LINE 1024    /* bytes of a request line, LF included */
+#define VMS_CONTROL_MAX_LINE 1024 /* bytes of a request line, LF included */
 #define VMS_CONTROL_MAX_WORDS 8
 #define VMS_CONTROL_MAX_WORD 255     /* bytes of one word */
 #define VMS_CONTROL_TIMEOUT_MS 2000u /* to send the request line, and to read the reply */
@@ -47,8 +47,8 @@ struct vms_control;
  * spaces). Appends the reply body to out (zero or more lines, each ending in \n) and returns
  * 0, or returns -1 with a one-line reason in err (errsz is at least 256).
  */
-typedef int (*vms_control_fn)(void *opaque, int argc, char **argv, struct vms_buf *out,
-			      char *err, size_t errsz);
+typedef int (*vms_control_fn)(void *opaque, int argc, char **argv, struct vms_buf *out, char *err,
+                              size_t errsz);
 
 /*
  * Binds a unix stream socket at path, mode 0600 (its parent folder is made 0755 if missing),
@@ -56,8 +56,8 @@ typedef int (*vms_control_fn)(void *opaque, int argc, char **argv, struct vms_bu
  * nobody answers on is stale and replaced; a path where another process listens, or that is
  * not a socket, is refused. Returns NULL with err filled on failure.
  */
-struct vms_control *vms_control_open(const char *path, vms_control_fn fn, void *opaque,
-				     char *err, size_t errsz);
+struct vms_control *vms_control_open(const char *path, vms_control_fn fn, void *opaque, char *err,
+                                     size_t errsz);
 /* Stops serving, drops the connections in progress and unlinks the socket it made. NULL ok. */
 void vms_control_close(struct vms_control *c);
 

@@ -53,8 +53,8 @@ struct vms_http {
 	struct MHD_Daemon *mhd;
 	pthread_mutex_t lock; /* guards current and published_ns; held only briefly */
 	struct snapshot *current;
-	uint64_t published_ns;   /* monotonic time of the last publish, 0 before the first */
-	uint64_t stale_ns;       /* /healthz fails when the last publish is older */
+	uint64_t published_ns;    /* monotonic time of the last publish, 0 before the first */
+	uint64_t stale_ns;        /* /healthz fails when the last publish is older */
 	char *tls_cert, *tls_key; /* PEM text, kept while libmicrohttpd may refer to it */
 	size_t tls_key_len;
 };
@@ -153,7 +153,8 @@ gzip_openmetrics(const char *text, size_t len, size_t *outlen)
 		z.avail_in = (uInt)slice.len;
 		rc = deflate(&z, last ? Z_FINISH : Z_NO_FLUSH);
 		if (rc == Z_OK && z.avail_in != 0)
-			rc = Z_BUF_ERROR; /* cannot happen with deflateBound's room; never loop on it */
+			rc = Z_BUF_ERROR; /* cannot happen with deflateBound's room; never loop on
+			                     it */
 	}
 	*outlen = z.total_out;
 	deflateEnd(&z);
@@ -220,7 +221,7 @@ header_accepts(const char *header, const char *token, const char *wildcard)
 			p++;
 		size_t n = (size_t)(p - tok);
 		bool match = (n == tl && strncasecmp(tok, token, tl) == 0) ||
-			     (wl && n == wl && strncmp(tok, wildcard, wl) == 0);
+		             (wl && n == wl && strncmp(tok, wildcard, wl) == 0);
 		double q = 1.0;
 		while (*p && *p != ',') {
 			if (*p == ';') {
@@ -241,9 +242,8 @@ header_accepts(const char *header, const char *token, const char *wildcard)
 static enum MHD_Result
 reply_static(struct MHD_Connection *conn, unsigned status, const char *text, const char *allow)
 {
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text,
-						MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_PERSISTENT);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -258,8 +258,8 @@ reply_static(struct MHD_Connection *conn, unsigned status, const char *text, con
 static enum MHD_Result
 reply_text(struct MHD_Connection *conn, unsigned status, const char *text)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text,
-								 MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -271,8 +271,8 @@ reply_text(struct MHD_Connection *conn, unsigned status, const char *text)
 
 /*
  * Healthy while the event loop publishes or confirms the snapshot: it does at least once a
- * second while it runs, so a snapshot older than 3 intervals means collection is stuck (a hung libvirt call, say) even
- * though this thread still answers.
+ * second while it runs, so a snapshot older than 3 intervals means collection is stuck (a hung
+ * libvirt call, say) even though this thread still answers.
  */
 static enum MHD_Result
 reply_health(struct vms_http *h, struct MHD_Connection *conn)
@@ -282,14 +282,14 @@ reply_health(struct vms_http *h, struct MHD_Connection *conn)
 	pthread_mutex_unlock(&h->lock);
 	if (at == 0)
 		return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-				  "503 first collection not finished yet\n");
+		                  "503 first collection not finished yet\n");
 	uint64_t now = vms_monotonic_ns();
 	if (now > at && now - at > h->stale_ns) {
 		char msg[160];
 		snprintf(msg, sizeof(msg),
-			 "503 no snapshot published for %.1f s (limit %.0f s, 3 intervals): "
-			 "collection is stuck\n",
-			 (double)(now - at) / 1e9, (double)h->stale_ns / 1e9);
+		         "503 no snapshot published for %.1f s (limit %.0f s, 3 intervals): "
+		         "collection is stuck\n",
+		         (double)(now - at) / 1e9, (double)h->stale_ns / 1e9);
 		return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
 	}
 	return reply_text(conn, MHD_HTTP_OK, "ok\n");
@@ -297,7 +297,7 @@ reply_health(struct vms_http *h, struct MHD_Connection *conn)
 
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-	   const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+           const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
 	struct vms_http *h = cls;
 	(void)version;
@@ -313,28 +313,29 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "405 method not allowed\n",
-				    "GET, HEAD");
+		                    "GET, HEAD");
 
 	if (strcmp(url, "/healthz") == 0)
 		return reply_health(h, conn);
 	bool want_metrics = strcmp(url, "/metrics") == 0;
 	if (!want_metrics && strcmp(url, "/") != 0)
-		return reply_static(conn, MHD_HTTP_NOT_FOUND, "404 not found: try /metrics\n", NULL);
+		return reply_static(conn, MHD_HTTP_NOT_FOUND, "404 not found: try /metrics\n",
+		                    NULL);
 
 	struct snapshot *s = snapshot_get(h);
 	if (!s)
 		return reply_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-				    "503 first collection not finished yet\n", NULL);
+		                    "503 first collection not finished yet\n", NULL);
 	const char *body = want_metrics ? s->metrics : s->landing;
 	size_t body_len = want_metrics ? s->metrics_len : s->landing_len;
 	bool gz = false, om = false;
 	if (want_metrics) {
-		om = header_accepts(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-								MHD_HTTP_HEADER_ACCEPT),
-				    "application/openmetrics-text", NULL);
+		om = header_accepts(
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+		    "application/openmetrics-text", NULL);
 		gz = header_accepts(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-								MHD_HTTP_HEADER_ACCEPT_ENCODING),
-				    "gzip", "*");
+		                                                MHD_HTTP_HEADER_ACCEPT_ENCODING),
+		                    "gzip", "*");
 		size_t len;
 		const char *derived = snapshot_body(s, om, gz, &len);
 		if (derived) {
@@ -345,15 +346,15 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		}
 	}
 	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
-		body_len, (void *)(uintptr_t)body, snapshot_unref_cb, s);
+	    body_len, (void *)(uintptr_t)body, snapshot_unref_cb, s);
 	if (!r) {
 		snapshot_unref(s);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				!want_metrics ? "text/html; charset=utf-8"
-				: om          ? CONTENT_TYPE_OPENMETRICS
-					      : CONTENT_TYPE_METRICS);
+	                        !want_metrics ? "text/html; charset=utf-8"
+	                        : om          ? CONTENT_TYPE_OPENMETRICS
+	                                      : CONTENT_TYPE_METRICS);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
 	if (gz)
@@ -394,7 +395,8 @@ read_pem(const char *what, const char *path, size_t *len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			vms_err("%s %s: cannot read: %s", what, path, r < 0 ? strerror(errno) : "file shrank");
+			vms_err("%s %s: cannot read: %s", what, path,
+			        r < 0 ? strerror(errno) : "file shrank");
 			free(buf);
 			buf = NULL;
 			goto cleanup;
@@ -422,7 +424,8 @@ http_free(struct vms_http *h)
 	pthread_mutex_destroy(&h->lock);
 	free(h->tls_cert);
 	if (h->tls_key)
-		explicit_bzero(h->tls_key, h->tls_key_len); /* no private key left in freed memory */
+		explicit_bzero(h->tls_key,
+		               h->tls_key_len); /* no private key left in freed memory */
 	free(h->tls_key);
 	free(h);
 }
@@ -439,7 +442,7 @@ vms_http_start(const struct vms_http_options *opt)
 	}
 	if (!opt->tls_cert != !opt->tls_key) {
 		vms_err("TLS needs both a certificate and a key (got only the %s)",
-			opt->tls_cert ? "certificate" : "key");
+		        opt->tls_cert ? "certificate" : "key");
 		return NULL;
 	}
 	bool tls = opt->tls_cert != NULL;
@@ -453,40 +456,41 @@ vms_http_start(const struct vms_http_options *opt)
 	h->stale_ns = (uint64_t)HEALTH_STALE_INTERVALS * interval_s * 1000000000ull;
 	if (tls) {
 		h->tls_cert = read_pem("TLS certificate", opt->tls_cert, &cert_len);
-		h->tls_key = h->tls_cert ? read_pem("TLS key", opt->tls_key, &h->tls_key_len) : NULL;
+		h->tls_key =
+		    h->tls_cert ? read_pem("TLS key", opt->tls_key, &h->tls_key_len) : NULL;
 		if (!h->tls_key) {
 			http_free(h);
 			return NULL;
 		}
 	}
 	struct MHD_OptionItem tls_opts[] = {
-		{MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
-		{MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
-		{MHD_OPTION_END, 0, NULL},
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+	    {MHD_OPTION_END, 0, NULL},
 	};
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (tls)
 		flags |= MHD_USE_TLS;
-	unsigned max_conn = opt->max_connections ? opt->max_connections : VMS_HTTP_MAX_CONNECTIONS_DEFAULT;
+	unsigned max_conn =
+	    opt->max_connections ? opt->max_connections : VMS_HTTP_MAX_CONNECTIONS_DEFAULT;
 	unsigned timeout_s = opt->timeout_s ? opt->timeout_s : VMS_HTTP_TIMEOUT_S_DEFAULT;
 	errno = 0;
-	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
-				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-				  MHD_OPTION_CONNECTION_LIMIT, max_conn,
-				  MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
-				  MHD_OPTION_ARRAY, tls ? tls_opts : &tls_opts[2],
-				  MHD_OPTION_END);
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+	                          on_mhd_error, NULL, MHD_OPTION_SOCK_ADDR,
+	                          (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, max_conn,
+	                          MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_ARRAY,
+	                          tls ? tls_opts : &tls_opts[2], MHD_OPTION_END);
 	if (!h->mhd) {
 		/* libmicrohttpd logged the details (GnuTLS' word on a bad certificate or key). */
 		if (tls)
-			vms_err("cannot serve HTTPS on %s with certificate %s and key %s: %s", opt->listen,
-				opt->tls_cert, opt->tls_key, errno ? strerror(errno) : "libmicrohttpd refused");
+			vms_err("cannot serve HTTPS on %s with certificate %s and key %s: %s",
+			        opt->listen, opt->tls_cert, opt->tls_key,
+			        errno ? strerror(errno) : "libmicrohttpd refused");
 		else
 			vms_err("cannot listen on %s: %s", opt->listen,
-				errno ? strerror(errno) : "libmicrohttpd refused");
+			        errno ? strerror(errno) : "libmicrohttpd refused");
 		http_free(h);
 		return NULL;
 	}
@@ -504,7 +508,7 @@ vms_http_stop(struct vms_http *h)
 
 void
 vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, char *landing,
-		 size_t landing_len)
+                 size_t landing_len)
 {
 	struct snapshot *s = vms_xcalloc(1, sizeof(*s));
 	atomic_init(&s->refs, 1);

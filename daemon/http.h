@@ -16,12 +16,12 @@ struct vms_http;
 
 /* What vms_http_start needs; fields left 0 or NULL take the defaults. */
 struct vms_http_options {
-	const char *listen;         /* "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" */
-	unsigned max_connections;   /* connections served at once; more are closed at accept */
-	unsigned timeout_s;         /* a connection idle this long is closed */
-	const char *tls_cert;       /* PEM certificate (chain) and private key files: HTTPS */
-	const char *tls_key;        /* when both are set, plain HTTP when neither is */
-	unsigned interval_s;        /* collection interval: /healthz fails after 3 without a snapshot */
+	const char *listen;       /* "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" */
+	unsigned max_connections; /* connections served at once; more are closed at accept */
+	unsigned timeout_s;       /* a connection idle this long is closed */
+	const char *tls_cert;     /* PEM certificate (chain) and private key files: HTTPS */
+	const char *tls_key;      /* when both are set, plain HTTP when neither is */
+	unsigned interval_s; /* collection interval: /healthz fails after 3 without a snapshot */
 };
 
 /*
@@ -34,7 +34,7 @@ void vms_http_stop(struct vms_http *h);
 /* Replaces the snapshot; takes ownership of both malloc'd buffers. /healthz answers 200 while
  * this is called at least once every 3 intervals. */
 void vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, char *landing,
-		      size_t landing_len);
+                      size_t landing_len);
 
 /* Confirms that the snapshot served is still current (nothing changed since the last
  * publish): /healthz counts it as a publish. */

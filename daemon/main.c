@@ -87,7 +87,8 @@ static void
 register_sources(struct vmscaled *v)
 {
 	struct vms_registry *r = v->registry = vms_registry_new();
-	v->analysis_source = (struct vms_analysis_source){.analysis = v->analysis, .store = &v->store};
+	v->analysis_source =
+	    (struct vms_analysis_source){.analysis = v->analysis, .store = &v->store};
 	vms_registry_add(r, vms_expo_self_source(&v->self));
 	vms_registry_add(r, vms_expo_store_source(&v->store));
 	vms_registry_add(r, vms_channels_metrics_source(v->channels));
@@ -137,8 +138,8 @@ update_status(struct vmscaled *v, uint64_t now)
 {
 	char status[sizeof(v->status)], lv[48];
 	snprintf(status, sizeof(status), "N_up=%zu, probes %zu/%zu up, libvirt %s",
-		 v->store.ndomains, vms_store_probes_up(&v->store, now), v->store.ndomains,
-		 libvirt_state(&v->store, lv, sizeof(lv)));
+	         v->store.ndomains, vms_store_probes_up(&v->store, now), v->store.ndomains,
+	         libvirt_state(&v->store, lv, sizeof(lv)));
 	if (strcmp(status, v->status) != 0) {
 		snprintf(v->status, sizeof(v->status), "%s", status);
 		sd_notifyf(0, "STATUS=%s", status);
@@ -207,8 +208,8 @@ run_jobs(struct vmscaled *v)
 		sd_notify(0, "READY=1");
 		char lv[48];
 		vms_info("ready: serving http%s://%s/metrics (N_up=%zu, libvirt %s)",
-			 v->cfg.tls_cert ? "s" : "", v->cfg.listen, v->store.ndomains,
-			 libvirt_state(&v->store, lv, sizeof(lv)));
+		         v->cfg.tls_cert ? "s" : "", v->cfg.listen, v->store.ndomains,
+		         libvirt_state(&v->store, lv, sizeof(lv)));
 	}
 	schedule_next(v, now);
 }
@@ -278,22 +279,23 @@ apply_probe_config(struct vmscaled *v)
 {
 	const struct vms_probe_config *p = &v->cfg.probe;
 	struct vms_probe_plan plan = {
-		.schedule = {
-			.cpu_ms = p->cpu_interval_ms,
-			.disk_ms = p->disk_interval_ms,
-			.cpu_work_units = p->cpu_work_units,
-			.mem_bytes = p->memory_buffer_bytes,
-			.mem_ms = p->memory_max_ms,
-			.disk_read_bytes = p->disk_read_bytes,
-			.disk_read_ms = p->disk_read_max_ms,
-			.net_bytes = p->network_bytes,
-			.net_ms = p->network_max_ms,
-			.net_nblocks = p->network_nblocks,
-			.micro_ms = p->micro_max_ms,
-		},
-		.runs = {.concurrency = p->active_concurrency, .gap_ms = PROBE_RUN_GAP_MS},
-		.skew_tolerance_ms = p->skew_tolerance_ms,
-		.netio = v->netio,
+	    .schedule =
+	        {
+	            .cpu_ms = p->cpu_interval_ms,
+	            .disk_ms = p->disk_interval_ms,
+	            .cpu_work_units = p->cpu_work_units,
+	            .mem_bytes = p->memory_buffer_bytes,
+	            .mem_ms = p->memory_max_ms,
+	            .disk_read_bytes = p->disk_read_bytes,
+	            .disk_read_ms = p->disk_read_max_ms,
+	            .net_bytes = p->network_bytes,
+	            .net_ms = p->network_max_ms,
+	            .net_nblocks = p->network_nblocks,
+	            .micro_ms = p->micro_max_ms,
+	        },
+	    .runs = {.concurrency = p->active_concurrency, .gap_ms = PROBE_RUN_GAP_MS},
+	    .skew_tolerance_ms = p->skew_tolerance_ms,
+	    .netio = v->netio,
 	};
 	for (unsigned i = 0; i < p->network_nblocks && i < VMS_MAX_NET_BLOCKS; i++)
 		plan.schedule.net_blocks[i] = p->network_blocks[i];
@@ -304,7 +306,7 @@ apply_probe_config(struct vmscaled *v)
 	plan.runs.interval_ms[VMS_FAM_MICRO] = p->micro_interval_ms;
 	if (v->netio) {
 		snprintf(plan.netio_addr, sizeof(plan.netio_addr), "%s",
-			 v->cfg.netio_guest_address ? v->cfg.netio_guest_address : "");
+		         v->cfg.netio_guest_address ? v->cfg.netio_guest_address : "");
 		plan.netio_port = vms_netio_port(v->netio);
 	}
 	v->store.probe_interval_ms = p->cpu_interval_ms;
@@ -335,11 +337,12 @@ apply_live(struct vmscaled *v, const struct vms_config *old, const struct vms_co
 	vms_config_analysis(c, &ac);
 	vms_analysis_set_config(v->analysis, &ac);
 	bool same_filter = (!old->probe_domains && !c->probe_domains) ||
-			   (old->probe_domains && c->probe_domains &&
-			    strcmp(old->probe_domains, c->probe_domains) == 0);
+	                   (old->probe_domains && c->probe_domains &&
+	                    strcmp(old->probe_domains, c->probe_domains) == 0);
 	char err[256];
 	/* It compiled when the configuration was validated; it compiles again. */
-	if (!same_filter && vms_channels_set_filter(v->channels, c->probe_domains, err, sizeof(err)) < 0)
+	if (!same_filter &&
+	    vms_channels_set_filter(v->channels, c->probe_domains, err, sizeof(err)) < 0)
 		vms_err("probe-domains: %s", err);
 	vms_store_changed(&v->store);
 }
@@ -360,7 +363,8 @@ reload(struct vmscaled *v)
 		result = VMS_RELOAD_ERROR;
 	} else if ((key = vms_config_restart_needed(&v->cfg, &c))) {
 		vms_err("reload refused: changing '%s' needs a restart; keeping the running "
-			"configuration", key);
+		        "configuration",
+		        key);
 		result = VMS_RELOAD_REFUSED;
 	}
 	v->self.config_reloads[result]++;
@@ -375,8 +379,9 @@ reload(struct vmscaled *v)
 	v->self.config_loaded_unix = unix_now();
 	apply_probe_config(v);
 	vms_info("configuration reloaded from %s: interval %u s, busy-threshold %g, probe-domains "
-		 "%s", v->config_path, v->cfg.interval_s, v->cfg.busy_threshold,
-		 v->cfg.probe_domains ? v->cfg.probe_domains : "(all)");
+	         "%s",
+	         v->config_path, v->cfg.interval_s, v->cfg.busy_threshold,
+	         v->cfg.probe_domains ? v->cfg.probe_domains : "(all)");
 	on_domains_changed(v); /* list and sync channels now, with the new filter */
 }
 
@@ -429,19 +434,18 @@ print_wrapped(FILE *f, const char *text, int col)
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: vmscaled [OPTIONS]\n"
-		"Measures what each running VM costs the others: discovers libvirt domains,\n"
-		"collects the in-guest probes' reports and exports them for Prometheus.\n"
-		"Each option up to --probe-skew-tolerance is also a key of the configuration\n"
-		"file (vmscaled(8), CONFIGURATION); an option wins over the file.\n"
-		"DURATION: 30ms, 5s, 1m, 1h (a bare number is seconds); SIZE: 4K, 8M, 1G.\n\n");
+	fprintf(f, "Usage: vmscaled [OPTIONS]\n"
+	           "Measures what each running VM costs the others: discovers libvirt domains,\n"
+	           "collects the in-guest probes' reports and exports them for Prometheus.\n"
+	           "Each option up to --probe-skew-tolerance is also a key of the configuration\n"
+	           "file (vmscaled(8), CONFIGURATION); an option wins over the file.\n"
+	           "DURATION: 30ms, 5s, 1m, 1h (a bare number is seconds); SIZE: 4K, 8M, 1G.\n\n");
 	for (size_t i = 0; i < vms_config_nkeys(); i++) {
 		const struct vms_config_key *k = vms_config_key_at(i);
 		char flag[64];
 		snprintf(flag, sizeof(flag), "%c%c%c --%s%s%s", k->short_opt ? '-' : ' ',
-			 k->short_opt ? k->short_opt : ' ', k->short_opt ? ',' : ' ', k->name,
-			 k->metavar ? " " : "", k->metavar ? k->metavar : "");
+		         k->short_opt ? k->short_opt : ' ', k->short_opt ? ',' : ' ', k->name,
+		         k->metavar ? " " : "", k->metavar ? k->metavar : "");
 		if (strlen(flag) <= 24)
 			fprintf(f, "  %-24s ", flag);
 		else
@@ -449,12 +453,12 @@ usage(FILE *f)
 		print_wrapped(f, k->help, 27);
 	}
 	static const char *const more[][2] = {
-		{"    --config FILE", "configuration file (default " VMS_CONFIG_DEFAULT_PATH
-				      "; a missing default file is fine)"},
-		{"    --check-config", "check the configuration file and options, say \"FILE: OK\" "
-				     "or what is wrong, and exit 0 or 1"},
-		{"-h, --help", "this text"},
-		{"-V, --version", "print the version and exit"},
+	    {"    --config FILE", "configuration file (default " VMS_CONFIG_DEFAULT_PATH
+	                          "; a missing default file is fine)"},
+	    {"    --check-config", "check the configuration file and options, say \"FILE: OK\" "
+	                           "or what is wrong, and exit 0 or 1"},
+	    {"-h, --help", "this text"},
+	    {"-V, --version", "print the version and exit"},
 	};
 	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
 		fprintf(f, "  %-24s ", more[i][0]);
@@ -492,11 +496,13 @@ parse_args(int argc, char **argv, struct vmscaled *v, bool *check)
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		int key = -1;
 		for (size_t i = 0; i < vms_config_nkeys(); i++)
-			if (c == OPT_KEY_BASE + (int)i || (c < 0x100 && c == vms_config_key_at(i)->short_opt))
+			if (c == OPT_KEY_BASE + (int)i ||
+			    (c < 0x100 && c == vms_config_key_at(i)->short_opt))
 				key = (int)i;
 		if (key >= 0) {
 			const struct vms_config_key *k = vms_config_key_at((size_t)key);
-			v->args[v->nargs++] = (struct vms_config_arg){k->name, k->metavar ? optarg : "yes"};
+			v->args[v->nargs++] =
+			    (struct vms_config_arg){k->name, k->metavar ? optarg : "yes"};
 			continue;
 		}
 		switch (c) {
@@ -561,18 +567,19 @@ start_collection(struct vmscaled *v)
 	if (vms_libvirt_event_init() < 0 || vms_host_init() < 0)
 		return -1;
 	v->http = vms_http_start(&(struct vms_http_options){
-		.listen = v->cfg.listen,
-		.max_connections = v->cfg.http_max_connections,
-		.timeout_s = v->cfg.http_timeout_s,
-		.tls_cert = v->cfg.tls_cert,
-		.tls_key = v->cfg.tls_key,
-		.interval_s = v->cfg.interval_s,
+	    .listen = v->cfg.listen,
+	    .max_connections = v->cfg.http_max_connections,
+	    .timeout_s = v->cfg.http_timeout_s,
+	    .tls_cert = v->cfg.tls_cert,
+	    .tls_key = v->cfg.tls_key,
+	    .interval_s = v->cfg.interval_s,
 	});
 	if (!v->http)
 		return -1;
 	/* One persistent connection per URI, each with its own backoff and events. */
 	for (unsigned i = 0; i < v->cfg.nuris; i++)
-		v->libvirt[v->nlibvirt++] = vms_libvirt_new(v->cfg.uris[i], &v->store, on_domains_changed, &v);
+		v->libvirt[v->nlibvirt++] =
+		    vms_libvirt_new(v->cfg.uris[i], &v->store, on_domains_changed, &v);
 	v->channels = vms_channels_new(&v->store);
 	if (vms_channels_set_filter(v->channels, v->cfg.probe_domains, err, sizeof(err)) < 0) {
 		vms_err("probe-domains: %s", err);
@@ -594,7 +601,7 @@ start_collection(struct vmscaled *v)
 		return -1;
 	}
 	if (v->cfg.tcp_listen && vms_listeners_open_tcp(v->listeners, v->cfg.tcp_listen,
-						       v->cfg.state_dir, err, sizeof(err)) < 0) {
+	                                                v->cfg.state_dir, err, sizeof(err)) < 0) {
 		vms_err("%s", err);
 		return -1;
 	}
@@ -618,7 +625,7 @@ start_analysis(struct vmscaled *v)
 	vms_analysis_load(v->analysis, v->state_path);
 	/* Without the control socket baselines cannot be pinned, but everything else works. */
 	v->control = vms_control_open(v->cfg.control_socket, vms_analysis_control, v->analysis, err,
-				     sizeof(err));
+	                              sizeof(err));
 	if (!v->control)
 		vms_err("control socket: %s; vmscalectl will not reach this vmscaled", err);
 	return 0;
@@ -648,10 +655,11 @@ start_loop(struct vmscaled *v, int loaded)
 	char uris[VMS_CONFIG_MAX_URIS * 64] = "";
 	for (unsigned i = 0; i < v->cfg.nuris; i++)
 		snprintf(uris + strlen(uris), sizeof(uris) - strlen(uris), "%s%s", i ? ", " : "",
-			 v->cfg.uris[i]);
+		         v->cfg.uris[i]);
 	vms_info("vmscaled %s starting: configuration %s%s, libvirt %s, listening on %s, interval "
-		 "%u s", VMSCALE_VERSION, v->config_path, loaded == 1 ? " (absent)" : "", uris,
-		 v->cfg.listen, v->cfg.interval_s);
+	         "%u s",
+	         VMSCALE_VERSION, v->config_path, loaded == 1 ? " (absent)" : "", uris,
+	         v->cfg.listen, v->cfg.interval_s);
 	return 0;
 }
 
@@ -681,9 +689,9 @@ int
 main(int argc, char **argv)
 {
 	static struct vmscaled v = {
-		.timer = -1,
-		.sigfd = -1,
-		.sigwatch = -1,
+	    .timer = -1,
+	    .sigfd = -1,
+	    .sigwatch = -1,
 	};
 	bool check = false;
 	int rc = parse_args(argc, argv, &v, &check);
@@ -711,7 +719,8 @@ main(int argc, char **argv)
 		free(v.args);
 		return 1;
 	}
-	v.self = (struct vms_self_info){.version = VMSCALE_VERSION, .config_loaded_unix = unix_now()};
+	v.self =
+	    (struct vms_self_info){.version = VMSCALE_VERSION, .config_loaded_unix = unix_now()};
 	if (setup_signals(&v) < 0) {
 		vms_err("cannot set up signal handling: %s", strerror(errno));
 		vms_config_fini(&v.cfg);

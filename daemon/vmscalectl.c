@@ -18,7 +18,7 @@
 
 #include "daemon/control.h"
 
-#define EXIT_REFUSED 1     /* the daemon answered "error: ..." */
+#define EXIT_REFUSED 1 /* the daemon answered "error: ..." */
 #define EXIT_USAGE 2
 #define EXIT_UNAVAILABLE 69 /* sysexits' EX_UNAVAILABLE: no daemon to talk to, or no answer */
 #define EXIT_PROTOCOL 76    /* sysexits' EX_PROTOCOL: the answer makes no sense */
@@ -30,21 +30,21 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: vmscalectl [OPTIONS] COMMAND [ARGS...]\n"
-		"Asks a running vmscaled to list, pin, unpin or reset degradation baselines.\n\n"
-		"Commands:\n"
-		"  baseline list [DOMAIN]          show the baselines (of one domain)\n"
-		"  baseline pin DOMAIN [PROBE]     keep the current baseline: stop adapting it\n"
-		"  baseline unpin DOMAIN [PROBE]   let a pinned baseline adapt again\n"
-		"  baseline reset DOMAIN [PROBE]   forget the baseline and learn it anew\n"
-		"  status                          the daemon's state in short\n\n"
-		"Options:\n"
-		"  -s, --socket PATH   vmscaled's control socket (default %s)\n"
-		"  -h, --help          this text\n"
-		"      --version       print the version and exit\n\n"
-		"Exit status: 0 done, 1 the daemon refused, 2 usage error,\n"
-		"69 cannot reach the daemon, 76 the daemon's answer is malformed.\n",
-		VMS_CONTROL_DEFAULT_PATH);
+	        "Usage: vmscalectl [OPTIONS] COMMAND [ARGS...]\n"
+	        "Asks a running vmscaled to list, pin, unpin or reset degradation baselines.\n\n"
+	        "Commands:\n"
+	        "  baseline list [DOMAIN]          show the baselines (of one domain)\n"
+	        "  baseline pin DOMAIN [PROBE]     keep the current baseline: stop adapting it\n"
+	        "  baseline unpin DOMAIN [PROBE]   let a pinned baseline adapt again\n"
+	        "  baseline reset DOMAIN [PROBE]   forget the baseline and learn it anew\n"
+	        "  status                          the daemon's state in short\n\n"
+	        "Options:\n"
+	        "  -s, --socket PATH   vmscaled's control socket (default %s)\n"
+	        "  -h, --help          this text\n"
+	        "      --version       print the version and exit\n\n"
+	        "Exit status: 0 done, 1 the daemon refused, 2 usage error,\n"
+	        "69 cannot reach the daemon, 76 the daemon's answer is malformed.\n",
+	        VMS_CONTROL_DEFAULT_PATH);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -75,7 +75,8 @@ check_words(int argc, char **argv)
 		for (const char *p = argv[i]; *p; p++)
 			if (*p < 0x21 || *p > 0x7e)
 				return usage_error("argument '%s' holds a space or a byte "
-						   "that is not printable ASCII", argv[i]);
+				                   "that is not printable ASCII",
+				                   argv[i]);
 		total += n + 1;
 	}
 	if (total > VMS_CONTROL_MAX_LINE)
@@ -103,7 +104,7 @@ check_command(int argc, char **argv)
 		if (argc > 3)
 			return usage_error("usage: baseline list [DOMAIN]");
 	} else if (strcmp(sub, "pin") == 0 || strcmp(sub, "unpin") == 0 ||
-		   strcmp(sub, "reset") == 0) {
+	           strcmp(sub, "reset") == 0) {
 		if (argc < 3 || argc > 4)
 			return usage_error("usage: baseline %s DOMAIN [PROBE]", sub);
 	} else {
@@ -140,10 +141,10 @@ static int
 unavailable(const char *path, const char *what)
 {
 	fprintf(stderr,
-		"vmscalectl: cannot talk to vmscaled at %s: %s\n"
-		"vmscalectl: is vmscaled running, and is its control-socket set elsewhere? "
-		"(then use --socket PATH)\n",
-		path, what);
+	        "vmscalectl: cannot talk to vmscaled at %s: %s\n"
+	        "vmscalectl: is vmscaled running, and is its control-socket set elsewhere? "
+	        "(then use --socket PATH)\n",
+	        path, what);
 	return EXIT_UNAVAILABLE;
 }
 
@@ -153,7 +154,7 @@ connect_to(const char *path, long long deadline, int *out)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "vmscalectl: socket path longer than %zu bytes: %s\n",
-			sizeof(sa.sun_path) - 1, path);
+		        sizeof(sa.sun_path) - 1, path);
 		return EXIT_USAGE;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -183,7 +184,7 @@ connect_to(const char *path, long long deadline, int *out)
 			close(fd);
 			if (e == EACCES)
 				return unavailable(path, "permission denied (run as root, or as "
-							 "the user vmscaled runs as)");
+				                         "the user vmscaled runs as)");
 			return unavailable(path, strerror(e));
 		}
 	}
@@ -200,7 +201,7 @@ exchange(const char *path, int argc, char **argv, char **reply, size_t *rlen)
 	size_t len = 0;
 	for (int i = 0; i < argc; i++)
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", argv[i],
-					i + 1 < argc ? " " : "\n");
+		                        i + 1 < argc ? " " : "\n");
 	int fd = -1, rc = connect_to(path, deadline, &fd);
 	if (rc != 0)
 		return rc;
@@ -217,14 +218,16 @@ exchange(const char *path, int argc, char **argv, char **reply, size_t *rlen)
 		if (n < 0 && errno == EAGAIN && wait_fd(fd, POLLOUT, deadline) > 0)
 			continue;
 		rc = unavailable(path, n < 0 && errno != EAGAIN ? strerror(errno)
-								 : "timed out sending the request");
+		                                                : "timed out sending the request");
 		goto cleanup;
 	}
 	for (;;) {
 		if (have == cap) {
 			if (cap >= MAX_REPLY) {
-				fprintf(stderr, "vmscalectl: the answer from %s is larger "
-					"than %u bytes\n", path, MAX_REPLY);
+				fprintf(stderr,
+				        "vmscalectl: the answer from %s is larger "
+				        "than %u bytes\n",
+				        path, MAX_REPLY);
 				rc = EXIT_PROTOCOL;
 				goto cleanup;
 			}
@@ -249,7 +252,7 @@ exchange(const char *path, int argc, char **argv, char **reply, size_t *rlen)
 		if (errno == EAGAIN && wait_fd(fd, POLLIN, deadline) > 0)
 			continue;
 		rc = unavailable(path, errno != EAGAIN ? strerror(errno)
-						       : "no complete answer within 5 s");
+		                                       : "no complete answer within 5 s");
 		goto cleanup;
 	}
 	buf[have] = '\0';
@@ -269,7 +272,7 @@ report(const char *path, char *reply, size_t len)
 {
 	if (len == 0 || reply[len - 1] != '\n' || memchr(reply, '\0', len)) {
 		fprintf(stderr, "vmscalectl: %s closed the connection without a complete answer\n",
-			path);
+		        path);
 		return EXIT_PROTOCOL;
 	}
 	reply[len - 1] = '\0';
@@ -295,10 +298,10 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = VMS_CONTROL_DEFAULT_PATH;
 	int c;

@@ -39,6 +39,6 @@
  * ECONNRESET (the host closed during the transfer), EINVAL (bad arguments).
  */
 void vmsp_net_measure(const char *addr, unsigned port, const char *token, bool guest_sends,
-		      uint32_t block, uint64_t bytes, unsigned max_ms, struct vmsp_result *r);
+                      uint32_t block, uint64_t bytes, unsigned max_ms, struct vmsp_result *r);
 
 #endif

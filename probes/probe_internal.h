@@ -16,8 +16,9 @@
 #include "probes/diskstats.h"
 #include "vmscale/protocol.h"
 
-#define PROBE_MAX_DISKS 16 /* devices reported per interval; a guest with more reports the first   \
-	                    */
+#define PROBE_MAX_DISKS                                                                            \
+	16 /* devices reported per interval; a guest with more reports the first                   \
+	    */
 #define PROBE_OUTBUF_SIZE (24 * VMS_PROTO_MAX_RECORD) /* a full diskstats round plus a run */
 #define PROBE_RETRY_MS 1000
 

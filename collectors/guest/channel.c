@@ -140,7 +140,8 @@ on_readable(int watch, int fd, int events, void *opaque)
 		while (budget > 0) {
 			ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 			if (r > 0) {
-				vms_linebuf_feed(&ch->lines, buf, (size_t)r, on_line, on_line_error, &lc);
+				vms_linebuf_feed(&ch->lines, buf, (size_t)r, on_line, on_line_error,
+				                 &lc);
 				budget -= (size_t)r < budget ? (size_t)r : budget;
 				continue;
 			}
@@ -174,7 +175,7 @@ chan_open(struct vms_channels *c, struct chan *ch)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		vms_complain(&ch->connect_complaint, LOG_WARNING, ch->name,
-			     "cannot connect to probe channel %s: %s", ch->path, strerror(errno));
+		             "cannot connect to probe channel %s: %s", ch->path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		chan_schedule_retry(ch);
@@ -185,7 +186,7 @@ chan_open(struct vms_channels *c, struct chan *ch)
 		return;
 	}
 	vms_complain_recovered(&ch->connect_complaint, ch->name, "connected to probe channel %s",
-			       ch->path);
+	                       ch->path);
 	ch->backoff_ns = 0;
 }
 
@@ -215,7 +216,7 @@ chan_start(struct vms_channels *c, struct chan *ch, int fd)
 	char out[VMS_PROTO_MAX_RECORD + 1];
 	if (chan_send(ch, out, vms_encode_host(out, sizeof(out))) < 0)
 		vms_log(LOG_DEBUG, ch->name, "probe channel %s did not take the host record",
-			chan_where(ch));
+		        chan_where(ch));
 	return 0;
 }
 
@@ -300,7 +301,7 @@ vms_channels_attach(struct vms_channels *c, const char *key, int fd, const char 
 	if (ch->fd >= 0) {
 		/* The newer connection wins: a restarted probe's old one may be half-open. */
 		vms_log(LOG_INFO, ch->name, "probe channel %s replaced by a %s connection",
-			chan_where(ch), transport);
+		        chan_where(ch), transport);
 		chan_close(ch);
 	}
 	ch->accepted = true;
@@ -330,8 +331,8 @@ vms_channels_sync(struct vms_channels *c)
 		struct chan *ch = c->chans[i];
 		struct vms_domain *d = vms_store_find(c->store, ch->uuid);
 		bool keep = ch->accepted ? d && filter_ok(c, d)
-					 : d && wanted(c, d) && ch->path &&
-						   strcmp(d->channel_path, ch->path) == 0;
+		                         : d && wanted(c, d) && ch->path &&
+		                               strcmp(d->channel_path, ch->path) == 0;
 		if (keep) {
 			i++;
 			continue;
@@ -356,15 +357,16 @@ vms_channels_sync(struct vms_channels *c)
 		if (ch->fd < 0 && now >= ch->retry_at_ns)
 			chan_open(c, ch);
 		else if (ch->fd >= 0 && !d->probe.hello && !ch->silence_reported &&
-			 now - ch->connected_at_ns >
-				 (uint64_t)SILENT_INTERVALS * c->store->probe_interval_ms * 1000000ull) {
+		         now - ch->connected_at_ns > (uint64_t)SILENT_INTERVALS *
+		                                         c->store->probe_interval_ms * 1000000ull) {
 			/* connect() succeeds while QEMU's single-client socket is still held by
 			 * someone else: our connection then waits in its backlog, unheard. */
 			ch->silence_reported = true;
-			vms_log(LOG_WARNING, ch->name,
-				"no hello on probe channel %s after %u s: is vmscale-probe running in "
-				"the guest, or does another client hold the channel?",
-				chan_where(ch), SILENT_INTERVALS * c->store->probe_interval_ms / 1000);
+			vms_log(
+			    LOG_WARNING, ch->name,
+			    "no hello on probe channel %s after %u s: is vmscale-probe running in "
+			    "the guest, or does another client hold the channel?",
+			    chan_where(ch), SILENT_INTERVALS * c->store->probe_interval_ms / 1000);
 		}
 	}
 }

@@ -1,9 +1,9 @@
 /*
  * The probe channels: one connection per running domain: the unix socket of its
  * org.vmscale.probe.0 virtio-serial channel, which we connect to, or a connection that a
- * listener (collectors/listeners.h: vsock, tcp) accepted and identified. Reads the guest's records, validates every one, and writes
- * what it accepts into the store; rejects are counted per domain and reason.
- * The identity of the sender is the socket itself: a guest cannot speak for another.
+ * listener (collectors/listeners.h: vsock, tcp) accepted and identified. Reads the guest's records,
+ * validates every one, and writes what it accepts into the store; rejects are counted per domain
+ * and reason. The identity of the sender is the socket itself: a guest cannot speak for another.
  */
 #ifndef VMSCALE_CHANNEL_H
 #define VMSCALE_CHANNEL_H
@@ -68,7 +68,7 @@ bool vms_channels_connected(const struct vms_channels *c, const char *key);
  * Returns the verdict.
  */
 enum vms_proto_error vms_channels_handle_line(struct vms_channels *c, const char *uuid,
-					      const char *line, size_t len, uint64_t now_ns);
+                                              const char *line, size_t len, uint64_t now_ns);
 
 /* The channels' family: active runs that started late. */
 struct vms_metrics_source vms_channels_metrics_source(const struct vms_channels *c);

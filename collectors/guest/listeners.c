@@ -59,7 +59,7 @@ struct vms_listeners {
 };
 
 static const char *const fail_names[VMS_AUTH_FAIL_COUNT] = {
-	"bad_token", "malformed", "oversized", "timeout", "closed", "busy", "excluded",
+    "bad_token", "malformed", "oversized", "timeout", "closed", "busy", "excluded",
 };
 
 const char *
@@ -130,7 +130,7 @@ token_read(const char *file, char token[VMS_TOKEN_LEN + 1], char *err, size_t er
 		if (errno == ENOENT)
 			return 0;
 		snprintf(err, errsz, "cannot open %.400s: %s", file,
-			 errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+		         errno == ELOOP ? "it is a symbolic link" : strerror(errno));
 		return -1;
 	}
 	struct stat sb;
@@ -140,8 +140,9 @@ token_read(const char *file, char token[VMS_TOKEN_LEN + 1], char *err, size_t er
 		goto out;
 	}
 	if (sb.st_uid != geteuid() || (sb.st_mode & 077)) {
-		snprintf(err, errsz, "%.400s was readable by others (mode %03o) or not ours: replaced",
-			 file, (unsigned)(sb.st_mode & 0777));
+		snprintf(err, errsz,
+		         "%.400s was readable by others (mode %03o) or not ours: replaced", file,
+		         (unsigned)(sb.st_mode & 0777));
 		rc = 0;
 		goto out;
 	}
@@ -168,8 +169,8 @@ out:
 }
 
 int
-vms_token_provision(const char *state_dir, const char *key,
-		    char token[VMS_TOKEN_LEN + 1], char *err, size_t errsz)
+vms_token_provision(const char *state_dir, const char *key, char token[VMS_TOKEN_LEN + 1],
+                    char *err, size_t errsz)
 {
 	char dir[4096], file[4096 + VMS_DOMAIN_KEY_LEN + 2];
 	if (!safe_key(key)) {
@@ -233,7 +234,7 @@ vms_listeners_sync(struct vms_listeners *l)
 		char err[512];
 		if (vms_token_provision(l->state_dir, d->key, e.token, err, sizeof(err)) < 0) {
 			vms_complain(&l->token_complaint, LOG_WARNING, d->name,
-				     "no tcp probe token: %s", err);
+			             "no tcp probe token: %s", err);
 			continue;
 		}
 		snprintf(e.key, sizeof(e.key), "%s", d->key);
@@ -282,13 +283,14 @@ on_vsock(int watch, int fd, int events, void *opaque)
 		if (c < 0)
 			return;
 		const char *key = peer.svm_family == AF_VSOCK
-					  ? vms_vsock_domain_for_cid(l->store, peer.svm_cid)
-					  : NULL;
+		                      ? vms_vsock_domain_for_cid(l->store, peer.svm_cid)
+		                      : NULL;
 		if (!key) {
 			l->stats.vsock_unknown_cid++;
 			vms_complain(&l->cid_complaint, LOG_WARNING, NULL,
-				     "vsock: refused a connection from CID %u: no running domain "
-				     "has it", (unsigned)peer.svm_cid);
+			             "vsock: refused a connection from CID %u: no running domain "
+			             "has it",
+			             (unsigned)peer.svm_cid);
 			close(c);
 			continue;
 		}
@@ -303,18 +305,19 @@ vms_listeners_open_vsock(struct vms_listeners *l, uint32_t port, char *err, size
 	int fd = l->socket_fn(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		if (errno == EAFNOSUPPORT)
-			snprintf(err, errsz, "vsock: this kernel has no AF_VSOCK support (%s); "
-				 "load the vhost_vsock module or set vsock-port 0",
-				 strerror(errno));
+			snprintf(err, errsz,
+			         "vsock: this kernel has no AF_VSOCK support (%s); "
+			         "load the vhost_vsock module or set vsock-port 0",
+			         strerror(errno));
 		else
 			snprintf(err, errsz, "vsock: cannot create a socket: %s", strerror(errno));
 		return -1;
 	}
-	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
-				 .svm_port = port};
+	struct sockaddr_vm sa = {
+	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
 		snprintf(err, errsz, "vsock: cannot listen on port %u: %s", (unsigned)port,
-			 strerror(errno));
+		         strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -355,7 +358,7 @@ refuse(struct vms_listeners *l, struct pending *p, enum vms_auth_fail why)
 	l->stats.tcp_refused[why]++;
 	if (why != VMS_AUTH_CLOSED)
 		vms_complain(&l->auth_complaint, LOG_WARNING, NULL,
-			     "tcp: refused a probe connection: %s", vms_auth_fail_name(why));
+		             "tcp: refused a probe connection: %s", vms_auth_fail_name(why));
 	if (p)
 		pending_end(l, p, false);
 }
@@ -371,8 +374,9 @@ authenticate(struct vms_listeners *l, struct pending *p)
 	uint64_t proto = 0;
 	const char *tok;
 	if (vms_record_parse(&rec, p->line, len) != VMS_PROTO_OK || strcmp(rec.type, "auth") != 0 ||
-	    vms_record_get_u64(&rec, "proto", &proto) != VMS_PROTO_OK || proto != VMS_PROTO_VERSION ||
-	    !(tok = vms_record_get(&rec, "token")) || !vms_token_valid(tok)) {
+	    vms_record_get_u64(&rec, "proto", &proto) != VMS_PROTO_OK ||
+	    proto != VMS_PROTO_VERSION || !(tok = vms_record_get(&rec, "token")) ||
+	    !vms_token_valid(tok)) {
 		refuse(l, p, VMS_AUTH_MALFORMED);
 		return;
 	}
@@ -465,8 +469,8 @@ on_tick(void *opaque)
 }
 
 int
-vms_listeners_open_tcp(struct vms_listeners *l, const char *spec, const char *state_dir,
-		       char *err, size_t errsz)
+vms_listeners_open_tcp(struct vms_listeners *l, const char *spec, const char *state_dir, char *err,
+                       size_t errsz)
 {
 	struct sockaddr_storage ss;
 	size_t sl;
@@ -487,13 +491,14 @@ vms_listeners_open_tcp(struct vms_listeners *l, const char *spec, const char *st
 	struct sockaddr_storage bound;
 	socklen_t bl = sizeof(bound);
 	if (getsockname(fd, (struct sockaddr *)&bound, &bl) == 0)
-		l->tport = ntohs(bound.ss_family == AF_INET6
-					 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-					 : ((struct sockaddr_in *)&bound)->sin_port);
+		l->tport =
+		    ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+		                                      : ((struct sockaddr_in *)&bound)->sin_port);
 	l->twatch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, on_tcp, l, NULL);
 	int tick_rc = vms_tick_add(&l->tick, VMS_TICK_MS, on_tick, l);
 	if (l->twatch < 0 || tick_rc < 0) {
-		snprintf(err, errsz, "tcp-listen: cannot watch %s: no event loop registered?", spec);
+		snprintf(err, errsz, "tcp-listen: cannot watch %s: no event loop registered?",
+		         spec);
 		if (l->twatch >= 0)
 			virEventRemoveHandle(l->twatch);
 		vms_tick_remove(&l->tick);

@@ -23,27 +23,27 @@
 #include "vmscale/token.h"
 #include "daemon/util/metrics_source.h"
 
-#define VMS_AUTH_TIMEOUT_MS 10000u     /* to send the auth line after connecting */
-#define VMS_AUTH_MAX_PENDING 32        /* unauthenticated connections at once; more are refused */
+#define VMS_AUTH_TIMEOUT_MS 10000u /* to send the auth line after connecting */
+#define VMS_AUTH_MAX_PENDING 32    /* unauthenticated connections at once; more are refused */
 
 /* Why a tcp connection was refused before it was tied to a domain. */
 enum vms_auth_fail {
-	VMS_AUTH_BAD_TOKEN,  /* "bad_token": well-formed, but no domain has this token */
-	VMS_AUTH_MALFORMED,  /* "malformed": not an auth record, or a wrong protocol version */
-	VMS_AUTH_OVERSIZED,  /* "oversized": no LF within a record's maximum length */
-	VMS_AUTH_TIMEOUT,    /* "timeout": no complete line in time */
-	VMS_AUTH_CLOSED,     /* "closed": the peer went away before authenticating */
-	VMS_AUTH_BUSY,       /* "busy": too many unauthenticated connections */
-	VMS_AUTH_EXCLUDED,   /* "excluded": the token's domain is excluded by probe-domains */
+	VMS_AUTH_BAD_TOKEN, /* "bad_token": well-formed, but no domain has this token */
+	VMS_AUTH_MALFORMED, /* "malformed": not an auth record, or a wrong protocol version */
+	VMS_AUTH_OVERSIZED, /* "oversized": no LF within a record's maximum length */
+	VMS_AUTH_TIMEOUT,   /* "timeout": no complete line in time */
+	VMS_AUTH_CLOSED,    /* "closed": the peer went away before authenticating */
+	VMS_AUTH_BUSY,      /* "busy": too many unauthenticated connections */
+	VMS_AUTH_EXCLUDED,  /* "excluded": the token's domain is excluded by probe-domains */
 	VMS_AUTH_FAIL_COUNT
 };
 const char *vms_auth_fail_name(enum vms_auth_fail f);
 
 struct vms_listener_stats {
 	bool vsock_on, tcp_on;
-	uint64_t vsock_accepted;       /* tied to a domain */
-	uint64_t vsock_unknown_cid;    /* refused: no running domain has the peer's CID */
-	uint64_t tcp_accepted;         /* authenticated */
+	uint64_t vsock_accepted;    /* tied to a domain */
+	uint64_t vsock_unknown_cid; /* refused: no running domain has the peer's CID */
+	uint64_t tcp_accepted;      /* authenticated */
 	uint64_t tcp_refused[VMS_AUTH_FAIL_COUNT];
 };
 
@@ -65,7 +65,7 @@ int vms_listeners_open_vsock(struct vms_listeners *l, uint32_t port, char *err, 
 
 /* Listens on TCP ADDR:PORT ([ADDR]:PORT for IPv6); tokens live under state_dir. */
 int vms_listeners_open_tcp(struct vms_listeners *l, const char *spec, const char *state_dir,
-			   char *err, size_t errsz);
+                           char *err, size_t errsz);
 unsigned vms_listeners_tcp_port(const struct vms_listeners *l); /* the bound port, 0 if off */
 
 /* After the domain list changed: provisions the tokens of new domains (tcp on). */
@@ -82,8 +82,8 @@ const char *vms_vsock_domain_for_cid(const struct vms_store *st, uint32_t cid);
  * replaced by a new token (logged); a symlink or non-regular file is refused. Returns 0, or -1
  * with err filled.
  */
-int vms_token_provision(const char *state_dir, const char *key,
-			char token[VMS_TOKEN_LEN + 1], char *err, size_t errsz);
+int vms_token_provision(const char *state_dir, const char *key, char token[VMS_TOKEN_LEN + 1],
+                        char *err, size_t errsz);
 
 /* The transports' families: connections tied to a domain and refused (when a listener is on). */
 void vms_listeners_render_stats(const struct vms_listener_stats *ls, struct vms_buf *b);

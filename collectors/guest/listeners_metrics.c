@@ -7,25 +7,34 @@ vms_listeners_render_stats(const struct vms_listener_stats *ls, struct vms_buf *
 {
 	if (!ls->vsock_on && !ls->tcp_on)
 		return;
-	vms_buf_family(b, "vmscale_probe_transport_connections_total", "counter",
-	       "Probe connections accepted by a listener and tied to a domain, by transport.");
+	vms_buf_family(
+	    b, "vmscale_probe_transport_connections_total", "counter",
+	    "Probe connections accepted by a listener and tied to a domain, by transport.");
 	if (ls->vsock_on)
-		vms_buf_printf(b, "vmscale_probe_transport_connections_total{transport=\"vsock\"} "
-			       "%llu\n", (unsigned long long)ls->vsock_accepted);
+		vms_buf_printf(b,
+		               "vmscale_probe_transport_connections_total{transport=\"vsock\"} "
+		               "%llu\n",
+		               (unsigned long long)ls->vsock_accepted);
 	if (ls->tcp_on)
-		vms_buf_printf(b, "vmscale_probe_transport_connections_total{transport=\"tcp\"} "
-			       "%llu\n", (unsigned long long)ls->tcp_accepted);
-	vms_buf_family(b, "vmscale_probe_auth_failures_total", "counter",
-	       "Probe connections refused before they were tied to a domain, by transport and "
-	       "reason.");
+		vms_buf_printf(b,
+		               "vmscale_probe_transport_connections_total{transport=\"tcp\"} "
+		               "%llu\n",
+		               (unsigned long long)ls->tcp_accepted);
+	vms_buf_family(
+	    b, "vmscale_probe_auth_failures_total", "counter",
+	    "Probe connections refused before they were tied to a domain, by transport and "
+	    "reason.");
 	if (ls->vsock_on)
-		vms_buf_printf(b, "vmscale_probe_auth_failures_total{transport=\"vsock\","
-			       "reason=\"unknown_cid\"} %llu\n",
-			       (unsigned long long)ls->vsock_unknown_cid);
+		vms_buf_printf(b,
+		               "vmscale_probe_auth_failures_total{transport=\"vsock\","
+		               "reason=\"unknown_cid\"} %llu\n",
+		               (unsigned long long)ls->vsock_unknown_cid);
 	for (unsigned r = 0; ls->tcp_on && r < VMS_AUTH_FAIL_COUNT; r++)
-		vms_buf_printf(b, "vmscale_probe_auth_failures_total{transport=\"tcp\",reason=\"%s\"} "
-			       "%llu\n", vms_auth_fail_name((enum vms_auth_fail)r),
-			       (unsigned long long)ls->tcp_refused[r]);
+		vms_buf_printf(b,
+		               "vmscale_probe_auth_failures_total{transport=\"tcp\",reason=\"%s\"} "
+		               "%llu\n",
+		               vms_auth_fail_name((enum vms_auth_fail)r),
+		               (unsigned long long)ls->tcp_refused[r]);
 }
 
 static uint64_t
@@ -54,7 +63,7 @@ struct vms_metrics_source
 vms_listeners_metrics_source(const struct vms_listeners *l)
 {
 	return (struct vms_metrics_source){.owner = "collectors/guest/listeners_metrics.c",
-					   .ctx = l,
-					   .generation = listeners_generation,
-					   .render = listeners_render};
+	                                   .ctx = l,
+	                                   .generation = listeners_generation,
+	                                   .render = listeners_render};
 }

@@ -21,7 +21,7 @@
 #include "daemon/util/alloc.h"
 #include "daemon/util/tick.h"
 
-#define ACCEPT_PAUSE_MS 1000   /* out of descriptors: stop accepting instead of spinning */
+#define ACCEPT_PAUSE_MS 1000 /* out of descriptors: stop accepting instead of spinning */
 #define ACCEPTS_PER_WAKEUP 16
 #define LISTEN_BACKLOG 16
 
@@ -54,8 +54,8 @@ refuse_unheard(struct vms_netio *n, int fd, const char *peer)
 {
 	n->st.refused[VMS_NETIO_REFUSE_TOO_MANY_CONNS]++;
 	vms_complain(&n->refuse_complaint[VMS_NETIO_REFUSE_TOO_MANY_CONNS], LOG_WARNING, NULL,
-		     "netio: refused a connection from %s: %s", peer,
-		     vms_netio_refuse_name(VMS_NETIO_REFUSE_TOO_MANY_CONNS));
+	             "netio: refused a connection from %s: %s", peer,
+	             vms_netio_refuse_name(VMS_NETIO_REFUSE_TOO_MANY_CONNS));
 	/* No slot to linger in: one best-effort line, then close. */
 	struct vms_writer w;
 	vms_writer_begin(&w, "refused");
@@ -84,14 +84,15 @@ on_listen(int watch, int lfd, int events, void *opaque)
 			/* Out of descriptors or memory: the socket stays readable, so stop
 			 * watching it for a while rather than spin. */
 			vms_complain(&n->accept_complaint, LOG_WARNING, NULL,
-				     "netio: cannot accept a connection: %s", strerror(errno));
+			             "netio: cannot accept a connection: %s", strerror(errno));
 			virEventUpdateHandle(n->lwatch, 0);
 			n->accept_paused = true;
 			n->accept_resume_ns = vms_monotonic_ns() + ACCEPT_PAUSE_MS * NS_PER_MS;
 			netio_tick_sync(n);
 			return;
 		}
-		vms_complain_recovered(&n->accept_complaint, NULL, "netio: accepting connections again");
+		vms_complain_recovered(&n->accept_complaint, NULL,
+		                       "netio: accepting connections again");
 		n->st.connections++;
 		char peer[sizeof(((struct conn *)0)->peer)];
 		format_peer(&ss, peer, sizeof(peer));
@@ -169,7 +170,7 @@ vms_netio_open(const char *listen_spec, char *err, size_t errsz)
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errsz, "netio: cannot create a socket for %s: %s", listen_spec,
-			 strerror(errno));
+		         strerror(errno));
 		goto cleanup;
 	}
 	int one = 1;
@@ -180,7 +181,7 @@ vms_netio_open(const char *listen_spec, char *err, size_t errsz)
 	}
 	if (listen(fd, LISTEN_BACKLOG) < 0) {
 		snprintf(err, errsz, "netio: cannot listen on %s: %s", listen_spec,
-			 strerror(errno));
+		         strerror(errno));
 		goto cleanup;
 	}
 	struct sockaddr_storage bound;
@@ -194,12 +195,12 @@ vms_netio_open(const char *listen_spec, char *err, size_t errsz)
 	n->lfd = fd;
 	n->lwatch = -1;
 	n->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-						    : ((struct sockaddr_in *)&bound)->sin_port);
+	                                            : ((struct sockaddr_in *)&bound)->sin_port);
 	n->lwatch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, on_listen, n, NULL);
 	int tick_rc = vms_tick_add(&n->tick, VMS_TICK_MS, on_tick, n);
 	if (n->lwatch < 0 || tick_rc < 0) {
 		snprintf(err, errsz, "netio: cannot watch %s: no event loop registered?",
-			 listen_spec);
+		         listen_spec);
 		goto cleanup;
 	}
 	vms_info("netio: listening on %s", listen_spec);

@@ -27,13 +27,13 @@
 #include "daemon/util/metrics_source.h"
 
 #define VMS_NETIO_PROTO 1
-#define VMS_NETIO_OWNER_MAX 63                      /* a domain UUID is 36 */
-#define VMS_NETIO_MIN_BLOCK VMS_MIN_NET_BLOCK       /* bytes; the seeds used 1 KiB .. 32 KiB */
+#define VMS_NETIO_OWNER_MAX 63                /* a domain UUID is 36 */
+#define VMS_NETIO_MIN_BLOCK VMS_MIN_NET_BLOCK /* bytes; the seeds used 1 KiB .. 32 KiB */
 #define VMS_NETIO_MAX_BLOCK VMS_MAX_NET_BLOCK
-#define VMS_NETIO_MAX_GRANTS 64                     /* outstanding at once, host-wide */
-#define VMS_NETIO_MAX_CONNS 8                       /* open TCP connections at once, host-wide */
-#define VMS_NETIO_REQUEST_MS 2000                   /* from accept to a whole request line */
-#define VMS_NETIO_IDLE_MS 5000                      /* a transfer without progress this long ends */
+#define VMS_NETIO_MAX_GRANTS 64   /* outstanding at once, host-wide */
+#define VMS_NETIO_MAX_CONNS 8     /* open TCP connections at once, host-wide */
+#define VMS_NETIO_REQUEST_MS 2000 /* from accept to a whole request line */
+#define VMS_NETIO_IDLE_MS 5000    /* a transfer without progress this long ends */
 #define VMS_NETIO_LIFETIME_MS (VMS_MAX_BOUND_MS + 10000u) /* no connection lives longer */
 
 /* Why a connection was refused before any data moved; each name is a stable metric label. */
@@ -75,9 +75,9 @@ struct vms_netio_stats {
 struct vms_netio_result {
 	bool guest_sends;
 	uint32_t block;
-	uint64_t requested;   /* bytes the guest asked to move */
-	uint64_t bytes;       /* bytes moved */
-	uint64_t host_ns;     /* host monotonic duration of the transfer */
+	uint64_t requested; /* bytes the guest asked to move */
+	uint64_t bytes;     /* bytes moved */
+	uint64_t host_ns;   /* host monotonic duration of the transfer */
 	bool complete;
 	uint64_t end_mono_ns; /* host monotonic time the transfer ended (tells fresh from stale) */
 };
@@ -94,7 +94,6 @@ void vms_netio_close(struct vms_netio *n);
 /* The port bound (for log lines and for the address handed to guests). */
 unsigned vms_netio_port(const struct vms_netio *n);
 
-
 /*
  * Allows up to max_conns connections presenting token, each moving at most max_bytes, until
  * expires_mono_ns (vms_monotonic_ns() clock). owner names who may use it (a domain UUID).
@@ -102,8 +101,8 @@ unsigned vms_netio_port(const struct vms_netio *n);
  * first; if none is, the grant is refused. 0, or -1 with errno: EINVAL (bad argument),
  * EEXIST (token already granted), ENOSPC (full).
  */
-int vms_netio_grant(struct vms_netio *n, const char *token, const char *owner,
-		    uint64_t max_bytes, unsigned max_conns, uint64_t expires_mono_ns);
+int vms_netio_grant(struct vms_netio *n, const char *token, const char *owner, uint64_t max_bytes,
+                    unsigned max_conns, uint64_t expires_mono_ns);
 /* Drops every grant of owner and ends its open connections (counted as aborted). */
 void vms_netio_revoke(struct vms_netio *n, const char *owner);
 /* vms_netio_revoke, and forgets owner's results too: for a domain that went away. */
@@ -113,10 +112,10 @@ void vms_netio_get_stats(const struct vms_netio *n, struct vms_netio_stats *out)
 
 /* The last transfer of owner, whatever its direction and block size. */
 bool vms_netio_last_result(const struct vms_netio *n, const char *owner,
-			   struct vms_netio_result *out);
+                           struct vms_netio_result *out);
 /* The last transfer of owner in that direction with that block size. */
 bool vms_netio_find_result(const struct vms_netio *n, const char *owner, bool guest_sends,
-			   uint32_t block, struct vms_netio_result *out);
+                           uint32_t block, struct vms_netio_result *out);
 
 /* The responder's families: connections, refusals, transfers, bytes. */
 void vms_netio_render_stats(const struct vms_netio_stats *n, struct vms_buf *b);

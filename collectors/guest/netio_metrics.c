@@ -5,27 +5,27 @@ void
 vms_netio_render_stats(const struct vms_netio_stats *n, struct vms_buf *b)
 {
 	vms_buf_family(b, "vmscale_netio_connections_total", "counter",
-	       "TCP connections accepted by the network-probe responder.");
+	               "TCP connections accepted by the network-probe responder.");
 	vms_buf_printf(b, "vmscale_netio_connections_total %llu\n",
-		       (unsigned long long)n->connections);
+	               (unsigned long long)n->connections);
 	vms_buf_family(b, "vmscale_netio_refused_total", "counter",
-	       "Responder connections refused before moving data, by reason.");
+	               "Responder connections refused before moving data, by reason.");
 	for (unsigned r = 0; r < VMS_NETIO_REFUSE_COUNT; r++)
 		vms_buf_printf(b, "vmscale_netio_refused_total{reason=\"%s\"} %llu\n",
-			       vms_netio_refuse_name((enum vms_netio_refuse)r),
-			       (unsigned long long)n->refused[r]);
+		               vms_netio_refuse_name((enum vms_netio_refuse)r),
+		               (unsigned long long)n->refused[r]);
 	vms_buf_family(b, "vmscale_netio_transfers_total", "counter",
-	       "Responder transfers by result: completed or aborted.");
+	               "Responder transfers by result: completed or aborted.");
 	vms_buf_printf(b, "vmscale_netio_transfers_total{result=\"completed\"} %llu\n",
-		       (unsigned long long)n->completed);
+	               (unsigned long long)n->completed);
 	vms_buf_printf(b, "vmscale_netio_transfers_total{result=\"aborted\"} %llu\n",
-		       (unsigned long long)n->aborted);
+	               (unsigned long long)n->aborted);
 	vms_buf_family(b, "vmscale_netio_bytes_total", "counter",
-	       "Payload bytes the responder moved, by direction as the guest sees it.");
+	               "Payload bytes the responder moved, by direction as the guest sees it.");
 	vms_buf_printf(b, "vmscale_netio_bytes_total{direction=\"send\"} %llu\n",
-		       (unsigned long long)n->bytes_received);
+	               (unsigned long long)n->bytes_received);
 	vms_buf_printf(b, "vmscale_netio_bytes_total{direction=\"receive\"} %llu\n",
-		       (unsigned long long)n->bytes_sent);
+	               (unsigned long long)n->bytes_sent);
 }
 
 static uint64_t
@@ -54,7 +54,7 @@ struct vms_metrics_source
 vms_netio_metrics_source(const struct vms_netio *n)
 {
 	return (struct vms_metrics_source){.owner = "collectors/guest/netio_metrics.c",
-					   .ctx = n,
-					   .generation = netio_generation,
-					   .render = netio_render};
+	                                   .ctx = n,
+	                                   .generation = netio_generation,
+	                                   .render = netio_render};
 }

@@ -15,7 +15,7 @@ struct entry {
 	unsigned caps;
 	uint64_t due_ns[VMS_FAM_COUNT];
 	bool has_due[VMS_FAM_COUNT];
-	int running;      /* family being run, or -1 */
+	int running; /* family being run, or -1 */
 };
 
 struct vms_psched {
@@ -41,7 +41,7 @@ first_due(const struct vms_psched *ps, const struct entry *e, unsigned f, uint64
 	uint64_t interval = (uint64_t)ps->cfg.interval_ms[f] * NS_PER_MS;
 	uint64_t slot = (uint64_t)(vms_hash_str(e->key) % 1000u) * interval / 1000u;
 	uint64_t fam = (uint64_t)(f - VMS_FAM_FIRST_ACTIVE) * interval /
-		       (VMS_FAM_COUNT - VMS_FAM_FIRST_ACTIVE);
+	               (VMS_FAM_COUNT - VMS_FAM_FIRST_ACTIVE);
 	return now_ns + (slot + fam) % interval;
 }
 

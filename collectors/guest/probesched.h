@@ -28,7 +28,7 @@ struct vms_psched *vms_psched_new(const struct vms_psched_config *cfg);
 void vms_psched_free(struct vms_psched *ps);
 /* New intervals apply from each pair's next due time; a shorter one pulls it in. */
 void vms_psched_configure(struct vms_psched *ps, const struct vms_psched_config *cfg,
-			  uint64_t now_ns);
+                          uint64_t now_ns);
 
 /* A guest whose probe can run the families in caps (bit 1 << family). Idempotent: a known
  * key keeps its due times and gets the new caps. First due times are spread over one
@@ -39,7 +39,7 @@ void vms_psched_remove(struct vms_psched *ps, const char *key);
 /* The run to start now, if a slot is free, the gap has passed and a pair is due (earliest
  * first, one run per guest). The pair is then running until vms_psched_finish. */
 bool vms_psched_next(struct vms_psched *ps, uint64_t now_ns, const char **key,
-		     enum vms_family *family);
+                     enum vms_family *family);
 /* The guest's run is over (done, timed out or lost); its next due time advances. */
 void vms_psched_finish(struct vms_psched *ps, const char *key, uint64_t now_ns);
 

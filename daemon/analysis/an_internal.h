@@ -122,7 +122,7 @@ struct vms_analysis {
 	/* Persistence, for the metrics. */
 	uint64_t saves_ok, saves_failed;
 	double last_save_unix;
-	int load_result; /* -2 not tried, -1 unusable, 0 loaded, 1 none */
+	int load_result;     /* -2 not tried, -1 unusable, 0 loaded, 1 none */
 	uint64_t generation; /* bumped by every call that may change what is rendered */
 	struct vms_complaint save_complaint;
 };

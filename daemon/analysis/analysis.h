@@ -42,24 +42,24 @@ enum vms_an_probe {
 const char *vms_an_probe_name(enum vms_an_probe p);
 int vms_an_probe_from_name(const char *name); /* -1 if unknown */
 
-#define VMS_AN_MAX_BUCKETS 32     /* upper bound of analysis-buckets */
-#define VMS_AN_BUCKET_WINDOW 16   /* recent values per bucket behind its robust central value */
+#define VMS_AN_MAX_BUCKETS 32   /* upper bound of analysis-buckets */
+#define VMS_AN_BUCKET_WINDOW 16 /* recent values per bucket behind its robust central value */
 
 enum vms_an_severity { VMS_AN_OK, VMS_AN_WARNING, VMS_AN_CRITICAL };
 
 struct vms_analysis_config {
-	uint64_t window_ns;        /* slowdown-window: the current value is the median over it */
-	unsigned min_samples;      /* baseline-min-samples: a bucket counts with this many */
-	unsigned max_buckets;      /* analysis-buckets: N_up buckets per domain and probe */
+	uint64_t window_ns;   /* slowdown-window: the current value is the median over it */
+	unsigned min_samples; /* baseline-min-samples: a bucket counts with this many */
+	unsigned max_buckets; /* analysis-buckets: N_up buckets per domain and probe */
 	double warning[VMS_AN_PROBE_COUNT];  /* slowdown-warning, per probe */
 	double critical[VMS_AN_PROBE_COUNT]; /* slowdown-critical */
 	double clear[VMS_AN_PROBE_COUNT];    /* slowdown-clear: a warning ends only below it */
-	uint64_t alert_for_ns;     /* alert-for: the condition must hold this long to fire */
-	double capacity_min_r2;    /* capacity-min-r-squared */
+	uint64_t alert_for_ns;        /* alert-for: the condition must hold this long to fire */
+	double capacity_min_r2;       /* capacity-min-r-squared */
 	unsigned capacity_min_levels; /* N_up levels needed for a capacity prediction */
-	unsigned host_cpus;        /* P in seed 001's ET(i) = ET_P * max(1, i/P) */
-	uint64_t retention_s;      /* state of domains not seen this long is forgotten */
-	uint64_t interval_ns;      /* interval: the collectors' cadence, which suspects follow */
+	unsigned host_cpus;           /* P in seed 001's ET(i) = ET_P * max(1, i/P) */
+	uint64_t retention_s;         /* state of domains not seen this long is forgotten */
+	uint64_t interval_ns;         /* interval: the collectors' cadence, which suspects follow */
 };
 
 /* Defaults: window 300 s, 5 samples, 8 buckets, warning 1.5, critical 2, clear 1.2, 60 s,
@@ -80,22 +80,22 @@ void vms_analysis_set_config(struct vms_analysis *a, const struct vms_analysis_c
  * transition). now_unix stamps what is persisted.
  */
 void vms_analysis_update(struct vms_analysis *a, const struct vms_store *st, uint64_t now_ns,
-			 double now_unix);
+                         double now_unix);
 
 /* Appends the analysis families to a /metrics exposition. */
 void vms_analysis_render(const struct vms_analysis *a, const struct vms_store *st,
-			 struct vms_buf *b, uint64_t now_ns);
+                         struct vms_buf *b, uint64_t now_ns);
 
 /* What the landing page shows per domain. */
 struct vms_an_domain_view {
-	double worst_slowdown;          /* NaN when no probe has one */
+	double worst_slowdown; /* NaN when no probe has one */
 	enum vms_an_probe worst_probe;
-	enum vms_an_severity severity;  /* the highest active alert */
-	unsigned alerts;                /* active alerts */
-	unsigned baselines;             /* probes with a baseline */
+	enum vms_an_severity severity; /* the highest active alert */
+	unsigned alerts;               /* active alerts */
+	unsigned baselines;            /* probes with a baseline */
 };
 bool vms_analysis_domain_view(const struct vms_analysis *a, const char *key,
-			      struct vms_an_domain_view *v);
+                              struct vms_an_domain_view *v);
 
 /* One point of a domain's slowdown curve: a bucket's central value against the baseline. */
 struct vms_an_point {
@@ -106,10 +106,10 @@ struct vms_an_point {
 /* The curve of probe p for the domain with this store key, sorted by N_up; returns the number
  * of points written (0 without a baseline). */
 unsigned vms_analysis_domain_curve(const struct vms_analysis *a, const char *key,
-				   enum vms_an_probe p, struct vms_an_point *pts, unsigned max);
+                                   enum vms_an_probe p, struct vms_an_point *pts, unsigned max);
 /* The configured threshold of a probe: VMS_AN_WARNING or VMS_AN_CRITICAL. */
 double vms_analysis_threshold(const struct vms_analysis *a, enum vms_an_probe p,
-			      enum vms_an_severity s);
+                              enum vms_an_severity s);
 
 /*
  * Persistence. The payload is text (one record per line, documented in an_persist.c) inside a
@@ -117,17 +117,17 @@ double vms_analysis_threshold(const struct vms_analysis *a, enum vms_an_probe p,
  * file moves it aside, logs why and starts fresh; it never fails the daemon.
  */
 int vms_analysis_save(struct vms_analysis *a, const char *path, double now_unix, char *err,
-		      size_t errsz);
+                      size_t errsz);
 /* 0 loaded, 1 no file, -1 unusable (moved aside, logged). */
 int vms_analysis_load(struct vms_analysis *a, const char *path);
 /* The payload alone, for tests. */
 void vms_analysis_serialize(const struct vms_analysis *a, struct vms_buf *out);
 int vms_analysis_deserialize(struct vms_analysis *a, const char *payload, size_t len, char *err,
-			     size_t errsz);
+                             size_t errsz);
 
 /* The control socket's handler (control.h: vms_control_fn); opaque is the analysis. */
 int vms_analysis_control(void *opaque, int argc, char **argv, struct vms_buf *out, char *err,
-			 size_t errsz);
+                         size_t errsz);
 
 /* Moves whenever a call may have changed what vms_analysis_render writes. */
 uint64_t vms_analysis_generation(const struct vms_analysis *a);

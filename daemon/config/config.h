@@ -28,37 +28,37 @@
 
 /* Probe schedule and sizes: the host owns them and pushes them to every guest. */
 struct vms_probe_config {
-	uint32_t cpu_interval_ms;       /* passive CPU split, default: interval */
-	uint32_t disk_interval_ms;      /* passive /proc/diskstats, default: interval */
-	uint32_t cpu_work_interval_ms;  /* active families, default 60000 each; 0 = off */
+	uint32_t cpu_interval_ms;      /* passive CPU split, default: interval */
+	uint32_t disk_interval_ms;     /* passive /proc/diskstats, default: interval */
+	uint32_t cpu_work_interval_ms; /* active families, default 60000 each; 0 = off */
 	uint32_t memory_interval_ms;
 	uint32_t disk_read_interval_ms;
 	uint32_t network_interval_ms;
 	uint32_t micro_interval_ms;
-	uint64_t cpu_work_units;        /* fixed work per sample, VMS_DEFAULT_CPU_WORK_UNITS */
-	uint64_t memory_buffer_bytes;   /* >= 8 MiB, default 32 MiB */
-	uint32_t memory_max_ms;         /* per op, default 30 */
-	uint64_t disk_read_bytes;       /* default 8 MiB */
-	uint32_t disk_read_max_ms;      /* default 1000 */
-	uint64_t network_bytes;         /* per direction and block size, default 2 MiB */
-	uint32_t network_max_ms;        /* per direction and block size, default 1000 */
+	uint64_t cpu_work_units;      /* fixed work per sample, VMS_DEFAULT_CPU_WORK_UNITS */
+	uint64_t memory_buffer_bytes; /* >= 8 MiB, default 32 MiB */
+	uint32_t memory_max_ms;       /* per op, default 30 */
+	uint64_t disk_read_bytes;     /* default 8 MiB */
+	uint32_t disk_read_max_ms;    /* default 1000 */
+	uint64_t network_bytes;       /* per direction and block size, default 2 MiB */
+	uint32_t network_max_ms;      /* per direction and block size, default 1000 */
 	uint32_t network_blocks[VMS_CONFIG_MAX_NET_BLOCKS]; /* bytes, default {1024, 32768} */
 	unsigned network_nblocks;
-	uint32_t micro_max_ms;          /* per micro op, default 20 */
-	unsigned active_concurrency;    /* guests running active probes at once host-wide, 1 */
-	uint32_t skew_tolerance_ms;     /* samples whose window skews more are flagged, 50 */
+	uint32_t micro_max_ms;       /* per micro op, default 20 */
+	unsigned active_concurrency; /* guests running active probes at once host-wide, 1 */
+	uint32_t skew_tolerance_ms;  /* samples whose window skews more are flagged, 50 */
 };
 
 /* The degradation analysis' keys (see analysis.h for what each means). */
 struct vms_analysis_keys {
-	uint32_t window_s;          /* "slowdown-window", default 300 s */
-	uint32_t min_samples;       /* "baseline-min-samples", default 5 */
-	uint32_t buckets;           /* "analysis-buckets", default 8 */
-	uint32_t alert_for_s;       /* "alert-for", default 60 s */
-	uint32_t save_interval_s;   /* "state-save-interval", default 60 s */
-	uint32_t retention_s;       /* "analysis-retention", default 30 days */
+	uint32_t window_s;            /* "slowdown-window", default 300 s */
+	uint32_t min_samples;         /* "baseline-min-samples", default 5 */
+	uint32_t buckets;             /* "analysis-buckets", default 8 */
+	uint32_t alert_for_s;         /* "alert-for", default 60 s */
+	uint32_t save_interval_s;     /* "state-save-interval", default 60 s */
+	uint32_t retention_s;         /* "analysis-retention", default 30 days */
 	uint32_t capacity_min_levels; /* "capacity-min-levels", default 3 */
-	double capacity_min_r2;     /* "capacity-min-r-squared", default 0.8 */
+	double capacity_min_r2;       /* "capacity-min-r-squared", default 0.8 */
 	/* "slowdown-warning", "slowdown-critical", "slowdown-clear": per probe. */
 	double warning[VMS_AN_PROBE_COUNT], critical[VMS_AN_PROBE_COUNT], clear[VMS_AN_PROBE_COUNT];
 };
@@ -66,23 +66,23 @@ struct vms_analysis_keys {
 struct vms_config {
 	char *uris[VMS_CONFIG_MAX_URIS]; /* "connect", repeatable; default qemu:///system */
 	unsigned nuris;
-	char *listen;               /* "listen" ADDR:PORT, default 127.0.0.1:9477 */
-	unsigned interval_s;        /* "interval": libvirt + host collection, default 5 */
-	double busy_threshold;      /* "busy-threshold", share of vCPUs, default 0.2 */
-	char *probe_domains;        /* "probe-domains" regex, NULL = all */
-	bool verbose;               /* "verbose" yes|no */
-	char *tls_cert, *tls_key;   /* "tls-cert", "tls-key": PEM paths, both or neither */
+	char *listen;                  /* "listen" ADDR:PORT, default 127.0.0.1:9477 */
+	unsigned interval_s;           /* "interval": libvirt + host collection, default 5 */
+	double busy_threshold;         /* "busy-threshold", share of vCPUs, default 0.2 */
+	char *probe_domains;           /* "probe-domains" regex, NULL = all */
+	bool verbose;                  /* "verbose" yes|no */
+	char *tls_cert, *tls_key;      /* "tls-cert", "tls-key": PEM paths, both or neither */
 	unsigned http_max_connections; /* "http-max-connections", default 16 */
-	unsigned http_timeout_s;    /* "http-timeout", default 10 */
-	char *netio_listen;         /* "netio-listen" ADDR:PORT, NULL = network probe off */
-	char *netio_guest_address;  /* "netio-guest-address": where guests reach netio-listen;
-				       after validation, netio-listen's address if not given */
-	char *state_dir;            /* "state-dir", default /var/lib/vmscale */
-	unsigned vsock_port;        /* "vsock-port": AF_VSOCK listener, 0 = off (the default) */
-	char *tcp_listen;           /* "tcp-listen" ADDR:PORT: token-authenticated probes, NULL = off */
+	unsigned http_timeout_s;       /* "http-timeout", default 10 */
+	char *netio_listen;            /* "netio-listen" ADDR:PORT, NULL = network probe off */
+	char *netio_guest_address;     /* "netio-guest-address": where guests reach netio-listen;
+	                                  after validation, netio-listen's address if not given */
+	char *state_dir;               /* "state-dir", default /var/lib/vmscale */
+	unsigned vsock_port;           /* "vsock-port": AF_VSOCK listener, 0 = off (the default) */
+	char *tcp_listen; /* "tcp-listen" ADDR:PORT: token-authenticated probes, NULL = off */
 	struct vms_probe_config probe; /* "probe-*" keys */
 	struct vms_analysis_keys analysis;
-	char *control_socket;       /* "control-socket", default /run/vmscale/control.sock */
+	char *control_socket; /* "control-socket", default /run/vmscale/control.sock */
 
 	/* Where each key was set, for error messages: 0 = default, -1 = command line, else the
 	 * line of path. Indexed like vms_config_key_at(). */
@@ -101,7 +101,7 @@ void vms_config_copy(struct vms_config *dst, const struct vms_config *src);
  * "connect" appends to the list.
  */
 int vms_config_set(struct vms_config *c, const char *key, const char *value, char *err,
-		   size_t errsz);
+                   size_t errsz);
 
 /*
  * Reads a file: "key value" lines, '#' comments, blank lines. Errors name file and line:
@@ -110,7 +110,7 @@ int vms_config_set(struct vms_config *c, const char *key, const char *value, cha
  * !must_exist (c unchanged), -1 on error (err filled).
  */
 int vms_config_load(struct vms_config *c, const char *path, bool must_exist, char *err,
-		    size_t errsz);
+                    size_t errsz);
 
 /* One command-line flag: the key (long option name) and its value ("yes" for --verbose). */
 struct vms_config_arg {
@@ -124,7 +124,7 @@ struct vms_config_arg {
  * last wins. Errors name the flag ("--interval must be 1..3600 seconds, got '0'").
  */
 int vms_config_apply_args(struct vms_config *c, const struct vms_config_arg *args, size_t n,
-			  char *err, size_t errsz);
+                          char *err, size_t errsz);
 
 /*
  * After everything is applied: fills the defaults that follow other keys (the passive probe

@@ -15,7 +15,8 @@ guest_busy_percent(const struct vms_domain *d)
 	uint64_t total = 0;
 	for (unsigned m = 0; m < c->nmodes && m < VMS_CPU_GUEST; m++)
 		total += c->ticks[m];
-	uint64_t idle = c->ticks[VMS_CPU_IDLE] + (c->nmodes > VMS_CPU_IOWAIT ? c->ticks[VMS_CPU_IOWAIT] : 0);
+	uint64_t idle =
+	    c->ticks[VMS_CPU_IDLE] + (c->nmodes > VMS_CPU_IOWAIT ? c->ticks[VMS_CPU_IOWAIT] : 0);
 	return total ? 100.0 * (double)(total - idle) / (double)total : NAN;
 }
 
@@ -48,21 +49,21 @@ landing_plot(struct vms_buf *b, const struct vms_analysis *a, const struct vms_d
 		}
 	}
 	plot.refs[plot.nrefs++] = (struct vms_svg_ref){
-		"warning", vms_analysis_threshold(a, VMS_AN_CPU_WORK, VMS_AN_WARNING)};
+	    "warning", vms_analysis_threshold(a, VMS_AN_CPU_WORK, VMS_AN_WARNING)};
 	vms_svg_line_plot(b, &plot);
 }
 
 void
 vms_expo_landing(struct vms_buf *b, const struct vms_store *st, const char *version,
-		 const struct vms_analysis *a, uint64_t now_ns)
+                 const struct vms_analysis *a, uint64_t now_ns)
 {
 	static const char head[] =
-		       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-		       "<title>vmscaled</title><style>body{font-family:sans-serif;margin:2em}"
-		       "table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #ccc;"
-		       "text-align:left}.up{color:#070}.down{color:#b00}.warning{color:#b60}"
-		       ".critical{color:#b00;font-weight:bold}.plots{display:flex;flex-wrap:wrap;gap:1em}"
-		       "</style></head><body>\n";
+	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<title>vmscaled</title><style>body{font-family:sans-serif;margin:2em}"
+	    "table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #ccc;"
+	    "text-align:left}.up{color:#070}.down{color:#b00}.warning{color:#b60}"
+	    ".critical{color:#b00;font-weight:bold}.plots{display:flex;flex-wrap:wrap;gap:1em}"
+	    "</style></head><body>\n";
 	vms_buf_append(b, head, sizeof(head) - 1);
 	vms_buf_printf(b, "<h1>vmscaled ");
 	vms_buf_html(b, version);
@@ -72,7 +73,7 @@ vms_expo_landing(struct vms_buf *b, const struct vms_store *st, const char *vers
 		vms_buf_printf(b, "%s <b>", i ? "," : "");
 		vms_buf_html(b, c->uri);
 		vms_buf_printf(b, "</b>: <span class=\"%s\">%s</span>", c->up ? "up" : "down",
-			       c->up ? "connected" : "not connected");
+		               c->up ? "connected" : "not connected");
 	}
 	size_t alerts = 0;
 	for (size_t i = 0; a && i < st->ndomains; i++) {
@@ -80,25 +81,31 @@ vms_expo_landing(struct vms_buf *b, const struct vms_store *st, const char *vers
 		if (vms_analysis_domain_view(a, st->domains[i]->key, &v))
 			alerts += v.alerts;
 	}
-	vms_buf_printf(b, ". N_up = <b>%zu</b> running domains, %zu busy, "
-			  "%zu probes up, %zu degradation alerts. Metrics: <a href=\"/metrics\">/metrics</a>.</p>\n",
-		       st->ndomains, vms_store_domains_busy(st), vms_store_probes_up(st, now_ns), alerts);
+	vms_buf_printf(b,
+	               ". N_up = <b>%zu</b> running domains, %zu busy, "
+	               "%zu probes up, %zu degradation alerts. Metrics: <a "
+	               "href=\"/metrics\">/metrics</a>.</p>\n",
+	               st->ndomains, vms_store_domains_busy(st), vms_store_probes_up(st, now_ns),
+	               alerts);
 	vms_buf_printf(b, "<table><tr><th>domain</th><th>uuid</th><th>probe</th><th>version</th>"
-			  "<th>guest CPUs</th><th>busy since boot</th><th>reports</th>"
-			  "<th>worst slowdown</th><th>alerts</th></tr>\n");
+	                  "<th>guest CPUs</th><th>busy since boot</th><th>reports</th>"
+	                  "<th>worst slowdown</th><th>alerts</th></tr>\n");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		bool up = vms_probe_is_up(st, d, now_ns);
 		vms_buf_printf(b, "<tr><td>");
 		vms_buf_html(b, d->name);
 		vms_buf_printf(b, "</td><td>%s</td><td class=\"%s\">%s</td><td>", d->uuid,
-			       up ? "up" : "down",
-			       up ? "up" : !d->channel_path ? "no channel" : d->probe_excluded ? "excluded" : "down");
+		               up ? "up" : "down",
+		               up                  ? "up"
+		               : !d->channel_path  ? "no channel"
+		               : d->probe_excluded ? "excluded"
+		                                   : "down");
 		if (d->probe.hello)
 			vms_buf_html(b, d->probe.info.probe_version);
 		if (d->probe.have_cpu)
 			vms_buf_printf(b, "</td><td>%u</td><td>%.1f %%</td>", d->probe.cpu.ncpu,
-				       guest_busy_percent(d));
+			               guest_busy_percent(d));
 		else
 			vms_buf_printf(b, "</td><td></td><td></td>");
 		vms_buf_printf(b, "<td>%llu</td>", (unsigned long long)d->probe.reports_total);
@@ -106,23 +113,26 @@ vms_expo_landing(struct vms_buf *b, const struct vms_store *st, const char *vers
 		bool viewed = a && vms_analysis_domain_view(a, d->key, &v);
 		if (viewed && isfinite(v.worst_slowdown))
 			vms_buf_printf(b, "<td>%.2f (%s)</td>", v.worst_slowdown,
-				       vms_an_probe_name(v.worst_probe));
+			               vms_an_probe_name(v.worst_probe));
 		else if (viewed && v.baselines)
 			vms_buf_printf(b, "<td>no recent sample</td>");
 		else
 			vms_buf_printf(b, "<td>no baseline yet</td>");
 		if (viewed && v.alerts)
 			vms_buf_printf(b, "<td class=\"%s\">%u %s</td></tr>\n",
-				       v.severity == VMS_AN_CRITICAL ? "critical" : "warning", v.alerts,
-				       v.severity == VMS_AN_CRITICAL ? "critical" : "warning");
+			               v.severity == VMS_AN_CRITICAL ? "critical" : "warning",
+			               v.alerts,
+			               v.severity == VMS_AN_CRITICAL ? "critical" : "warning");
 		else
 			vms_buf_printf(b, "<td>none</td></tr>\n");
 	}
 	vms_buf_printf(b, "</table>\n");
 	if (a && st->ndomains) {
-		vms_buf_printf(b, "<h2>Slowdown vs N_up</h2>\n<p>Each probe's mean at every N_up "
-				  "level against the domain's baseline (1 = as at the baseline; the "
-				  "dashed line is the CPU-work warning threshold).</p>\n<div class=\"plots\">\n");
+		vms_buf_printf(
+		    b,
+		    "<h2>Slowdown vs N_up</h2>\n<p>Each probe's mean at every N_up "
+		    "level against the domain's baseline (1 = as at the baseline; the "
+		    "dashed line is the CPU-work warning threshold).</p>\n<div class=\"plots\">\n");
 		for (size_t i = 0; i < st->ndomains; i++) {
 			landing_plot(b, a, st->domains[i]);
 			vms_buf_append(b, "\n", 1);

@@ -12,23 +12,28 @@ void
 vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 {
 	vms_buf_family(b, "vmscale_domain_info", "gauge",
-	       "Running domain's metadata; 1 for every running domain.");
+	               "Running domain's metadata; 1 for every running domain.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		vms_sample_domain(b, "vmscale_domain_info", d);
 		vms_buf_printf(b, ",uuid=\"%s\",uri=\"", d->uuid);
 		vms_buf_label_value(b, d->conn ? d->conn->uri : "");
 		vms_buf_printf(b, "\",probe_channel=\"%s\"} 1\n",
-			       !d->channel_path ? "no" : d->probe_excluded ? "excluded" : "yes");
+		               !d->channel_path    ? "no"
+		               : d->probe_excluded ? "excluded"
+		                                   : "yes");
 	}
-	vms_buf_family(b, "vmscale_probe_up", "gauge",
-	       "1 if the domain's probe is connected, said hello and reported within 3 intervals.");
+	vms_buf_family(
+	    b, "vmscale_probe_up", "gauge",
+	    "1 if the domain's probe is connected, said hello and reported within 3 intervals.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
-		vms_sample_domain_u64(b, "vmscale_probe_up", d, vms_probe_is_up(st, d, now_ns) ? 1 : 0);
+		vms_sample_domain_u64(b, "vmscale_probe_up", d,
+		                      vms_probe_is_up(st, d, now_ns) ? 1 : 0);
 	}
-	vms_buf_family(b, "vmscale_probe_info", "gauge",
-	       "Version of the probe in the guest, from its hello; 1 while it is connected.");
+	vms_buf_family(
+	    b, "vmscale_probe_info", "gauge",
+	    "Version of the probe in the guest, from its hello; 1 while it is connected.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		if (!d->probe.connected || !d->probe.hello)
@@ -39,28 +44,32 @@ vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 		vms_buf_printf(b, "\",protocol=\"%u\"} 1\n", d->probe.info.proto);
 	}
 	vms_buf_family(b, "vmscale_probe_reports_total", "counter",
-	       "Reports accepted from the domain's probe.");
+	               "Reports accepted from the domain's probe.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		vms_sample_domain_u64(b, "vmscale_probe_reports_total", d, d->probe.reports_total);
 	}
 	vms_buf_family(b, "vmscale_probe_reports_lost_total", "counter",
-	       "Reports the probe numbered but the daemon never received (gaps in seq).");
+	               "Reports the probe numbered but the daemon never received (gaps in seq).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
-		vms_sample_domain_u64(b, "vmscale_probe_reports_lost_total", d, d->probe.reports_lost_total);
+		vms_sample_domain_u64(b, "vmscale_probe_reports_lost_total", d,
+		                      d->probe.reports_lost_total);
 	}
-	vms_buf_family(b, "vmscale_probe_clock_skew_seconds", "gauge",
-	       "Guest monotonic time elapsed minus host time elapsed between the probe's last two "
-	       "reports (positive: the guest clock ran fast); absent until two consecutive reports.");
+	vms_buf_family(
+	    b, "vmscale_probe_clock_skew_seconds", "gauge",
+	    "Guest monotonic time elapsed minus host time elapsed between the probe's last two "
+	    "reports (positive: the guest clock ran fast); absent until two consecutive reports.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		if (!d->probe.connected || isnan(d->probe.clock_skew_s))
 			continue;
-		vms_sample_domain_double(b, "vmscale_probe_clock_skew_seconds", d, d->probe.clock_skew_s);
+		vms_sample_domain_double(b, "vmscale_probe_clock_skew_seconds", d,
+		                         d->probe.clock_skew_s);
 	}
 	vms_buf_family(b, "vmscale_probe_records_rejected_total", "counter",
-	       "Records from the domain's probe rejected as malformed, by reason (present once non-zero).");
+	               "Records from the domain's probe rejected as malformed, by reason (present "
+	               "once non-zero).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		for (unsigned e = 1; e < VMS_PROTO_E_COUNT; e++) {
@@ -68,8 +77,8 @@ vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 				continue;
 			vms_sample_domain(b, "vmscale_probe_records_rejected_total", d);
 			vms_buf_printf(b, ",reason=\"%s\"} %llu\n",
-				       vms_proto_error_name((enum vms_proto_error)e),
-				       (unsigned long long)d->probe.rejected[e]);
+			               vms_proto_error_name((enum vms_proto_error)e),
+			               (unsigned long long)d->probe.rejected[e]);
 		}
 	}
 }
@@ -79,21 +88,21 @@ static void
 render_domains(struct vms_buf *b, const struct vms_store *st)
 {
 	vms_buf_family(b, "vmscale_libvirt_up", "gauge",
-		       "1 if the libvirt connection to this URI is open and answering.");
+	               "1 if the libvirt connection to this URI is open and answering.");
 	for (size_t i = 0; i < st->nconns; i++) {
 		vms_buf_append(b, "vmscale_libvirt_up{uri=\"", 24);
 		vms_buf_label_value(b, st->conns[i]->uri);
 		vms_buf_printf(b, "\"} %d\n", st->conns[i]->up ? 1 : 0);
 	}
 	vms_buf_family(b, "vmscale_domains_running", "gauge",
-		       "N_up: running domains on this host (last known while libvirt is down).");
+	               "N_up: running domains on this host (last known while libvirt is down).");
 	vms_buf_printf(b, "vmscale_domains_running %zu\n", st->ndomains);
 	vms_buf_family(b, "vmscale_domains_busy", "gauge",
-		       "Running domains whose vCPU utilization over the last interval exceeds the "
-		       "busy threshold.");
+	               "Running domains whose vCPU utilization over the last interval exceeds the "
+	               "busy threshold.");
 	vms_buf_printf(b, "vmscale_domains_busy %zu\n", vms_store_domains_busy(st));
 	vms_buf_family(b, "vmscale_busy_threshold_ratio", "gauge",
-		       "vCPU utilization above which a domain counts as busy (--busy-threshold).");
+	               "vCPU utilization above which a domain counts as busy (--busy-threshold).");
 	vms_buf_append(b, "vmscale_busy_threshold_ratio ", 29);
 	vms_buf_double(b, st->busy_threshold);
 	vms_buf_append(b, "\n", 1);
@@ -125,9 +134,9 @@ struct vms_metrics_source
 vms_expo_store_source(const struct vms_store *st)
 {
 	return (struct vms_metrics_source){.owner = "daemon/expo/store_core.c",
-					   .ctx = st,
-					   .generation = store_generation,
-					   .render = render_store};
+	                                   .ctx = st,
+	                                   .generation = store_generation,
+	                                   .render = render_store};
 }
 
 static uint64_t
@@ -148,7 +157,7 @@ struct vms_metrics_source
 vms_expo_host_source(const struct vms_store *st)
 {
 	return (struct vms_metrics_source){.owner = "daemon/expo/store_host.c",
-					   .ctx = st,
-					   .generation = host_generation,
-					   .render = render_host};
+	                                   .ctx = st,
+	                                   .generation = host_generation,
+	                                   .render = render_host};
 }

@@ -32,7 +32,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#define VMS_STATEFILE_MAX_LEN (64u << 20) /* the largest payload written (1 000 domains with every bucket full take about 30 MiB); a sane read limit */
+#define VMS_STATEFILE_MAX_LEN                                                                      \
+	(64u << 20) /* the largest payload written (1 000 domains with every bucket full take      \
+	               about 30 MiB); a sane read limit */
 #define VMS_STATEFILE_KIND_MAX 32
 #define VMS_STATEFILE_HEADER_MAX 128 /* bytes, newline included; real headers are < 90 */
 

@@ -99,7 +99,7 @@ vms_domain_key(char key[VMS_DOMAIN_KEY_LEN + 1], const struct vms_conn *conn, co
 	 * are few (VMS_CONFIG_MAX_URIS), so "@N" fits. */
 	if (conn && conn->index > 0)
 		snprintf(key, VMS_DOMAIN_KEY_LEN + 1, "%.*s@%u", VMS_UUID_LEN, uuid,
-			 conn->index % 100u);
+		         conn->index % 100u);
 	else
 		snprintf(key, VMS_DOMAIN_KEY_LEN + 1, "%.*s", VMS_UUID_LEN, uuid);
 }
@@ -112,7 +112,7 @@ vms_store_upsert(struct vms_store *st, const char *uuid, const char *name, int i
 
 struct vms_domain *
 vms_store_upsert_in(struct vms_store *st, const struct vms_conn *conn, const char *uuid,
-		    const char *name, int id)
+                    const char *name, int id)
 {
 	char key[VMS_DOMAIN_KEY_LEN + 1];
 	vms_domain_key(key, conn, uuid);
@@ -155,7 +155,7 @@ vms_store_remove(struct vms_store *st, struct vms_domain *d)
 		if (st->domains[i] == d) {
 			vms_keyindex_remove(&st->index, d);
 			memmove(&st->domains[i], &st->domains[i + 1],
-				(st->ndomains - i - 1) * sizeof(*st->domains));
+			        (st->ndomains - i - 1) * sizeof(*st->domains));
 			st->ndomains--;
 			domain_free(d);
 			vms_store_changed(st);
@@ -204,7 +204,7 @@ vms_domain_update_utilization(struct vms_domain *d, uint64_t now_ns)
 	/* A restarted domain's counters fall: start over rather than report a negative rate. */
 	if (d->util_prev_at_ns && now_ns > d->util_prev_at_ns && vcpu_ns >= d->util_prev_vcpu_ns)
 		d->vcpu_utilization = (double)(vcpu_ns - d->util_prev_vcpu_ns) /
-				      ((double)(now_ns - d->util_prev_at_ns) * ds->nvcpu);
+		                      ((double)(now_ns - d->util_prev_at_ns) * ds->nvcpu);
 	else
 		d->vcpu_utilization = NAN;
 	d->util_prev_vcpu_ns = vcpu_ns;

@@ -18,8 +18,8 @@
 /* The latest trusted measurement of one operation, in the unit its kind implies. */
 struct vms_probe_value {
 	bool have;
-	double value;     /* ops/s (rate), bytes/s (throughput) or s/op (latency) */
-	uint64_t at_ns;   /* host monotonic time it was accepted */
+	double value;   /* ops/s (rate), bytes/s (throughput) or s/op (latency) */
+	uint64_t at_ns; /* host monotonic time it was accepted */
 };
 
 #define VMS_PROBE_MAX_DISKS 16 /* devices kept per domain; more are counted, not stored */
@@ -27,11 +27,11 @@ struct vms_probe_value {
 enum vms_run_result { VMS_RUN_OK, VMS_RUN_TIMEOUT, VMS_RUN_RESULT_COUNT };
 
 struct vms_probe_state {
-	bool connected;     /* the channel socket is open */
-	bool hello;         /* a valid hello arrived on this connection */
+	bool connected;       /* the channel socket is open */
+	bool hello;           /* a valid hello arrived on this connection */
 	uint64_t hello_at_ns; /* host monotonic time of the latest hello (startup time) */
 	struct vms_hello info;
-	unsigned caps;      /* bit (1 << enum vms_family) per family the probe announced */
+	unsigned caps; /* bit (1 << enum vms_family) per family the probe announced */
 	bool have_cpu;
 	struct vms_cpu_report cpu;
 	/* Passive disk counters, latest per device. */
@@ -47,7 +47,7 @@ struct vms_probe_state {
 	uint64_t samples_flagged_total[VMS_FAM_COUNT]; /* the guest clock disagreed with ours */
 	uint64_t sample_errors_total[VMS_FAM_COUNT];
 	uint64_t runs_total[VMS_FAM_COUNT][VMS_RUN_RESULT_COUNT];
-	bool run_flagged[VMS_FAM_COUNT];    /* the latest finished run of the family was flagged */
+	bool run_flagged[VMS_FAM_COUNT]; /* the latest finished run of the family was flagged */
 	bool have_run_window[VMS_FAM_COUNT];
 	double run_start_unix[VMS_FAM_COUNT]; /* latest run, guest times mapped to host time */
 	double run_end_unix[VMS_FAM_COUNT];
@@ -64,7 +64,7 @@ struct vms_probe_state {
 	uint64_t rejected[VMS_PROTO_E_COUNT];
 };
 
-#define VMS_MAX_VCPUS 1024   /* bounds of what we keep per domain from libvirt */
+#define VMS_MAX_VCPUS 1024 /* bounds of what we keep per domain from libvirt */
 #define VMS_MAX_DEVICES 64
 #define VMS_DEVICE_NAME_MAX 64
 
@@ -113,18 +113,19 @@ struct vms_domain {
 	char uuid[VMS_UUID_LEN + 1];
 	const struct vms_conn *conn; /* where it runs; NULL only for domains made by tests */
 	char *name;
-	int id;                      /* libvirt's runtime id; changes when the domain restarts */
-	char *channel_path;          /* host end of the probe channel, NULL if the domain has none */
-	uint32_t vsock_cid;          /* guest CID of its virtio vsock device, 0 if none */
-	bool probe_excluded;         /* has a channel, but --probe-domains leaves it alone */
-	bool seen;                   /* mark for the sweep after a listing */
-	double vcpu_utilization;     /* share of its vCPUs used over the last interval; NaN until known */
+	int id;              /* libvirt's runtime id; changes when the domain restarts */
+	char *channel_path;  /* host end of the probe channel, NULL if the domain has none */
+	uint32_t vsock_cid;  /* guest CID of its virtio vsock device, 0 if none */
+	bool probe_excluded; /* has a channel, but --probe-domains leaves it alone */
+	bool seen;           /* mark for the sweep after a listing */
+	double
+	    vcpu_utilization; /* share of its vCPUs used over the last interval; NaN until known */
 	uint64_t util_prev_vcpu_ns, util_prev_at_ns;
 	struct vms_domstats stats;
 	struct vms_probe_state probe;
 };
 
-#define VMS_HOST_MAX_DISKS 64   /* per-device series kept; the rest are counted as dropped */
+#define VMS_HOST_MAX_DISKS 64 /* per-device series kept; the rest are counted as dropped */
 #define VMS_HOST_MAX_IFACES 64
 
 struct vms_host_disk {
@@ -164,9 +165,9 @@ struct vms_host_stats {
 struct vms_store {
 	struct vms_domain **domains; /* in arrival order, which is the order of /metrics */
 	size_t ndomains, cap;
-	struct vms_keyindex index;   /* the domains by key, O(1) at thousands of them */
-	bool libvirt_up;             /* every connection is up (vms_store_set_conn_up) */
-	struct vms_conn **conns;     /* one per configured URI */
+	struct vms_keyindex index; /* the domains by key, O(1) at thousands of them */
+	bool libvirt_up;           /* every connection is up (vms_store_set_conn_up) */
+	struct vms_conn **conns;   /* one per configured URI */
 	size_t nconns;
 	struct vms_host_stats host;
 	uint32_t probe_interval_ms;
@@ -189,13 +190,13 @@ void vms_store_set_conn_up(struct vms_store *st, struct vms_conn *conn, bool up)
 struct vms_domain *vms_store_find(struct vms_store *st, const char *key);
 /* The key of the domain with this uuid on conn (NULL: a domain without connection). */
 void vms_domain_key(char key[VMS_DOMAIN_KEY_LEN + 1], const struct vms_conn *conn,
-		    const char *uuid);
+                    const char *uuid);
 /* Returns the domain with this uuid on conn, created if new; name and id are updated. */
 struct vms_domain *vms_store_upsert_in(struct vms_store *st, const struct vms_conn *conn,
-				       const char *uuid, const char *name, int id);
+                                       const char *uuid, const char *name, int id);
 /* The same without a connection (tests): the key is the uuid. */
 struct vms_domain *vms_store_upsert(struct vms_store *st, const char *uuid, const char *name,
-				    int id);
+                                    int id);
 void vms_store_set_channel(struct vms_domain *d, const char *path);
 void vms_domstats_free(struct vms_domstats *ds);
 /* Frees d; the others keep their order (O(n): removals are rare, lookups are not). */

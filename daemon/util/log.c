@@ -89,12 +89,13 @@ log_v(int prio, const char *domain, const char *const *fields, const char *fmt, 
 		domain = dom;
 	}
 	if (use_journal && fields) {
-		/* One entry with every field: MESSAGE, PRIORITY, identifier, DOMAIN and the rest. */
+		/* One entry with every field: MESSAGE, PRIORITY, identifier, DOMAIN and the rest.
+		 */
 		char buf[LOG_MAX_FIELDS + 4][1100];
 		struct iovec iov[LOG_MAX_FIELDS + 4];
 		int n = 0;
 		snprintf(buf[n], sizeof(buf[n]), "MESSAGE=%s%s%s", domain ? "domain " : "",
-			 domain ? domain : "", domain ? ": " : "");
+		         domain ? domain : "", domain ? ": " : "");
 		snprintf(buf[n] + strlen(buf[n]), sizeof(buf[n]) - strlen(buf[n]), "%s", msg);
 		n++;
 		snprintf(buf[n++], sizeof(buf[0]), "PRIORITY=%d", prio);
@@ -114,11 +115,11 @@ log_v(int prio, const char *domain, const char *const *fields, const char *fmt, 
 	if (use_journal) {
 		if (domain)
 			sd_journal_send("MESSAGE=domain %s: %s", domain, msg, "PRIORITY=%d", prio,
-					"DOMAIN=%s", domain, "SYSLOG_IDENTIFIER=%s", log_ident,
-					NULL);
+			                "DOMAIN=%s", domain, "SYSLOG_IDENTIFIER=%s", log_ident,
+			                NULL);
 		else
 			sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio,
-					"SYSLOG_IDENTIFIER=%s", log_ident, NULL);
+			                "SYSLOG_IDENTIFIER=%s", log_ident, NULL);
 		return;
 	}
 	if (domain)
@@ -165,7 +166,7 @@ vms_complain(struct vms_complaint *c, int prio, const char *domain, const char *
 	va_end(ap);
 	if (c->suppressed)
 		vms_log(prio, domain, "%s (%llu similar messages suppressed)", msg,
-			(unsigned long long)c->suppressed);
+		        (unsigned long long)c->suppressed);
 	else
 		vms_log(prio, domain, "%s", msg);
 	c->suppressed = 0;

@@ -15,14 +15,14 @@ void vms_log_init(const char *ident, bool verbose);
  * and a "domain NAME: " prefix on stderr.
  */
 void vms_log(int prio, const char *domain, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * The same with extra journal fields: fields alternates names and values ("PROBE", "cpu_work",
  * ..., NULL), at most 8 pairs. On stderr only the message is written (it should say it all).
  */
 void vms_log_fields(int prio, const char *domain, const char *const *fields, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 #define vms_err(...) vms_log(LOG_ERR, NULL, __VA_ARGS__)
 #define vms_warn(...) vms_log(LOG_WARNING, NULL, __VA_ARGS__)
@@ -41,8 +41,8 @@ struct vms_complaint {
 };
 
 void vms_complain(struct vms_complaint *c, int prio, const char *domain, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 void vms_complain_recovered(struct vms_complaint *c, const char *domain, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

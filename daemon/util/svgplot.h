@@ -27,14 +27,14 @@ struct vms_svg_ref {
 };
 
 struct vms_svg_plot {
-	const char *title;   /* also the accessible name (aria-label) */
+	const char *title; /* also the accessible name (aria-label) */
 	const char *x_label, *y_label;
 	unsigned width, height; /* pixels; 0 = 360 x 200 */
 	unsigned nseries, nrefs;
 	struct vms_svg_series series[VMS_SVG_MAX_SERIES];
 	struct vms_svg_ref refs[VMS_SVG_MAX_REFS];
-	double y_min;        /* the y axis starts here unless a value is lower (e.g. 1 for ratios) */
-	bool integer_x;      /* x ticks at whole numbers only (N_up) */
+	double y_min;   /* the y axis starts here unless a value is lower (e.g. 1 for ratios) */
+	bool integer_x; /* x ticks at whole numbers only (N_up) */
 };
 
 /* Appends <svg>...</svg>. Non-finite points are skipped; with no point at all the plot says

@@ -62,10 +62,12 @@ fill_domain(struct vms_domain *d, unsigned i, bool all)
 	ds->nvcpu = ds->vcpu_cap = VCPUS;
 	ds->vcpu = vms_xcalloc(VCPUS, sizeof(*ds->vcpu));
 	for (unsigned k = 0; k < VCPUS; k++)
-		ds->vcpu[k] = (struct vms_vcpu_stats){.time_ns = 60700000000ull + i * 1000003ull + k,
-						      .wait_ns = 12345678ull * k,
-						      .delay_ns = 64871075ull + i * 31ull + k,
-						      .has_wait = true, .has_delay = true};
+		ds->vcpu[k] =
+		    (struct vms_vcpu_stats){.time_ns = 60700000000ull + i * 1000003ull + k,
+		                            .wait_ns = 12345678ull * k,
+		                            .delay_ns = 64871075ull + i * 31ull + k,
+		                            .has_wait = true,
+		                            .has_delay = true};
 	ds->have_balloon_current = ds->have_balloon_rss = true;
 	ds->balloon_current_kib = 2097152;
 	ds->balloon_rss_kib = 1048576 + i;
@@ -99,9 +101,12 @@ fill_domain(struct vms_domain *d, unsigned i, bool all)
 	p->connected = p->hello = p->have_cpu = true;
 	p->info.proto = VMS_PROTO_VERSION;
 	snprintf(p->info.probe_version, sizeof(p->info.probe_version), "0.1.0");
-	p->cpu = (struct vms_cpu_report){.seq = 1000 + i, .hz = 100, .ncpu = VCPUS,
-					 .nmodes = VMS_CPU_MODE_COUNT,
-					 .ticks = {123456 + i, 5, 67890, 9000000 + i, 1200, 0, 3400, 700, 0, 0}};
+	p->cpu = (struct vms_cpu_report){
+	    .seq = 1000 + i,
+	    .hz = 100,
+	    .ncpu = VCPUS,
+	    .nmodes = VMS_CPU_MODE_COUNT,
+	    .ticks = {123456 + i, 5, 67890, 9000000 + i, 1200, 0, 3400, 700, 0, 0}};
 	p->last_report_ns = NOW_NS - 2000000000ull;
 	p->clock_skew_s = -0.000164122 * (double)(i % 7);
 	p->reports_total = 20000 + i;
@@ -123,15 +128,19 @@ fill_domain(struct vms_domain *d, unsigned i, bool all)
 	}
 	for (unsigned op = 0; op < VMS_OP_COUNT; op++)
 		if (op != VMS_OP_NET_SEND && op != VMS_OP_NET_RECV)
-			p->ops[op] = (struct vms_probe_value){
-				.have = true, .value = 1234567.891 / (double)(op + 1) + i, .at_ns = NOW_NS};
+			p->ops[op] =
+			    (struct vms_probe_value){.have = true,
+			                             .value = 1234567.891 / (double)(op + 1) + i,
+			                             .at_ns = NOW_NS};
 	p->net_nblocks = 2;
 	p->net_blocks[0] = 1024;
 	p->net_blocks[1] = 32768;
 	for (unsigned k = 0; k < p->net_nblocks; k++)
 		for (unsigned dir = 0; dir < 2; dir++)
-			p->net[k][dir] = (struct vms_probe_value){
-				.have = true, .value = 987654321.5 + k * 1000 + dir + i, .at_ns = NOW_NS};
+			p->net[k][dir] =
+			    (struct vms_probe_value){.have = true,
+			                             .value = 987654321.5 + k * 1000 + dir + i,
+			                             .at_ns = NOW_NS};
 	for (unsigned f = VMS_FAM_FIRST_ACTIVE; f < VMS_FAM_COUNT; f++) {
 		p->samples_total[f] = 40 + i;
 		p->samples_flagged_total[f] = i % 4;
@@ -151,25 +160,47 @@ fill_domain(struct vms_domain *d, unsigned i, bool all)
 static void
 fill_host(struct vms_host_stats *h)
 {
-	*h = (struct vms_host_stats){
-		.valid = true, .cpu_ticks_user = 100100100, .cpu_ticks_nice = 2000,
-		.cpu_ticks_system = 30300300, .cpu_ticks_idle = 400400400, .cpu_ticks_iowait = 55000,
-		.ticks_per_second = 100, .mem_total = 1099511627776ull, .mem_free = 24000000000ull,
-		.mem_used = 1050000000000ull, .mem_cache = 25511627776ull, .load1 = 40.5,
-		.load5 = 38.25, .load15 = 37.125, .have_shared = true, .mem_buffers = 99942400,
-		.mem_shared = 908492800, .have_swap = true, .swap_total = 8589934592ull,
-		.swap_used = 4096, .swap_free = 8589930496ull, .have_disks = true, .ndisks = 8,
-		.have_ifaces = true, .nifaces = 6, .have_procs = true, .procs_running = 40,
-		.procs_sleeping = 1800, .procs_other = 300, .have_virt_mem = true,
-		.virt_mem = 3000000000ull};
+	*h = (struct vms_host_stats){.valid = true,
+	                             .cpu_ticks_user = 100100100,
+	                             .cpu_ticks_nice = 2000,
+	                             .cpu_ticks_system = 30300300,
+	                             .cpu_ticks_idle = 400400400,
+	                             .cpu_ticks_iowait = 55000,
+	                             .ticks_per_second = 100,
+	                             .mem_total = 1099511627776ull,
+	                             .mem_free = 24000000000ull,
+	                             .mem_used = 1050000000000ull,
+	                             .mem_cache = 25511627776ull,
+	                             .load1 = 40.5,
+	                             .load5 = 38.25,
+	                             .load15 = 37.125,
+	                             .have_shared = true,
+	                             .mem_buffers = 99942400,
+	                             .mem_shared = 908492800,
+	                             .have_swap = true,
+	                             .swap_total = 8589934592ull,
+	                             .swap_used = 4096,
+	                             .swap_free = 8589930496ull,
+	                             .have_disks = true,
+	                             .ndisks = 8,
+	                             .have_ifaces = true,
+	                             .nifaces = 6,
+	                             .have_procs = true,
+	                             .procs_running = 40,
+	                             .procs_sleeping = 1800,
+	                             .procs_other = 300,
+	                             .have_virt_mem = true,
+	                             .virt_mem = 3000000000ull};
 	for (unsigned k = 0; k < h->ndisks; k++)
 		h->disks[k] = (struct vms_host_disk){.read_bytes = 314074828800ull + k,
-						     .write_bytes = 197906432000ull + k};
+		                                     .write_bytes = 197906432000ull + k};
 	for (unsigned k = 0; k < h->ndisks; k++)
 		snprintf(h->disks[k].name, sizeof(h->disks[k].name), "nvme%un1", k);
 	for (unsigned k = 0; k < h->nifaces; k++) {
-		h->ifaces[k] = (struct vms_host_iface){.rx_bytes = 120432200000ull, .tx_bytes = 101533000000ull,
-						       .rx_packets = 2482000000ull, .tx_packets = 1337000000ull};
+		h->ifaces[k] = (struct vms_host_iface){.rx_bytes = 120432200000ull,
+		                                       .tx_bytes = 101533000000ull,
+		                                       .rx_packets = 2482000000ull,
+		                                       .tx_packets = 1337000000ull};
 		snprintf(h->ifaces[k].name, sizeof(h->ifaces[k].name), "eno%u", k + 1);
 	}
 }
@@ -192,7 +223,6 @@ gzip_len(const char *in, size_t len, size_t *outlen)
 	deflateEnd(&z);
 	return out;
 }
-
 
 /* The conversion as the HTTP thread does it for Prometheus (OpenMetrics + gzip): 64 KiB
  * slices of lines through one small buffer (daemon/http.c: gzip_openmetrics, less zlib). */
@@ -231,7 +261,8 @@ status_kib(const char *key)
 	long kib = -1;
 	size_t kl = strlen(key);
 	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, key, kl) == 0 && line[kl] == ':' && sscanf(line + kl + 1, "%ld", &kib) == 1)
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':' &&
+		    sscanf(line + kl + 1, "%ld", &kib) == 1)
 			break;
 	if (f)
 		fclose(f);
@@ -281,12 +312,12 @@ bench_analysis(struct vms_store *st, unsigned iters)
 	vms_buf_init(&payload);
 	for (size_t i = 0; i < st->ndomains; i++) {
 		vms_buf_printf(&payload, "domain %s 100000 0 0 - %s\n", st->domains[i]->key,
-			       st->domains[i]->name);
+		               st->domains[i]->name);
 		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
 			vms_buf_printf(&payload, "baseline %s 0 1000 1\n", vms_an_probe_name(p));
 			for (unsigned n = 1; n <= ac.max_buckets; n++) {
-				vms_buf_printf(&payload, "bucket %s %u 100 %u 25 16", vms_an_probe_name(p),
-					       n, 1000 - 50 * n);
+				vms_buf_printf(&payload, "bucket %s %u 100 %u 25 16",
+				               vms_an_probe_name(p), n, 1000 - 50 * n);
 				for (unsigned k = 0; k < 16; k++)
 					vms_buf_printf(&payload, " %u", 1000 - 50 * n + k);
 				vms_buf_printf(&payload, "\n");
@@ -313,7 +344,8 @@ bench_analysis(struct vms_store *st, unsigned iters)
 			for (unsigned op = 0; op < VMS_OP_COUNT; op++)
 				ps->ops[op] = (struct vms_probe_value){true, 900.0 + it % 7, now};
 			for (unsigned b = 0; b < ps->net_nblocks; b++)
-				ps->net[b][0] = ps->net[b][1] = (struct vms_probe_value){true, 900.0, now};
+				ps->net[b][0] = ps->net[b][1] =
+				    (struct vms_probe_value){true, 900.0, now};
 		}
 		t0 = clock_ns();
 		vms_analysis_update(a, st, now, 100000.0 + it);
@@ -421,8 +453,9 @@ main(int argc, char **argv)
 		size_t sliced_len = convert_sliced(&slice, text.data, text.len);
 		uint64_t t2s = clock_ns();
 		if (sliced_len != om.len)
-			fprintf(stderr, "bench_render: sliced conversion gave %zu bytes, whole %zu\n",
-				sliced_len, om.len);
+			fprintf(stderr,
+			        "bench_render: sliced conversion gave %zu bytes, whole %zu\n",
+			        sliced_len, om.len);
 		vms_expo_landing(&landing, &st, self.version, NULL, NOW_NS);
 		uint64_t t3 = clock_ns();
 		size_t gl;
@@ -450,7 +483,8 @@ main(int argc, char **argv)
 			om_gz_len = gl;
 			free(gzip_len(text.data, text.len, &gz_len));
 			for (size_t i = 0; i < text.len; i++)
-				series += text.data[i] == '\n' && i + 1 < text.len && text.data[i + 1] != '#';
+				series += text.data[i] == '\n' && i + 1 < text.len &&
+				          text.data[i + 1] != '#';
 			series += text.len && text.data[0] != '#';
 		}
 		free(gz);

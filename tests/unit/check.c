@@ -26,7 +26,7 @@ check_str(const char *got, const char *want, const char *what, const char *file,
 	bool ok = got && want && strcmp(got, want) == 0;
 	if (!check_result(ok, what, file, line))
 		fprintf(stderr, "  got:  \"%s\"\n  want: \"%s\"\n", got ? got : "(null)",
-			want ? want : "(null)");
+		        want ? want : "(null)");
 	return ok;
 }
 

@@ -8,8 +8,7 @@
 extern int check_failures;
 extern int check_count;
 
-#define CHECK(cond)                                                                                \
-	check_result((cond), #cond, __FILE__, __LINE__)
+#define CHECK(cond) check_result((cond), #cond, __FILE__, __LINE__)
 #define CHECK_STR(a, b) check_str((a), (b), #a, __FILE__, __LINE__)
 #define CHECK_INT(a, b) check_int((long long)(a), (long long)(b), #a, __FILE__, __LINE__)
 

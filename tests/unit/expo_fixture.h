@@ -18,7 +18,7 @@ void fixture_fill_store(struct vms_store *st);
 struct vms_analysis *fixture_analysis(struct vms_store *st);
 /* The sources in daemon/main.c's order; control and analysis only when given, as there. */
 void fixture_render_exposition(struct vms_buf *b, const struct vms_self_info *self,
-			       struct vms_store *st, const struct vms_control_stats *control,
-			       const struct vms_analysis *an);
+                               struct vms_store *st, const struct vms_control_stats *control,
+                               const struct vms_analysis *an);
 
 #endif

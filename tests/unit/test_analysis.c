@@ -1368,9 +1368,10 @@ test_hypervisor(void)
 	now += S(10);
 	update(a, &st);
 	t = render(a, &st);
-	CHECK_INT(count_prefix(
-	              t, "vmscale_nup_host_samples{metric=\"hypervisor_overhead_cores\",n_up=\"2\"}"),
-	          0);
+	CHECK_INT(
+	    count_prefix(
+	        t, "vmscale_nup_host_samples{metric=\"hypervisor_overhead_cores\",n_up=\"2\"}"),
+	    0);
 	free(t);
 	vms_analysis_free(a);
 	vms_store_fini(&st);

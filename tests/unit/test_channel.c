@@ -38,7 +38,8 @@ test_records(void)
 	vms_channels_sync(c); /* connect fails: retried later, the domain keeps going */
 	CHECK(!d->probe.connected);
 
-	const char *cpu1 = "cpu seq=1 mono_ns=1 real_ns=1 hz=100 ncpu=1 user=10 nice=0 system=5 idle=100";
+	const char *cpu1 =
+	    "cpu seq=1 mono_ns=1 real_ns=1 hz=100 ncpu=1 user=10 nice=0 system=5 idle=100";
 	CHECK_INT(line(c, cpu1), VMS_PROTO_E_SEQUENCE); /* before hello */
 	CHECK_INT(line(c, "hello proto=1 probe=0.1.0 caps=cpu"), VMS_PROTO_OK);
 	CHECK(d->probe.hello);
@@ -47,11 +48,11 @@ test_records(void)
 	CHECK_INT(d->probe.reports_total, 1);
 	CHECK_INT(line(c, cpu1), VMS_PROTO_E_SEQUENCE); /* replayed seq */
 	CHECK_INT(line(c, "cpu seq=4 mono_ns=2 real_ns=2 hz=100 ncpu=1 user=9 nice=0 system=5 "
-			  "idle=200"),
-		  VMS_PROTO_E_SEQUENCE); /* counters went backwards */
+	                  "idle=200"),
+	          VMS_PROTO_E_SEQUENCE); /* counters went backwards */
 	CHECK_INT(line(c, "cpu seq=4 mono_ns=2 real_ns=2 hz=100 ncpu=1 user=11 nice=0 system=5 "
-			  "idle=200"),
-		  VMS_PROTO_OK);
+	                  "idle=200"),
+	          VMS_PROTO_OK);
 	CHECK_INT(d->probe.reports_lost_total, 2); /* seq 2 and 3 never came */
 	CHECK_INT(d->probe.cpu.ticks[VMS_CPU_IDLE], 200);
 	CHECK_INT(line(c, "cpu seq=5 garbage"), VMS_PROTO_E_SYNTAX);
@@ -62,8 +63,8 @@ test_records(void)
 	CHECK_INT(line(c, "hello proto=1 probe=0.1.1 caps=cpu"), VMS_PROTO_OK);
 	CHECK_STR(d->probe.info.probe_version, "0.1.1");
 	CHECK_INT(line(c, "cpu seq=0 mono_ns=3 real_ns=3 hz=100 ncpu=1 user=12 nice=0 system=5 "
-			  "idle=300"),
-		  VMS_PROTO_OK);
+	                  "idle=300"),
+	          VMS_PROTO_OK);
 	CHECK_INT(d->probe.reports_total, 3);
 	CHECK_INT(d->probe.rejected[VMS_PROTO_E_SEQUENCE], 3);
 	CHECK_INT(d->probe.rejected[VMS_PROTO_E_SYNTAX], 1);
@@ -88,26 +89,26 @@ test_clock_skew(void)
 #define AT(text, now) vms_channels_handle_line(c, UUID, text, strlen(text), now)
 	CHECK_INT(AT("hello proto=1 probe=0.1.0 caps=cpu", 0), VMS_PROTO_OK);
 	CHECK_INT(AT("cpu seq=1 mono_ns=10000000000 real_ns=1 hz=100 ncpu=1 user=1 nice=0 system=1 "
-		     "idle=1",
-		     100000000000ull),
-		  VMS_PROTO_OK);
+	             "idle=1",
+	             100000000000ull),
+	          VMS_PROTO_OK);
 	CHECK(isnan(d->probe.clock_skew_s)); /* one report: nothing to compare yet */
 	/* The guest saw 5 s pass while the host saw 5.5 s: its clock ran 0.5 s slow. */
 	CHECK_INT(AT("cpu seq=2 mono_ns=15000000000 real_ns=1 hz=100 ncpu=1 user=1 nice=0 system=1 "
-		     "idle=2",
-		     105500000000ull),
-		  VMS_PROTO_OK);
+	             "idle=2",
+	             105500000000ull),
+	          VMS_PROTO_OK);
 	CHECK(fabs(d->probe.clock_skew_s + 0.5) < 1e-9);
 	/* A guest monotonic clock that runs backwards is rejected. */
 	CHECK_INT(AT("cpu seq=3 mono_ns=14000000000 real_ns=1 hz=100 ncpu=1 user=1 nice=0 system=1 "
-		     "idle=3",
-		     110500000000ull),
-		  VMS_PROTO_E_SEQUENCE);
+	             "idle=3",
+	             110500000000ull),
+	          VMS_PROTO_E_SEQUENCE);
 	/* A new hello starts over: no skew across a probe restart. */
 	CHECK_INT(AT("hello proto=1 probe=0.1.0 caps=cpu", 111000000000ull), VMS_PROTO_OK);
 	CHECK_INT(AT("cpu seq=0 mono_ns=1000 real_ns=1 hz=100 ncpu=1 user=1 nice=0 system=1 idle=4",
-		     112000000000ull),
-		  VMS_PROTO_OK);
+	             112000000000ull),
+	          VMS_PROTO_OK);
 	CHECK(isnan(d->probe.clock_skew_s));
 #undef AT
 	vms_channels_free(c);
@@ -130,7 +131,8 @@ static bool
 has_rejects(void *arg)
 {
 	struct vms_domain *d = arg;
-	return d->probe.rejected[VMS_PROTO_E_OVERSIZED] > 0 && d->probe.rejected[VMS_PROTO_E_SYNTAX] > 0;
+	return d->probe.rejected[VMS_PROTO_E_OVERSIZED] > 0 &&
+	       d->probe.rejected[VMS_PROTO_E_SYNTAX] > 0;
 }
 
 /* A listening unix socket standing in for QEMU's end of a channel, in a fresh folder. */
@@ -201,7 +203,7 @@ test_socket(void)
 
 	/* Records split at odd places, as a byte stream may deliver them. */
 	const char *stream = "hello proto=1 probe=0.1.0 caps=cpu\ncpu seq=0 mono_ns=5 real_ns=6 "
-			     "hz=100 ncpu=1 user=1 nice=0 system=2 idle=3 iowait=4\n";
+	                     "hz=100 ncpu=1 user=1 nice=0 system=2 idle=3 iowait=4\n";
 	size_t half = strlen(stream) / 2;
 	CHECK(write(qfd, stream, half) == (ssize_t)half);
 	virEventRunDefaultImpl();
@@ -281,15 +283,15 @@ test_filter(void)
 	CHECK(!nochan->probe_excluded); /* no channel: nothing to exclude */
 	/* Lines for an excluded domain are not ours to take. */
 	CHECK_INT(vms_channels_handle_line(c, "u-other", "hello proto=1 probe=x caps=cpu", 30, 0),
-		  VMS_PROTO_E_SEQUENCE);
+	          VMS_PROTO_E_SEQUENCE);
 	CHECK_INT(vms_channels_handle_line(c, "u-lab", "hello proto=1 probe=x caps=cpu", 30, 0),
-		  VMS_PROTO_OK);
+	          VMS_PROTO_OK);
 	/* Lifting the filter takes the other domain in. */
 	CHECK_INT(vms_channels_set_filter(c, NULL, err, sizeof(err)), 0);
 	vms_channels_sync(c);
 	CHECK(!other->probe_excluded);
 	CHECK_INT(vms_channels_handle_line(c, "u-other", "hello proto=1 probe=x caps=cpu", 30, 0),
-		  VMS_PROTO_OK);
+	          VMS_PROTO_OK);
 	vms_channels_free(c);
 	vms_store_fini(&st);
 }
@@ -343,18 +345,20 @@ test_active_runs(void)
 
 	uint64_t t = 1000 * SEC, g = 50 * SEC; /* host and guest clocks, 950 s apart */
 	char rec[512];
-#define FEED(...)                                                                              \
-	(snprintf(rec, sizeof(rec), __VA_ARGS__),                                              \
+#define FEED(...)                                                                                  \
+	(snprintf(rec, sizeof(rec), __VA_ARGS__),                                                  \
 	 vms_channels_handle_line(c, UUID, rec, strlen(rec), t))
 	/* The probe has no disk: disk_read is never asked for; network has no responder. */
 	CHECK_INT(FEED("hello proto=1 probe=0.2.0 caps=cpu,disk,cpu_work,network,telepathy"),
-		  VMS_PROTO_OK);
+	          VMS_PROTO_OK);
 	CHECK(d->probe.caps == ((1u << VMS_FAM_CPU) | (1u << VMS_FAM_DISK) |
-				(1u << VMS_FAM_CPU_WORK) | (1u << VMS_FAM_NETWORK)));
+	                        (1u << VMS_FAM_CPU_WORK) | (1u << VMS_FAM_NETWORK)));
 	CHECK(next_record(qfd, buf, sizeof(buf), "schedule cpu_ms=5000 disk_ms=5000"));
 	unsigned seq = 0;
 	CHECK_INT(FEED("cpu seq=%u mono_ns=%llu real_ns=1 hz=100 ncpu=1 user=1 nice=0 system=1 "
-		       "idle=1", seq++, (unsigned long long)g), VMS_PROTO_OK);
+	               "idle=1",
+	               seq++, (unsigned long long)g),
+	          VMS_PROTO_OK);
 
 	/* Within one interval the host starts the cpu_work run, and only that. */
 	uint64_t id = 0;
@@ -371,19 +375,21 @@ test_active_runs(void)
 	CHECK(id > 0);
 	/* A sample of another run, or of another family, is out of sequence. */
 	CHECK_INT(FEED("sample seq=%u id=%llu probe=cpu_work op=work start_ns=%llu end_ns=%llu "
-		       "ops=4000 bytes=0", seq++, (unsigned long long)id + 7,
-		       (unsigned long long)g + 1000, (unsigned long long)g + 2000),
-		  VMS_PROTO_E_SEQUENCE);
+	               "ops=4000 bytes=0",
+	               seq++, (unsigned long long)id + 7, (unsigned long long)g + 1000,
+	               (unsigned long long)g + 2000),
+	          VMS_PROTO_E_SEQUENCE);
 	CHECK_INT(FEED("sample seq=%u id=%llu probe=cpu_work op=work start_ns=%llu end_ns=%llu "
-		       "ops=4000 bytes=0", seq++, (unsigned long long)id,
-		       (unsigned long long)g + 1000000, (unsigned long long)g + 11000000),
-		  VMS_PROTO_OK);
+	               "ops=4000 bytes=0",
+	               seq++, (unsigned long long)id, (unsigned long long)g + 1000000,
+	               (unsigned long long)g + 11000000),
+	          VMS_PROTO_OK);
 	CHECK(!d->probe.ops[VMS_OP_CPU_WORK].have); /* not before done */
 	t += 20000000;
 	CHECK_INT(FEED("done seq=%u id=%llu probe=cpu_work start_ns=%llu end_ns=%llu mono_ns=%llu",
-		       seq++, (unsigned long long)id, (unsigned long long)g + 500000,
-		       (unsigned long long)g + 12000000, (unsigned long long)g + 20000000),
-		  VMS_PROTO_OK);
+	               seq++, (unsigned long long)id, (unsigned long long)g + 500000,
+	               (unsigned long long)g + 12000000, (unsigned long long)g + 20000000),
+	          VMS_PROTO_OK);
 	g += 20000000;
 	CHECK(d->probe.ops[VMS_OP_CPU_WORK].have);
 	CHECK(fabs(d->probe.ops[VMS_OP_CPU_WORK].value - 400000.0) < 1e-6); /* 4000 in 10 ms */
@@ -395,7 +401,9 @@ test_active_runs(void)
 
 	/* The next run: the guest clock claims 300 ms less than the host saw. Flagged. */
 	CHECK_INT(FEED("cpu seq=%u mono_ns=%llu real_ns=1 hz=100 ncpu=1 user=1 nice=0 system=1 "
-		       "idle=2", seq++, (unsigned long long)g), VMS_PROTO_OK);
+	               "idle=2",
+	               seq++, (unsigned long long)g),
+	          VMS_PROTO_OK);
 	id = 0;
 	for (int i = 0; i < 12 && !id; i++) {
 		t += SEC;
@@ -408,14 +416,15 @@ test_active_runs(void)
 	}
 	CHECK(id > 0);
 	CHECK_INT(FEED("sample seq=%u id=%llu probe=cpu_work op=work start_ns=%llu end_ns=%llu "
-		       "ops=4000 bytes=0", seq++, (unsigned long long)id,
-		       (unsigned long long)g + 1000000, (unsigned long long)g + 2000000),
-		  VMS_PROTO_OK);
+	               "ops=4000 bytes=0",
+	               seq++, (unsigned long long)id, (unsigned long long)g + 1000000,
+	               (unsigned long long)g + 2000000),
+	          VMS_PROTO_OK);
 	t += 400000000;
 	CHECK_INT(FEED("done seq=%u id=%llu probe=cpu_work start_ns=%llu end_ns=%llu mono_ns=%llu",
-		       seq++, (unsigned long long)id, (unsigned long long)g,
-		       (unsigned long long)g + 3000000, (unsigned long long)g + 100000000),
-		  VMS_PROTO_OK);
+	               seq++, (unsigned long long)id, (unsigned long long)g,
+	               (unsigned long long)g + 3000000, (unsigned long long)g + 100000000),
+	          VMS_PROTO_OK);
 	g += 400000000;
 	CHECK(d->probe.run_flagged[VMS_FAM_CPU_WORK]);
 	CHECK_INT(d->probe.samples_flagged_total[VMS_FAM_CPU_WORK], 1);
@@ -440,7 +449,8 @@ test_active_runs(void)
 	for (int e = 0; e < VMS_PROTO_E_COUNT; e++)
 		rejects += d->probe.rejected[e];
 	CHECK_INT(FEED("done seq=%u id=%llu probe=cpu_work start_ns=1 end_ns=2 mono_ns=3", seq++,
-		       (unsigned long long)id), VMS_PROTO_OK);
+	               (unsigned long long)id),
+	          VMS_PROTO_OK);
 	uint64_t rejects_after = 0;
 	for (int e = 0; e < VMS_PROTO_E_COUNT; e++)
 		rejects_after += d->probe.rejected[e];
@@ -449,17 +459,17 @@ test_active_runs(void)
 
 	/* Cost: cumulative per probe process; a restart's smaller value is all new cost. */
 	CHECK_INT(FEED("cost seq=%u mono_ns=1 cpu=1000000000 cpu_work=500000000 other=0", seq++),
-		  VMS_PROTO_OK);
+	          VMS_PROTO_OK);
 	CHECK_INT(FEED("cost seq=%u mono_ns=2 cpu=1500000000 cpu_work=500000000 other=0", seq++),
-		  VMS_PROTO_OK);
+	          VMS_PROTO_OK);
 	CHECK(fabs(d->probe.cost_seconds[VMS_FAM_CPU] - 1.5) < 1e-9);
 	CHECK_INT(FEED("cost seq=%u mono_ns=3 cpu=200000000", seq++), VMS_PROTO_OK);
 	CHECK(fabs(d->probe.cost_seconds[VMS_FAM_CPU] - 1.7) < 1e-9);
 	CHECK(fabs(d->probe.cost_seconds[VMS_FAM_CPU_WORK] - 0.5) < 1e-9);
 
 	/* Disks: latest per device, counters never fall, the number of devices is bounded. */
-#define DISK_FMT                                                                               \
-	"disk seq=%u mono_ns=1 dev=%s reads=%u read_merges=0 read_sectors=%u read_ms=1 writes=1 " \
+#define DISK_FMT                                                                                   \
+	"disk seq=%u mono_ns=1 dev=%s reads=%u read_merges=0 read_sectors=%u read_ms=1 writes=1 "  \
 	"write_merges=0 write_sectors=8 write_ms=1 in_flight=0 io_ms=2 weighted_io_ms=2"
 	CHECK_INT(FEED(DISK_FMT, seq++, "vda", 10u, 80u), VMS_PROTO_OK);
 	CHECK_INT(FEED(DISK_FMT, seq++, "vda", 12u, 96u), VMS_PROTO_OK);

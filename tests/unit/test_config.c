@@ -132,51 +132,51 @@ test_defaults(void)
 static const struct {
 	const char *key, *value;
 } samples[] = {
-	{"connect", "lxc:///system"},
-	{"listen", "[::1]:9478"},
-	{"interval", "2m"},
-	{"busy-threshold", "0.75"},
-	{"probe-domains", "^dvm[0-9]+$"},
-	{"verbose", "yes"},
-	{"tls-cert", "/etc/vmscale/cert.pem"},
-	{"tls-key", "/etc/vmscale/key.pem"},
-	{"http-max-connections", "4"},
-	{"http-timeout", "30s"},
-	{"netio-listen", "192.0.2.1:18767"},
-	{"netio-guest-address", "vmhost.example"},
-	{"state-dir", "/srv/vmscale"},
-	{"vsock-port", "18768"},
-	{"tcp-listen", "192.0.2.1:18769"},
-	{"probe-cpu-interval", "10s"},
-	{"probe-disk-interval", "1m"},
-	{"probe-cpu-work-interval", "off"},
-	{"probe-memory-interval", "5m"},
-	{"probe-disk-read-interval", "2m"},
-	{"probe-network-interval", "1h"},
-	{"probe-micro-interval", "90s"},
-	{"probe-cpu-work-units", "12345"},
-	{"probe-memory-buffer", "64MiB"},
-	{"probe-memory-max", "50ms"},
-	{"probe-disk-read-bytes", "16M"},
-	{"probe-disk-read-max", "2s"},
-	{"probe-network-bytes", "4M"},
-	{"probe-network-max", "500ms"},
-	{"probe-network-block-sizes", "1K, 4K,32768"},
-	{"probe-micro-max", "10ms"},
-	{"probe-active-concurrency", "2"},
-	{"probe-skew-tolerance", "100ms"},
-	{"slowdown-window", "10m"},
-	{"baseline-min-samples", "10"},
-	{"analysis-buckets", "16"},
-	{"slowdown-warning", "1.6,cpu_work=1.3"},
-	{"slowdown-critical", "3,fork_exit=4"},
-	{"slowdown-clear", "1.1,cpu_work=1.05"},
-	{"alert-for", "2m"},
-	{"capacity-min-levels", "4"},
-	{"capacity-min-r-squared", "0.9"},
-	{"state-save-interval", "5m"},
-	{"analysis-retention", "48h"},
-	{"control-socket", "/run/vmscale-test/ctl.sock"},
+    {"connect", "lxc:///system"},
+    {"listen", "[::1]:9478"},
+    {"interval", "2m"},
+    {"busy-threshold", "0.75"},
+    {"probe-domains", "^dvm[0-9]+$"},
+    {"verbose", "yes"},
+    {"tls-cert", "/etc/vmscale/cert.pem"},
+    {"tls-key", "/etc/vmscale/key.pem"},
+    {"http-max-connections", "4"},
+    {"http-timeout", "30s"},
+    {"netio-listen", "192.0.2.1:18767"},
+    {"netio-guest-address", "vmhost.example"},
+    {"state-dir", "/srv/vmscale"},
+    {"vsock-port", "18768"},
+    {"tcp-listen", "192.0.2.1:18769"},
+    {"probe-cpu-interval", "10s"},
+    {"probe-disk-interval", "1m"},
+    {"probe-cpu-work-interval", "off"},
+    {"probe-memory-interval", "5m"},
+    {"probe-disk-read-interval", "2m"},
+    {"probe-network-interval", "1h"},
+    {"probe-micro-interval", "90s"},
+    {"probe-cpu-work-units", "12345"},
+    {"probe-memory-buffer", "64MiB"},
+    {"probe-memory-max", "50ms"},
+    {"probe-disk-read-bytes", "16M"},
+    {"probe-disk-read-max", "2s"},
+    {"probe-network-bytes", "4M"},
+    {"probe-network-max", "500ms"},
+    {"probe-network-block-sizes", "1K, 4K,32768"},
+    {"probe-micro-max", "10ms"},
+    {"probe-active-concurrency", "2"},
+    {"probe-skew-tolerance", "100ms"},
+    {"slowdown-window", "10m"},
+    {"baseline-min-samples", "10"},
+    {"analysis-buckets", "16"},
+    {"slowdown-warning", "1.6,cpu_work=1.3"},
+    {"slowdown-critical", "3,fork_exit=4"},
+    {"slowdown-clear", "1.1,cpu_work=1.05"},
+    {"alert-for", "2m"},
+    {"capacity-min-levels", "4"},
+    {"capacity-min-r-squared", "0.9"},
+    {"state-save-interval", "5m"},
+    {"analysis-retention", "48h"},
+    {"control-socket", "/run/vmscale-test/ctl.sock"},
 };
 #define NSAMPLES (sizeof(samples) / sizeof(samples[0]))
 
@@ -290,16 +290,23 @@ test_units(void)
 		const char *key, *value;
 		uint64_t want;
 	} ok[] = {
-		{"interval", "5", 5},           {"interval", "5s", 5},
-		{"interval", "1m", 60},         {"interval", "1h", 3600},
-		{"interval", "3000ms", 3},      {"probe-memory-max", "30ms", 30},
-		{"probe-memory-max", "1s", 1000}, {"probe-memory-max", "1", 1000},
-		{"probe-cpu-interval", "1500ms", 1500},
-		{"probe-memory-buffer", "8M", 8 << 20}, {"probe-memory-buffer", "8MiB", 8 << 20},
-		{"probe-memory-buffer", "1G", 1 << 30}, {"probe-memory-buffer", "1GiB", 1 << 30},
-		{"probe-memory-buffer", "8192K", 8 << 20}, {"probe-memory-buffer", "8388608", 8 << 20},
-		{"probe-memory-buffer", "8388608B", 8 << 20},
-		{"probe-disk-read-bytes", "4KiB", 4096},
+	    {"interval", "5", 5},
+	    {"interval", "5s", 5},
+	    {"interval", "1m", 60},
+	    {"interval", "1h", 3600},
+	    {"interval", "3000ms", 3},
+	    {"probe-memory-max", "30ms", 30},
+	    {"probe-memory-max", "1s", 1000},
+	    {"probe-memory-max", "1", 1000},
+	    {"probe-cpu-interval", "1500ms", 1500},
+	    {"probe-memory-buffer", "8M", 8 << 20},
+	    {"probe-memory-buffer", "8MiB", 8 << 20},
+	    {"probe-memory-buffer", "1G", 1 << 30},
+	    {"probe-memory-buffer", "1GiB", 1 << 30},
+	    {"probe-memory-buffer", "8192K", 8 << 20},
+	    {"probe-memory-buffer", "8388608", 8 << 20},
+	    {"probe-memory-buffer", "8388608B", 8 << 20},
+	    {"probe-disk-read-bytes", "4KiB", 4096},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		struct vms_config c;
@@ -307,11 +314,12 @@ test_units(void)
 		vms_config_defaults(&c);
 		if (!CHECK_INT(vms_config_set(&c, ok[i].key, ok[i].value, err, sizeof(err)), 0))
 			fprintf(stderr, "  %s %s: %s\n", ok[i].key, ok[i].value, err);
-		uint64_t got = strcmp(ok[i].key, "interval") == 0 ? c.interval_s
-			     : strcmp(ok[i].key, "probe-memory-max") == 0 ? c.probe.memory_max_ms
-			     : strcmp(ok[i].key, "probe-cpu-interval") == 0 ? c.probe.cpu_interval_ms
-			     : strcmp(ok[i].key, "probe-memory-buffer") == 0 ? c.probe.memory_buffer_bytes
-									   : c.probe.disk_read_bytes;
+		uint64_t got =
+		    strcmp(ok[i].key, "interval") == 0              ? c.interval_s
+		    : strcmp(ok[i].key, "probe-memory-max") == 0    ? c.probe.memory_max_ms
+		    : strcmp(ok[i].key, "probe-cpu-interval") == 0  ? c.probe.cpu_interval_ms
+		    : strcmp(ok[i].key, "probe-memory-buffer") == 0 ? c.probe.memory_buffer_bytes
+		                                                    : c.probe.disk_read_bytes;
 		if (!CHECK_INT(got, ok[i].want))
 			fprintf(stderr, "  %s %s\n", ok[i].key, ok[i].value);
 		vms_config_fini(&c);
@@ -319,33 +327,64 @@ test_units(void)
 	const struct {
 		const char *key, *value;
 	} bad[] = {
-		{"interval", "5 s"}, {"interval", "5sec"}, {"interval", "-1"}, {"interval", "+5"},
-		{"interval", "1.5s"}, {"interval", "0x10"}, {"interval", "1500ms"}, {"interval", "s"},
-		{"interval", "99999999999999999999"}, {"interval", "18446744073709551615h"},
-		{"probe-memory-buffer", "8MB"}, {"probe-memory-buffer", "8m"},
-		{"probe-memory-buffer", "1.5G"}, {"probe-memory-buffer", "99999999999G"},
-		{"probe-memory-buffer", "M"}, {"probe-cpu-work-units", "4k"},
-		{"probe-cpu-work-interval", "0"}, {"probe-cpu-interval", "off"},
-		{"busy-threshold", "1.5"}, {"busy-threshold", "nan"}, {"busy-threshold", "1e-1"},
-		{"busy-threshold", "-0"}, {"busy-threshold", "."}, {"busy-threshold", "0..1"},
-		{"verbose", "maybe"}, {"verbose", "YES"},
-		{"probe-network-block-sizes", "1024,"}, {"probe-network-block-sizes", ",1024"},
-		{"probe-network-block-sizes", "1K,1024"}, {"probe-network-block-sizes", "32"},
-		{"probe-network-block-sizes", "1K,2K,3K,4K,5K,6K,7K"},
-		{"probe-network-block-sizes", "2M"}, {"probe-cpu-work-units", "20000001"},
-		{"connect", "qemu:///system?a b"}, {"listen", "localhost:9477"},
-		{"state-dir", "var/lib/vmscale"}, {"netio-guest-address", "a b"},
-		{"netio-guest-address", "host/evil"}, {"probe-domains", "(["},
-		{"slowdown-window", "9s"}, {"slowdown-window", "25h"},
-		{"baseline-min-samples", "0"}, {"baseline-min-samples", "1001"},
-		{"analysis-buckets", "1"}, {"analysis-buckets", "33"},
-		{"capacity-min-levels", "1"}, {"capacity-min-levels", "33"},
-		{"capacity-min-r-squared", "1.01"}, {"capacity-min-r-squared", "-0.1"},
-		{"capacity-min-r-squared", "nan"}, {"capacity-min-r-squared", "8e-1"},
-		{"alert-for", "25h"}, {"alert-for", "500ms"},
-		{"state-save-interval", "0"}, {"analysis-retention", "59s"},
-		{"analysis-retention", "30d"}, {"control-socket", "run/vmscale/control.sock"},
-		{"control-socket", "control.sock"},
+	    {"interval", "5 s"},
+	    {"interval", "5sec"},
+	    {"interval", "-1"},
+	    {"interval", "+5"},
+	    {"interval", "1.5s"},
+	    {"interval", "0x10"},
+	    {"interval", "1500ms"},
+	    {"interval", "s"},
+	    {"interval", "99999999999999999999"},
+	    {"interval", "18446744073709551615h"},
+	    {"probe-memory-buffer", "8MB"},
+	    {"probe-memory-buffer", "8m"},
+	    {"probe-memory-buffer", "1.5G"},
+	    {"probe-memory-buffer", "99999999999G"},
+	    {"probe-memory-buffer", "M"},
+	    {"probe-cpu-work-units", "4k"},
+	    {"probe-cpu-work-interval", "0"},
+	    {"probe-cpu-interval", "off"},
+	    {"busy-threshold", "1.5"},
+	    {"busy-threshold", "nan"},
+	    {"busy-threshold", "1e-1"},
+	    {"busy-threshold", "-0"},
+	    {"busy-threshold", "."},
+	    {"busy-threshold", "0..1"},
+	    {"verbose", "maybe"},
+	    {"verbose", "YES"},
+	    {"probe-network-block-sizes", "1024,"},
+	    {"probe-network-block-sizes", ",1024"},
+	    {"probe-network-block-sizes", "1K,1024"},
+	    {"probe-network-block-sizes", "32"},
+	    {"probe-network-block-sizes", "1K,2K,3K,4K,5K,6K,7K"},
+	    {"probe-network-block-sizes", "2M"},
+	    {"probe-cpu-work-units", "20000001"},
+	    {"connect", "qemu:///system?a b"},
+	    {"listen", "localhost:9477"},
+	    {"state-dir", "var/lib/vmscale"},
+	    {"netio-guest-address", "a b"},
+	    {"netio-guest-address", "host/evil"},
+	    {"probe-domains", "(["},
+	    {"slowdown-window", "9s"},
+	    {"slowdown-window", "25h"},
+	    {"baseline-min-samples", "0"},
+	    {"baseline-min-samples", "1001"},
+	    {"analysis-buckets", "1"},
+	    {"analysis-buckets", "33"},
+	    {"capacity-min-levels", "1"},
+	    {"capacity-min-levels", "33"},
+	    {"capacity-min-r-squared", "1.01"},
+	    {"capacity-min-r-squared", "-0.1"},
+	    {"capacity-min-r-squared", "nan"},
+	    {"capacity-min-r-squared", "8e-1"},
+	    {"alert-for", "25h"},
+	    {"alert-for", "500ms"},
+	    {"state-save-interval", "0"},
+	    {"analysis-retention", "59s"},
+	    {"analysis-retention", "30d"},
+	    {"control-socket", "run/vmscale/control.sock"},
+	    {"control-socket", "control.sock"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct vms_config c;
@@ -363,42 +402,45 @@ static void
 test_messages(void)
 {
 	CHECK_STR(error_of("# vmscaled\n\ninterval 5\ninterval 0\n"),
-		  "F:4: duplicate key 'interval' (first set on line 3)");
+	          "F:4: duplicate key 'interval' (first set on line 3)");
 	CHECK_STR(error_of("# vmscaled\n\n   interval 0\n"),
-		  "F:3: 'interval' must be 1..3600 seconds, got '0'");
+	          "F:3: 'interval' must be 1..3600 seconds, got '0'");
 	CHECK_STR(error_of("listen 127.0.0.1:9477\nintervall 5\n"), "F:2: unknown key 'intervall'");
 	CHECK_STR(error_of("interval 3601"), "F:1: 'interval' must be 1..3600 seconds, got '3601'");
 	CHECK_STR(error_of("interval\n"), "F:1: 'interval' needs a value");
 	CHECK_STR(error_of("interval   \t \n"), "F:1: 'interval' needs a value");
 	CHECK_STR(error_of("interval=5\n"),
-		  "F:1: malformed key: lines are 'key value', keys are lower-case letters, digits "
-		  "and '-' (no '=' or ':' after the key)");
+	          "F:1: malformed key: lines are 'key value', keys are lower-case letters, digits "
+	          "and '-' (no '=' or ':' after the key)");
 	CHECK_STR(error_of("Interval 5\n"),
-		  "F:1: malformed key: lines are 'key value', keys are lower-case letters, digits "
-		  "and '-'");
+	          "F:1: malformed key: lines are 'key value', keys are lower-case letters, digits "
+	          "and '-'");
 	CHECK_STR(error_of("probe-domains \"^dvm\"\n"),
-		  "F:1: 'probe-domains': values are written without quotes, got \"^dvm\"");
-	CHECK_STR(error_of("probe-memory-buffer 4M\n"),
-		  "F:1: 'probe-memory-buffer' must be 8 MiB..1 GiB (below 8 MiB one measures caches), "
-		  "got '4M'");
+	          "F:1: 'probe-domains': values are written without quotes, got \"^dvm\"");
+	CHECK_STR(
+	    error_of("probe-memory-buffer 4M\n"),
+	    "F:1: 'probe-memory-buffer' must be 8 MiB..1 GiB (below 8 MiB one measures caches), "
+	    "got '4M'");
 	CHECK_STR(error_of("probe-memory-max 61s\n"),
-		  "F:1: 'probe-memory-max' must be 1..60000 ms, got '61s'");
+	          "F:1: 'probe-memory-max' must be 1..60000 ms, got '61s'");
 	CHECK_STR(error_of("probe-micro-interval 0s\n"),
-		  "F:1: 'probe-micro-interval' must be 1..3600 seconds or off, got '0s'");
+	          "F:1: 'probe-micro-interval' must be 1..3600 seconds or off, got '0s'");
 	CHECK_STR(error_of("probe-active-concurrency 0\n"),
-		  "F:1: 'probe-active-concurrency' must be 1..64, got '0'");
-	CHECK_STR(error_of("probe-disk-read-bytes 5000\n"),
-		  "F:1: 'probe-disk-read-bytes' must be a multiple of 4 KiB (direct I/O), got '5000'");
+	          "F:1: 'probe-active-concurrency' must be 1..64, got '0'");
+	CHECK_STR(
+	    error_of("probe-disk-read-bytes 5000\n"),
+	    "F:1: 'probe-disk-read-bytes' must be a multiple of 4 KiB (direct I/O), got '5000'");
 	CHECK_STR(error_of("probe-network-block-sizes 1K,1024\n"),
-		  "F:1: 'probe-network-block-sizes' names 1024 twice, got '1K,1024'");
-	CHECK_STR(error_of("busy-threshold 2\n"), "F:1: 'busy-threshold' must be a ratio 0..1, got '2'");
+	          "F:1: 'probe-network-block-sizes' names 1024 twice, got '1K,1024'");
+	CHECK_STR(error_of("busy-threshold 2\n"),
+	          "F:1: 'busy-threshold' must be a ratio 0..1, got '2'");
 	CHECK_STR(error_of("verbose maybe\n"), "F:1: 'verbose' must be yes or no, got 'maybe'");
 	CHECK_STR(error_of("listen 127.0.0.1:99999\n"),
-		  "F:1: 'listen': port in '127.0.0.1:99999' must be 1..65535");
+	          "F:1: 'listen': port in '127.0.0.1:99999' must be 1..65535");
 	CHECK_STR(error_of("state-dir relative\n"),
-		  "F:1: 'state-dir' must be an absolute path, got 'relative'");
+	          "F:1: 'state-dir' must be an absolute path, got 'relative'");
 	CHECK(starts_with(error_of("probe-domains ([\n"),
-			  "F:1: 'probe-domains': '([' is not an extended regular expression: "));
+	                  "F:1: 'probe-domains': '([' is not an extended regular expression: "));
 
 	/* A value repeated in a message is cut, on a character boundary. */
 	char text[300] = "state-dir ";
@@ -412,16 +454,19 @@ test_messages(void)
 	/* connect repeats, up to 8, each URI once; the file's first replaces the default. */
 	struct vms_config c;
 	char err[512];
-	CHECK_INT(load_text(&c, "connect qemu:///system\nconnect lxc:///system\n", err, sizeof(err)), 0);
+	CHECK_INT(
+	    load_text(&c, "connect qemu:///system\nconnect lxc:///system\n", err, sizeof(err)), 0);
 	CHECK_INT(c.nuris, 2);
 	CHECK_STR(c.uris[0], "qemu:///system");
 	CHECK_STR(c.uris[1], "lxc:///system");
 	vms_config_fini(&c);
-	CHECK_STR(error_of("connect qemu:///system\nconnect test:///default\nconnect qemu:///system\n"),
-		  "F:3: 'connect': 'qemu:///system' is given twice (one connection per URI)");
+	CHECK_STR(
+	    error_of("connect qemu:///system\nconnect test:///default\nconnect qemu:///system\n"),
+	    "F:3: 'connect': 'qemu:///system' is given twice (one connection per URI)");
 	char many[512] = "";
 	for (int i = 0; i < 9; i++)
-		snprintf(many + strlen(many), sizeof(many) - strlen(many), "connect test:///x%d\n", i);
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "connect test:///x%d\n",
+		         i);
 	CHECK_STR(error_of(many), "F:9: 'connect': at most 8 URIs");
 }
 
@@ -442,7 +487,7 @@ test_hostile(void)
 	vms_config_fini(&c);
 
 	CHECK_STR(error_of("interval 5\r\n"),
-		  "F:1: a carriage return (DOS line ending?) at byte 11");
+	          "F:1: a carriage return (DOS line ending?) at byte 11");
 	CHECK_STR(error_of("# \x1b[31mred\n"), "F:1: a control character at byte 3");
 	CHECK_STR(error_of("# C1 \xc2\x85 next line\n"), "F:1: a control character at byte 6");
 	CHECK_STR(error_of("\n\n# \xff\n"), "F:3: invalid UTF-8 at byte 3");
@@ -450,7 +495,8 @@ test_hostile(void)
 	CHECK_STR(error_of("# surrogate \xed\xa0\x80\n"), "F:1: invalid UTF-8 at byte 13");
 	CHECK_STR(error_of("# above U+10FFFF \xf4\x90\x80\x80\n"), "F:1: invalid UTF-8 at byte 18");
 	CHECK_STR(error_of("# truncated \xe2\x82"), "F:1: invalid UTF-8 at byte 13");
-	CHECK_STR(error_of("probe-domains caf\xc3\xa9|\xe2\x82\xac|\xf0\x9f\x98\x80\n"), "(accepted)");
+	CHECK_STR(error_of("probe-domains caf\xc3\xa9|\xe2\x82\xac|\xf0\x9f\x98\x80\n"),
+	          "(accepted)");
 	CHECK_STR(error_of("interval 5"), "(accepted)"); /* no final LF */
 	CHECK_STR(error_of(""), "(accepted)");
 
@@ -521,12 +567,17 @@ test_thresholds(void)
 	vms_config_fini(&c);
 
 	/* Overrides after it, by probe name; the probes not named keep the bare ratio. */
-	if (!CHECK_INT(load_text(&c, "slowdown-critical 2.5,fork_exit=4,mem_read_latency=3\n"
-				     "slowdown-warning 1.5,fork_exit=3.5\n"
-				     "slowdown-clear 1.1,fork_exit=1.25\n", err, sizeof(err)), 0))
+	if (!CHECK_INT(load_text(&c,
+	                         "slowdown-critical 2.5,fork_exit=4,mem_read_latency=3\n"
+	                         "slowdown-warning 1.5,fork_exit=3.5\n"
+	                         "slowdown-clear 1.1,fork_exit=1.25\n",
+	                         err, sizeof(err)),
+	               0))
 		fprintf(stderr, "  %s\n", err);
 	for (unsigned i = 0; i < VMS_AN_PROBE_COUNT; i++) {
-		double crit = i == VMS_AN_FORK_EXIT ? 4.0 : i == VMS_AN_MEM_READ_LATENCY ? 3.0 : 2.5;
+		double crit = i == VMS_AN_FORK_EXIT          ? 4.0
+		              : i == VMS_AN_MEM_READ_LATENCY ? 3.0
+		                                             : 2.5;
 		if (!CHECK(c.analysis.critical[i] == crit))
 			fprintf(stderr, "  critical of %s\n", vms_an_probe_name(i));
 		CHECK(c.analysis.warning[i] == (i == VMS_AN_FORK_EXIT ? 3.5 : 1.5));
@@ -556,9 +607,9 @@ test_thresholds(void)
 	}
 	CHECK_STR(error_of("slowdown-warning 1.5,cpu=1.4\n"), want);
 	CHECK_STR(error_of("slowdown-critical =3\n"),
-		  "F:1: 'slowdown-critical': unknown probe '' (cpu_work, memory_copy, memory_read, "
-		  "memory_write, disk_read, network_send, network_receive, fork_exit, fork_exec, "
-		  "ctxsw, file_create_0k, file_create_10k, mem_read_latency)");
+	          "F:1: 'slowdown-critical': unknown probe '' (cpu_work, memory_copy, memory_read, "
+	          "memory_write, disk_read, network_send, network_receive, fork_exit, fork_exec, "
+	          "ctxsw, file_create_0k, file_create_10k, mem_read_latency)");
 	vms_config_defaults(&c);
 	const struct vms_config_arg unknown[] = {{"slowdown-clear", "CPU_WORK=1.1"}};
 	CHECK_INT(vms_config_apply_args(&c, unknown, 1, err, sizeof(err)), -1);
@@ -567,29 +618,54 @@ test_thresholds(void)
 
 	/* A ratio must be above 1 and at most 1000, a plain decimal; no empty item. */
 	const char *bad[] = {
-		"1", "1.0", "0.9", "0", "1000.5", "-2", "+2", "1e1", "nan", "inf", "2x", ".",
-		"1.5.1", "cpu_work=1", "cpu_work=0.5", "cpu_work=", "cpu_work", "1.5,", ",1.5",
-		"1.5,,cpu_work=1.3", ",", "1.5,cpu_work=1.3,", "1.5, ,cpu_work=1.3",
+	    "1",
+	    "1.0",
+	    "0.9",
+	    "0",
+	    "1000.5",
+	    "-2",
+	    "+2",
+	    "1e1",
+	    "nan",
+	    "inf",
+	    "2x",
+	    ".",
+	    "1.5.1",
+	    "cpu_work=1",
+	    "cpu_work=0.5",
+	    "cpu_work=",
+	    "cpu_work",
+	    "1.5,",
+	    ",1.5",
+	    "1.5,,cpu_work=1.3",
+	    ",",
+	    "1.5,cpu_work=1.3,",
+	    "1.5, ,cpu_work=1.3",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char line[128], expect[256];
 		snprintf(line, sizeof(line), "slowdown-warning %s\n", bad[i]);
-		snprintf(expect, sizeof(expect), "F:1: 'slowdown-warning' must be a slowdown ratio "
-			 "above 1 (at most 1000), then optional PROBE=RATIO items, separated by ','; "
-			 "got '%s'", bad[i]);
+		snprintf(
+		    expect, sizeof(expect),
+		    "F:1: 'slowdown-warning' must be a slowdown ratio "
+		    "above 1 (at most 1000), then optional PROBE=RATIO items, separated by ','; "
+		    "got '%s'",
+		    bad[i]);
 		if (!CHECK_STR(error_of(line), expect))
 			fprintf(stderr, "  value '%s'\n", bad[i]);
 	}
 	/* Blanks around items are allowed, as in probe-network-block-sizes. */
 	vms_config_defaults(&c);
-	CHECK_INT(vms_config_set(&c, "slowdown-warning", "1.6 , cpu_work=1.3", err, sizeof(err)), 0);
+	CHECK_INT(vms_config_set(&c, "slowdown-warning", "1.6 , cpu_work=1.3", err, sizeof(err)),
+	          0);
 	CHECK(c.analysis.warning[VMS_AN_CPU_WORK] == 1.3);
 	CHECK(c.analysis.warning[VMS_AN_DISK_READ] == 1.6);
 	vms_config_fini(&c);
 	/* capacity-min-levels beyond analysis-buckets could never predict. */
-	CHECK_STR(error_of("analysis-buckets 4\ncapacity-min-levels 5\n"),
-		  "F:2: 'capacity-min-levels' (5) must not exceed analysis-buckets (4): the capacity "
-		  "would never be predicted");
+	CHECK_STR(
+	    error_of("analysis-buckets 4\ncapacity-min-levels 5\n"),
+	    "F:2: 'capacity-min-levels' (5) must not exceed analysis-buckets (4): the capacity "
+	    "would never be predicted");
 	/* A rejected value leaves the previous thresholds whole. */
 	vms_config_defaults(&c);
 	CHECK_INT(vms_config_set(&c, "slowdown-warning", "1.8,cpu_work=1", err, sizeof(err)), -1);
@@ -599,46 +675,47 @@ test_thresholds(void)
 	const struct vms_config_arg low[] = {{"slowdown-critical", "1"}};
 	CHECK_INT(vms_config_apply_args(&c, low, 1, err, sizeof(err)), -1);
 	CHECK_STR(err, "--slowdown-critical must be a slowdown ratio above 1 (at most 1000), then "
-		  "optional PROBE=RATIO items, separated by ','; got '1'");
+	               "optional PROBE=RATIO items, separated by ','; got '1'");
 	vms_config_fini(&c);
 	CHECK_STR(error_of("slowdown-critical 1000\n"), "(accepted)");
 
 	/* Hysteresis: clear < warning < critical for every probe; the error names the line. */
 	CHECK_STR(error_of("# analysis\nslowdown-clear 1.6\n"),
-		  "F:2: 'slowdown-clear': probe cpu_work needs slowdown-clear < slowdown-warning "
-		  "< slowdown-critical, got 1.6, 1.5 and 2");
+	          "F:2: 'slowdown-clear': probe cpu_work needs slowdown-clear < slowdown-warning "
+	          "< slowdown-critical, got 1.6, 1.5 and 2");
 	CHECK_STR(error_of("slowdown-clear 1.5\n"),
-		  "F:1: 'slowdown-clear': probe cpu_work needs slowdown-clear < slowdown-warning "
-		  "< slowdown-critical, got 1.5, 1.5 and 2");
-	CHECK_STR(error_of("slowdown-critical 1.5\n"),
-		  "F:1: 'slowdown-critical': probe cpu_work needs slowdown-clear < slowdown-warning "
-		  "< slowdown-critical, got 1.2, 1.5 and 1.5");
+	          "F:1: 'slowdown-clear': probe cpu_work needs slowdown-clear < slowdown-warning "
+	          "< slowdown-critical, got 1.5, 1.5 and 2");
+	CHECK_STR(
+	    error_of("slowdown-critical 1.5\n"),
+	    "F:1: 'slowdown-critical': probe cpu_work needs slowdown-clear < slowdown-warning "
+	    "< slowdown-critical, got 1.2, 1.5 and 1.5");
 	/* Only the warning set, above the default critical: the message names its line. */
 	CHECK_STR(error_of("interval 5\nslowdown-warning 2.5\n"),
-		  "F:2: 'slowdown-warning': probe cpu_work needs slowdown-clear < slowdown-warning "
-		  "< slowdown-critical, got 1.2, 2.5 and 2");
+	          "F:2: 'slowdown-warning': probe cpu_work needs slowdown-clear < slowdown-warning "
+	          "< slowdown-critical, got 1.2, 2.5 and 2");
 	CHECK_STR(error_of("slowdown-warning 1.1\n"),
-		  "F:1: 'slowdown-warning': probe cpu_work needs slowdown-clear < slowdown-warning "
-		  "< slowdown-critical, got 1.2, 1.1 and 2");
+	          "F:1: 'slowdown-warning': probe cpu_work needs slowdown-clear < slowdown-warning "
+	          "< slowdown-critical, got 1.2, 1.1 and 2");
 	/* One probe's override breaks it: that probe is named. */
 	CHECK_STR(error_of("slowdown-warning 1.5\nslowdown-critical 2,ctxsw=1.4\n"),
-		  "F:2: 'slowdown-critical': probe ctxsw needs slowdown-clear < slowdown-warning "
-		  "< slowdown-critical, got 1.2, 1.5 and 1.4");
+	          "F:2: 'slowdown-critical': probe ctxsw needs slowdown-clear < slowdown-warning "
+	          "< slowdown-critical, got 1.2, 1.5 and 1.4");
 	CHECK_STR(error_of("slowdown-critical 1.4\nslowdown-warning 1.5\n"),
-		  "F:2: 'slowdown-warning': probe cpu_work needs slowdown-clear < slowdown-warning "
-		  "< slowdown-critical, got 1.2, 1.5 and 1.4");
+	          "F:2: 'slowdown-warning': probe cpu_work needs slowdown-clear < slowdown-warning "
+	          "< slowdown-critical, got 1.2, 1.5 and 1.4");
 	CHECK_STR(error_of("slowdown-clear 1.1,mem_read_latency=1.9\n"),
-		  "F:1: 'slowdown-clear': probe mem_read_latency needs slowdown-clear < "
-		  "slowdown-warning < slowdown-critical, got 1.9, 1.5 and 2");
+	          "F:1: 'slowdown-clear': probe mem_read_latency needs slowdown-clear < "
+	          "slowdown-warning < slowdown-critical, got 1.9, 1.5 and 2");
 	CHECK_STR(error_of("slowdown-warning 3\nslowdown-critical 4\nslowdown-clear 2.5\n"),
-		  "(accepted)");
+	          "(accepted)");
 	/* From the command line: the flag, no file line. */
 	CHECK_INT(load_text(&c, "slowdown-critical 3\n", err, sizeof(err)), 0);
 	const struct vms_config_arg high[] = {{"slowdown-warning", "3"}};
 	CHECK_INT(vms_config_apply_args(&c, high, 1, err, sizeof(err)), 0);
 	CHECK_INT(vms_config_validate(&c, err, sizeof(err)), -1);
 	CHECK_STR(err, "--slowdown-warning: probe cpu_work needs slowdown-clear < slowdown-warning "
-		  "< slowdown-critical, got 1.2, 3 and 3");
+	               "< slowdown-critical, got 1.2, 3 and 3");
 	vms_config_fini(&c);
 }
 
@@ -647,13 +724,14 @@ static void
 test_analysis_keys(void)
 {
 	CHECK_STR(error_of("slowdown-window 5s\n"),
-		  "F:1: 'slowdown-window' must be 10..86400 seconds, got '5s'");
-	CHECK_STR(error_of("analysis-buckets 33\n"), "F:1: 'analysis-buckets' must be 2..32, got '33'");
+	          "F:1: 'slowdown-window' must be 10..86400 seconds, got '5s'");
+	CHECK_STR(error_of("analysis-buckets 33\n"),
+	          "F:1: 'analysis-buckets' must be 2..32, got '33'");
 	CHECK_STR(error_of("baseline-min-samples 0\n"),
-		  "F:1: 'baseline-min-samples' must be 1..1000, got '0'");
+	          "F:1: 'baseline-min-samples' must be 1..1000, got '0'");
 	CHECK_STR(error_of("alert-for 0\n"), "(accepted)");
 	CHECK_STR(error_of("analysis-retention 30d\n"),
-		  "F:1: 'analysis-retention' must be 60..315360000 seconds, got '30d'");
+	          "F:1: 'analysis-retention' must be 60..315360000 seconds, got '30d'");
 	CHECK_STR(error_of("analysis-retention 720h\n"), "(accepted)");
 
 	/* capacity-min-r-squared: a ratio 0..1, both ends included. */
@@ -661,9 +739,9 @@ test_analysis_keys(void)
 	CHECK_STR(error_of("capacity-min-r-squared 1\n"), "(accepted)");
 	CHECK_STR(error_of("capacity-min-r-squared 1.0\n"), "(accepted)");
 	CHECK_STR(error_of("capacity-min-r-squared 1.5\n"),
-		  "F:1: 'capacity-min-r-squared' must be a ratio 0..1, got '1.5'");
+	          "F:1: 'capacity-min-r-squared' must be a ratio 0..1, got '1.5'");
 	CHECK_STR(error_of("capacity-min-r-squared -0.5\n"),
-		  "F:1: 'capacity-min-r-squared' must be a ratio 0..1, got '-0.5'");
+	          "F:1: 'capacity-min-r-squared' must be a ratio 0..1, got '-0.5'");
 	struct vms_config c;
 	char err[512];
 	CHECK_INT(load_text(&c, "capacity-min-r-squared .95\n", err, sizeof(err)), 0);
@@ -672,7 +750,7 @@ test_analysis_keys(void)
 
 	/* control-socket: an absolute path; a change needs a restart. */
 	CHECK_STR(error_of("control-socket vmscale.sock\n"),
-		  "F:1: 'control-socket' must be an absolute path, got 'vmscale.sock'");
+	          "F:1: 'control-socket' must be an absolute path, got 'vmscale.sock'");
 	CHECK_STR(error_of("control-socket /tmp/x/control.sock\n"), "(accepted)");
 	vms_config_defaults(&c);
 	const struct vms_config_arg rel[] = {{"control-socket", "./ctl.sock"}};
@@ -686,8 +764,11 @@ test_analysis_keys(void)
 	CHECK_STR(vms_config_restart_needed(&a, &b), "control-socket");
 	vms_config_fini(&b);
 	/* The analysis keys change live. */
-	CHECK_INT(load_text(&b, "slowdown-window 1m\nslowdown-warning 1.8\nalert-for 0\n"
-				"analysis-buckets 4\nstate-save-interval 10s\n", err, sizeof(err)), 0);
+	CHECK_INT(load_text(&b,
+	                    "slowdown-window 1m\nslowdown-warning 1.8\nalert-for 0\n"
+	                    "analysis-buckets 4\nstate-save-interval 10s\n",
+	                    err, sizeof(err)),
+	          0);
 	CHECK(vms_config_restart_needed(&a, &b) == NULL);
 	vms_config_fini(&a);
 	vms_config_fini(&b);
@@ -710,13 +791,15 @@ test_analysis_keys(void)
 	CHECK(memcmp(ac.clear, def.clear, sizeof(ac.clear)) == 0);
 	vms_config_fini(&c);
 
-	if (!CHECK_INT(load_text(&c, "slowdown-window 86400\nalert-for 2m\nbaseline-min-samples 7\n"
-				     "analysis-buckets 32\ncapacity-min-levels 5\n"
-				     "capacity-min-r-squared 0.6\nanalysis-retention 3650h\n"
-				     "slowdown-warning 1.6,disk_read=2.5\n"
-				     "slowdown-critical 3,disk_read=5\n"
-				     "slowdown-clear 1.3,disk_read=2\nstate-save-interval 15s\n",
-				     err, sizeof(err)), 0))
+	if (!CHECK_INT(load_text(&c,
+	                         "slowdown-window 86400\nalert-for 2m\nbaseline-min-samples 7\n"
+	                         "analysis-buckets 32\ncapacity-min-levels 5\n"
+	                         "capacity-min-r-squared 0.6\nanalysis-retention 3650h\n"
+	                         "slowdown-warning 1.6,disk_read=2.5\n"
+	                         "slowdown-critical 3,disk_read=5\n"
+	                         "slowdown-clear 1.3,disk_read=2\nstate-save-interval 15s\n",
+	                         err, sizeof(err)),
+	               0))
 		fprintf(stderr, "  %s\n", err);
 	vms_config_analysis(&c, &ac);
 	CHECK_INT(ac.window_ns, 86400ull * 1000000000ull); /* above 2^32 ns: no overflow */
@@ -742,11 +825,15 @@ test_args(void)
 {
 	struct vms_config c;
 	char err[512];
-	CHECK_INT(load_text(&c, "connect qemu:///system\nconnect lxc:///system\ninterval 10\n"
-				"busy-threshold 0.5\n", err, sizeof(err)), 0);
+	CHECK_INT(load_text(&c,
+	                    "connect qemu:///system\nconnect lxc:///system\ninterval 10\n"
+	                    "busy-threshold 0.5\n",
+	                    err, sizeof(err)),
+	          0);
 	const struct vms_config_arg args[] = {
-		{"interval", "2"}, {"connect", "test:///default"}, {"connect", "test:///x"},
-		{"verbose", "yes"}, {"interval", "3"}, /* the last wins */
+	    {"interval", "2"},        {"connect", "test:///default"},
+	    {"connect", "test:///x"}, {"verbose", "yes"},
+	    {"interval", "3"}, /* the last wins */
 	};
 	CHECK_INT(vms_config_apply_args(&c, args, 5, err, sizeof(err)), 0);
 	CHECK_INT(c.interval_s, 3);
@@ -791,16 +878,17 @@ test_validate(void)
 	CHECK_STR(error_of("# tls\ntls-cert /c.pem\n"), "F:2: 'tls-cert' needs 'tls-key'");
 	CHECK_STR(error_of("tls-cert /c.pem\ntls-key /k.pem\n"), "(accepted)");
 	CHECK_STR(error_of("netio-guest-address 10.0.2.2\n"),
-		  "F:1: 'netio-guest-address' needs 'netio-listen'");
+	          "F:1: 'netio-guest-address' needs 'netio-listen'");
 	CHECK_STR(error_of("netio-listen 127.0.0.1:18767\n"),
-		  "F:1: 'netio-listen' 127.0.0.1:18767 is a wildcard or loopback address that "
-		  "guests cannot reach by that name: set 'netio-guest-address' (10.0.2.2 for "
-		  "user-mode networking)");
-	CHECK_STR(error_of("netio-listen :18767\n"),
-		  "F:1: 'netio-listen' :18767 is a wildcard or loopback address that guests cannot "
-		  "reach by that name: set 'netio-guest-address' (10.0.2.2 for user-mode networking)");
+	          "F:1: 'netio-listen' 127.0.0.1:18767 is a wildcard or loopback address that "
+	          "guests cannot reach by that name: set 'netio-guest-address' (10.0.2.2 for "
+	          "user-mode networking)");
+	CHECK_STR(
+	    error_of("netio-listen :18767\n"),
+	    "F:1: 'netio-listen' :18767 is a wildcard or loopback address that guests cannot "
+	    "reach by that name: set 'netio-guest-address' (10.0.2.2 for user-mode networking)");
 	CHECK_STR(error_of("netio-listen 127.0.0.1:18767\nnetio-guest-address 10.0.2.2\n"),
-		  "(accepted)");
+	          "(accepted)");
 	struct vms_config c;
 	char err[512];
 	CHECK_INT(load_text(&c, "netio-listen [2001:db8::1]:18767\n", err, sizeof(err)), 0);
@@ -815,24 +903,24 @@ test_validate(void)
 
 	/* An active run must fit in its interval. */
 	CHECK_STR(error_of("probe-network-interval 4s\n"),
-		  "F:1: 'probe-network-max' (1000 ms) times 4 per run must be shorter than "
-		  "'probe-network-interval' (4 s)");
+	          "F:1: 'probe-network-max' (1000 ms) times 4 per run must be shorter than "
+	          "'probe-network-interval' (4 s)");
 	CHECK_STR(error_of("probe-network-interval 5s\nprobe-network-block-sizes 1K,2K,4K\n"),
-		  "F:1: 'probe-network-max' (1000 ms) times 6 per run must be shorter than "
-		  "'probe-network-interval' (5 s)");
+	          "F:1: 'probe-network-max' (1000 ms) times 6 per run must be shorter than "
+	          "'probe-network-interval' (5 s)");
 	CHECK_STR(error_of("probe-memory-max 400ms\nprobe-memory-interval 1s\n"),
-		  "F:1: 'probe-memory-max' (400 ms) times 3 per run must be shorter than "
-		  "'probe-memory-interval' (1 s)");
+	          "F:1: 'probe-memory-max' (400 ms) times 3 per run must be shorter than "
+	          "'probe-memory-interval' (1 s)");
 	CHECK_STR(error_of("probe-micro-max 1s\nprobe-micro-interval 6s\n"),
-		  "F:1: 'probe-micro-max' (1000 ms) times 6 per run must be shorter than "
-		  "'probe-micro-interval' (6 s)");
+	          "F:1: 'probe-micro-max' (1000 ms) times 6 per run must be shorter than "
+	          "'probe-micro-interval' (6 s)");
 	CHECK_STR(error_of("probe-disk-read-max 2s\nprobe-disk-read-interval 2s\n"),
-		  "F:1: 'probe-disk-read-max' (2000 ms) times 1 per run must be shorter than "
-		  "'probe-disk-read-interval' (2 s)");
+	          "F:1: 'probe-disk-read-max' (2000 ms) times 1 per run must be shorter than "
+	          "'probe-disk-read-interval' (2 s)");
 	CHECK_STR(error_of("probe-network-interval off\nprobe-network-max 60s\n"), "(accepted)");
 	CHECK_STR(error_of("probe-network-bytes 16K\n"),
-		  "F:1: 'probe-network-bytes' (16 KiB) must be at least the largest of "
-		  "'probe-network-block-sizes' (32 KiB)");
+	          "F:1: 'probe-network-bytes' (16 KiB) must be at least the largest of "
+	          "'probe-network-block-sizes' (32 KiB)");
 }
 
 /* Whether byte i of struct vms_config belongs to key k: its field, or a list's count. */
@@ -963,10 +1051,12 @@ test_restart_needed(void)
 		const char *need = vms_config_restart_needed(&a, &b);
 		if (k->live) {
 			if (!CHECK(need == NULL))
-				fprintf(stderr, "  live key '%s' asks for a restart ('%s')\n", k->name, need);
+				fprintf(stderr, "  live key '%s' asks for a restart ('%s')\n",
+				        k->name, need);
 		} else {
 			if (!CHECK(need && strcmp(need, k->name) == 0))
-				fprintf(stderr, "  changing '%s' gives '%s'\n", k->name, need ? need : "NULL");
+				fprintf(stderr, "  changing '%s' gives '%s'\n", k->name,
+				        need ? need : "NULL");
 		}
 		CHECK(vms_config_restart_needed(&a, &a) == NULL);
 		vms_config_fini(&a);

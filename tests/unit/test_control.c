@@ -81,8 +81,8 @@ client_done(void *arg)
 	for (;;) {
 		if (cl->len + 1 >= sizeof(cl->buf))
 			return true;
-		ssize_t n = recv(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len,
-				 MSG_DONTWAIT);
+		ssize_t n =
+		    recv(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len, MSG_DONTWAIT);
 		if (n > 0) {
 			cl->len += (size_t)n;
 			cl->buf[cl->len] = '\0';
@@ -175,7 +175,7 @@ test_requests(struct vms_control *c)
 	expect_rejected(c, "a \n", 3, sp);
 	expect_rejected(c, "\n", 1, "error: empty request\n");
 	expect_rejected(c, "status\nstatus\n", 14,
-			"error: bytes after the request line (one request per connection)\n");
+	                "error: bytes after the request line (one request per connection)\n");
 
 	/* A line cut short by the peer. */
 	struct client cl;
@@ -309,8 +309,8 @@ test_lifecycle(void)
 	int fds = check_count_fds();
 
 	/* The parent folder is made 0755, the socket 0600. */
-	struct vms_control *c = vms_control_open(sockpath, echo_handler, &handler_calls, err,
-						 sizeof(err));
+	struct vms_control *c =
+	    vms_control_open(sockpath, echo_handler, &handler_calls, err, sizeof(err));
 	if (!CHECK(c != NULL)) {
 		fprintf(stderr, "  %s\n", err);
 		return;

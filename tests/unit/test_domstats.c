@@ -40,37 +40,37 @@ test_full_record(void)
 	memset(longname, 'n', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	virTypedParameter params[] = {
-		ull("state.state", 1),
-		ull("cpu.time", 6544078000ull),
-		ull("cpu.user", 5906851000ull),
-		ull("cpu.system", 637226000ull),
-		ull("balloon.current", 131072),
-		ull("balloon.rss", 220836),
-		ull("vcpu.current", 2),
-		ull("vcpu.maximum", 2),
-		ull("vcpu.0.state", 1),
-		ull("vcpu.0.time", 6070000000ull),
-		ull("vcpu.0.wait", 0),
-		ull("vcpu.0.delay", 64871075),
-		ull("vcpu.1.time", 10),
-		ull("vcpu.99999.time", 1), /* beyond the bound: ignored */
-		ull("block.count", 2),
-		str("block.0.name", vda),
-		str("block.0.path", noise),
-		ull("block.0.rd.reqs", 4),
-		ull("block.0.rd.bytes", 12800),
-		ull("block.0.rd.times", 2299825),
-		ull("block.0.wr.reqs", 1),
-		ull("block.0.wr.bytes", 512),
-		ull("block.0.wr.times", 7),
-		str("block.1.name", longname),
-		llong("block.1.rd.bytes", -5), /* negative: not a counter, ignored */
-		ull("net.count", 1),
-		str("net.0.name", vnet),
-		ull("net.0.rx.bytes", 1000),
-		ull("net.0.tx.bytes", 2000),
-		ull("net.0.rx.drop", 3),
-		str("net.0.tx.pkts", noise), /* wrong type: ignored */
+	    ull("state.state", 1),
+	    ull("cpu.time", 6544078000ull),
+	    ull("cpu.user", 5906851000ull),
+	    ull("cpu.system", 637226000ull),
+	    ull("balloon.current", 131072),
+	    ull("balloon.rss", 220836),
+	    ull("vcpu.current", 2),
+	    ull("vcpu.maximum", 2),
+	    ull("vcpu.0.state", 1),
+	    ull("vcpu.0.time", 6070000000ull),
+	    ull("vcpu.0.wait", 0),
+	    ull("vcpu.0.delay", 64871075),
+	    ull("vcpu.1.time", 10),
+	    ull("vcpu.99999.time", 1), /* beyond the bound: ignored */
+	    ull("block.count", 2),
+	    str("block.0.name", vda),
+	    str("block.0.path", noise),
+	    ull("block.0.rd.reqs", 4),
+	    ull("block.0.rd.bytes", 12800),
+	    ull("block.0.rd.times", 2299825),
+	    ull("block.0.wr.reqs", 1),
+	    ull("block.0.wr.bytes", 512),
+	    ull("block.0.wr.times", 7),
+	    str("block.1.name", longname),
+	    llong("block.1.rd.bytes", -5), /* negative: not a counter, ignored */
+	    ull("net.count", 1),
+	    str("net.0.name", vnet),
+	    ull("net.0.rx.bytes", 1000),
+	    ull("net.0.tx.bytes", 2000),
+	    ull("net.0.rx.drop", 3),
+	    str("net.0.tx.pkts", noise), /* wrong type: ignored */
 	};
 	struct vms_domstats st = {0};
 	CHECK_INT(vms_domstats_parse(params, (int)(sizeof(params) / sizeof(params[0])), &st), 0);
@@ -79,13 +79,16 @@ test_full_record(void)
 	CHECK(st.have_balloon_current && st.balloon_current_kib == 131072);
 	CHECK(st.have_balloon_rss && st.balloon_rss_kib == 220836);
 	CHECK_INT(st.nvcpu, 2);
-	CHECK(st.vcpu[0].time_ns == 6070000000ull && st.vcpu[0].has_delay && st.vcpu[0].delay_ns == 64871075);
+	CHECK(st.vcpu[0].time_ns == 6070000000ull && st.vcpu[0].has_delay &&
+	      st.vcpu[0].delay_ns == 64871075);
 	CHECK(st.vcpu[0].has_wait);
 	CHECK(!st.vcpu[1].has_delay && st.vcpu[1].time_ns == 10);
 	CHECK_INT(st.nblock, 2);
 	CHECK_STR(st.block[0].name, "vda");
-	CHECK(st.block[0].rd_bytes == 12800 && st.block[0].rd_reqs == 4 && st.block[0].rd_times_ns == 2299825);
-	CHECK(st.block[0].wr_bytes == 512 && st.block[0].wr_reqs == 1 && st.block[0].wr_times_ns == 7);
+	CHECK(st.block[0].rd_bytes == 12800 && st.block[0].rd_reqs == 4 &&
+	      st.block[0].rd_times_ns == 2299825);
+	CHECK(st.block[0].wr_bytes == 512 && st.block[0].wr_reqs == 1 &&
+	      st.block[0].wr_times_ns == 7);
 	CHECK_INT(strlen(st.block[1].name), VMS_DEVICE_NAME_MAX); /* truncated, not overflowed */
 	CHECK(st.block[1].rd_bytes == 0);
 	CHECK_INT(st.nnet, 1);
@@ -94,7 +97,8 @@ test_full_record(void)
 	CHECK(st.net[0].tx_pkts == 0);
 
 	/* The next round is smaller: counts shrink, old values do not linger. */
-	virTypedParameter again[] = {ull("cpu.time", 1), ull("vcpu.0.time", 5), ull("block.0.rd.bytes", 9)};
+	virTypedParameter again[] = {ull("cpu.time", 1), ull("vcpu.0.time", 5),
+	                             ull("block.0.rd.bytes", 9)};
 	CHECK_INT(vms_domstats_parse(again, 3, &st), 0);
 	CHECK_INT(st.nvcpu, 1);
 	CHECK(!st.vcpu[0].has_delay);
@@ -116,7 +120,7 @@ test_incomplete(void)
 	CHECK_INT(vms_domstats_parse(NULL, 0, &st), -1);
 	/* Malformed indices are ignored. */
 	virTypedParameter odd[] = {ull("cpu.time", 1), ull("vcpu.x.time", 1), ull("vcpu.1", 1),
-				   ull("block..rd.bytes", 1), ull("net.-1.rx.bytes", 1)};
+	                           ull("block..rd.bytes", 1), ull("net.-1.rx.bytes", 1)};
 	CHECK_INT(vms_domstats_parse(odd, 5, &st), 0);
 	CHECK_INT(st.nvcpu + st.nblock + st.nnet, 0);
 	vms_domstats_free(&st);

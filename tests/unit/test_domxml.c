@@ -12,7 +12,8 @@ find(const char *xml, char *path, size_t pathsz)
 {
 	char err[256] = "";
 	path[0] = '\0';
-	int rc = vms_domxml_channel_path(xml, VMS_PROTO_CHANNEL_NAME, path, pathsz, err, sizeof(err));
+	int rc =
+	    vms_domxml_channel_path(xml, VMS_PROTO_CHANNEL_NAME, path, pathsz, err, sizeof(err));
 	if (rc < 0)
 		CHECK(err[0] != '\0');
 	return rc;
@@ -36,40 +37,41 @@ test_cases(void)
 	/* No devices at all, and a channel with another name: both mean "no probe". */
 	CHECK_INT(find("<domain type='qemu'><name>a</name></domain>", path, sizeof(path)), 0);
 	CHECK_INT(find("<domain><devices><channel type='unix'><source mode='bind' path='/x'/>"
-		       "<target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices>"
-		       "</domain>",
-		       path, sizeof(path)),
-		  0);
+	               "<target type='virtio' name='org.qemu.guest_agent.0'/></channel></devices>"
+	               "</domain>",
+	               path, sizeof(path)),
+	          0);
 	/* The right name on a pty channel is not ours to connect to. */
 	CHECK_INT(find("<domain><devices><channel type='pty'><target type='virtio' "
-		       "name='org.vmscale.probe.0'/></channel></devices></domain>",
-		       path, sizeof(path)),
-		  0);
+	               "name='org.vmscale.probe.0'/></channel></devices></domain>",
+	               path, sizeof(path)),
+	          0);
 	/* Second of two channels. */
-	CHECK_INT(find("<domain><devices><channel type='unix'><source path='/a'/><target type='virtio' "
-		       "name='other'/></channel><channel type='unix'><source mode='bind' path='/b/c'/>"
-		       "<target type='virtio' name='org.vmscale.probe.0'/></channel></devices></domain>",
-		       path, sizeof(path)),
-		  1);
+	CHECK_INT(
+	    find("<domain><devices><channel type='unix'><source path='/a'/><target type='virtio' "
+	         "name='other'/></channel><channel type='unix'><source mode='bind' path='/b/c'/>"
+	         "<target type='virtio' name='org.vmscale.probe.0'/></channel></devices></domain>",
+	         path, sizeof(path)),
+	    1);
 	CHECK_STR(path, "/b/c");
 	/* Errors: a channel without a path, a relative path, a path too long for sun_path. */
 	CHECK_INT(find("<domain><devices><channel type='unix'><target type='virtio' "
-		       "name='org.vmscale.probe.0'/></channel></devices></domain>",
-		       path, sizeof(path)),
-		  -1);
+	               "name='org.vmscale.probe.0'/></channel></devices></domain>",
+	               path, sizeof(path)),
+	          -1);
 	CHECK_INT(find("<domain><devices><channel type='unix'><source path='rel/x'/><target "
-		       "type='virtio' name='org.vmscale.probe.0'/></channel></devices></domain>",
-		       path, sizeof(path)),
-		  -1);
+	               "type='virtio' name='org.vmscale.probe.0'/></channel></devices></domain>",
+	               path, sizeof(path)),
+	          -1);
 	char longxml[1024];
 	char longpath[200];
 	memset(longpath, 'p', sizeof(longpath) - 1);
 	longpath[0] = '/';
 	longpath[sizeof(longpath) - 1] = '\0';
 	snprintf(longxml, sizeof(longxml),
-		 "<domain><devices><channel type='unix'><source path='%s'/><target type='virtio' "
-		 "name='org.vmscale.probe.0'/></channel></devices></domain>",
-		 longpath);
+	         "<domain><devices><channel type='unix'><source path='%s'/><target type='virtio' "
+	         "name='org.vmscale.probe.0'/></channel></devices></domain>",
+	         longpath);
 	CHECK_INT(find(longxml, path, sizeof(path)), -1);
 	/* Not XML, not a domain, truncated. */
 	CHECK_INT(find("", path, sizeof(path)), -1);
@@ -77,11 +79,12 @@ test_cases(void)
 	CHECK_INT(find("<network><devices/></network>", path, sizeof(path)), -1);
 	/* Entity expansion and external entities are not followed. */
 	const char *laughs =
-		"<?xml version='1.0'?><!DOCTYPE d [<!ENTITY a 'aaaaaaaaaa'>"
-		"<!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'><!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'>"
-		"<!ENTITY e SYSTEM 'file:///etc/passwd'>]>"
-		"<domain><devices><channel type='unix'><source path='/&c;&e;'/><target type='virtio' "
-		"name='org.vmscale.probe.0'/></channel></devices></domain>";
+	    "<?xml version='1.0'?><!DOCTYPE d [<!ENTITY a 'aaaaaaaaaa'>"
+	    "<!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'><!ENTITY c "
+	    "'&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'>"
+	    "<!ENTITY e SYSTEM 'file:///etc/passwd'>]>"
+	    "<domain><devices><channel type='unix'><source path='/&c;&e;'/><target type='virtio' "
+	    "name='org.vmscale.probe.0'/></channel></devices></domain>";
 	int rc = find(laughs, path, sizeof(path));
 	CHECK(rc == -1 || (rc == 1 && strstr(path, "root:") == NULL && strlen(path) < 108));
 }
@@ -103,7 +106,8 @@ static void
 test_vsock_cid(void)
 {
 	uint32_t cid;
-	CHECK_INT(cid_of(VSOCK("<vsock model='virtio'>", "<cid auto='yes' address='3'/>"), &cid), 1);
+	CHECK_INT(cid_of(VSOCK("<vsock model='virtio'>", "<cid auto='yes' address='3'/>"), &cid),
+	          1);
 	CHECK_INT(cid, 3);
 	CHECK_INT(cid_of(VSOCK("<vsock>", "<cid address='4294967294'/>"), &cid), 1);
 	CHECK(cid == 4294967294u);
@@ -119,31 +123,36 @@ test_vsock_cid(void)
 	CHECK_INT(cid_of(VSOCK("<vsock model='virtio'>", ""), &cid), 0);
 	CHECK_INT(cid_of(VSOCK("<vsock model='other'>", "<cid address='5'/>"), &cid), 0);
 	/* Reserved, out of range, not decimal, empty, oversized: refused, never truncated. */
-	const char *bad[] = {"0", "1", "2", "4294967295", "4294967296", "99999999999999999999",
-			     "-3", "+3", " 3", "3 ", "0x10", "3x", "", "1e3",
-			     "3333333333333333333333333333333333333"};
+	const char *bad[] = {"0",          "1",          "2",
+	                     "4294967295", "4294967296", "99999999999999999999",
+	                     "-3",         "+3",         " 3",
+	                     "3 ",         "0x10",       "3x",
+	                     "",           "1e3",        "3333333333333333333333333333333333333"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char doc[512];
 		snprintf(doc, sizeof(doc),
-			 "<domain><devices><vsock model='virtio'><cid address='%s'/></vsock>"
-			 "</devices></domain>", bad[i]);
+		         "<domain><devices><vsock model='virtio'><cid address='%s'/></vsock>"
+		         "</devices></domain>",
+		         bad[i]);
 		CHECK_INT(cid_of(doc, &cid), -1);
 		CHECK_INT(cid, 0);
 	}
 	/* Broken documents, not a domain, entities not expanded into the CID. */
 	CHECK_INT(cid_of("", &cid), -1);
 	CHECK_INT(cid_of("<domain><devices><vsock>", &cid), -1);
-	CHECK_INT(cid_of("<network><devices><vsock><cid address='3'/></vsock></devices></network>",
-			 &cid), -1);
+	CHECK_INT(
+	    cid_of("<network><devices><vsock><cid address='3'/></vsock></devices></network>", &cid),
+	    -1);
 	int rc = cid_of("<?xml version='1.0'?><!DOCTYPE d [<!ENTITY a '7'>"
-			"<!ENTITY e SYSTEM 'file:///etc/hostname'>]>"
-			"<domain><devices><vsock><cid address='&e;'/></vsock></devices></domain>",
-			&cid);
+	                "<!ENTITY e SYSTEM 'file:///etc/hostname'>]>"
+	                "<domain><devices><vsock><cid address='&e;'/></vsock></devices></domain>",
+	                &cid);
 	CHECK(rc <= 0);
 	/* Only the first vsock device counts (libvirt allows one). */
 	CHECK_INT(cid_of("<domain><devices><vsock model='virtio'><cid address='9'/></vsock>"
-			 "<vsock model='virtio'><cid address='10'/></vsock></devices></domain>",
-			 &cid), 1);
+	                 "<vsock model='virtio'><cid address='10'/></vsock></devices></domain>",
+	                 &cid),
+	          1);
 	CHECK_INT(cid, 9);
 }
 

@@ -41,7 +41,8 @@ main(void)
 	CHECK(h->have_disks && h->ndisks <= VMS_HOST_MAX_DISKS);
 	bool loops = false;
 	for (unsigned i = 0; i < h->ndisks; i++)
-		loops |= strncmp(h->disks[i].name, "loop", 4) == 0 || strncmp(h->disks[i].name, "ram", 3) == 0;
+		loops |= strncmp(h->disks[i].name, "loop", 4) == 0 ||
+		         strncmp(h->disks[i].name, "ram", 3) == 0;
 	CHECK(!loops);
 	CHECK(h->have_ifaces && h->nifaces >= 1 && h->nifaces <= VMS_HOST_MAX_IFACES);
 	bool lo = false;

@@ -33,9 +33,19 @@ test_parse_listen(void)
 	CHECK(((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY));
 	CHECK_INT(vms_sockaddr_parse("[::1]:9477", &ss, &len, err, sizeof(err)), 0);
 	CHECK(ss.ss_family == AF_INET6);
-	const char *bad[] = {"", "9477", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-			     "127.0.0.1:12ab", "localhost:9477", "::1:9477", "[::1]9477", "[zz]:1",
-			     "1.2.3.4.5:80", "127.0.0.1:-1"};
+	const char *bad[] = {"",
+	                     "9477",
+	                     "127.0.0.1",
+	                     "127.0.0.1:",
+	                     "127.0.0.1:0",
+	                     "127.0.0.1:65536",
+	                     "127.0.0.1:12ab",
+	                     "localhost:9477",
+	                     "::1:9477",
+	                     "[::1]9477",
+	                     "[zz]:1",
+	                     "1.2.3.4.5:80",
+	                     "127.0.0.1:-1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		if (!CHECK_INT(vms_sockaddr_parse(bad[i], &ss, &len, err, sizeof(err)), -1))
@@ -137,13 +147,18 @@ test_serving(void)
 	static const struct {
 		const char *accept;
 		bool gzip;
-	} enc[] = {{"gzip", true},          {"deflate, gzip;q=0.5", true}, {"gzip;q=0", false},
-		   {"GZIP", true},          {"*", true},                   {"identity", false},
-		   {"br, deflate", false},  {"gzip ; q=0.0", false}};
+	} enc[] = {{"gzip", true},
+	           {"deflate, gzip;q=0.5", true},
+	           {"gzip;q=0", false},
+	           {"GZIP", true},
+	           {"*", true},
+	           {"identity", false},
+	           {"br, deflate", false},
+	           {"gzip ; q=0.0", false}};
 	for (size_t i = 0; i < sizeof(enc) / sizeof(enc[0]); i++) {
 		char req[256];
 		snprintf(req, sizeof(req), "GET /metrics HTTP/1.0\r\nAccept-Encoding: %s\r\n\r\n",
-			 enc[i].accept);
+		         enc[i].accept);
 		r = request_full(port, req, 1 << 20);
 		bool got_gzip = strstr(r, "Content-Encoding: gzip") != NULL;
 		if (!CHECK(got_gzip == enc[i].gzip))
@@ -170,21 +185,27 @@ test_serving(void)
 		free(r);
 	}
 
-	/* OpenMetrics, plain and gzipped (converted slice by slice): both the converter's output. */
+	/* OpenMetrics, plain and gzipped (converted slice by slice): both the converter's output.
+	 */
 	struct vms_buf text, want;
 	vms_buf_init(&text);
 	vms_buf_init(&want);
 	for (int i = 0; i < 3000; i++)
-		vms_buf_printf(&text, "# HELP x_%d_total Things.\n# TYPE x_%d_total counter\nx_%d_total{a=\"#\"} %d\n",
-			       i, i, i, i);
+		vms_buf_printf(&text,
+		               "# HELP x_%d_total Things.\n# TYPE x_%d_total "
+		               "counter\nx_%d_total{a=\"#\"} %d\n",
+		               i, i, i, i);
 	vms_openmetrics(&want, text.data, text.len);
 	vms_http_publish(h, text.data, text.len, strdup("<p>landing</p>"), 14);
 	for (int gz = 0; gz < 2; gz++) {
 		char req[256];
-		snprintf(req, sizeof(req), "GET /metrics HTTP/1.0\r\nAccept: application/openmetrics-text;"
-			 "version=1.0.0\r\n%s\r\n", gz ? "Accept-Encoding: gzip\r\n" : "");
+		snprintf(req, sizeof(req),
+		         "GET /metrics HTTP/1.0\r\nAccept: application/openmetrics-text;"
+		         "version=1.0.0\r\n%s\r\n",
+		         gz ? "Accept-Encoding: gzip\r\n" : "");
 		r = request_full(port, req, 1 << 20);
-		CHECK(strstr(r, "Content-Type: application/openmetrics-text; version=1.0.0") != NULL);
+		CHECK(strstr(r, "Content-Type: application/openmetrics-text; version=1.0.0") !=
+		      NULL);
 		CHECK((strstr(r, "Content-Encoding: gzip") != NULL) == (gz == 1));
 		char *body = strstr(r, "\r\n\r\n");
 		size_t blen = body ? r_len - (size_t)(body + 4 - r) : 0;
@@ -204,7 +225,8 @@ test_serving(void)
 			got = out;
 		}
 		if (!CHECK(got && blen == want.len && memcmp(got, want.data, want.len) == 0))
-			fprintf(stderr, "  OpenMetrics%s differs from the converter's output\n", gz ? " (gzip)" : "");
+			fprintf(stderr, "  OpenMetrics%s differs from the converter's output\n",
+			        gz ? " (gzip)" : "");
 		free(out);
 		free(r);
 	}
@@ -263,7 +285,7 @@ test_limits_and_staleness(void)
 	char spec[32];
 	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
 	struct vms_http *h = vms_http_start(&(struct vms_http_options){
-		.listen = spec, .max_connections = 2, .timeout_s = 1, .interval_s = 1});
+	    .listen = spec, .max_connections = 2, .timeout_s = 1, .interval_s = 1});
 	if (!CHECK(h != NULL))
 		return;
 	vms_http_publish(h, strdup("m 1\n"), 4, strdup("<p>hi</p>"), 9);
@@ -354,7 +376,8 @@ static void
 test_tls(void)
 {
 	if (run("command -v openssl >/dev/null && command -v curl >/dev/null") != 0) {
-		printf("SKIP: HTTPS part: openssl or curl missing (scripts/bootstrap.sh installs them)\n");
+		printf("SKIP: HTTPS part: openssl or curl missing (scripts/bootstrap.sh installs "
+		       "them)\n");
 		return;
 	}
 	char dir[] = "/tmp/vmscale-test-tls.XXXXXX";
@@ -367,12 +390,15 @@ test_tls(void)
 	snprintf(notpem, sizeof(notpem), "%s/notpem", dir);
 	snprintf(missing, sizeof(missing), "%s/missing.pem", dir);
 	/* A self-signed certificate for 127.0.0.1, and a key that does not match it. */
-	snprintf(cmd, sizeof(cmd),
-		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-		 "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null "
-		 "&& openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out %s 2>/dev/null "
-		 "&& echo 'not a key' > %s",
-		 key, cert, key2, notpem);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+	    "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
+	    "2>/dev/null "
+	    "&& openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out %s "
+	    "2>/dev/null "
+	    "&& echo 'not a key' > %s",
+	    key, cert, key2, notpem);
 	if (!CHECK_INT(run(cmd), 0))
 		goto cleanup;
 
@@ -380,17 +406,18 @@ test_tls(void)
 	char spec[32];
 	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
 	struct vms_http *h = vms_http_start(
-		&(struct vms_http_options){.listen = spec, .tls_cert = cert, .tls_key = key});
+	    &(struct vms_http_options){.listen = spec, .tls_cert = cert, .tls_key = key});
 	if (!CHECK(h != NULL))
 		goto cleanup;
 	vms_http_publish(h, strdup("vmscale_up 1\n"), 13, strdup("<p>landing</p>"), 14);
 	/* A real client that checks the certificate against our CA file. */
-	snprintf(cmd, sizeof(cmd), "curl -sS --cacert %s https://127.0.0.1:%d/metrics 2>&1", cert, port);
+	snprintf(cmd, sizeof(cmd), "curl -sS --cacert %s https://127.0.0.1:%d/metrics 2>&1", cert,
+	         port);
 	char *out = run_output(cmd);
 	CHECK_STR(out, "vmscale_up 1\n");
 	free(out);
-	snprintf(cmd, sizeof(cmd), "curl -sS --cacert %s --compressed https://127.0.0.1:%d/healthz 2>&1",
-		 cert, port);
+	snprintf(cmd, sizeof(cmd),
+	         "curl -sS --cacert %s --compressed https://127.0.0.1:%d/healthz 2>&1", cert, port);
 	out = run_output(cmd);
 	CHECK_STR(out, "ok\n");
 	free(out);
@@ -406,19 +433,24 @@ test_tls(void)
 	/* Errors name the file. */
 	int port2 = free_port();
 	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port2);
-	check_start_fails(&(struct vms_http_options){.listen = spec, .tls_cert = missing, .tls_key = key},
-			  "TLS certificate /tmp/vmscale-test-tls.");
-	check_start_fails(&(struct vms_http_options){.listen = spec, .tls_cert = cert, .tls_key = missing},
-			  "missing.pem: cannot read: No such file or directory");
-	check_start_fails(&(struct vms_http_options){.listen = spec, .tls_cert = cert, .tls_key = notpem},
-			  "notpem: not PEM");
+	check_start_fails(
+	    &(struct vms_http_options){.listen = spec, .tls_cert = missing, .tls_key = key},
+	    "TLS certificate /tmp/vmscale-test-tls.");
+	check_start_fails(
+	    &(struct vms_http_options){.listen = spec, .tls_cert = cert, .tls_key = missing},
+	    "missing.pem: cannot read: No such file or directory");
+	check_start_fails(
+	    &(struct vms_http_options){.listen = spec, .tls_cert = cert, .tls_key = notpem},
+	    "notpem: not PEM");
 	check_start_fails(&(struct vms_http_options){.listen = spec, .tls_cert = cert},
-			  "TLS needs both a certificate and a key");
-	check_start_fails(&(struct vms_http_options){.listen = spec, .tls_cert = dir, .tls_key = key},
-			  "not a regular file");
+	                  "TLS needs both a certificate and a key");
+	check_start_fails(
+	    &(struct vms_http_options){.listen = spec, .tls_cert = dir, .tls_key = key},
+	    "not a regular file");
 	/* A key that does not belong to the certificate: libmicrohttpd (GnuTLS) refuses it. */
-	check_start_fails(&(struct vms_http_options){.listen = spec, .tls_cert = cert, .tls_key = key2},
-			  "other-key.pem");
+	check_start_fails(
+	    &(struct vms_http_options){.listen = spec, .tls_cert = cert, .tls_key = key2},
+	    "other-key.pem");
 cleanup:
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	run(cmd);

@@ -43,7 +43,7 @@ test_node_file(void)
 	struct vms_store st;
 	vms_store_init(&st, 5000);
 	struct vms_libvirt *lv = vms_libvirt_new(
-		"test://" VMSCALE_TEST_DATA "/fixtures/libvirt/testnode.xml", &st, on_change, NULL);
+	    "test://" VMSCALE_TEST_DATA "/fixtures/libvirt/testnode.xml", &st, on_change, NULL);
 	CHECK_INT(vms_libvirt_refresh(lv), 0);
 	CHECK_INT(st.ndomains, 2);
 	struct vms_domain *d1 = vms_store_find(&st, "0b1f4e8e-6a86-4e38-9a8e-0d6c1b1c2a11");
@@ -106,10 +106,10 @@ test_two_uris(void)
 
 	/* The same UUID on two URIs: two domains, two keys. */
 	struct vms_libvirt *c = vms_libvirt_new(
-		"test://" VMSCALE_TEST_DATA "/fixtures/libvirt/testnode.xml", &st, on_change, NULL);
-	struct vms_libvirt *d = vms_libvirt_new(
-		"test://" VMSCALE_TEST_DATA "/fixtures/libvirt/../libvirt/testnode.xml", &st, on_change,
-		NULL);
+	    "test://" VMSCALE_TEST_DATA "/fixtures/libvirt/testnode.xml", &st, on_change, NULL);
+	struct vms_libvirt *d =
+	    vms_libvirt_new("test://" VMSCALE_TEST_DATA "/fixtures/libvirt/../libvirt/testnode.xml",
+	                    &st, on_change, NULL);
 	CHECK_INT(vms_libvirt_refresh(c), 0);
 	CHECK_INT(vms_libvirt_refresh(d), 0);
 	CHECK_INT(st.ndomains, 3 + 2 + 2);
@@ -129,9 +129,9 @@ test_one_of_two_down(void)
 	struct vms_store st;
 	vms_store_init(&st, 5000);
 	struct vms_libvirt *up = vms_libvirt_new(TWO_URI, &st, on_change, NULL);
-	struct vms_libvirt *down = vms_libvirt_new(
-		"qemu+unix:///system?socket=/nonexistent/vmscale-test/libvirt-sock", &st, on_change,
-		NULL);
+	struct vms_libvirt *down =
+	    vms_libvirt_new("qemu+unix:///system?socket=/nonexistent/vmscale-test/libvirt-sock",
+	                    &st, on_change, NULL);
 	CHECK_INT(vms_libvirt_refresh(up), 0);
 	CHECK_INT(vms_libvirt_refresh(down), -1);
 	CHECK(!st.libvirt_up);
@@ -149,9 +149,9 @@ test_unreachable(void)
 	struct vms_store st;
 	vms_store_init(&st, 5000);
 	/* A libvirtd socket that does not exist: refresh fails, libvirt_up stays 0, no crash. */
-	struct vms_libvirt *lv = vms_libvirt_new(
-		"qemu+unix:///system?socket=/nonexistent/vmscale-test/libvirt-sock", &st, on_change,
-		NULL);
+	struct vms_libvirt *lv =
+	    vms_libvirt_new("qemu+unix:///system?socket=/nonexistent/vmscale-test/libvirt-sock",
+	                    &st, on_change, NULL);
 	CHECK_INT(vms_libvirt_refresh(lv), -1);
 	CHECK(!st.libvirt_up);
 	CHECK_INT(st.ndomains, 0);

@@ -72,7 +72,7 @@ test_tokens(void)
 	CHECK(stat(file, &sb) == 0 && (sb.st_mode & 0777) == 0600);
 	/* Uppercase, too long, empty: replaced. */
 	const char *bad[] = {"", "0123456789ABCDEF0123456789abcdef\n",
-			     "0123456789abcdef0123456789abcdef0\n", "0123456789abcdef\n"};
+	                     "0123456789abcdef0123456789abcdef0\n", "0123456789abcdef\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		f = fopen(file, "w");
 		fputs(bad[i], f);
@@ -104,9 +104,12 @@ test_tokens(void)
 
 	CHECK(!vms_token_equal("abc", "abc"));
 	CHECK(!vms_token_equal(NULL, t1));
-	CHECK(!vms_token_equal("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"));
-	CHECK(vms_token_equal("0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"));
-	CHECK(!vms_token_equal("0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdee"));
+	CHECK(!vms_token_equal("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+	                       "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"));
+	CHECK(vms_token_equal("0123456789abcdef0123456789abcdef",
+	                      "0123456789abcdef0123456789abcdef"));
+	CHECK(!vms_token_equal("0123456789abcdef0123456789abcdef",
+	                       "0123456789abcdef0123456789abcdee"));
 }
 
 static void
@@ -273,8 +276,9 @@ read_token(const char *key, char *tok)
 		fclose(f);
 }
 
-#define RECORDS "hello proto=1 probe=0.1.0 caps=cpu\ncpu seq=0 mono_ns=5 real_ns=6 hz=100 " \
-		"ncpu=1 user=1 nice=0 system=2 idle=3\n"
+#define RECORDS                                                                                    \
+	"hello proto=1 probe=0.1.0 caps=cpu\ncpu seq=0 mono_ns=5 real_ns=6 hz=100 "                \
+	"ncpu=1 user=1 nice=0 system=2 idle=3\n"
 
 static void
 test_tcp(void)
@@ -325,8 +329,12 @@ test_tcp(void)
 	CHECK(!b->probe.have_cpu && !b->probe.connected);
 
 	/* Garbage, another version, a token that is not hex, records before auth. */
-	const char *garbage[] = {"GET / HTTP/1.0\r\n", "auth proto=2 token=00000000000000000000000000000000\n",
-				 "auth proto=1 token=xyz\n", "auth proto=1\n", RECORDS, "\n"};
+	const char *garbage[] = {"GET / HTTP/1.0\r\n",
+	                         "auth proto=2 token=00000000000000000000000000000000\n",
+	                         "auth proto=1 token=xyz\n",
+	                         "auth proto=1\n",
+	                         RECORDS,
+	                         "\n"};
 	for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
 		fx = tcp_connect(port);
 		send_all(fx, garbage[i]);

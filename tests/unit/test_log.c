@@ -38,7 +38,8 @@ main(void)
 	CHECK(strstr(out, "test_log: error: domain dvm 1: first second\n") != NULL);
 	CHECK(strstr(out, "hidden") == NULL);
 	CHECK(strstr(out, "recovered before") == NULL);
-	CHECK_INT(count(out, "cannot connect"), 2); /* the first failure, then the one after recovery */
+	CHECK_INT(count(out, "cannot connect"),
+	          2); /* the first failure, then the one after recovery */
 	CHECK(strstr(out, "cannot connect 0\n") != NULL);
 	CHECK_INT(count(out, "connected again"), 1);
 	CHECK(strstr(out, "domain dvm2: connected again\n") != NULL);

@@ -58,7 +58,7 @@ free_port(int family)
 	}
 	close(fd);
 	return family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-				  : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 static void
@@ -120,8 +120,8 @@ static void *
 client_main(void *arg)
 {
 	struct client *c = arg;
-	vmsp_net_measure(c->addr, c->port, c->token, c->guest_sends, c->block, c->bytes,
-			 c->max_ms, &c->r);
+	vmsp_net_measure(c->addr, c->port, c->token, c->guest_sends, c->block, c->bytes, c->max_ms,
+	                 &c->r);
 	atomic_store(&c->done, true);
 	return NULL;
 }
@@ -141,8 +141,8 @@ run_client(struct client *c)
 }
 
 static void
-client_init(struct client *c, unsigned port, const char *token, bool guest_sends,
-	    uint32_t block, uint64_t bytes, unsigned max_ms)
+client_init(struct client *c, unsigned port, const char *token, bool guest_sends, uint32_t block,
+            uint64_t bytes, unsigned max_ms)
 {
 	memset(c, 0, sizeof(*c));
 	c->addr = "127.0.0.1";
@@ -155,13 +155,13 @@ client_init(struct client *c, unsigned port, const char *token, bool guest_sends
 }
 
 static void
-grant_new(struct vms_netio *n, char token[VMS_TOKEN_LEN + 1], const char *owner,
-	  uint64_t max_bytes, unsigned max_conns, unsigned valid_ms)
+grant_new(struct vms_netio *n, char token[VMS_TOKEN_LEN + 1], const char *owner, uint64_t max_bytes,
+          unsigned max_conns, unsigned valid_ms)
 {
 	CHECK_INT(vms_token_new(token), 0);
 	CHECK_INT(vms_netio_grant(n, token, owner, max_bytes, max_conns,
-				  vms_monotonic_ns() + valid_ms * NS_PER_MS),
-		  0);
+	                          vms_monotonic_ns() + valid_ms * NS_PER_MS),
+	          0);
 }
 
 /* A hostile or hand-driven peer. */
@@ -280,8 +280,8 @@ test_names(void)
 	CHECK_STR(vms_netio_refuse_name(VMS_NETIO_REFUSE_COUNT), "unknown");
 	for (int i = 0; i < VMS_NETIO_REFUSE_COUNT; i++) {
 		const char *s = vms_netio_refuse_name((enum vms_netio_refuse)i);
-		CHECK(s && strcmp(s, "unknown") != 0 && strspn(s, "abcdefghijklmnopqrstuvwxyz_") ==
-								   strlen(s));
+		CHECK(s && strcmp(s, "unknown") != 0 &&
+		      strspn(s, "abcdefghijklmnopqrstuvwxyz_") == strlen(s));
 	}
 	char a[VMS_TOKEN_LEN + 1], b[VMS_TOKEN_LEN + 1];
 	CHECK_INT(vms_token_new(a), 0);
@@ -344,10 +344,11 @@ test_throughput(struct vms_netio *n, unsigned port)
 			double diff = fabs(host_s - guest_s);
 			if (!CHECK(diff < 0.02 + 0.5 * guest_s))
 				fprintf(stderr, "  guest %.6f s, host %.6f s\n", guest_s, host_s);
-			printf("netio loopback: dir=%s block=%5u: %8.1f MB/s guest-timed (%.3f ms), "
-			       "%8.1f MB/s host-timed (%.3f ms)\n",
-			       sends ? "send" : "recv", blocks[b], mbps, guest_s * 1e3,
-			       (double)hr.bytes / host_s / 1e6, host_s * 1e3);
+			printf(
+			    "netio loopback: dir=%s block=%5u: %8.1f MB/s guest-timed (%.3f ms), "
+			    "%8.1f MB/s host-timed (%.3f ms)\n",
+			    sends ? "send" : "recv", blocks[b], mbps, guest_s * 1e3,
+			    (double)hr.bytes / host_s / 1e6, host_s * 1e3);
 		}
 	}
 	vms_netio_get_stats(n, &after);
@@ -470,17 +471,17 @@ test_refusals(struct vms_netio *n, unsigned port)
 	snprintf(req, sizeof(req), "netio proto=1 token=%s dir=send block=0 bytes=1\n", token);
 	expect_refusal(port, req, 0, syntax);
 	snprintf(req, sizeof(req), "netio proto=1 token=%s dir=send block=%u bytes=1\n", token,
-		 VMS_NETIO_MAX_BLOCK + 1);
+	         VMS_NETIO_MAX_BLOCK + 1);
 	expect_refusal(port, req, 0, syntax);
 	snprintf(req, sizeof(req), "netio proto=1 token=%s dir=send block=%u bytes=1\n", token,
-		 VMS_NETIO_MIN_BLOCK - 1);
+	         VMS_NETIO_MIN_BLOCK - 1);
 	expect_refusal(port, req, 0, syntax);
 	snprintf(req, sizeof(req), "netio proto=1 token=%s dir=send block=1024 bytes=-1\n", token);
 	expect_refusal(port, req, 0, syntax);
 	snprintf(req, sizeof(req), "netio proto=2 token=%s dir=send block=1024 bytes=1\n", token);
 	expect_refusal(port, req, 0, "refused reason=bad_version");
 	expect_refusal(port, "netio proto=1 token=ABC dir=send block=1024 bytes=1\n", 0,
-		       "refused reason=bad_token");
+	               "refused reason=bad_token");
 	static char big[3000];
 	memset(big, 'A', sizeof(big));
 	expect_refusal(port, big, sizeof(big), "refused reason=oversized");
@@ -503,7 +504,8 @@ test_wire(struct vms_netio *n, unsigned port)
 
 	/* Guest sends everything. */
 	int fd = raw_connect(port);
-	snprintf(req, sizeof(req), "netio proto=1 token=%s dir=send block=1000 bytes=5000\n", token);
+	snprintf(req, sizeof(req), "netio proto=1 token=%s dir=send block=1000 bytes=5000\n",
+	         token);
 	raw_send(fd, req, strlen(req));
 	CHECK(raw_line(fd, line, sizeof(line), 3000));
 	CHECK_STR(line, "ok");
@@ -532,7 +534,8 @@ test_wire(struct vms_netio *n, unsigned port)
 
 	/* Guest receives: "ok", exactly the bytes, then its "done" ends it. */
 	fd = raw_connect(port);
-	snprintf(req, sizeof(req), "netio proto=1 token=%s dir=recv block=1000 bytes=5000\n", token);
+	snprintf(req, sizeof(req), "netio proto=1 token=%s dir=recv block=1000 bytes=5000\n",
+	         token);
 	raw_send(fd, req, strlen(req));
 	CHECK(raw_line(fd, line, sizeof(line), 3000));
 	CHECK_STR(line, "ok");
@@ -587,7 +590,7 @@ test_timeouts(struct vms_netio *n, unsigned port)
 
 	int idle = raw_connect(port);
 	snprintf(req, sizeof(req), "netio proto=1 token=%s dir=send block=1024 bytes=%llu\n", token,
-		 MIB);
+	         MIB);
 	raw_send(idle, req, strlen(req));
 	CHECK(raw_line(idle, line, sizeof(line), 3000));
 	CHECK_STR(line, "ok");
@@ -691,9 +694,10 @@ test_out_of_fds(struct vms_netio *n, unsigned port)
 	CHECK(strstr(log, "netio: cannot accept a connection: Too many open files") != NULL);
 	/* Paused, not spinning on a listener that stays readable: the loop mostly slept. */
 	double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
-			      ru0.ru_stime.tv_sec) +
-		     (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
-			      ru0.ru_stime.tv_usec) / 1e6;
+	                      ru0.ru_stime.tv_sec) +
+	             (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+	                      ru0.ru_stime.tv_usec) /
+	                 1e6;
 	if (!CHECK(cpu < 0.15))
 		fprintf(stderr, "  %.3f s of CPU in 0.3 s\n", cpu);
 	CHECK(pump_until_active(n, 1, 2000));
@@ -708,8 +712,8 @@ test_revoke_active(struct vms_netio *n, unsigned port)
 	char token[VMS_TOKEN_LEN + 1], req[256], line[256];
 	grant_new(n, token, OTHER, 1024 * MIB, 1, 30000);
 	int fd = raw_connect(port);
-	snprintf(req, sizeof(req), "netio proto=1 token=%s dir=recv block=32768 bytes=%llu\n", token,
-		 1024 * MIB);
+	snprintf(req, sizeof(req), "netio proto=1 token=%s dir=recv block=32768 bytes=%llu\n",
+	         token, 1024 * MIB);
 	raw_send(fd, req, strlen(req));
 	CHECK(raw_line(fd, line, sizeof(line), 3000));
 	CHECK_STR(line, "ok");
@@ -750,8 +754,8 @@ test_grants_bounded(void)
 	CHECK_INT(vms_netio_grant(n, "xyz", OWNER, 1, 1, now + 1000 * NS_PER_MS), -1);
 	CHECK_INT(errno, EINVAL);
 	CHECK_INT(vms_netio_grant(n, "0123456789ABCDEF0123456789abcdef", OWNER, 1, 1,
-				  now + 1000 * NS_PER_MS),
-		  -1);
+	                          now + 1000 * NS_PER_MS),
+	          -1);
 	CHECK_INT(vms_token_new(token), 0);
 	CHECK_INT(vms_netio_grant(n, token, "", 1, 1, now + 1000 * NS_PER_MS), -1);
 	CHECK_INT(vms_netio_grant(n, token, OWNER OWNER, 1, 1, now + 1000 * NS_PER_MS), -1);
@@ -763,7 +767,8 @@ test_grants_bounded(void)
 	/* Two that expire at once, then live ones up to the bound. */
 	for (int i = 0; i < 2; i++) {
 		CHECK_INT(vms_token_new(token), 0);
-		CHECK_INT(vms_netio_grant(n, token, OTHER, 1, 1, vms_monotonic_ns() + NS_PER_MS), 0);
+		CHECK_INT(vms_netio_grant(n, token, OTHER, 1, 1, vms_monotonic_ns() + NS_PER_MS),
+		          0);
 	}
 	for (int i = 2; i < VMS_NETIO_MAX_GRANTS; i++)
 		grant_new(n, token, OWNER, 1, 1, 60000);
@@ -779,7 +784,7 @@ test_grants_bounded(void)
 	CHECK_INT(st.grants, VMS_NETIO_MAX_GRANTS);
 	CHECK_INT(vms_token_new(token), 0);
 	CHECK_INT(vms_netio_grant(n, token, OWNER, 1, 1, vms_monotonic_ns() + 60000 * NS_PER_MS),
-		  -1);
+	          -1);
 	CHECK_INT(errno, ENOSPC);
 
 	vms_netio_revoke(n, OWNER);
@@ -876,7 +881,7 @@ test_no_confirmation(void)
 	m.lwatch = virEventAddHandle(m.lfd, VIR_EVENT_HANDLE_READABLE, on_mute_listen, &m, NULL);
 	struct client c;
 	client_init(&c, ntohs(sa.sin_port), "0123456789abcdef0123456789abcdef", true, 4096, MIB,
-		    5000);
+	            5000);
 	run_client(&c);
 	if (!CHECK_INT(c.r.err, 0))
 		fprintf(stderr, "  why: %s\n", c.r.why ? c.r.why : "?");
@@ -897,7 +902,7 @@ test_client_errors(void)
 {
 	struct client c;
 	client_init(&c, (unsigned)free_port(AF_INET), "0123456789abcdef0123456789abcdef", true,
-		    1024, MIB, 1000);
+	            1024, MIB, 1000);
 	run_client(&c);
 	CHECK_INT(c.r.err, ECONNREFUSED);
 	CHECK_STR(c.r.why, "connection refused");

@@ -6,8 +6,8 @@
 #include "check.h"
 
 #define S 1000000000ull
-#define ALL_ACTIVE                                                                            \
-	((1u << VMS_FAM_CPU_WORK) | (1u << VMS_FAM_MEMORY) | (1u << VMS_FAM_DISK_READ) |      \
+#define ALL_ACTIVE                                                                                 \
+	((1u << VMS_FAM_CPU_WORK) | (1u << VMS_FAM_MEMORY) | (1u << VMS_FAM_DISK_READ) |           \
 	 (1u << VMS_FAM_NETWORK) | (1u << VMS_FAM_MICRO))
 
 static struct vms_psched_config

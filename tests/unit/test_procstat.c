@@ -39,7 +39,7 @@ test_many_cpus(void)
 	size_t n = (size_t)snprintf(got, sizeof(got), "ncpu=%u nmodes=%u", r.ncpu, r.nmodes);
 	for (unsigned m = 0; m < r.nmodes; m++)
 		n += (size_t)snprintf(got + n, sizeof(got) - n, " %llu",
-				      (unsigned long long)r.ticks[m]);
+		                      (unsigned long long)r.ticks[m]);
 	snprintf(got + n, sizeof(got) - n, "\n");
 	CHECK_STR(got, expect);
 	free(expect);

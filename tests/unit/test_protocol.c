@@ -28,8 +28,12 @@ test_roundtrip(void)
 	CHECK_STR(h2.probe_version, "1.2.3-rc1");
 	CHECK_STR(h2.caps, "cpu,disk");
 
-	struct vms_cpu_report r = {.seq = 7, .mono_ns = 123456789012ull, .real_ns = UINT64_MAX,
-				   .hz = 100, .ncpu = 64, .nmodes = VMS_CPU_MODE_COUNT};
+	struct vms_cpu_report r = {.seq = 7,
+	                           .mono_ns = 123456789012ull,
+	                           .real_ns = UINT64_MAX,
+	                           .hz = 100,
+	                           .ncpu = 64,
+	                           .nmodes = VMS_CPU_MODE_COUNT};
 	for (unsigned m = 0; m < VMS_CPU_MODE_COUNT; m++)
 		r.ticks[m] = 1000ull * (m + 1);
 	n = vms_encode_cpu(out, sizeof(out), &r);
@@ -61,8 +65,8 @@ test_roundtrip(void)
 	s.net_nblocks = 3;
 	n = vms_encode_schedule(out, sizeof(out), &s);
 	CHECK_STR(out, "schedule cpu_ms=5000 disk_ms=5000 cpu_work_units=172000 mem_bytes=33554432 "
-		       "mem_ms=30 disk_read_bytes=8388608 disk_read_ms=1000 net_bytes=2097152 "
-		       "net_ms=1000 net_blocks=1024,32768,4096 micro_ms=20\n");
+	               "mem_ms=30 disk_read_bytes=8388608 disk_read_ms=1000 net_bytes=2097152 "
+	               "net_ms=1000 net_blocks=1024,32768,4096 micro_ms=20\n");
 	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
 	CHECK_INT(vms_decode_schedule(&rec, &s2), VMS_PROTO_OK);
 	CHECK(memcmp(&s, &s2, sizeof(s)) == 0);
@@ -85,24 +89,24 @@ test_syntax_rejects(void)
 		const char *line;
 		enum vms_proto_error want;
 	} cases[] = {
-		{"", VMS_PROTO_E_SYNTAX},
-		{" hello proto=1", VMS_PROTO_E_SYNTAX},
-		{"hello  proto=1", VMS_PROTO_E_SYNTAX},
-		{"hello proto=1 ", VMS_PROTO_E_SYNTAX},
-		{"hello ", VMS_PROTO_E_SYNTAX},
-		{"Hello proto=1", VMS_PROTO_E_SYNTAX},
-		{"hello Proto=1", VMS_PROTO_E_SYNTAX},
-		{"hello proto", VMS_PROTO_E_SYNTAX},
-		{"hello proto=", VMS_PROTO_E_SYNTAX},
-		{"hello =1", VMS_PROTO_E_SYNTAX},
-		{"hello proto=1=2", VMS_PROTO_E_SYNTAX},
-		{"hello proto=1\r", VMS_PROTO_E_SYNTAX},
-		{"hello probe=\x01", VMS_PROTO_E_SYNTAX},
-		{"hello probe=\xc3\xa9", VMS_PROTO_E_SYNTAX},
-		{"hello\tproto=1", VMS_PROTO_E_SYNTAX},
-		{"averyveryverylongtype x=1", VMS_PROTO_E_SYNTAX},
-		{"hello proto=1 proto=2", VMS_PROTO_E_DUPLICATE},
-		{"hello proto=1", VMS_PROTO_OK},
+	    {"", VMS_PROTO_E_SYNTAX},
+	    {" hello proto=1", VMS_PROTO_E_SYNTAX},
+	    {"hello  proto=1", VMS_PROTO_E_SYNTAX},
+	    {"hello proto=1 ", VMS_PROTO_E_SYNTAX},
+	    {"hello ", VMS_PROTO_E_SYNTAX},
+	    {"Hello proto=1", VMS_PROTO_E_SYNTAX},
+	    {"hello Proto=1", VMS_PROTO_E_SYNTAX},
+	    {"hello proto", VMS_PROTO_E_SYNTAX},
+	    {"hello proto=", VMS_PROTO_E_SYNTAX},
+	    {"hello =1", VMS_PROTO_E_SYNTAX},
+	    {"hello proto=1=2", VMS_PROTO_E_SYNTAX},
+	    {"hello proto=1\r", VMS_PROTO_E_SYNTAX},
+	    {"hello probe=\x01", VMS_PROTO_E_SYNTAX},
+	    {"hello probe=\xc3\xa9", VMS_PROTO_E_SYNTAX},
+	    {"hello\tproto=1", VMS_PROTO_E_SYNTAX},
+	    {"averyveryverylongtype x=1", VMS_PROTO_E_SYNTAX},
+	    {"hello proto=1 proto=2", VMS_PROTO_E_DUPLICATE},
+	    {"hello proto=1", VMS_PROTO_OK},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		enum vms_proto_error got = parse(cases[i].line, &rec);
@@ -166,11 +170,12 @@ test_decode_rejects(void)
 	CPU_CASE(" user=18446744073709551616 nice=2 system=3 idle=4", VMS_PROTO_E_VALUE);
 	CPU_CASE(" user=99999999999999999999999 nice=2 system=3 idle=4", VMS_PROTO_E_VALUE);
 
-	CHECK_INT(parse("cpu seq=1 mono_ns=2 real_ns=3 hz=0 ncpu=1 user=1 nice=2 system=3 idle=4",
-			&rec), VMS_PROTO_OK);
+	CHECK_INT(
+	    parse("cpu seq=1 mono_ns=2 real_ns=3 hz=0 ncpu=1 user=1 nice=2 system=3 idle=4", &rec),
+	    VMS_PROTO_OK);
 	CHECK_INT(vms_decode_cpu(&rec, &r), VMS_PROTO_E_VALUE);
 	CHECK_INT(parse("cpu seq=1 real_ns=3 hz=100 ncpu=1 user=1 nice=2 system=3 idle=4", &rec),
-		  VMS_PROTO_OK);
+	          VMS_PROTO_OK);
 	CHECK_INT(vms_decode_cpu(&rec, &r), VMS_PROTO_E_MISSING);
 
 	CHECK_INT(parse("hello proto=2 probe=1 caps=cpu", &rec), VMS_PROTO_OK);
@@ -301,17 +306,24 @@ test_families(void)
 	d.nfields = 12; /* not a kernel's column count */
 	CHECK_INT(vms_encode_disk(out, sizeof(out), &d), 0);
 	CHECK_INT(parse("disk seq=1 mono_ns=1 dev=vda reads=1 read_merges=1 read_sectors=1 "
-			     "read_ms=1 writes=1 write_merges=1 write_sectors=1 write_ms=1 "
-			     "in_flight=1 io_ms=1 weighted_io_ms=1 discards=1", &rec), VMS_PROTO_OK);
+	                "read_ms=1 writes=1 write_merges=1 write_sectors=1 write_ms=1 "
+	                "in_flight=1 io_ms=1 weighted_io_ms=1 discards=1",
+	                &rec),
+	          VMS_PROTO_OK);
 	CHECK_INT(vms_decode_disk(&rec, &d2), VMS_PROTO_E_VALUE);
 	CHECK_INT(parse("disk seq=1 mono_ns=1 dev=vda reads=1", &rec), VMS_PROTO_OK);
 	CHECK_INT(vms_decode_disk(&rec, &d2), VMS_PROTO_E_MISSING);
-	CHECK_INT(parse("disk seq=1 mono_ns=1 dev=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa reads=1",
-			     &rec), VMS_PROTO_OK);
+	CHECK_INT(
+	    parse("disk seq=1 mono_ns=1 dev=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa reads=1", &rec),
+	    VMS_PROTO_OK);
 	CHECK_INT(vms_decode_disk(&rec, &d2), VMS_PROTO_E_VALUE);
 
-	struct vms_cost_report c = {.seq = 4, .mono_ns = 5, .other_ns = 6, .rss_bytes = 7,
-				    .peak_rss_bytes = 8}, c2;
+	struct vms_cost_report c = {.seq = 4,
+	                            .mono_ns = 5,
+	                            .other_ns = 6,
+	                            .rss_bytes = 7,
+	                            .peak_rss_bytes = 8},
+	                       c2;
 	for (unsigned f = 0; f < VMS_FAM_COUNT; f++)
 		c.ns[f] = 100 * f;
 	n = vms_encode_cost(out, sizeof(out), &c);
@@ -319,11 +331,18 @@ test_families(void)
 	CHECK_INT(vms_decode_cost(&rec, &c2), VMS_PROTO_OK);
 	CHECK(memcmp(&c, &c2, sizeof(c)) == 0);
 
-	struct vms_sample sm = {.seq = 9, .id = 2, .op = VMS_OP_NET_RECV, .start_ns = 10,
-				.end_ns = 20, .ops = 64, .bytes = 65536, .block = 1024}, sm2;
+	struct vms_sample sm = {.seq = 9,
+	                        .id = 2,
+	                        .op = VMS_OP_NET_RECV,
+	                        .start_ns = 10,
+	                        .end_ns = 20,
+	                        .ops = 64,
+	                        .bytes = 65536,
+	                        .block = 1024},
+	                  sm2;
 	n = vms_encode_sample(out, sizeof(out), &sm);
 	CHECK_STR(out, "sample seq=9 id=2 probe=network op=receive start_ns=10 end_ns=20 ops=64 "
-		       "bytes=65536 block=1024\n");
+	               "bytes=65536 block=1024\n");
 	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
 	CHECK_INT(vms_decode_sample(&rec, &sm2), VMS_PROTO_OK);
 	CHECK(memcmp(&sm, &sm2, sizeof(sm)) == 0);
@@ -336,35 +355,46 @@ test_families(void)
 	CHECK_INT(sm2.op, VMS_OP_DISK_READ);
 	/* Time that does not pass, a throughput without bytes, an op of another family. */
 	const char *bad_samples[] = {
-		"sample seq=1 id=1 probe=memory op=copy start_ns=5 end_ns=5 ops=1 bytes=1",
-		"sample seq=1 id=1 probe=memory op=copy start_ns=5 end_ns=6 ops=1 bytes=0",
-		"sample seq=1 id=1 probe=memory op=fork_exit start_ns=5 end_ns=6 ops=1 bytes=0",
-		"sample seq=1 id=1 probe=cpu op=work start_ns=5 end_ns=6 ops=1 bytes=0",
-		"sample seq=1 id=1 probe=micro op=ctxsw start_ns=5 end_ns=6 ops=0 bytes=0",
-		"sample seq=1 id=1 probe=network op=send start_ns=5 end_ns=6 ops=1 bytes=9 block=1",
-		"sample seq=1 id=1 probe=micro op=ctxsw errno=0",
+	    "sample seq=1 id=1 probe=memory op=copy start_ns=5 end_ns=5 ops=1 bytes=1",
+	    "sample seq=1 id=1 probe=memory op=copy start_ns=5 end_ns=6 ops=1 bytes=0",
+	    "sample seq=1 id=1 probe=memory op=fork_exit start_ns=5 end_ns=6 ops=1 bytes=0",
+	    "sample seq=1 id=1 probe=cpu op=work start_ns=5 end_ns=6 ops=1 bytes=0",
+	    "sample seq=1 id=1 probe=micro op=ctxsw start_ns=5 end_ns=6 ops=0 bytes=0",
+	    "sample seq=1 id=1 probe=network op=send start_ns=5 end_ns=6 ops=1 bytes=9 block=1",
+	    "sample seq=1 id=1 probe=micro op=ctxsw errno=0",
 	};
 	for (size_t i = 0; i < sizeof(bad_samples) / sizeof(bad_samples[0]); i++) {
 		CHECK_INT(parse(bad_samples[i], &rec), VMS_PROTO_OK);
 		CHECK_INT(vms_decode_sample(&rec, &sm2), VMS_PROTO_E_VALUE);
 	}
 	CHECK_INT(parse("sample seq=1 id=1 probe=network op=send start_ns=5 end_ns=6 ops=1 "
-			     "bytes=9", &rec), VMS_PROTO_OK);
+	                "bytes=9",
+	                &rec),
+	          VMS_PROTO_OK);
 	CHECK_INT(vms_decode_sample(&rec, &sm2), VMS_PROTO_E_MISSING);
 
-	struct vms_done dn = {.seq = 11, .id = 2, .family = VMS_FAM_MICRO, .start_ns = 1,
-			      .end_ns = 2, .mono_ns = 3}, dn2;
+	struct vms_done dn = {.seq = 11,
+	                      .id = 2,
+	                      .family = VMS_FAM_MICRO,
+	                      .start_ns = 1,
+	                      .end_ns = 2,
+	                      .mono_ns = 3},
+	                dn2;
 	n = vms_encode_done(out, sizeof(out), &dn);
 	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
 	CHECK_INT(vms_decode_done(&rec, &dn2), VMS_PROTO_OK);
 	CHECK(dn2.seq == 11 && dn2.id == 2 && dn2.family == VMS_FAM_MICRO && dn2.start_ns == 1 &&
 	      dn2.end_ns == 2 && dn2.mono_ns == 3);
 	CHECK_INT(parse("done seq=1 id=1 probe=micro start_ns=5 end_ns=4 mono_ns=6", &rec),
-		  VMS_PROTO_OK);
+	          VMS_PROTO_OK);
 	CHECK_INT(vms_decode_done(&rec, &dn2), VMS_PROTO_E_VALUE);
 
-	struct vms_run r = {.id = 7, .family = VMS_FAM_NETWORK, .addr = "10.0.2.2", .port = 18767,
-			    .token = "0123456789abcdef0123456789abcdef"}, r2;
+	struct vms_run r = {.id = 7,
+	                    .family = VMS_FAM_NETWORK,
+	                    .addr = "10.0.2.2",
+	                    .port = 18767,
+	                    .token = "0123456789abcdef0123456789abcdef"},
+	               r2;
 	n = vms_encode_run(out, sizeof(out), &r);
 	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
 	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_OK);
@@ -374,10 +404,12 @@ test_families(void)
 	struct vms_run passive = {.id = 1, .family = VMS_FAM_CPU};
 	CHECK_INT(vms_encode_run(out, sizeof(out), &passive), 0);
 	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=1 token=XYZ", &rec),
-		  VMS_PROTO_OK);
+	          VMS_PROTO_OK);
 	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_E_VALUE);
 	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=0 "
-			     "token=0123456789abcdef0123456789abcdef", &rec), VMS_PROTO_OK);
+	                "token=0123456789abcdef0123456789abcdef",
+	                &rec),
+	          VMS_PROTO_OK);
 	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_E_VALUE);
 	CHECK_INT(parse("run id=1 probe=memory", &rec), VMS_PROTO_OK);
 	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_OK);
@@ -385,14 +417,14 @@ test_families(void)
 	/* Schedules out of bounds: caches instead of memory, blocks too small or too many. */
 	struct vms_schedule sc;
 	const char *bad_sched[] = {
-		"schedule cpu_ms=5000 mem_bytes=1048576",
-		"schedule cpu_ms=5000 net_blocks=16",
-		"schedule cpu_ms=5000 net_blocks=1024,,2048",
-		"schedule cpu_ms=5000 net_blocks=1024,",
-		"schedule cpu_ms=5000 net_blocks=1,2,3,4,5,6,7",
-		"schedule cpu_ms=5000 net_blocks=1024,2048,4096,8192,16384,32768,65536",
-		"schedule cpu_ms=5000 micro_ms=0",
-		"schedule cpu_ms=5000 disk_ms=10",
+	    "schedule cpu_ms=5000 mem_bytes=1048576",
+	    "schedule cpu_ms=5000 net_blocks=16",
+	    "schedule cpu_ms=5000 net_blocks=1024,,2048",
+	    "schedule cpu_ms=5000 net_blocks=1024,",
+	    "schedule cpu_ms=5000 net_blocks=1,2,3,4,5,6,7",
+	    "schedule cpu_ms=5000 net_blocks=1024,2048,4096,8192,16384,32768,65536",
+	    "schedule cpu_ms=5000 micro_ms=0",
+	    "schedule cpu_ms=5000 disk_ms=10",
 	};
 	for (size_t i = 0; i < sizeof(bad_sched) / sizeof(bad_sched[0]); i++) {
 		CHECK_INT(parse(bad_sched[i], &rec), VMS_PROTO_OK);

@@ -43,49 +43,79 @@ compare_golden(const char *path, const struct vms_buf *b)
 	free(want);
 }
 
-
 static void
 test_metrics_golden(void)
 {
 	struct vms_store st;
 	fixture_fill_store(&st);
-	struct vms_self_info self = {.version = "0.1.0", .config_reloads = {3, 1, 2},
-				     .config_loaded_unix = 1700000000.25};
+	struct vms_self_info self = {
+	    .version = "0.1.0", .config_reloads = {3, 1, 2}, .config_loaded_unix = 1700000000.25};
 	struct vms_analysis *an = fixture_analysis(&st);
-	struct vms_control_stats control = {.requests_total = 7, .errors_total = 2, .rejected_total = 1};
+	struct vms_control_stats control = {
+	    .requests_total = 7, .errors_total = 2, .rejected_total = 1};
 	struct vms_buf b;
 	vms_buf_init(&b);
 	fixture_render_exposition(&b, &self, &st, &control, an);
 	compare_golden(GOLDEN("metrics.prom"), &b);
-	CHECK(strstr(b.data, "vmscale_slowdown_ratio{domain=\"web-1\",probe=\"cpu_work\"} 1.6\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_slowdown_ratio{domain=\"web-1\",probe=\"cpu_work\"} 1.6\n") !=
+	      NULL);
 	CHECK(strstr(b.data, "vmscale_control_requests_total{result=\"ok\"} 5\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_alert{domain=\"web-1\",probe=\"cpu_work\",severity=\"warning\"} 1\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_baseline_n_up{domain=\"we\\\"ird\\\\name\\n<b>&\xc3\xa9\",probe=\"cpu_work\"} 1\n") != NULL);
+	CHECK(
+	    strstr(b.data,
+	           "vmscale_alert{domain=\"web-1\",probe=\"cpu_work\",severity=\"warning\"} 1\n") !=
+	    NULL);
+	CHECK(strstr(b.data, "vmscale_baseline_n_up{domain=\"we\\\"ird\\\\name\\n<b>&\xc3\xa9\","
+	                     "probe=\"cpu_work\"} 1\n") != NULL);
 	CHECK(strstr(b.data, "domain=\"we\\\"ird\\\\name\\n<b>&\xc3\xa9\"") != NULL);
 	CHECK(strstr(b.data, "vmscale_probe_up{domain=\"web-1\"} 1\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_domains_running 3\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_libvirt_up{uri=\"qemu:///system\"} 1\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_domain_info{domain=\"web-1\",uuid=\"11111111-2222-3333-4444-"
-			     "555555555555\",uri=\"qemu:///system\",probe_channel=\"yes\"} 1\n") != NULL);
+	CHECK(strstr(b.data,
+	             "vmscale_domain_info{domain=\"web-1\",uuid=\"11111111-2222-3333-4444-"
+	             "555555555555\",uri=\"qemu:///system\",probe_channel=\"yes\"} 1\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_config_reloads_total{result=\"refused\"} 2\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_config_last_reload_success_timestamp_seconds 1700000000.25\n") != NULL);
+	CHECK(strstr(b.data,
+	             "vmscale_config_last_reload_success_timestamp_seconds 1700000000.25\n") !=
+	      NULL);
 	CHECK(strstr(b.data, "vmscale_domains_busy 1\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_domain_vcpu_utilization_ratio{domain=\"web-1\"} 0.25\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_host_network_receive_bytes_total{interface=\"br\\\"0\\\\x\"} 10\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_host_disk_read_bytes_total{device=\"vda\"} 3140748288\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_domain_vcpu_utilization_ratio{domain=\"web-1\"} 0.25\n") !=
+	      NULL);
+	CHECK(strstr(b.data,
+	             "vmscale_host_network_receive_bytes_total{interface=\"br\\\"0\\\\x\"} 10\n") !=
+	      NULL);
+	CHECK(strstr(b.data, "vmscale_host_disk_read_bytes_total{device=\"vda\"} 3140748288\n") !=
+	      NULL);
 	CHECK(strstr(b.data, "vmscale_host_virtualization_memory_bytes 270000000\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_host_processes{state=\"other\"} 37\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_probe_disk_read_bytes_total{domain=\"web-1\",device=\"vda\"} 4096000\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_probe_disk_read_time_seconds_total{domain=\"web-1\",device=\"vda\"} 0.03\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_probe_disk_discarded_bytes_total{domain=\"web-1\",device=\"vda\"} 12288\n") != NULL);
+	CHECK(
+	    strstr(
+	        b.data,
+	        "vmscale_probe_disk_read_bytes_total{domain=\"web-1\",device=\"vda\"} 4096000\n") !=
+	    NULL);
+	CHECK(strstr(b.data, "vmscale_probe_disk_read_time_seconds_total{domain=\"web-1\",device="
+	                     "\"vda\"} 0.03\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_disk_discarded_bytes_total{domain=\"web-1\",device="
+	                     "\"vda\"} 12288\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_probe_disk_flush_requests_total{") == NULL); /* 15 columns */
-	CHECK(strstr(b.data, "vmscale_probe_memory_bandwidth_bytes_per_second{domain=\"web-1\",op=\"copy\"} 12500000000\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_probe_network_throughput_bytes_per_second{domain=\"web-1\",direction=\"receive\",block_bytes=\"32768\"} 2500000000\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_probe_latency_seconds{domain=\"web-1\",op=\"fork_exit\"} 0.00012\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_probe_samples_flagged_total{domain=\"web-1\",probe=\"memory\"} 3\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_probe_runs_total{domain=\"web-1\",probe=\"network\",result=\"timeout\"} 1\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_probe_cost_seconds_total{domain=\"web-1\",probe=\"other\"} 0.5\n") != NULL);
-	CHECK(strstr(b.data, "vmscale_probe_run_flagged{domain=\"web-1\",probe=\"memory\"} 1\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_memory_bandwidth_bytes_per_second{domain=\"web-1\",op="
+	                     "\"copy\"} 12500000000\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_network_throughput_bytes_per_second{domain=\"web-1\","
+	                     "direction=\"receive\",block_bytes=\"32768\"} 2500000000\n") != NULL);
+	CHECK(
+	    strstr(b.data,
+	           "vmscale_probe_latency_seconds{domain=\"web-1\",op=\"fork_exit\"} 0.00012\n") !=
+	    NULL);
+	CHECK(
+	    strstr(b.data,
+	           "vmscale_probe_samples_flagged_total{domain=\"web-1\",probe=\"memory\"} 3\n") !=
+	    NULL);
+	CHECK(strstr(b.data, "vmscale_probe_runs_total{domain=\"web-1\",probe=\"network\",result="
+	                     "\"timeout\"} 1\n") != NULL);
+	CHECK(strstr(b.data,
+	             "vmscale_probe_cost_seconds_total{domain=\"web-1\",probe=\"other\"} 0.5\n") !=
+	      NULL);
+	CHECK(strstr(b.data, "vmscale_probe_run_flagged{domain=\"web-1\",probe=\"memory\"} 1\n") !=
+	      NULL);
 
 	/* The same exposition in OpenMetrics 1.0. */
 	struct vms_buf om;
@@ -129,7 +159,7 @@ test_no_host_no_domains(void)
 	CHECK(!st.libvirt_up);
 	fixture_render_exposition(&b, &self, &st, NULL, NULL);
 	CHECK(strstr(b.data, "vmscale_libvirt_up{uri=\"qemu:///system\"} 1\n"
-			     "vmscale_libvirt_up{uri=\"lxc:///\\\"x\\\"\"} 0\n") != NULL);
+	                     "vmscale_libvirt_up{uri=\"lxc:///\\\"x\\\"\"} 0\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_domains_running 0\n") != NULL);
 	CHECK(strstr(b.data, "vmscale_host_") == NULL); /* absent, never invented */
 	vms_buf_free(&b);
@@ -154,12 +184,22 @@ test_significant(void)
 		unsigned digits;
 		const char *want;
 	} cases[] = {
-		{17866666.666666668, 9, "17866666.7"}, {0.6000000000000001, 9, "0.6"},
-		{-4816666.666666666, 9, "-4816666.67"}, {1548960.4873103208, 9, "1548960.49"},
-		{2051871.045139084, 3, "2050000"}, {0.000123456789, 4, "0.0001235"}, {1, 9, "1"},
-		{1234567890123.0, 9, "1234567890000"}, {0, 9, "0"}, {0.00001, 9, "1e-05"},
-		{1e20, 9, "1e+20"}, {NAN, 9, "NaN"}, {-INFINITY, 9, "-Inf"}, {99999.99999, 6, "100000"},
-		{9.499691943127962e-05, 9, "9.49969194e-05"}, {3.368140106201172e-07, 4, "3.368e-07"},
+	    {17866666.666666668, 9, "17866666.7"},
+	    {0.6000000000000001, 9, "0.6"},
+	    {-4816666.666666666, 9, "-4816666.67"},
+	    {1548960.4873103208, 9, "1548960.49"},
+	    {2051871.045139084, 3, "2050000"},
+	    {0.000123456789, 4, "0.0001235"},
+	    {1, 9, "1"},
+	    {1234567890123.0, 9, "1234567890000"},
+	    {0, 9, "0"},
+	    {0.00001, 9, "1e-05"},
+	    {1e20, 9, "1e+20"},
+	    {NAN, 9, "NaN"},
+	    {-INFINITY, 9, "-Inf"},
+	    {99999.99999, 6, "100000"},
+	    {9.499691943127962e-05, 9, "9.49969194e-05"},
+	    {3.368140106201172e-07, 4, "3.368e-07"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct vms_buf b;
@@ -276,10 +316,17 @@ test_fast_seconds(void)
 		uint64_t v = shift ? x >> shift : x;
 		if (k % 5 == 0)
 			v -= v % 1000000;
-		ds->vcpu[k].time_ns = k < 10 ? (uint64_t[]){0, 1, 99999, 100000, 999999999999999ull,
-							    1000000000000000ull, 5, 123456789, 1000000000,
-							    UINT64_MAX}[k]
-					     : v;
+		ds->vcpu[k].time_ns = k < 10 ? (uint64_t[]){0,
+		                                            1,
+		                                            99999,
+		                                            100000,
+		                                            999999999999999ull,
+		                                            1000000000000000ull,
+		                                            5,
+		                                            123456789,
+		                                            1000000000,
+		                                            UINT64_MAX}[k]
+		                             : v;
 	}
 	/* Guest ticks at several USER_HZ values, 300 having no exact decimal. */
 	static const uint32_t hzs[] = {100, 250, 1000, 300, 1, 1024};
@@ -289,8 +336,11 @@ test_fast_seconds(void)
 		snprintf(name, sizeof(name), "h%u", hzs[i]);
 		struct vms_domain *g = vms_store_upsert(&st, uuid, name, 2);
 		g->probe.have_cpu = true;
-		g->probe.cpu = (struct vms_cpu_report){.hz = hzs[i], .ncpu = 1, .nmodes = 4,
-						       .ticks = {0, 1, 123456789, 999999999999999ull}};
+		g->probe.cpu =
+		    (struct vms_cpu_report){.hz = hzs[i],
+		                            .ncpu = 1,
+		                            .nmodes = 4,
+		                            .ticks = {0, 1, 123456789, 999999999999999ull}};
 	}
 	struct vms_self_info self = {.version = "v"};
 	struct vms_buf b, want;
@@ -301,27 +351,31 @@ test_fast_seconds(void)
 	for (unsigned k = 0; k < ds->nvcpu; k++) {
 		vms_buf_init(&want);
 		vms_buf_double(&want, (double)ds->vcpu[k].time_ns / 1e9);
-		snprintf(prefix, sizeof(prefix), "vmscale_domain_vcpu_seconds_total{domain=\"d\",vcpu=\"%u\"}", k);
+		snprintf(prefix, sizeof(prefix),
+		         "vmscale_domain_vcpu_seconds_total{domain=\"d\",vcpu=\"%u\"}", k);
 		if (!value_of(b.data, prefix, got, sizeof(got)) || strcmp(got, want.data) != 0) {
 			if (bad++ < 5)
 				fprintf(stderr, "  %llu ns: got %s, want %s\n",
-					(unsigned long long)ds->vcpu[k].time_ns, got, want.data);
+				        (unsigned long long)ds->vcpu[k].time_ns, got, want.data);
 		}
 		vms_buf_free(&want);
 	}
 	static const char *const modes[] = {"user", "nice", "system", "idle"};
 	for (size_t i = 0; i < sizeof(hzs) / sizeof(hzs[0]); i++) {
 		for (unsigned m = 0; m < 4; m++) {
-			struct vms_domain *g = vms_store_find(&st, (char[]){'h', (char)('0' + i), 0});
+			struct vms_domain *g =
+			    vms_store_find(&st, (char[]){'h', (char)('0' + i), 0});
 			vms_buf_init(&want);
 			vms_buf_double(&want, (double)g->probe.cpu.ticks[m] / (double)hzs[i]);
-			snprintf(prefix, sizeof(prefix), "vmscale_guest_cpu_seconds_total{domain=\"h%u\",mode=\"%s\"}",
-				 hzs[i], modes[m]);
-			if (!value_of(b.data, prefix, got, sizeof(got)) || strcmp(got, want.data) != 0) {
+			snprintf(prefix, sizeof(prefix),
+			         "vmscale_guest_cpu_seconds_total{domain=\"h%u\",mode=\"%s\"}",
+			         hzs[i], modes[m]);
+			if (!value_of(b.data, prefix, got, sizeof(got)) ||
+			    strcmp(got, want.data) != 0) {
 				if (bad++ < 10)
 					fprintf(stderr, "  %llu ticks at %u Hz: got %s, want %s\n",
-						(unsigned long long)g->probe.cpu.ticks[m], hzs[i], got,
-						want.data);
+					        (unsigned long long)g->probe.cpu.ticks[m], hzs[i],
+					        got, want.data);
 			}
 			vms_buf_free(&want);
 		}
@@ -365,7 +419,8 @@ test_fast_seconds(void)
 	}
 	CHECK_INT(diff, 0);
 	/* Whole numbers through vms_buf_double itself. */
-	static const double whole[] = {0, -0.0, 1, -1, 42, 1e14, 999999999999999, 1e15, -1e15, 1e16, 0.5};
+	static const double whole[] = {0,    -0.0,  1,    -1, 42, 1e14, 999999999999999,
+	                               1e15, -1e15, 1e16, 0.5};
 	for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
 		char ref[40];
 		snprintf(ref, sizeof(ref), "%.15g", whole[i]);
