@@ -13,8 +13,8 @@
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
 
-#define BACKOFF_MIN_NS (1ull * 1000000000ull)
-#define BACKOFF_MAX_NS (60ull * 1000000000ull)
+#define BACKOFF_MIN_NS (1 * NS_PER_S)
+#define BACKOFF_MAX_NS (60 * NS_PER_S)
 #define KEEPALIVE_INTERVAL_S 5
 #define KEEPALIVE_COUNT 3
 #define DOMAIN_STATS                                                                               \

@@ -453,7 +453,7 @@ vms_http_start(const struct vms_http_options *opt)
 	struct vms_http *h = vms_xcalloc(1, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
 	unsigned interval_s = opt->interval_s ? opt->interval_s : VMS_HTTP_INTERVAL_S_DEFAULT;
-	h->stale_ns = (uint64_t)HEALTH_STALE_INTERVALS * interval_s * 1000000000ull;
+	h->stale_ns = (uint64_t)HEALTH_STALE_INTERVALS * interval_s * NS_PER_S;
 	if (tls) {
 		h->tls_cert = read_pem("TLS certificate", opt->tls_cert, &cert_len);
 		h->tls_key =

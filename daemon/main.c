@@ -33,7 +33,7 @@
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
 
-#define TICK_NS (1000000000ull) /* channel retries, probe staleness, publishing */
+#define TICK_NS NS_PER_S /* channel retries, probe staleness, publishing */
 
 /* A periodic job: next += interval keeps the cadence; if we fell behind, restart from now. */
 struct job {

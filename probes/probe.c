@@ -37,7 +37,7 @@ void
 probe_complain(uint64_t *last_ns, const char *fmt, ...)
 {
 	uint64_t now = vms_clock_ns(CLOCK_MONOTONIC);
-	if (*last_ns && now - *last_ns < (uint64_t)COMPLAIN_INTERVAL_S * 1000000000u)
+	if (*last_ns && now - *last_ns < (uint64_t)COMPLAIN_INTERVAL_S * NS_PER_S)
 		return;
 	*last_ns = now;
 	va_list ap;

@@ -21,8 +21,8 @@
 
 #define READ_CHUNK 4096
 #define READ_BUDGET (64 * 1024) /* per wakeup: a flooding guest cannot starve the others */
-#define BACKOFF_MIN_NS (1ull * 1000000000ull)
-#define BACKOFF_MAX_NS (30ull * 1000000000ull)
+#define BACKOFF_MIN_NS (1 * NS_PER_S)
+#define BACKOFF_MAX_NS (30 * NS_PER_S)
 
 /* Intervals of silence after connecting before we say the probe is not talking. */
 #define SILENT_INTERVALS 3

@@ -9,7 +9,7 @@
 
 #define AN_MIN_PAIRS 5 /* correlation needs this many paired points */
 /* A resource sample this near a probe sample pairs with it. */
-#define AN_PAIR_MAX_GAP_NS (30ull * 1000000000ull)
+#define AN_PAIR_MAX_GAP_NS (30 * NS_PER_S)
 
 void
 an_clear_suspects(struct an_domain *d)

@@ -17,7 +17,7 @@
 #include "daemon/util/keyindex.h"
 #include "vmscale/clock.h"
 
-#define AN_STARTUP_GIVE_UP_NS (600ull * 1000000000ull) /* no report 10 min after start */
+#define AN_STARTUP_GIVE_UP_NS (600 * NS_PER_S) /* no report 10 min after start */
 
 /* ---------------------------------------------------------------- probes */
 
@@ -93,7 +93,7 @@ void
 vms_analysis_config_defaults(struct vms_analysis_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->window_ns = 300ull * 1000000000ull;
+	c->window_ns = 300 * NS_PER_S;
 	c->min_samples = 5;
 	c->max_buckets = 8;
 	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
@@ -101,13 +101,13 @@ vms_analysis_config_defaults(struct vms_analysis_config *c)
 		c->critical[p] = 2.0;
 		c->clear[p] = 1.2;
 	}
-	c->alert_for_ns = 60ull * 1000000000ull;
+	c->alert_for_ns = 60 * NS_PER_S;
 	c->capacity_min_r2 = 0.8;
 	c->capacity_min_levels = 3;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	c->host_cpus = n > 0 ? (unsigned)n : 1;
 	c->retention_s = 30ull * 86400;
-	c->interval_ns = 5ull * 1000000000ull;
+	c->interval_ns = 5 * NS_PER_S;
 }
 
 struct an_domain *

@@ -55,10 +55,10 @@ vms_config_defaults(struct vms_config *c)
 	struct vms_analysis_config ac;
 	vms_analysis_config_defaults(&ac);
 	c->analysis = (struct vms_analysis_keys){
-	    .window_s = (uint32_t)(ac.window_ns / 1000000000u),
+	    .window_s = (uint32_t)(ac.window_ns / NS_PER_S),
 	    .min_samples = ac.min_samples,
 	    .buckets = ac.max_buckets,
-	    .alert_for_s = (uint32_t)(ac.alert_for_ns / 1000000000u),
+	    .alert_for_s = (uint32_t)(ac.alert_for_ns / NS_PER_S),
 	    .save_interval_s = 60,
 	    .retention_s = (uint32_t)ac.retention_s,
 	    .capacity_min_levels = ac.capacity_min_levels,

@@ -16,8 +16,8 @@
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
-#define COMPLAIN_FIRST_NS (60ull * 1000000000ull)
-#define COMPLAIN_MAX_NS (86400ull * 1000000000ull)
+#define COMPLAIN_FIRST_NS (60 * NS_PER_S)
+#define COMPLAIN_MAX_NS (86400 * NS_PER_S)
 
 static bool use_journal;
 static bool log_verbose;
