@@ -32,6 +32,7 @@ vms_buf_grow(struct vms_buf *b, size_t extra)
 		cap *= 2;
 	b->data = vms_xrealloc(b->data, cap, 1);
 	b->cap = cap;
+	b->data[b->len] = '\0'; /* a fresh buffer, grown before any append, is "" too */
 }
 
 void

@@ -29,6 +29,15 @@ listener_render(const void *ctx, struct vms_buf *b, uint64_t now_ns)
 	vms_listeners_render_stats(ctx, b);
 }
 
+/* The stand-in stats never change: one render. */
+static uint64_t
+constant_generation(const void *ctx, uint64_t now_ns)
+{
+	(void)ctx;
+	(void)now_ns;
+	return 1;
+}
+
 static void
 control_render(const void *ctx, struct vms_buf *b, uint64_t now_ns)
 {
@@ -148,12 +157,15 @@ main(void)
 	struct vms_metrics_source lsrc = vms_listeners_metrics_source(lis);
 	lsrc.ctx = &ls;
 	lsrc.render = listener_render;
+	lsrc.generation = constant_generation;
 	struct vms_metrics_source nsrc = vms_netio_metrics_source(NULL);
 	nsrc.ctx = &ns;
 	nsrc.render = netio_render;
+	nsrc.generation = constant_generation;
 	struct vms_metrics_source csrc = vms_control_metrics_source(NULL);
 	csrc.ctx = &control;
 	csrc.render = control_render;
+	csrc.generation = constant_generation;
 
 	struct vms_registry *r = vms_registry_new();
 	vms_registry_add(r, vms_expo_self_source(&self));
