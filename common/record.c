@@ -18,6 +18,7 @@ static const char *const error_names[VMS_PROTO_E_COUNT] = {
     [VMS_PROTO_E_VALUE] = "bad_value",
     [VMS_PROTO_E_VERSION] = "bad_version",
     [VMS_PROTO_E_SEQUENCE] = "out_of_sequence",
+    [VMS_PROTO_E_IMPLAUSIBLE] = "implausible",
 };
 
 const char *

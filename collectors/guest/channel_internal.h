@@ -30,7 +30,8 @@ struct chan {
 	uint64_t backoff_ns;
 	bool seq_valid;
 	uint64_t last_seq;
-	bool cpu_seen; /* a cpu report arrived since the last hello */
+	uint64_t last_seq_ns; /* host time the record numbered last_seq arrived */
+	bool cpu_seen;        /* a cpu report arrived since the last hello */
 	/* The active run in progress: its samples wait here until "done" judges them. */
 	struct {
 		bool active;
@@ -48,6 +49,8 @@ struct chan {
 	bool silence_reported;
 	struct vms_complaint connect_complaint;
 	struct vms_complaint reject_complaint;
+	struct vms_complaint plaus_complaint;
+	struct vms_complaint hello_complaint;
 };
 
 struct vms_channels {
@@ -69,19 +72,38 @@ struct chan *chan_find(const struct vms_channels *c, const char *uuid);
 /* channel_reports.c */
 void chan_count_reject(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
                        enum vms_proto_error err);
-enum vms_proto_error chan_check_seq(const struct chan *ch, const struct vms_domain *d,
-                                    uint64_t seq);
-void chan_advance_seq(struct chan *ch, struct vms_domain *d, uint64_t seq);
+enum vms_proto_error chan_check_seq(struct chan *ch, const struct vms_domain *d, uint64_t seq,
+                                    uint64_t now_ns);
+void chan_advance_seq(struct chan *ch, struct vms_domain *d, uint64_t seq, uint64_t now_ns);
 
 /* channel_runs.c */
 void chan_run_abandon(struct chan *ch);
 bool chan_run_abandoned(const struct chan *ch, const struct vms_record *rec);
-enum vms_proto_error chan_accept_sample(struct chan *ch, struct vms_domain *d,
-                                        const struct vms_record *rec);
+enum vms_proto_error chan_accept_sample(struct vms_channels *c, struct chan *ch,
+                                        struct vms_domain *d, const struct vms_record *rec,
+                                        uint64_t now_ns);
 /* "done": the run's verdict on the guest's clock; its samples kept or flagged. */
 enum vms_proto_error chan_accept_done(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
                                       const struct vms_record *rec, uint64_t now_ns);
 unsigned chan_runnable(const struct vms_channels *c, unsigned caps);
 void chan_send_schedule(struct vms_channels *c, struct chan *ch);
+
+/* channel_plaus.c: bounds from physics and the guest's size; beyond them a record is
+ * VMS_PROTO_E_IMPLAUSIBLE (logged here, counted by the caller). */
+enum vms_proto_error chan_plaus_seq(struct chan *ch, uint64_t seq, uint64_t now_ns);
+enum vms_proto_error chan_plaus_cpu(struct chan *ch, const struct vms_domain *d,
+                                    const struct vms_cpu_report *r, uint64_t now_ns);
+enum vms_proto_error chan_plaus_disk(struct chan *ch, const struct vms_probe_state *p, int i,
+                                     const struct vms_disk_report *r, uint64_t now_ns);
+enum vms_proto_error chan_plaus_cost(struct chan *ch, const struct vms_domain *d,
+                                     const struct vms_cost_report *r, uint64_t now_ns,
+                                     uint64_t delta[VMS_FAM_COUNT + 1], bool *restart);
+enum vms_proto_error chan_plaus_sample(const struct vms_channels *c, struct chan *ch,
+                                       const struct vms_domain *d, const struct vms_sample *sm,
+                                       uint64_t now_ns);
+/* A hello asks to reset the counter baselines: done now, or once the rate limit allows. */
+void chan_plaus_hello(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
+                      uint64_t now_ns);
+void chan_plaus_reset_if_due(struct vms_channels *c, struct vms_domain *d, uint64_t now_ns);
 
 #endif

@@ -36,19 +36,22 @@ chan_run_abandoned(const struct chan *ch, const struct vms_record *rec)
 }
 
 enum vms_proto_error
-chan_accept_sample(struct chan *ch, struct vms_domain *d, const struct vms_record *rec)
+chan_accept_sample(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
+                   const struct vms_record *rec, uint64_t now_ns)
 {
 	struct vms_sample sm;
 	enum vms_proto_error err = vms_decode_sample(rec, &sm);
 	if (err)
 		return err;
-	if ((err = chan_check_seq(ch, d, sm.seq)))
+	if ((err = chan_check_seq(ch, d, sm.seq, now_ns)))
 		return err;
 	if (!ch->run.active || sm.id != ch->run.id || vms_op_family(sm.op) != ch->run.family)
 		return VMS_PROTO_E_SEQUENCE;
 	if (ch->run.nsamples == VMS_MAX_RUN_SAMPLES)
 		return VMS_PROTO_E_VALUE;
-	chan_advance_seq(ch, d, sm.seq);
+	chan_advance_seq(ch, d, sm.seq, now_ns);
+	if ((err = chan_plaus_sample(c, ch, d, &sm, now_ns)))
+		return err; /* received, not lost: its seq counts */
 	ch->run.samples[ch->run.nsamples++] = sm;
 	return VMS_PROTO_OK;
 }
@@ -108,11 +111,11 @@ chan_accept_done(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 	enum vms_proto_error err = vms_decode_done(rec, &dn);
 	if (err)
 		return err;
-	if ((err = chan_check_seq(ch, d, dn.seq)))
+	if ((err = chan_check_seq(ch, d, dn.seq, now_ns)))
 		return err;
 	if (!ch->run.active || dn.id != ch->run.id || dn.family != ch->run.family)
 		return VMS_PROTO_E_SEQUENCE;
-	chan_advance_seq(ch, d, dn.seq);
+	chan_advance_seq(ch, d, dn.seq, now_ns);
 	struct vms_probe_state *p = &d->probe;
 	enum vms_family f = dn.family;
 	double tol = (double)c->plan.skew_tolerance_ms * 1e6;

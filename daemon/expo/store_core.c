@@ -8,6 +8,18 @@
 
 #include "daemon/expo/sample.h"
 
+/* vmscale_probe_hellos_total of one domain: both results, zeros included. */
+static void
+render_hellos(struct vms_buf *b, const struct vms_domain *d)
+{
+	static const char *const result[VMS_HELLO_RESULT_COUNT] = {"reset", "deferred"};
+	for (unsigned r = 0; r < VMS_HELLO_RESULT_COUNT; r++) {
+		vms_sample_domain(b, "vmscale_probe_hellos_total", d);
+		vms_buf_printf(b, ",counters=\"%s\"} %llu\n", result[r],
+		               (unsigned long long)d->probe.hellos_total[r]);
+	}
+}
+
 void
 vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 {
@@ -57,6 +69,12 @@ vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 		                      d->probe.reports_lost_total);
 	}
 	vms_buf_family(
+	    b, "vmscale_probe_hellos_total", "counter",
+	    "Hellos from the domain's probe, by what they did to the baselines of its "
+	    "counters: reset them, or deferred that (at most one reset per 6 intervals).");
+	for (size_t i = 0; i < st->ndomains; i++)
+		render_hellos(b, st->domains[i]);
+	vms_buf_family(
 	    b, "vmscale_probe_clock_skew_seconds", "gauge",
 	    "Guest monotonic time elapsed minus host time elapsed between the probe's last two "
 	    "reports (positive: the guest clock ran fast); absent until two consecutive reports.");
@@ -68,8 +86,8 @@ vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 		                         d->probe.clock_skew_s);
 	}
 	vms_buf_family(b, "vmscale_probe_records_rejected_total", "counter",
-	               "Records from the domain's probe rejected as malformed, by reason (present "
-	               "once non-zero).");
+	               "Records from the domain's probe rejected as malformed or implausible, by "
+	               "reason (present once non-zero).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		for (unsigned e = 1; e < VMS_PROTO_E_COUNT; e++) {

@@ -26,6 +26,10 @@ struct vms_probe_value {
 
 enum vms_run_result { VMS_RUN_OK, VMS_RUN_TIMEOUT, VMS_RUN_RESULT_COUNT };
 
+/* What a valid hello did to the counter baselines. */
+enum vms_hello_result { VMS_HELLO_RESET, VMS_HELLO_DEFERRED, VMS_HELLO_RESULT_COUNT };
+#define VMS_PROBE_RESET_INTERVALS 6 /* probe intervals between two honoured resets */
+
 struct vms_probe_state {
 	bool connected;       /* the channel socket is open */
 	bool hello;           /* a valid hello arrived on this connection */
@@ -36,6 +40,7 @@ struct vms_probe_state {
 	struct vms_cpu_report cpu;
 	/* Passive disk counters, latest per device. */
 	struct vms_disk_report disks[VMS_PROBE_MAX_DISKS];
+	uint64_t disks_at_ns[VMS_PROBE_MAX_DISKS]; /* host monotonic time each was accepted */
 	unsigned ndisks;
 	uint64_t disks_dropped_total;
 	/* Active measurements: one value per op; network per (block, direction). */
@@ -55,13 +60,23 @@ struct vms_probe_state {
 	double cost_seconds[VMS_FAM_COUNT + 1];
 	bool have_cost;
 	struct vms_cost_report last_cost;
-	uint64_t last_report_ns; /* host monotonic receive time of the last accepted report */
+	uint64_t last_cost_at_ns; /* host monotonic time last_cost was accepted */
+	uint64_t last_report_ns;  /* host monotonic receive time of the last accepted report */
 	/* Guest clocks lie under contention (seed 001): guest elapsed minus host elapsed between
 	 * the last two consecutive reports; NaN until there are two. */
 	double clock_skew_s;
 	uint64_t reports_total;
 	uint64_t reports_lost_total; /* gaps in seq */
 	uint64_t rejected[VMS_PROTO_E_COUNT];
+	/* A hello drops the baselines of the guest's cumulative counters (a rebooted guest, a
+	 * restarted probe), at most once per VMS_PROBE_RESET_INTERVALS probe intervals: a later
+	 * hello waits (reset_pending) and is counted as deferred. */
+	uint64_t hellos_total[VMS_HELLO_RESULT_COUNT];
+	bool have_reset;
+	uint64_t reset_at_ns; /* host monotonic time of the latest reset of the baselines */
+	bool reset_pending;
+	bool cpu_rebase;  /* the next cpu report sets the baseline: its ticks may be lower */
+	bool cost_rebase; /* one smaller cost may still be a probe restart (once per reset) */
 };
 
 #define VMS_MAX_VCPUS 1024 /* bounds of what we keep per domain from libvirt */

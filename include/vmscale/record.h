@@ -27,15 +27,16 @@
 /* Why a record was rejected: each has a stable name, used as a metric label. */
 enum vms_proto_error {
 	VMS_PROTO_OK = 0,
-	VMS_PROTO_E_OVERSIZED, /* longer than VMS_PROTO_MAX_RECORD */
-	VMS_PROTO_E_SYNTAX,    /* not type *(SP key=value), or a bad character */
-	VMS_PROTO_E_TOO_MANY,  /* more than VMS_PROTO_MAX_FIELDS fields */
-	VMS_PROTO_E_DUPLICATE, /* a key given twice */
-	VMS_PROTO_E_UNKNOWN,   /* a record type this side does not know */
-	VMS_PROTO_E_MISSING,   /* a required field is absent */
-	VMS_PROTO_E_VALUE,     /* a field's value is not a valid number or out of range */
-	VMS_PROTO_E_VERSION,   /* an unsupported protocol version */
-	VMS_PROTO_E_SEQUENCE,  /* a report before hello, or counters that went backwards */
+	VMS_PROTO_E_OVERSIZED,   /* longer than VMS_PROTO_MAX_RECORD */
+	VMS_PROTO_E_SYNTAX,      /* not type *(SP key=value), or a bad character */
+	VMS_PROTO_E_TOO_MANY,    /* more than VMS_PROTO_MAX_FIELDS fields */
+	VMS_PROTO_E_DUPLICATE,   /* a key given twice */
+	VMS_PROTO_E_UNKNOWN,     /* a record type this side does not know */
+	VMS_PROTO_E_MISSING,     /* a required field is absent */
+	VMS_PROTO_E_VALUE,       /* a field's value is not a valid number or out of range */
+	VMS_PROTO_E_VERSION,     /* an unsupported protocol version */
+	VMS_PROTO_E_SEQUENCE,    /* a report before hello, or counters that went backwards */
+	VMS_PROTO_E_IMPLAUSIBLE, /* well-formed, but beyond what the guest could physically do */
 	VMS_PROTO_E_COUNT
 };
 

@@ -114,6 +114,9 @@ fixture_fill_store(struct vms_store *st)
 	d->probe.last_report_ns = NOW_NS - 16000000000ull;
 	d->probe.rejected[VMS_PROTO_E_SYNTAX] = 3;
 	d->probe.rejected[VMS_PROTO_E_OVERSIZED] = 1;
+	d->probe.rejected[VMS_PROTO_E_IMPLAUSIBLE] = 2;
+	d->probe.hellos_total[VMS_HELLO_RESET] = 1;
+	d->probe.hellos_total[VMS_HELLO_DEFERRED] = 4;
 
 	vms_store_upsert_in(st, conn, "99999999-0000-0000-0000-000000000000", "nochannel", 5);
 

@@ -3,6 +3,7 @@
  * QEMU's end of the virtio-serial channel, driven by libvirt's event loop as in the daemon.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -491,6 +492,256 @@ test_active_runs(void)
 	fake_qemu_close(&q);
 }
 
+#define CPU_FMT "cpu seq=%u mono_ns=%llu real_ns=1 hz=%u ncpu=2 user=%llu nice=0 system=0 idle=%llu"
+#define MAXU64 18446744073709551615ull
+#define COST_FMT "cost seq=%u mono_ns=%llu cpu=%llu other=0"
+#define UP (3600 * SEC) /* the guest's uptime */
+
+/* A domain with a probe channel that nothing answers, its lines fed by hand at host time t. */
+struct fed {
+	struct vms_store st;
+	struct vms_domain *d;
+	struct vms_channels *c;
+	uint64_t t;
+	unsigned seq;
+	char rec[512];
+};
+
+static void
+fed_init(struct fed *f)
+{
+	vms_store_init(&f->st, 5000);
+	f->d = vms_store_upsert(&f->st, UUID, "liar", 1);
+	vms_store_set_channel(f->d, "/nonexistent/vmscale-test/socket");
+	f->c = vms_channels_new(&f->st);
+	vms_channels_sync(f->c);
+	f->t = vms_monotonic_ns() + 1000 * SEC; /* after the times set_plan takes */
+	f->seq = 0;
+}
+
+static void
+fed_fini(struct fed *f)
+{
+	vms_channels_free(f->c);
+	vms_store_fini(&f->st);
+}
+
+/* One record at host time f->t, printf-style. */
+#define feed(f, ...)                                                                               \
+	(snprintf((f)->rec, sizeof((f)->rec), __VA_ARGS__),                                        \
+	 vms_channels_handle_line((f)->c, UUID, (f)->rec, strlen((f)->rec), (f)->t))
+
+/* The probe said hello and its first cpu report: 2 vCPUs, up an hour. */
+static void
+fed_hello(struct fed *f)
+{
+	CHECK_INT(feed(f, "hello proto=1 probe=0.1.0 caps=cpu"), VMS_PROTO_OK);
+	CHECK_INT(feed(f, CPU_FMT, f->seq++, UP, 100u, 1000ull, 600000ull), VMS_PROTO_OK);
+}
+
+/* Failure 4 of issue 13: CPU ticks of 2^64-1 were accepted. Ticks are bounded by the guest's
+ * uptime and grow by at most hz per vCPU per second of host time. */
+static void
+test_implausible_counters(void)
+{
+	struct fed f;
+	fed_init(&f);
+	struct vms_domain *d = f.d;
+	CHECK_INT(feed(&f, "hello proto=1 probe=0.1.0 caps=cpu,disk"), VMS_PROTO_OK);
+	CHECK_INT(feed(&f, CPU_FMT, f.seq++, UP, 100u, MAXU64, 10ull), VMS_PROTO_E_IMPLAUSIBLE);
+	CHECK(!d->probe.have_cpu);
+	CHECK_INT(feed(&f, CPU_FMT, f.seq++, UP, 100u, 1000ull, 600000ull), VMS_PROTO_OK);
+	/* 10 s later on 2 vCPUs: 2000 ticks more is what the guest can do, 2^64-1 is not. */
+	f.t += 10 * SEC;
+	CHECK_INT(feed(&f, CPU_FMT, f.seq++, UP + 10 * SEC, 100u, MAXU64, 600000ull),
+	          VMS_PROTO_E_IMPLAUSIBLE);
+	CHECK_INT(feed(&f, CPU_FMT, f.seq++, UP + 10 * SEC, 100u, 1000ull, 640000ull),
+	          VMS_PROTO_E_IMPLAUSIBLE); /* 40000 ticks: 200 s of both vCPUs */
+	CHECK_INT(feed(&f, CPU_FMT, f.seq++, UP + 10 * SEC, 1000u, 1000ull, 600100ull),
+	          VMS_PROTO_E_IMPLAUSIBLE); /* USER_HZ does not change while the guest runs */
+	CHECK_INT(feed(&f, CPU_FMT, f.seq++, UP + 10 * SEC, 100u, 2000ull, 601000ull),
+	          VMS_PROTO_OK);
+	CHECK(d->probe.cpu.ticks[VMS_CPU_USER] == 2000);
+	/* libvirt's count of vCPUs wins over the guest's claim. */
+	d->stats.have_cpu = true;
+	d->stats.nvcpu = 1;
+	f.t += 10 * SEC;
+	CHECK_INT(feed(&f, CPU_FMT, f.seq++, UP + 20 * SEC, 100u, 2000ull, 603900ull),
+	          VMS_PROTO_E_IMPLAUSIBLE);
+	CHECK_INT(feed(&f, CPU_FMT, f.seq++, UP + 20 * SEC, 100u, 2000ull, 602000ull),
+	          VMS_PROTO_OK);
+	/* A jump of seq: a million records lost in 5 s is possible, 2^63 would be counted too. */
+	uint64_t lost = d->probe.reports_lost_total;
+	f.seq += 1000000;
+	CHECK_INT(feed(&f, CPU_FMT, f.seq++, UP + 20 * SEC, 100u, 2000ull, 602000ull),
+	          VMS_PROTO_OK);
+	CHECK(d->probe.reports_lost_total - lost == 1000000);
+	CHECK_INT(feed(&f, "cost seq=%llu mono_ns=1 cpu=1", 1ull << 63), VMS_PROTO_E_IMPLAUSIBLE);
+	CHECK(d->probe.reports_lost_total - lost < (1ull << 32));
+	/* Disk counters: bounded since boot and since the device's last report. */
+#define DISK_PLAUS                                                                                 \
+	"disk seq=%u mono_ns=%llu dev=vda reads=%llu read_merges=0 read_sectors=%llu "             \
+	"read_ms=1 writes=1 write_merges=0 write_sectors=8 write_ms=1 in_flight=0 "                \
+	"io_ms=%llu weighted_io_ms=2"
+	CHECK_INT(feed(&f, DISK_PLAUS, f.seq++, UP, 10ull, MAXU64, 2ull), VMS_PROTO_E_IMPLAUSIBLE);
+	CHECK_INT(d->probe.ndisks, 0);
+	CHECK_INT(feed(&f, DISK_PLAUS, f.seq++, UP, 10ull, 80ull, 2ull), VMS_PROTO_OK);
+	f.t += SEC;
+	/* The disk was busy 60 s within 1 s. */
+	CHECK_INT(feed(&f, DISK_PLAUS, f.seq++, UP, 10ull, 80ull, 60002ull),
+	          VMS_PROTO_E_IMPLAUSIBLE);
+	CHECK_INT(feed(&f, DISK_PLAUS, f.seq++, UP, 20ull, 1080ull, 902ull), VMS_PROTO_OK);
+	CHECK(d->probe.disks[0].v[2] == 1080);
+#undef DISK_PLAUS
+	CHECK_INT(d->probe.rejected[VMS_PROTO_E_IMPLAUSIBLE], 8);
+	fed_fini(&f);
+}
+
+/* Failure 4: any new hello reset the counter checks. At most one reset per 6 intervals is
+ * honoured; the hellos in between are counted and wait. */
+static void
+test_hello_storm(void)
+{
+	struct fed f;
+	fed_init(&f);
+	struct vms_domain *d = f.d;
+	fed_hello(&f);
+	for (int i = 0; i < 10; i++) {
+		f.t += SEC / 10;
+		CHECK_INT(feed(&f, "hello proto=1 probe=0.1.0 caps=cpu"), VMS_PROTO_OK);
+	}
+	CHECK_INT(d->probe.hellos_total[VMS_HELLO_RESET], 1);
+	CHECK_INT(d->probe.hellos_total[VMS_HELLO_DEFERRED], 10);
+	/* Lower ticks right after: the baseline held, the record is a lie. */
+	CHECK_INT(feed(&f, CPU_FMT, 0u, 5 * SEC, 100u, 10ull, 900ull), VMS_PROTO_E_SEQUENCE);
+	CHECK(d->probe.cpu.ticks[VMS_CPU_IDLE] == 600000);
+	/* 30 s after the reset the deferred one is honoured: a rebooted guest is believed. */
+	f.t += 30 * SEC;
+	CHECK_INT(feed(&f, CPU_FMT, 1u, 35 * SEC, 100u, 10ull, 900ull), VMS_PROTO_OK);
+	CHECK(d->probe.cpu.ticks[VMS_CPU_IDLE] == 900);
+	CHECK_INT(d->probe.hellos_total[VMS_HELLO_RESET], 1);
+	CHECK(d->probe.have_reset && !d->probe.reset_pending);
+	fed_fini(&f);
+}
+
+/* Failure 4: a falling cost read as a probe restart let alternating values inflate
+ * vmscale_probe_cost_seconds_total to 4e9 s in 3 s. One restart per reset is believed. */
+static void
+test_cost_alternating(void)
+{
+	struct fed f;
+	fed_init(&f);
+	struct vms_domain *d = f.d;
+	fed_hello(&f);
+	CHECK_INT(feed(&f, COST_FMT, f.seq++, UP, MAXU64), VMS_PROTO_E_IMPLAUSIBLE);
+	CHECK_INT(feed(&f, COST_FMT, f.seq++, UP, 2 * SEC), VMS_PROTO_OK);
+	uint64_t t0 = f.t;
+	for (int i = 0; i < 3000; i++) {
+		f.t += SEC / 1000;
+		if (i % 2)
+			feed(&f, "hello proto=1 probe=0.1.0 caps=cpu"); /* a restart, it says */
+		feed(&f, COST_FMT, f.seq++, UP, i % 2 ? 2 * SEC : 1000ull);
+	}
+	double spent = d->probe.cost_seconds[VMS_FAM_CPU];
+	/* 2 s, then one restart (1 us) and its growth back to 2 s: 4 s at most on 2 vCPUs. */
+	CHECK(spent <= 4.000001);
+	CHECK(spent <= 2 + 2 * ((double)(f.t - t0) / 1e9 * 1.25 + 5));
+	CHECK(d->probe.rejected[VMS_PROTO_E_IMPLAUSIBLE] >= 1498);
+	CHECK_INT(d->probe.hellos_total[VMS_HELLO_RESET], 1);
+	CHECK_INT(d->probe.hellos_total[VMS_HELLO_DEFERRED], 1500);
+	fed_fini(&f);
+}
+
+/* The host's next "run" record of this family, the run's id; the clocks move a second at a
+ * time. */
+static uint64_t
+await_run(struct vms_channels *c, int qfd, uint64_t *t, const char *family)
+{
+	char buf[2048], got_family[32];
+	for (int i = 0; i < 15; i++) {
+		*t += SEC;
+		vms_channels_tick(c, *t);
+		unsigned long long got;
+		if (try_read(qfd, buf, sizeof(buf)) > 0 &&
+		    sscanf(buf, "run id=%llu probe=%31s", &got, got_family) == 2 &&
+		    strcmp(got_family, family) == 0)
+			return got;
+	}
+	return 0;
+}
+
+/* Failure 4: 2^64-1 operations in 1 ns became cpu_work_units_per_second 1.8e28. Rates,
+ * throughputs and latencies of active runs are bounded; such a sample is rejected and the
+ * run's other samples are kept. */
+static void
+test_implausible_samples(void)
+{
+	struct fake_qemu q;
+	fake_qemu_listen(&q);
+	struct fed f;
+	fed_init(&f);
+	vms_store_set_channel(f.d, q.path);
+	struct vms_domain *d = f.d;
+	struct vms_probe_plan plan = {.skew_tolerance_ms = 50};
+	vms_schedule_defaults(&plan.schedule);
+	plan.runs.concurrency = 1;
+	plan.runs.interval_ms[VMS_FAM_CPU_WORK] = 10000;
+	vms_channels_set_plan(f.c, &plan);
+	vms_channels_sync(f.c);
+	int qfd = accept(q.fd, NULL, NULL);
+	CHECK(qfd >= 0);
+	uint64_t g = 50 * SEC;
+	CHECK_INT(feed(&f, "hello proto=1 probe=0.2.0 caps=cpu,cpu_work,micro"), VMS_PROTO_OK);
+	CHECK_INT(feed(&f, CPU_FMT, f.seq++, (unsigned long long)g, 100u, 1ull, 1ull),
+	          VMS_PROTO_OK);
+	uint64_t t0 = f.t, id = await_run(f.c, qfd, &f.t, "cpu_work");
+	CHECK(id > 0);
+	g += f.t - t0;
+#define SAMPLE "sample seq=%u id=%llu probe=%s op=%s start_ns=%llu end_ns=%llu ops=%llu bytes=0"
+	CHECK_INT(feed(&f, SAMPLE, f.seq++, (unsigned long long)id, "cpu_work", "work",
+	               (unsigned long long)g + 1000, (unsigned long long)g + 1001, MAXU64),
+	          VMS_PROTO_E_IMPLAUSIBLE);
+	CHECK_INT(feed(&f, SAMPLE, f.seq++, (unsigned long long)id, "cpu_work", "work",
+	               (unsigned long long)g + 1000000, (unsigned long long)g + 11000000, 4000ull),
+	          VMS_PROTO_OK);
+	f.t += 20000000;
+	CHECK_INT(feed(&f,
+	               "done seq=%u id=%llu probe=cpu_work start_ns=%llu end_ns=%llu "
+	               "mono_ns=%llu",
+	               f.seq++, (unsigned long long)id, (unsigned long long)g + 500,
+	               (unsigned long long)g + 12000000, (unsigned long long)g + 20000000),
+	          VMS_PROTO_OK);
+	g += 20000000;
+	CHECK(d->probe.ops[VMS_OP_CPU_WORK].have);
+	CHECK(fabs(d->probe.ops[VMS_OP_CPU_WORK].value - 400000.0) < 1e-6);
+	CHECK_INT(d->probe.samples_total[VMS_FAM_CPU_WORK], 1);
+
+	/* Latencies: not under 1 ns per op, not over what the host waited for the run. */
+	plan.runs.interval_ms[VMS_FAM_CPU_WORK] = 0;
+	plan.runs.interval_ms[VMS_FAM_MICRO] = 10000;
+	vms_channels_set_plan(f.c, &plan);
+	char buf[2048];
+	try_read(qfd, buf, sizeof(buf)); /* the new schedule */
+	t0 = f.t;
+	id = await_run(f.c, qfd, &f.t, "micro");
+	CHECK(id > 0);
+	g += f.t - t0;
+	CHECK_INT(feed(&f, SAMPLE, f.seq++, (unsigned long long)id, "micro", "ctxsw",
+	               (unsigned long long)g, (unsigned long long)g + 10, 1000ull),
+	          VMS_PROTO_E_IMPLAUSIBLE);
+	CHECK_INT(feed(&f, SAMPLE, f.seq++, (unsigned long long)id, "micro", "fork_exit",
+	               (unsigned long long)g, (unsigned long long)g + 3600 * SEC, 1ull),
+	          VMS_PROTO_E_IMPLAUSIBLE);
+	CHECK_INT(feed(&f, SAMPLE, f.seq++, (unsigned long long)id, "micro", "ctxsw",
+	               (unsigned long long)g, (unsigned long long)g + 2000000, 1000ull),
+	          VMS_PROTO_OK);
+#undef SAMPLE
+	CHECK_INT(d->probe.rejected[VMS_PROTO_E_IMPLAUSIBLE], 3);
+	close(qfd);
+	fed_fini(&f);
+	fake_qemu_close(&q);
+}
+
 int
 main(void)
 {
@@ -501,5 +752,9 @@ main(void)
 	test_silent_channel();
 	test_filter();
 	test_active_runs();
+	test_implausible_counters();
+	test_hello_storm();
+	test_cost_alternating();
+	test_implausible_samples();
 	return check_done("test_channel");
 }
