@@ -118,12 +118,13 @@ vms_record_get(const struct vms_record *rec, const char *key)
 	return NULL;
 }
 
-/* Strict unsigned decimal: digits only, no overflow. strtoull accepts too much (sign, space). */
+/* Strict unsigned decimal: digits only, at most 20 of them (record.h: leading zeros do not
+ * lengthen a number), no overflow. strtoull accepts too much (sign, space). */
 static bool
 parse_u64(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
-	if (*s == '\0')
+	if (*s == '\0' || strlen(s) > 20)
 		return false;
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')

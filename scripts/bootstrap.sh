@@ -12,6 +12,7 @@ PACKAGES=(
 	linux-image-amd64 busybox-static cpio gzip kmod
 	# tests (clang-format and cppcheck: the house style and the static analyser)
 	clang-format cppcheck
+	clang libclang-rt-14-dev  # the fuzz pass: libFuzzer and clang's sanitizer runtimes
 	curl python3 prometheus iproute2 procps psmisc systemd groff-base
 	openssl  # test_http: a self-signed certificate for the HTTPS test
 	chromium fonts-dejavu-core  # landing_chromium: the landing page in a headless browser

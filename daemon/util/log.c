@@ -74,6 +74,10 @@ one_line(char *s)
 
 #define LOG_MAX_FIELDS 8
 
+/* The caller's format, checked where it is written (clang's -Wformat-nonliteral). */
+static void log_v(int prio, const char *domain, const char *const *fields, const char *fmt,
+                  va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void
 log_v(int prio, const char *domain, const char *const *fields, const char *fmt, va_list ap)
 {
