@@ -2,7 +2,6 @@
 #include "daemon/util/log.h"
 
 #include "vmscale/clock.h"
-#include "vmscale/clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
