@@ -18,6 +18,7 @@
 #include "collectors/guest/netio.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
+#include "daemon/util/regex_bound.h"
 
 #define READ_CHUNK 4096
 #define READ_BUDGET (64 * 1024) /* per wakeup: a flooding guest cannot starve the others */
@@ -240,11 +241,9 @@ vms_channels_set_filter(struct vms_channels *c, const char *regex, char *err, si
 	}
 	if (!regex)
 		return 0;
-	int rc = regcomp(&c->filter, regex, REG_EXTENDED | REG_NOSUB);
-	if (rc != 0) {
-		char why[128];
-		regerror(rc, &c->filter, why, sizeof(why));
-		snprintf(err, errsz, "'%s' is not an extended regular expression: %s", regex, why);
+	char why[384];
+	if (vms_regex_compile(&c->filter, regex, why, sizeof(why)) < 0) {
+		snprintf(err, errsz, "'%s' %s", regex, why);
 		return -1;
 	}
 	c->has_filter = true;

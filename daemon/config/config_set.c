@@ -13,6 +13,7 @@
 
 #include "daemon/analysis/analysis.h"
 #include "daemon/util/alloc.h"
+#include "daemon/util/regex_bound.h"
 #include "daemon/util/sockaddr.h"
 
 /* One value being applied to one key. */
@@ -318,11 +319,10 @@ static int
 set_regex(const struct setting *s)
 {
 	regex_t re;
-	int rc = regcomp(&re, s->value, REG_EXTENDED | REG_NOSUB);
-	if (rc != 0) {
-		char why[128], name[64], v[CFG_MAX_QUOTED + 4];
-		regerror(rc, &re, why, sizeof(why));
-		snprintf(s->err, s->errsz, "%s: '%s' is not an extended regular expression: %s",
+	char why[384];
+	if (vms_regex_compile(&re, s->value, why, sizeof(why)) < 0) {
+		char name[64], v[CFG_MAX_QUOTED + 4];
+		snprintf(s->err, s->errsz, "%s: '%s' %s",
 		         cfg_keyref(s->c, s->ki, name, sizeof(name)),
 		         cfg_quoted(s->value, v, sizeof(v)), why);
 		return -1;

@@ -2,7 +2,8 @@
 # The configuration file end to end, with libvirt's in-process test driver: --check-config on
 # good and broken files; the daemon with a file naming two test:/// URIs (N_up = 1 + 2);
 # SIGHUP: a change applied live, a change that needs a restart refused, a broken file kept
-# out (the daemon serves on), and command-line flags winning over the file on reload too.
+# out (the daemon serves on), a regex too costly to compile refused by --check-config and by
+# reload alike, and command-line flags winning over the file on reload too.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -72,6 +73,17 @@ out=$("$vmscaled" --config "$conf" --check-config --tls-cert /x.pem 2>&1)
 check "--check-config checks the flags too ($out)" test "$out" = "--tls-cert needs --tls-key"
 "$vmscaled" --config "$conf" --check-config --interval 0 >/dev/null 2>&1
 check "a bad flag is still a usage error (exit 2)" test $? -eq 2
+# A regex that would cost glibc's regcomp ~3.9 GB is refused before it, at once.
+costly='^(a+)+++++++++++++++++++++++++$'
+write_conf 0.2 "$port" "$costly"
+start=$(date +%s%N)
+out=$(timeout 20 "$vmscaled" --config "$conf" --check-config 2>&1)
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+check "--check-config refuses a nested-repetition regex with exit 1 (exit $rc)" test "$rc" -eq 1
+check "within a few seconds (${ms} ms)" test "$ms" -lt 3000
+check "naming file, line, key and why ($out)" test "$out" = \
+	"$conf:8: 'probe-domains': '$costly' is refused before compiling: '+' at offset 5 repeats a group that contains a repetition (nested repetitions multiply what regcomp builds; only '?' may apply to such a group)"
 
 # The daemon with the file.
 metrics() { curl -sf "$url/metrics"; }
@@ -125,6 +137,19 @@ check "the log names file and line" grep -q \
 	"$tmp/vmscaled.log"
 check "the running configuration stays" has 'vmscale_busy_threshold_ratio 0.5'
 check "still serving" has "vmscale_libvirt_up{uri=\"$two\"} 1"
+
+# A costly regex: refused before regcomp, the running filter ('^none$') and threshold kept.
+write_conf 0.8 "$port" "$costly"
+kill -HUP "$pid"
+check "SIGHUP with a costly probe-domains regex: error" \
+	wait_has 'vmscale_config_reloads_total{result="error"} 2'
+check "the log says why" grep -qF \
+	"reload failed: $conf:8: 'probe-domains': '$costly' is refused before compiling: '+' at offset 5" \
+	"$tmp/vmscaled.log"
+check "the running threshold stays" has 'vmscale_busy_threshold_ratio 0.5'
+check "the running filter stays: two-a still excluded" has \
+	"vmscale_domain_info{domain=\"two-a\",uuid=\"7c0b3a52-2d1e-4f55-9e7a-000000000a02\",uri=\"$two\",probe_channel=\"excluded\"} 1"
+check "still serving" has 'vmscale_domains_running 3'
 
 # Good again.
 write_conf 0.3 "$port"

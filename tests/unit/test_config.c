@@ -1,15 +1,16 @@
 /*
  * The configuration: every key parses, units and bounds, errors naming file and line,
  * duplicates, hostile files (NUL, control characters, bad UTF-8, overlong lines, a huge file,
- * not a regular file), command-line overrides, checks across keys, and which changes need a
- * restart; the analysis' thresholds and their conversion for the analysis. The shipped example
- * must load and name every key.
+ * not a regular file), a regex too costly to compile, command-line overrides, checks across
+ * keys, and which changes need a restart; the analysis' thresholds and their conversion for the
+ * analysis. The shipped example must load and name every key.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmscale/protocol.h"
@@ -820,6 +821,35 @@ test_analysis_keys(void)
 	vms_config_fini(&c);
 }
 
+/* A probe-domains regex that would cost regcomp ~3.9 GB is refused before it, in no time. */
+static void
+test_regex_bounds(void)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_STR(error_of("probe-domains ^(a+)+++++++++++++++++++++++++$\n"),
+	          "F:1: 'probe-domains': '^(a+)+++++++++++++++++++++++++$' is refused before "
+	          "compiling: '+' at offset 5 repeats a group that contains a repetition (nested "
+	          "repetitions multiply what regcomp builds; only '?' may apply to such a group)");
+	struct vms_config c;
+	char err[512];
+	vms_config_defaults(&c);
+	const struct vms_config_arg flag[] = {{"probe-domains", "^(a+)+++++++++++++++++++++++++$"}};
+	CHECK_INT(vms_config_apply_args(&c, flag, 1, err, sizeof(err)), -1);
+	CHECK(starts_with(err, "--probe-domains: '^(a+)+++++++++++++++++++++++++$' is refused "
+	                       "before compiling: '+' at offset 5 repeats a group"));
+	vms_config_fini(&c);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1000);
+
+	CHECK_STR(
+	    error_of("probe-domains a{1000}\n"),
+	    "F:1: 'probe-domains': 'a{1000}' is refused before compiling: '{1000}' at offset 1 "
+	    "counts beyond 255 (each count is a copy for regcomp)");
+	CHECK_STR(error_of("probe-domains ^(web|db)-[0-9]+$\n"), "(accepted)");
+	CHECK_STR(error_of("probe-domains ^[a-z0-9-]{1,63}$\n"), "(accepted)");
+}
+
 static void
 test_args(void)
 {
@@ -1164,6 +1194,7 @@ main(void)
 	test_hostile();
 	test_thresholds();
 	test_analysis_keys();
+	test_regex_bounds();
 	test_args();
 	test_validate();
 	test_key_writes_its_field();
