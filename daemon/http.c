@@ -1,5 +1,6 @@
 /* The HTTP endpoint (see http.h). */
 #include "daemon/http.h"
+#include "daemon/http_guard.h"
 #include "daemon/util/sockaddr.h"
 
 #include <arpa/inet.h>
@@ -57,6 +58,9 @@ struct vms_http {
 	uint64_t stale_ns;        /* /healthz fails when the last publish is older */
 	char *tls_cert, *tls_key; /* PEM text, kept while libmicrohttpd may refer to it */
 	size_t tls_key_len;
+	struct vms_http_guard *guard;
+	atomic_bool serving; /* libmicrohttpd's complaints are rate-limited once set */
+	struct vms_complaint mhd_complaint; /* touched by libmicrohttpd's thread only */
 };
 
 static void
@@ -305,6 +309,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	/* The first call only announces the request; answer on the second, after headers. */
 	if (*req_cls == NULL) {
 		*req_cls = (void *)1;
+		vms_http_guard_headers_done(h->guard, conn);
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
@@ -364,13 +369,23 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	return ret;
 }
 
+/*
+ * libmicrohttpd's messages: each one while starting (they say why it failed), then at a
+ * bounded rate, since a client can provoke them at will.
+ */
 static void
 on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
-	(void)cls;
+	struct vms_http *h = cls;
 	char msg[512];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	vms_warn("http: %s", msg);
+	size_t n = strlen(msg);
+	if (n && msg[n - 1] == '\n')
+		msg[n - 1] = '\0';
+	if (!atomic_load(&h->serving))
+		vms_warn("http: %s", msg);
+	else
+		vms_complain(&h->mhd_complaint, LOG_WARNING, NULL, "http: %s", msg);
 }
 
 /* Reads a PEM file whole (NUL-terminated); NULL with a message naming the file. */
@@ -420,6 +435,7 @@ cleanup:
 static void
 http_free(struct vms_http *h)
 {
+	vms_http_guard_free(h->guard);
 	snapshot_unref(h->current);
 	pthread_mutex_destroy(&h->lock);
 	free(h->tls_cert);
@@ -428,6 +444,54 @@ http_free(struct vms_http *h)
 		               h->tls_key_len); /* no private key left in freed memory */
 	free(h->tls_key);
 	free(h);
+}
+
+static unsigned
+or_default(unsigned value, unsigned fallback)
+{
+	return value ? value : fallback;
+}
+
+/*
+ * libmicrohttpd with our admission policy (http_guard.c) as its accept policy. Its own connection
+ * limit is one above ours so that it never refuses (and logs) before the policy does.
+ */
+static struct MHD_Daemon *
+start_mhd(struct vms_http *h, const struct vms_http_options *opt,
+          const struct sockaddr_storage *addr)
+{
+	struct vms_http_guard_limits limits = {
+	    .max_connections = or_default(opt->max_connections, VMS_HTTP_MAX_CONNECTIONS_DEFAULT),
+	    .per_address = or_default(opt->per_address, VMS_HTTP_PER_ADDRESS_DEFAULT),
+	    .header_timeout_s =
+	        or_default(opt->header_timeout_s, VMS_HTTP_HEADER_TIMEOUT_S_DEFAULT),
+	    .idle_timeout_s = or_default(opt->timeout_s, VMS_HTTP_TIMEOUT_S_DEFAULT),
+	};
+	h->guard = vms_http_guard_new(&limits);
+	if (!h->guard)
+		return NULL;
+	bool tls = h->tls_cert != NULL;
+	struct MHD_OptionItem tls_opts[] = {
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	if (addr->ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (tls)
+		flags |= MHD_USE_TLS;
+	/* In 0.9.x the accept policy is the third and fourth argument. */
+	struct MHD_Daemon *mhd = MHD_start_daemon(
+	    flags, 0, vms_http_guard_admit, h->guard, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+	    on_mhd_error, h, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
+	    MHD_OPTION_CONNECTION_LIMIT, limits.max_connections + 1, MHD_OPTION_CONNECTION_TIMEOUT,
+	    limits.idle_timeout_s, MHD_OPTION_NOTIFY_CONNECTION, vms_http_guard_notify, h->guard,
+	    MHD_OPTION_NOTIFY_COMPLETED, vms_http_guard_completed, h->guard, MHD_OPTION_ARRAY,
+	    tls ? tls_opts : &tls_opts[2], MHD_OPTION_END);
+	if (mhd)
+		atomic_store(&h->serving, true);
+	return mhd;
 }
 
 struct vms_http *
@@ -463,25 +527,8 @@ vms_http_start(const struct vms_http_options *opt)
 			return NULL;
 		}
 	}
-	struct MHD_OptionItem tls_opts[] = {
-	    {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
-	    {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
-	    {MHD_OPTION_END, 0, NULL},
-	};
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	if (addr.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	if (tls)
-		flags |= MHD_USE_TLS;
-	unsigned max_conn =
-	    opt->max_connections ? opt->max_connections : VMS_HTTP_MAX_CONNECTIONS_DEFAULT;
-	unsigned timeout_s = opt->timeout_s ? opt->timeout_s : VMS_HTTP_TIMEOUT_S_DEFAULT;
 	errno = 0;
-	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-	                          on_mhd_error, NULL, MHD_OPTION_SOCK_ADDR,
-	                          (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, max_conn,
-	                          MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_ARRAY,
-	                          tls ? tls_opts : &tls_opts[2], MHD_OPTION_END);
+	h->mhd = start_mhd(h, opt, &addr);
 	if (!h->mhd) {
 		/* libmicrohttpd logged the details (GnuTLS' word on a bad certificate or key). */
 		if (tls)
@@ -502,6 +549,7 @@ vms_http_stop(struct vms_http *h)
 {
 	if (!h)
 		return;
+	vms_http_guard_stop(h->guard); /* no shutdown(2) on a socket libmicrohttpd closes */
 	MHD_stop_daemon(h->mhd);
 	http_free(h);
 }
@@ -534,4 +582,10 @@ vms_http_confirm(struct vms_http *h)
 	if (h->current)
 		h->published_ns = now;
 	pthread_mutex_unlock(&h->lock);
+}
+
+void
+vms_http_get_refusals(const struct vms_http *h, struct vms_http_refusals *out)
+{
+	vms_http_guard_refusals(h->guard, out);
 }

@@ -7,20 +7,27 @@
 #define VMSCALE_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/util/metrics_source.h"
 
 struct vms_http;
 
 #define VMS_HTTP_MAX_CONNECTIONS_DEFAULT 16
 #define VMS_HTTP_TIMEOUT_S_DEFAULT 10
+#define VMS_HTTP_PER_ADDRESS_DEFAULT 4 /* a quarter of the default total */
+#define VMS_HTTP_HEADER_TIMEOUT_S_DEFAULT 5
 #define VMS_HTTP_INTERVAL_S_DEFAULT 5
 
 /* What vms_http_start needs; fields left 0 or NULL take the defaults. */
 struct vms_http_options {
-	const char *listen;       /* "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" */
-	unsigned max_connections; /* connections served at once; more are closed at accept */
-	unsigned timeout_s;       /* a connection idle this long is closed */
-	const char *tls_cert;     /* PEM certificate (chain) and private key files: HTTPS */
-	const char *tls_key;      /* when both are set, plain HTTP when neither is */
+	const char *listen;        /* "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" */
+	unsigned max_connections;  /* connections served at once; more are closed at accept */
+	unsigned timeout_s;        /* a connection idle this long is closed */
+	unsigned per_address;      /* connections at once from one client address */
+	unsigned header_timeout_s; /* a request's headers must be in this long after connecting */
+	const char *tls_cert;      /* PEM certificate (chain) and private key files: HTTPS */
+	const char *tls_key;       /* when both are set, plain HTTP when neither is */
 	unsigned interval_s; /* collection interval: /healthz fails after 3 without a snapshot */
 };
 
@@ -39,5 +46,19 @@ void vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, cha
 /* Confirms that the snapshot served is still current (nothing changed since the last
  * publish): /healthz counts it as a publish. */
 void vms_http_confirm(struct vms_http *h);
+
+/* Connections closed unserved, by reason; counters since start. */
+struct vms_http_refusals {
+	uint64_t per_address_limit; /* refused at accept: the address held its share */
+	uint64_t total_limit;       /* refused at accept: every connection was taken */
+	uint64_t header_timeout;    /* closed: the request's headers came too slowly */
+};
+
+/* A consistent copy, safe from any thread. */
+void vms_http_get_refusals(const struct vms_http *h, struct vms_http_refusals *out);
+
+/* vmscale_http_connections_refused_total (daemon/http_metrics.c). */
+void vms_http_render_refusals(const struct vms_http_refusals *r, struct vms_buf *b);
+struct vms_metrics_source vms_http_metrics_source(const struct vms_http *h);
 
 #endif

@@ -96,6 +96,7 @@ register_sources(struct vmscaled *v)
 	if (v->netio)
 		vms_registry_add(r, vms_netio_metrics_source(v->netio));
 	vms_registry_add(r, vms_expo_host_source(&v->store));
+	vms_registry_add(r, vms_http_metrics_source(v->http));
 	if (v->control)
 		vms_registry_add(r, vms_control_metrics_source(v->control));
 	vms_registry_add(r, vms_analysis_metrics_source(&v->analysis_source));
@@ -570,6 +571,8 @@ start_collection(struct vmscaled *v)
 	    .listen = v->cfg.listen,
 	    .max_connections = v->cfg.http_max_connections,
 	    .timeout_s = v->cfg.http_timeout_s,
+	    .per_address = v->cfg.http_per_address,
+	    .header_timeout_s = v->cfg.http_header_timeout_s,
 	    .tls_cert = v->cfg.tls_cert,
 	    .tls_key = v->cfg.tls_key,
 	    .interval_s = v->cfg.interval_s,

@@ -50,6 +50,8 @@ vms_config_defaults(struct vms_config *c)
 	c->busy_threshold = VMS_BUSY_THRESHOLD_DEFAULT;
 	c->http_max_connections = VMS_HTTP_MAX_CONNECTIONS_DEFAULT;
 	c->http_timeout_s = VMS_HTTP_TIMEOUT_S_DEFAULT;
+	c->http_per_address = VMS_HTTP_PER_ADDRESS_DEFAULT;
+	c->http_header_timeout_s = VMS_HTTP_HEADER_TIMEOUT_S_DEFAULT;
 	c->state_dir = vms_xstrdup(CFG_DEFAULT_STATE_DIR);
 	c->control_socket = vms_xstrdup(VMS_CONTROL_DEFAULT_PATH);
 	struct vms_analysis_config ac;

@@ -57,6 +57,13 @@ const struct cfg_key cfg_keys[] = {
         NULL, "HTTP connections at once, 1..1024 (default 16)"),
     ROW("http-timeout", 0, "DURATION", RESTART, K_SECONDS, F(http_timeout_s), RANGE(1, 300), NULL,
         "an HTTP connection's time limit (default 10s)"),
+    ROW("http-max-connections-per-address", 0, "N", RESTART, K_COUNT, F(http_per_address),
+        RANGE(1, 1024), NULL,
+        "HTTP connections at once from one client address, 1..1024; below "
+        "--http-max-connections, another address always gets through (default 4)"),
+    ROW("http-header-timeout", 0, "DURATION", RESTART, K_SECONDS, F(http_header_timeout_s),
+        RANGE(1, 300), NULL,
+        "time a client has from connecting to the end of its request's headers (default 5s)"),
     ROW("netio-listen", 0, "ADDR:PORT", RESTART, K_LISTEN, F(netio_listen), NO_BOUNDS, NULL,
         "TCP responder of the network probe (default: off)"),
     ROW("netio-guest-address", 0, "HOST", LIVE, K_HOST, F(netio_guest_address), NO_BOUNDS, NULL,

@@ -12,6 +12,7 @@
 #include "collectors/guest/channel.h"
 #include "collectors/guest/listeners.h"
 #include "collectors/guest/netio.h"
+#include "daemon/http.h"
 #include "expo_fixture.h"
 
 #define MAX_LABELS 8
@@ -43,6 +44,13 @@ control_render(const void *ctx, struct vms_buf *b, uint64_t now_ns)
 {
 	(void)now_ns;
 	vms_control_render_stats(ctx, b);
+}
+
+static void
+http_render(const void *ctx, struct vms_buf *b, uint64_t now_ns)
+{
+	(void)now_ns;
+	vms_http_render_refusals(ctx, b);
 }
 
 static void
@@ -148,6 +156,7 @@ main(void)
 	struct vms_analysis *an = fixture_analysis(&st);
 	struct vms_self_info self = {.version = "0.1.0"};
 	struct vms_control_stats control = {.requests_total = 1};
+	struct vms_http_refusals refusals = {0};
 	struct vms_channels *chans = vms_channels_new(&st);
 	struct vms_listeners *lis = vms_listeners_new(&st, chans);
 	struct vms_listener_stats ls = {.vsock_on = true, .tcp_on = true};
@@ -166,6 +175,10 @@ main(void)
 	csrc.ctx = &control;
 	csrc.render = control_render;
 	csrc.generation = constant_generation;
+	struct vms_metrics_source hsrc = vms_http_metrics_source(NULL);
+	hsrc.ctx = &refusals;
+	hsrc.render = http_render;
+	hsrc.generation = constant_generation;
 
 	struct vms_registry *r = vms_registry_new();
 	vms_registry_add(r, vms_expo_self_source(&self));
@@ -174,6 +187,7 @@ main(void)
 	vms_registry_add(r, lsrc);
 	vms_registry_add(r, nsrc);
 	vms_registry_add(r, vms_expo_host_source(&st));
+	vms_registry_add(r, hsrc);
 	vms_registry_add(r, csrc);
 	vms_registry_add(r, vms_analysis_metrics_source(&as));
 	vms_registry_refresh(r, NOW_NS);

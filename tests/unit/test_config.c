@@ -92,6 +92,8 @@ test_defaults(void)
 	CHECK(c.netio_guest_address == NULL);
 	CHECK_INT(c.http_max_connections, 16);
 	CHECK_INT(c.http_timeout_s, 10);
+	CHECK_INT(c.http_per_address, 4);
+	CHECK_INT(c.http_header_timeout_s, 5);
 	CHECK_STR(c.state_dir, "/var/lib/vmscale");
 	const struct vms_probe_config *p = &c.probe;
 	CHECK_INT(p->cpu_interval_ms, 5000); /* follows interval */
@@ -143,6 +145,8 @@ static const struct {
     {"tls-key", "/etc/vmscale/key.pem"},
     {"http-max-connections", "4"},
     {"http-timeout", "30s"},
+    {"http-max-connections-per-address", "2"},
+    {"http-header-timeout", "3s"},
     {"netio-listen", "192.0.2.1:18767"},
     {"netio-guest-address", "vmhost.example"},
     {"state-dir", "/srv/vmscale"},
@@ -229,6 +233,8 @@ test_every_key(void)
 	CHECK_STR(c.tls_key, "/etc/vmscale/key.pem");
 	CHECK_INT(c.http_max_connections, 4);
 	CHECK_INT(c.http_timeout_s, 30);
+	CHECK_INT(c.http_per_address, 2);
+	CHECK_INT(c.http_header_timeout_s, 3);
 	CHECK_STR(c.netio_listen, "192.0.2.1:18767");
 	CHECK_STR(c.netio_guest_address, "vmhost.example");
 	CHECK_STR(c.state_dir, "/srv/vmscale");
@@ -1168,6 +1174,8 @@ test_example(void)
 	CHECK(c.busy_threshold == d.busy_threshold);
 	CHECK_INT(c.http_max_connections, d.http_max_connections);
 	CHECK_INT(c.http_timeout_s, d.http_timeout_s);
+	CHECK_INT(c.http_per_address, d.http_per_address);
+	CHECK_INT(c.http_header_timeout_s, d.http_header_timeout_s);
 	CHECK_STR(c.state_dir, d.state_dir);
 	CHECK(memcmp(&c.analysis, &d.analysis, sizeof(c.analysis)) == 0);
 	CHECK_STR(c.control_socket, d.control_socket);

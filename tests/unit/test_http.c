@@ -334,6 +334,76 @@ test_limits_and_staleness(void)
 	vms_http_stop(h);
 }
 
+/* A connection from a loopback address other than 127.0.0.1, reads bounded to 3 s; -1 if
+ * this host cannot bind it. */
+static int
+connect_from(int port, const char *from)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in src = {.sin_family = AF_INET};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, from, &src.sin_addr);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct timeval tv = {.tv_sec = 3};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One address holds at most its share; another is served; headers dribbled a byte at a time
+ * are cut at their deadline although the connection is never idle for the idle timeout. */
+static void
+test_per_address_and_header_deadline(void)
+{
+	int port = free_port();
+	char spec[32];
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	struct vms_http *h = vms_http_start(&(struct vms_http_options){.listen = spec,
+	                                                               .max_connections = 4,
+	                                                               .per_address = 2,
+	                                                               .timeout_s = 10,
+	                                                               .header_timeout_s = 1});
+	if (!CHECK(h != NULL))
+		return;
+	vms_http_publish(h, strdup("m 1\n"), 4, strdup("<p>hi</p>"), 9);
+	int slow[2] = {connect_from(port, "127.0.0.2"), connect_from(port, "127.0.0.2")};
+	if (slow[0] < 0 || slow[1] < 0) {
+		fprintf(stderr, "  cannot connect from 127.0.0.2: skipped\n");
+		vms_http_stop(h);
+		return;
+	}
+	double t0 = now_s();
+	usleep(100000); /* let the server accept both */
+	char c;
+	int third = connect_from(port, "127.0.0.2");
+	CHECK(third >= 0 && read(third, &c, 1) == 0); /* closed at accept */
+	close(third);
+	char *r = request(port, "GET /metrics HTTP/1.0\r\n\r\n");
+	CHECK(strstr(r, " 200 ") != NULL);
+	free(r);
+	/* A byte every 0.2 s until just before the deadline (none after: no SIGPIPE). */
+	for (int i = 0; now_s() - t0 < 0.8; i++) {
+		CHECK(send(slow[0], &"GET /metrics"[i % 12], 1, MSG_NOSIGNAL) == 1);
+		usleep(200000);
+	}
+	CHECK(read(slow[0], &c, 1) == 0 && read(slow[1], &c, 1) == 0);
+	double took = now_s() - t0;
+	if (!CHECK(took >= 0.9 && took < 2.5))
+		fprintf(stderr, "  slow headers cut after %.2f s, want about 1\n", took);
+	close(slow[0]);
+	close(slow[1]);
+	struct vms_http_refusals ref;
+	vms_http_get_refusals(h, &ref);
+	CHECK_INT(ref.per_address_limit, 1);
+	CHECK_INT(ref.total_limit, 0);
+	CHECK_INT(ref.header_timeout, 2);
+	vms_http_stop(h);
+}
+
 /* Runs a shell command; its exit status. */
 static int
 run(const char *cmd)
@@ -463,6 +533,7 @@ main(void)
 	test_parse_listen();
 	test_serving();
 	test_limits_and_staleness();
+	test_per_address_and_header_deadline();
 	test_tls();
 	return check_done("test_http");
 }
