@@ -373,7 +373,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
  * libmicrohttpd's messages: each one while starting (they say why it failed), then at a
  * bounded rate, since a client can provoke them at will.
  */
-static void
+static void __attribute__((format(printf, 2, 0)))
 on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
 	struct vms_http *h = cls;
