@@ -68,6 +68,7 @@ struct vmscaled {
 	struct job refresh, host, tick, watchdog, save;
 	struct vms_registry *registry; /* every producer's metric families, in exposition order */
 	struct vms_analysis_source analysis_source;
+	uint64_t analysed_generation; /* the store's generation the analysis last saw */
 	char status[160];
 };
 
@@ -177,6 +178,18 @@ save_state(struct vmscaled *v)
 	vms_analysis_save(v->analysis, v->state_path, realtime_s(), err, sizeof(err));
 }
 
+/* The analysis, when the store changed or something in it falls due with time alone: an
+ * update that finds nothing new is skipped. */
+static void
+analyse(struct vmscaled *v, uint64_t now)
+{
+	if (v->store.generation == v->analysed_generation &&
+	    now < vms_analysis_next_due_ns(v->analysis))
+		return;
+	v->analysed_generation = v->store.generation;
+	vms_analysis_update(v->analysis, &v->store, now, realtime_s());
+}
+
 static void
 run_jobs(struct vmscaled *v)
 {
@@ -196,7 +209,7 @@ run_jobs(struct vmscaled *v)
 	if (job_due(&v->tick, now) && !refreshed)
 		vms_channels_sync(v->channels); /* reconnects whose backoff expired */
 	vms_channels_tick(v->channels, now); /* active probe runs: start the due, end the stuck */
-	vms_analysis_update(v->analysis, &v->store, now, realtime_s());
+	analyse(v, now);
 	if (job_due(&v->save, now))
 		save_state(v);
 	if (v->watchdog.interval_ns && job_due(&v->watchdog, now))

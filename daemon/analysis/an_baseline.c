@@ -156,8 +156,8 @@ an_cpu_model_error(const struct vms_analysis *a, const struct an_domain *d, doub
 	return true;
 }
 
-/* Resets the baselines when the domain now runs with other vCPUs, memory or probe. */
-void
+/* Resets the baselines when the domain now runs with other vCPUs, memory or probe: true then. */
+bool
 an_check_signature(struct an_domain *ad, const struct vms_domain *d)
 {
 	unsigned vcpus = d->stats.have_cpu ? d->stats.nvcpu : 0;
@@ -187,4 +187,5 @@ an_check_signature(struct an_domain *ad, const struct vms_domain *d)
 		ad->sig_mem_kib = mem;
 	if (*probe)
 		snprintf(ad->sig_probe, sizeof(ad->sig_probe), "%.63s", probe);
+	return *why != '\0';
 }

@@ -74,6 +74,7 @@ baseline_verb(struct vms_analysis *a, struct an_domain *d, unsigned p, const cha
 			return 0;
 		}
 		pr->pinned = true;
+		an_changed_pending(a);
 		vms_buf_printf(out, "pinned %s %s at %.9g (N_up %u)\n", d->name,
 		               vms_an_probe_name(p), pr->baseline, pr->baseline_n_up);
 		return 1;
@@ -83,6 +84,7 @@ baseline_verb(struct vms_analysis *a, struct an_domain *d, unsigned p, const cha
 			return 0;
 		pr->pinned = false;
 		an_choose_baseline(a, pr);
+		an_changed_pending(a); /* the slowdown against the baseline chosen again */
 		vms_buf_printf(out, "unpinned %s %s\n", d->name, vms_an_probe_name(p));
 		return 1;
 	}
@@ -92,6 +94,7 @@ baseline_verb(struct vms_analysis *a, struct an_domain *d, unsigned p, const cha
 		an_log_transition(d, p, pr->severity, VMS_AN_OK, pr->slowdown, 0,
 		                  "baseline reset by an operator");
 	an_reset_probe(pr);
+	an_changed_pending(a);
 	vms_buf_printf(out, "reset %s %s\n", d->name, vms_an_probe_name(p));
 	return 1;
 }
@@ -101,7 +104,6 @@ vms_analysis_control(void *opaque, int argc, char **argv, struct vms_buf *out, c
                      size_t errsz)
 {
 	struct vms_analysis *a = opaque;
-	a->generation++;
 	if (argc >= 1 && strcmp(argv[0], "status") == 0 && argc == 1) {
 		control_status(a, out);
 		return 0;

@@ -45,6 +45,7 @@ an_track_hypervisor(struct vms_analysis *a, const struct vms_store *st, size_t n
 	uint64_t total = busy + h->cpu_ticks_idle + h->cpu_ticks_iowait;
 	if (a->have_host_prev && total == a->host_prev_total)
 		return; /* no new host sample */
+	an_changed(a);  /* the hypervisor overhead and M_tool series take it in */
 	if (a->have_host_prev && total > a->host_prev_total && busy >= a->host_prev_busy &&
 	    a->vcpu_acc_valid && n_up == a->host_prev_n_up && a->cfg.host_cpus) {
 		double tps = (double)h->ticks_per_second;

@@ -80,15 +80,27 @@ nearest(const struct vms_window *w, uint64_t at_ns, double *v)
 	return best_gap <= AN_PAIR_MAX_GAP_NS;
 }
 
+static bool
+same_suspects(const struct an_suspect *x, unsigned nx, const struct an_suspect *y, unsigned ny)
+{
+	if (nx != ny)
+		return false;
+	for (unsigned i = 0; i < nx; i++)
+		if (x[i].resource != y[i].resource || x[i].score != y[i].score ||
+		    strcmp(x[i].name, y[i].name) != 0)
+			return false;
+	return true;
+}
+
 /*
  * CPI²'s antagonist search: for a victim over its warning threshold, the correlation of its
  * per-sample slowdown (on its worst probe) with each neighbour's host-side use of CPU, block
- * and network at the same moments. The top AN_SUSPECTS positive correlations are kept.
+ * and network at the same moments. The top AN_SUSPECTS positive correlations are kept (the
+ * victim comes in with none).
  */
 static void
 find_suspects(struct vms_analysis *a, struct an_domain *victim)
 {
-	an_clear_suspects(victim);
 	unsigned worst = VMS_AN_PROBE_COUNT;
 	double worst_s = 0;
 	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
@@ -147,8 +159,21 @@ an_update_suspects(struct vms_analysis *a, uint64_t now_ns)
 	/* Suspects once per collection interval at most: they follow the resource samples. */
 	if (now_ns - a->interference_at_ns >= a->cfg.interval_ns || !a->interference_at_ns) {
 		a->interference_at_ns = now_ns;
-		for (size_t i = 0; i < a->ndomains; i++)
-			if (a->domains[i]->present)
-				find_suspects(a, a->domains[i]);
+		for (size_t i = 0; i < a->ndomains; i++) {
+			struct an_domain *d = a->domains[i];
+			if (!d->present)
+				continue;
+			struct an_suspect old[AN_SUSPECTS];
+			unsigned nold = d->nsuspects;
+			memcpy(old, d->suspects, sizeof(old));
+			d->nsuspects = 0;
+			find_suspects(a, d);
+			if (!same_suspects(old, nold, d->suspects, d->nsuspects))
+				an_changed(a);
+			for (unsigned k = 0; k < nold; k++)
+				free(old[k].name);
+		}
 	}
+	/* The next search falls due with time alone; it keeps the cadence of one per interval. */
+	an_due_at(a, a->interference_at_ns + a->cfg.interval_ns);
 }

@@ -71,7 +71,8 @@ struct an_domain {
 	uint64_t sig_mem_kib;
 	char sig_probe[64];
 	double last_seen_unix;
-	bool present; /* running at the last update */
+	bool present;     /* running at the last update */
+	bool was_present; /* running at the update before: a change shows in the exposition */
 	bool id_known;
 	int seen_id;
 	/* Startup: from the moment we see the domain start to its probe's first hello. */
@@ -123,9 +124,39 @@ struct vms_analysis {
 	uint64_t saves_ok, saves_failed;
 	double last_save_unix;
 	int load_result;     /* -2 not tried, -1 unusable, 0 loaded, 1 none */
-	uint64_t generation; /* bumped by every call that may change what is rendered */
+	uint64_t generation; /* moves when what vms_analysis_render writes may have changed */
+	/* The store's domain count at the last update: the capacity headroom counts from it. */
+	size_t rendered_n_up;
+	/* When an update changes something through time alone (window, alert-for, retention,
+	 * suspects, startup give-up): vms_analysis_next_due_ns. */
+	uint64_t next_due_ns;
+	bool update_pending; /* a change the next update must see (control, configuration, load) */
 	struct vms_complaint save_complaint;
 };
+
+/* What vms_analysis_render writes changed. */
+static inline void
+an_changed(struct vms_analysis *a)
+{
+	a->generation++;
+}
+
+/* A change an update must follow up on (slowdowns against a new baseline, new thresholds):
+ * rendered now, and the next update is due at once. */
+static inline void
+an_changed_pending(struct vms_analysis *a)
+{
+	a->generation++;
+	a->update_pending = true;
+}
+
+/* Something the update does through time alone happens at at_ns. */
+static inline void
+an_due_at(struct vms_analysis *a, uint64_t at_ns)
+{
+	if (at_ns < a->next_due_ns)
+		a->next_due_ns = at_ns;
+}
 
 /* ---------------------------------------------------------------- probes and domains */
 
@@ -156,8 +187,8 @@ void an_choose_baseline(const struct vms_analysis *a, struct an_probe *p);
 /* One probe value into its N_up bucket, the slowdown window and the overhead. */
 void an_feed(struct vms_analysis *a, struct an_probe *p, unsigned probe, double v, uint64_t at_ns,
              uint32_t n_up, bool neighbours_busy);
-/* Resets the baselines when the domain now runs with other vCPUs, memory or probe. */
-void an_check_signature(struct an_domain *ad, const struct vms_domain *d);
+/* Resets the baselines when the domain now runs with other vCPUs, memory or probe: true then. */
+bool an_check_signature(struct an_domain *ad, const struct vms_domain *d);
 /* The bucket means against N_up, over buckets with enough samples: vms_fit_linear's result. */
 int an_probe_linearity(const struct vms_analysis *a, const struct an_probe *p, struct vms_fit *f);
 /* The RMS relative error of the CPU-work slowdown against seed 001's model. */
@@ -169,10 +200,12 @@ const char *an_severity_name(enum vms_an_severity s);
 /* Logs an alert's change; n_up 0 when not known to the caller, why NULL when it needs none. */
 void an_log_transition(const struct an_domain *d, unsigned probe, enum vms_an_severity from,
                        enum vms_an_severity to, double slowdown, size_t n_up, const char *why);
-/* The hysteresis of one probe's alert against its current slowdown. */
-void an_evaluate_alert(const struct vms_analysis *a, struct an_domain *d, unsigned probe,
-                       uint64_t now_ns, size_t n_up);
-/* Each probe of a running domain: its new value fed in, its slowdown, its alert. */
+/* The hysteresis of one probe's alert against its current slowdown; notes when alert-for
+ * would make it fire and marks a change of severity. */
+void an_evaluate_alert(struct vms_analysis *a, struct an_domain *d, unsigned probe, uint64_t now_ns,
+                       size_t n_up);
+/* Each probe of a running domain: its new value fed in, its slowdown, its alert; marks what
+ * changed and notes when the window next loses a value. */
 void an_update_probes(struct vms_analysis *a, struct an_domain *ad, const struct vms_domain *d,
                       uint64_t now_ns, size_t n_up, bool neighbours_busy);
 /* A domain stopped: its alerts end, its slowdown window empties. */
@@ -209,7 +242,8 @@ void an_clear_suspects(struct an_domain *d);
 /* Host-side resource use of a running domain between its consecutive statistics. */
 void an_track_resources(struct vms_analysis *a, struct an_domain *ad, const struct vms_domain *d,
                         uint64_t now_ns);
-/* The suspects of every running domain, at most once per collection interval. */
+/* The suspects of every running domain, at most once per collection interval (noted as due);
+ * marks a change when they differ. */
 void an_update_suspects(struct vms_analysis *a, uint64_t now_ns);
 
 #endif

@@ -379,7 +379,7 @@ int
 vms_analysis_deserialize(struct vms_analysis *a, const char *payload, size_t len, char *err,
                          size_t errsz)
 {
-	a->generation++;
+	an_changed_pending(a);
 	struct reader r = {.fresh = vms_analysis_new(&a->cfg), .err = err, .errsz = errsz};
 	char *text = vms_xcalloc(len + 1, 1);
 	memcpy(text, payload, len);
@@ -402,7 +402,7 @@ int
 vms_analysis_save(struct vms_analysis *a, const char *path, double now_unix, char *err,
                   size_t errsz)
 {
-	a->generation++;
+	an_changed(a); /* the save counters */
 	struct vms_buf b;
 	vms_buf_init(&b);
 	vms_analysis_serialize(a, &b);
@@ -424,7 +424,7 @@ vms_analysis_save(struct vms_analysis *a, const char *path, double now_unix, cha
 int
 vms_analysis_load(struct vms_analysis *a, const char *path)
 {
-	a->generation++;
+	an_changed_pending(a);
 	char err[256] = "", bad[4096];
 	char *payload = NULL;
 	size_t len = 0;

@@ -41,8 +41,8 @@ an_log_transition(const struct an_domain *d, unsigned probe, enum vms_an_severit
  * warning threshold. No fresh value: the state holds.
  */
 void
-an_evaluate_alert(const struct vms_analysis *a, struct an_domain *d, unsigned probe,
-                  uint64_t now_ns, size_t n_up)
+an_evaluate_alert(struct vms_analysis *a, struct an_domain *d, unsigned probe, uint64_t now_ns,
+                  size_t n_up)
 {
 	struct an_probe *p = &d->probes[probe];
 	double s = p->slowdown;
@@ -65,7 +65,35 @@ an_evaluate_alert(const struct vms_analysis *a, struct an_domain *d, unsigned pr
 	if (to != p->severity) {
 		an_log_transition(d, probe, p->severity, to, s, n_up, NULL);
 		p->severity = to;
+		an_changed(a);
 	}
+	/* A condition held long enough fires with no new value: time alone. */
+	if (p->crit_since_ns && p->severity < VMS_AN_CRITICAL)
+		an_due_at(a, p->crit_since_ns + a->cfg.alert_for_ns);
+	if (p->warn_since_ns && p->severity < VMS_AN_WARNING)
+		an_due_at(a, p->warn_since_ns + a->cfg.alert_for_ns);
+}
+
+/* The moment the oldest value in the window (at or after since_ns) leaves it, which may move
+ * the median; UINT64_MAX when the window holds none. */
+static uint64_t
+window_turns_at(const struct vms_window *w, uint64_t since_ns, uint64_t window_ns)
+{
+	uint64_t oldest = UINT64_MAX;
+	for (unsigned i = 0; i < w->n; i++) {
+		uint64_t at;
+		vms_window_get(w, i, &at, NULL);
+		if (at >= since_ns && at < oldest)
+			oldest = at;
+	}
+	/* vms_window_median keeps a value while at >= now - window. */
+	return oldest == UINT64_MAX ? oldest : oldest + window_ns + 1;
+}
+
+static bool
+same_value(double x, double y)
+{
+	return x == y || (isnan(x) && isnan(y));
 }
 
 /* Each probe's new value fed in (if any), its slowdown over the window, its alert. */
@@ -79,10 +107,16 @@ an_update_probes(struct vms_analysis *a, struct an_domain *ad, const struct vms_
 		if (pv && pv->have && pv->at_ns > pr->fed_at_ns) {
 			pr->fed_at_ns = pv->at_ns;
 			an_feed(a, pr, p, pv->value, pv->at_ns, (uint32_t)n_up, neighbours_busy);
+			an_changed(a); /* fed or not (a value an_feed refuses): when in doubt */
 		}
 		uint64_t since = now_ns > a->cfg.window_ns ? now_ns - a->cfg.window_ns : 0;
 		double cur = vms_window_median(&pr->recent, since, NULL);
-		pr->slowdown = pr->have_baseline ? an_oriented(p, pr->baseline, cur) : NAN;
+		double slowdown = pr->have_baseline ? an_oriented(p, pr->baseline, cur) : NAN;
+		if (!same_value(slowdown, pr->slowdown))
+			an_changed(a);
+		pr->slowdown = slowdown;
+		if (pr->have_baseline)
+			an_due_at(a, window_turns_at(&pr->recent, since, a->cfg.window_ns));
 		an_evaluate_alert(a, ad, p, now_ns, n_up);
 	}
 }

@@ -164,6 +164,7 @@ vms_analysis_new(const struct vms_analysis_config *cfg)
 	vms_keyindex_init(&a->index, offsetof(struct an_domain, key));
 	a->overhead_cores = NAN;
 	a->load_result = -2;
+	a->update_pending = true;
 	return a;
 }
 
@@ -182,7 +183,7 @@ vms_analysis_free(struct vms_analysis *a)
 void
 vms_analysis_set_config(struct vms_analysis *a, const struct vms_analysis_config *cfg)
 {
-	a->generation++;
+	an_changed_pending(a); /* thresholds, host CPUs; alerts judged again */
 	bool fewer = cfg->max_buckets < a->cfg.max_buckets;
 	unsigned old_cap = a->cfg.max_buckets;
 	a->cfg = *cfg;
@@ -221,8 +222,11 @@ track_startup(struct vms_analysis *a, struct an_domain *ad, const struct vms_dom
 			ad->have_startup = true;
 			ad->startup_s = (double)(d->probe.hello_at_ns - ad->start_ns) / NS_PER_S;
 			an_host_feed(&a->host[AN_HOST_STARTUP], ad->start_n_up, ad->startup_s);
+			an_changed(a);
 		} else if (now_ns - ad->start_ns > AN_STARTUP_GIVE_UP_NS) {
 			ad->awaiting_report = false;
+		} else {
+			an_due_at(a, ad->start_ns + AN_STARTUP_GIVE_UP_NS + 1);
 		}
 	}
 }
@@ -240,11 +244,15 @@ update_domain(struct vms_analysis *a, const struct vms_store *st, const struct v
 	if (strcmp(ad->name, d->name) != 0) {
 		free(ad->name);
 		ad->name = vms_xstrdup(d->name);
+		an_changed(a);
 	}
+	if (is_new || !ad->was_present)
+		an_changed(a); /* its series appear */
 	ad->present = true;
 	ad->last_seen_unix = now_unix;
 	track_startup(a, ad, d, is_new, now_ns, n_up);
-	an_check_signature(ad, d);
+	if (an_check_signature(ad, d))
+		an_changed(a);
 	an_track_resources(a, ad, d, now_ns);
 	double u = d->vcpu_utilization;
 	bool self_busy = !isnan(u) && u > st->busy_threshold;
@@ -254,20 +262,30 @@ update_domain(struct vms_analysis *a, const struct vms_store *st, const struct v
 
 /* Stopped domains: their alerts end; their state is kept for retention_s. */
 static void
-stop_absent(struct vms_analysis *a, double now_unix, size_t n_up)
+stop_absent(struct vms_analysis *a, uint64_t now_ns, double now_unix, size_t n_up)
 {
 	for (size_t i = a->ndomains; i-- > 0;) {
 		struct an_domain *ad = a->domains[i];
 		if (ad->present)
 			continue;
+		if (ad->was_present)
+			an_changed(a); /* its series go */
 		if (ad->have_prev)
 			a->vcpu_acc_valid = false;
 		ad->have_prev = false;
 		ad->awaiting_report = false;
 		an_clear_suspects(ad);
 		an_end_alerts(ad, n_up);
-		if (now_unix - ad->last_seen_unix > (double)a->cfg.retention_s)
+		double away_s = now_unix - ad->last_seen_unix;
+		if (away_s > (double)a->cfg.retention_s) {
 			an_remove_domain_at(a, i);
+			an_changed(a);
+		} else {
+			/* Wall-clock retention on the monotonic clock: a second late at most. */
+			double left_s = (double)a->cfg.retention_s - away_s;
+			if (left_s < 1e9) /* else: beyond any uptime */
+				an_due_at(a, now_ns + (uint64_t)(left_s * NS_PER_S) + NS_PER_S);
+		}
 	}
 }
 
@@ -275,16 +293,29 @@ void
 vms_analysis_update(struct vms_analysis *a, const struct vms_store *st, uint64_t now_ns,
                     double now_unix)
 {
-	a->generation++;
+	a->next_due_ns = UINT64_MAX;
+	a->update_pending = false;
+	if (st->ndomains != a->rendered_n_up) {
+		a->rendered_n_up = st->ndomains; /* the capacity headroom counts from it */
+		an_changed(a);
+	}
 	size_t busy = vms_store_domains_busy(st);
-	for (size_t i = 0; i < a->ndomains; i++)
+	for (size_t i = 0; i < a->ndomains; i++) {
+		a->domains[i]->was_present = a->domains[i]->present;
 		a->domains[i]->present = false;
+	}
 	for (size_t i = 0; i < st->ndomains; i++)
 		update_domain(a, st, st->domains[i], now_ns, now_unix, busy);
 	an_track_hypervisor(a, st, st->ndomains);
-	stop_absent(a, now_unix, st->ndomains);
+	stop_absent(a, now_ns, now_unix, st->ndomains);
 	an_update_suspects(a, now_ns);
 	a->updated_once = true;
+}
+
+uint64_t
+vms_analysis_next_due_ns(const struct vms_analysis *a)
+{
+	return a->update_pending ? 0 : a->next_due_ns;
 }
 
 /* ---------------------------------------------------------------- views */

@@ -129,8 +129,15 @@ int vms_analysis_deserialize(struct vms_analysis *a, const char *payload, size_t
 int vms_analysis_control(void *opaque, int argc, char **argv, struct vms_buf *out, char *err,
                          size_t errsz);
 
-/* Moves whenever a call may have changed what vms_analysis_render writes. */
+/* Moves whenever a call may have changed what vms_analysis_render writes, and only then: an
+ * update that finds nothing new leaves it where it was. */
 uint64_t vms_analysis_generation(const struct vms_analysis *a);
+
+/* The earliest monotonic time at which an update would change something through time alone
+ * (a value leaving the slowdown window, alert-for elapsing, the suspects' interval, retention);
+ * 0 when a change (control, configuration, load) awaits an update. Until then, an update with
+ * a store that has not changed finds nothing new and can be skipped. */
+uint64_t vms_analysis_next_due_ns(const struct vms_analysis *a);
 
 /* The analysis families as a metrics source: the analysis and the store it judges. */
 struct vms_analysis_source {

@@ -31,12 +31,6 @@ unix_now(void)
 	return 1700000000.0 + (double)(now / 1000000000ull);
 }
 
-static void
-update(struct vms_analysis *a, const struct vms_store *st)
-{
-	vms_analysis_update(a, st, now, unix_now());
-}
-
 static const char *
 uuid_of(unsigned i)
 {
@@ -67,15 +61,6 @@ put(struct vms_domain *d, enum vms_op op, double v)
 	d->probe.ops[op] = (struct vms_probe_value){true, v, now};
 }
 
-/* One step of the clock, a fresh cpu_work value, one update. */
-static void
-sample(struct vms_analysis *a, struct vms_store *st, struct vms_domain *d, double v, uint64_t dt)
-{
-	now += dt;
-	put(d, VMS_OP_CPU_WORK, v);
-	update(a, st);
-}
-
 static char *
 render(const struct vms_analysis *a, const struct vms_store *st)
 {
@@ -87,6 +72,30 @@ render(const struct vms_analysis *a, const struct vms_store *st)
 		memcpy(s, b.data, b.len);
 	vms_buf_free(&b);
 	return s;
+}
+
+/* Every update of every test: one that leaves the generation alone changes nothing rendered. */
+static void
+update(struct vms_analysis *a, const struct vms_store *st)
+{
+	uint64_t g = vms_analysis_generation(a);
+	char *before = render(a, st);
+	vms_analysis_update(a, st, now, unix_now());
+	if (vms_analysis_generation(a) == g) {
+		char *after = render(a, st);
+		CHECK_STR(after, before);
+		free(after);
+	}
+	free(before);
+}
+
+/* One step of the clock, a fresh cpu_work value, one update. */
+static void
+sample(struct vms_analysis *a, struct vms_store *st, struct vms_domain *d, double v, uint64_t dt)
+{
+	now += dt;
+	put(d, VMS_OP_CPU_WORK, v);
+	update(a, st);
 }
 
 static bool
@@ -1377,6 +1386,81 @@ test_hypervisor(void)
 	vms_store_fini(&st);
 }
 
+/* An update that finds nothing new leaves the generation where it was (no re-render every
+ * tick); a new sample moves it, and so does an alert that falls due through time alone. */
+static void
+test_generation_on_change(void)
+{
+	struct vms_analysis_config c;
+	config(&c);
+	c.min_samples = 3;
+	c.window_ns = S(60);
+	c.alert_for_ns = S(30);
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *d = add(&st, 1, "a");
+	struct vms_analysis *a = vms_analysis_new(&c);
+	CHECK(vms_analysis_next_due_ns(a) == 0); /* never updated: due at once */
+	/* The baseline: 100 at N_up 1. */
+	for (int i = 0; i < 3; i++)
+		sample(a, &st, d, 100, S(1));
+	now += S(1);
+	update(a, &st);
+	uint64_t g = vms_analysis_generation(a);
+	char *before = render(a, &st);
+	now += S(1);
+	update(a, &st);
+	now += S(1);
+	update(a, &st);
+	CHECK(vms_analysis_generation(a) == g);
+	CHECK(vms_analysis_next_due_ns(a) > now);
+	char *after = render(a, &st);
+	CHECK_STR(after, before); /* what the generation vouches for */
+	free(before);
+	free(after);
+	struct vms_buf out;
+	char err[256];
+	vms_buf_init(&out);
+	CHECK_INT(control(a, &out, err, sizeof(err), 1, "status"), 0);
+	CHECK_INT(control(a, &out, err, sizeof(err), 2, "baseline", "list"), 0);
+	CHECK(vms_analysis_generation(a) == g);
+	CHECK(vms_analysis_next_due_ns(a) > now);
+
+	sample(a, &st, d, 100, S(1)); /* a new sample */
+	CHECK(vms_analysis_generation(a) != g);
+
+	add(&st, 2, "b");
+	sample(a, &st, d, 62.5, S(61)); /* the window holds only it: slowdown 1.6 */
+	uint64_t over_since = now;
+	now += S(1);
+	update(a, &st);
+	g = vms_analysis_generation(a);
+	now += S(1);
+	update(a, &st);
+	CHECK(vms_analysis_generation(a) == g);
+	CHECK(vms_analysis_next_due_ns(a) <= over_since + S(30));
+	now = over_since + S(30) - 1; /* alert-for not quite held */
+	update(a, &st);
+	CHECK(vms_analysis_generation(a) == g);
+	char *t = render(a, &st);
+	CHECK_INT(count_prefix(t, "vmscale_alert{"), 0);
+	free(t);
+	now = over_since + S(30); /* held: the alert fires with no new sample */
+	update(a, &st);
+	CHECK(vms_analysis_generation(a) != g);
+	t = render(a, &st);
+	HAS(t, "vmscale_alert{domain=\"a\",probe=\"cpu_work\",severity=\"warning\"} 1");
+	free(t);
+
+	g = vms_analysis_generation(a);
+	CHECK_INT(control(a, &out, err, sizeof(err), 3, "baseline", "pin", "a"), 0);
+	CHECK(vms_analysis_generation(a) != g);
+	CHECK(vms_analysis_next_due_ns(a) == 0); /* the next update must see it */
+	vms_buf_free(&out);
+	vms_analysis_free(a);
+	vms_store_fini(&st);
+}
+
 int
 main(void)
 {
@@ -1395,5 +1479,6 @@ main(void)
 	test_persistence();
 	test_startup();
 	test_hypervisor();
+	test_generation_on_change();
 	return check_done("test_analysis");
 }
