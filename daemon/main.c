@@ -595,7 +595,7 @@ start_collection(struct vmscaled *v)
 	/* One persistent connection per URI, each with its own backoff and events. */
 	for (unsigned i = 0; i < v->cfg.nuris; i++)
 		v->libvirt[v->nlibvirt++] =
-		    vms_libvirt_new(v->cfg.uris[i], &v->store, on_domains_changed, &v);
+		    vms_libvirt_new(v->cfg.uris[i], &v->store, on_domains_changed, v);
 	v->channels = vms_channels_new(&v->store);
 	if (vms_channels_set_filter(v->channels, v->cfg.probe_domains, err, sizeof(err)) < 0) {
 		vms_err("probe-domains: %s", err);
