@@ -45,13 +45,13 @@ chan_where(const struct chan *ch)
 void
 chan_log_conn(struct chan *ch, const char *fmt, ...)
 {
+	if (ch->conn_lines++ == 0)
+		ch->conn_burst_ns = vms_monotonic_ns();
 	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (ch->conn_lines++ == 0)
-		ch->conn_burst_ns = vms_monotonic_ns();
 	if (ch->conn_lines <= CONN_LINES_FREE)
 		vms_log(LOG_INFO, ch->name, "%s", msg);
 	else
