@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +29,49 @@
 /* Intervals of silence after connecting before we say the probe is not talking. */
 #define SILENT_INTERVALS 3
 
+/* Connection lines written plainly before the rest are rate-limited: a probe restart's worth
+ * (closed or replaced, connected over, hello). A connection that says hello and holds for
+ * CONN_STEADY_NS ends the burst. */
+#define CONN_LINES_FREE 4
+#define CONN_STEADY_NS (60 * NS_PER_S)
+
 /* For log lines: the socket path, or the transport of an accepted connection. */
 const char *
 chan_where(const struct chan *ch)
 {
 	return ch->accepted || !ch->path ? ch->transport : ch->path;
+}
+
+void
+chan_log_conn(struct chan *ch, const char *fmt, ...)
+{
+	if (ch->conn_lines++ == 0)
+		ch->conn_burst_ns = vms_monotonic_ns();
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ch->conn_lines <= CONN_LINES_FREE)
+		vms_log(LOG_INFO, ch->name, "%s", msg);
+	else
+		vms_complain(&ch->conn_complaint, LOG_WARNING, ch->name,
+		             "%s (the probe keeps reconnecting: such lines rate-limited)", msg);
+}
+
+/* A connection that said hello and held for CONN_STEADY_NS ends a burst of connection lines. */
+static void
+chan_check_steady(struct chan *ch, const struct vms_domain *d, uint64_t now_ns)
+{
+	if (ch->conn_lines == 0 || ch->fd < 0 || !d->probe.hello ||
+	    now_ns - ch->connected_at_ns < CONN_STEADY_NS)
+		return;
+	vms_complain_recovered(&ch->conn_complaint, ch->name,
+	                       "probe connection over %s steady again after %u connection events "
+	                       "in %llu s",
+	                       chan_where(ch), ch->conn_lines,
+	                       (unsigned long long)((now_ns - ch->conn_burst_ns) / NS_PER_S));
+	ch->conn_lines = 0;
 }
 
 struct vms_channels *
@@ -155,7 +194,7 @@ on_readable(int watch, int fd, int events, void *opaque)
 		closed = true;
 	}
 	if (closed) {
-		vms_log(LOG_INFO, ch->name, "probe channel %s closed", chan_where(ch));
+		chan_log_conn(ch, "probe channel %s closed", chan_where(ch));
 		bool was_accepted = ch->accepted;
 		chan_close(ch);
 		/* An accepted connection is the guest's to remake; a unix channel is ours. */
@@ -299,8 +338,8 @@ vms_channels_attach(struct vms_channels *c, const char *key, int fd, const char 
 	struct chan *ch = chan_get(c, d);
 	if (ch->fd >= 0) {
 		/* The newer connection wins: a restarted probe's old one may be half-open. */
-		vms_log(LOG_INFO, ch->name, "probe channel %s replaced by a %s connection",
-		        chan_where(ch), transport);
+		chan_log_conn(ch, "probe channel %s replaced by a %s connection", chan_where(ch),
+		              transport);
 		chan_close(ch);
 	}
 	ch->accepted = true;
@@ -311,7 +350,7 @@ vms_channels_attach(struct vms_channels *c, const char *key, int fd, const char 
 		errno = EIO;
 		return -1;
 	}
-	vms_log(LOG_INFO, ch->name, "probe connected over %s", transport);
+	chan_log_conn(ch, "probe connected over %s", transport);
 	return 0;
 }
 
@@ -325,6 +364,7 @@ vms_channels_connected(const struct vms_channels *c, const char *key)
 void
 vms_channels_sync(struct vms_channels *c)
 {
+	uint64_t now = vms_monotonic_ns();
 	/* Close channels whose domain vanished or whose socket path changed (domain restart). */
 	for (size_t i = 0; i < c->n;) {
 		struct chan *ch = c->chans[i];
@@ -333,13 +373,13 @@ vms_channels_sync(struct vms_channels *c)
 		                         : d && wanted(c, d) && ch->path &&
 		                               strcmp(d->channel_path, ch->path) == 0;
 		if (keep) {
+			chan_check_steady(ch, d, now);
 			i++;
 			continue;
 		}
 		chan_free(ch);
 		c->chans[i] = c->chans[--c->n];
 	}
-	uint64_t now = vms_monotonic_ns();
 	for (size_t i = 0; i < c->store->ndomains; i++) {
 		struct vms_domain *d = c->store->domains[i];
 		bool want = wanted(c, d);

@@ -51,6 +51,11 @@ struct chan {
 	struct vms_complaint reject_complaint;
 	struct vms_complaint plaus_complaint;
 	struct vms_complaint hello_complaint;
+	/* Connection lines (connected, closed, replaced, hello): a guest makes them at will by
+	 * reconnecting, so past a restart's worth they are rate-limited (chan_log_conn). */
+	struct vms_complaint conn_complaint;
+	unsigned conn_lines;    /* connection lines since the connection was last steady */
+	uint64_t conn_burst_ns; /* when the first of them was written */
 };
 
 struct vms_channels {
@@ -68,6 +73,8 @@ struct vms_channels {
 const char *chan_where(const struct chan *ch);
 int chan_send(struct chan *ch, const char *rec, size_t len);
 struct chan *chan_find(const struct vms_channels *c, const char *uuid);
+/* An info line about the connection coming or going, rate-limited per domain. */
+void chan_log_conn(struct chan *ch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* channel_reports.c */
 void chan_count_reject(struct vms_channels *c, struct chan *ch, struct vms_domain *d,

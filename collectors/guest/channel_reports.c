@@ -188,8 +188,8 @@ accept_hello(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 	vms_psched_add(c->psched, ch->uuid, chan_runnable(c, d->probe.caps), now_ns);
 	vms_store_changed(c->store);
 	if (first)
-		vms_log(LOG_INFO, ch->name, "probe %s connected (protocol %u, caps %s)",
-		        h.probe_version, h.proto, h.caps);
+		chan_log_conn(ch, "probe %s connected (protocol %u, caps %s)", h.probe_version,
+		              h.proto, h.caps);
 	chan_send_schedule(c, ch);
 	return VMS_PROTO_OK;
 }

@@ -4,8 +4,10 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "daemon/analysis/analysis.h"
+#include "daemon/util/buf.h"
 #include "daemon/util/svgplot.h"
 
 static double
@@ -20,6 +22,21 @@ guest_busy_percent(const struct vms_domain *d)
 	return total ? 100.0 * (double)(total - idle) / (double)total : NAN;
 }
 
+/* "NAME: slowdown vs N_up"; a name too long for the title is cut between characters, never
+ * inside one, and the cut marked with an ellipsis. */
+static void
+landing_plot_title(char *title, size_t size, const char *name)
+{
+	static const char what[] = ": slowdown vs N_up", ellipsis[] = "\xe2\x80\xa6"; /* U+2026 */
+	size_t room = size - sizeof(what); /* sizeof counts the NUL */
+	if (strlen(name) <= room) {
+		snprintf(title, size, "%s%s", name, what);
+		return;
+	}
+	size_t keep = vms_utf8_prefix_len(name, room - (sizeof(ellipsis) - 1));
+	snprintf(title, size, "%.*s%s%s", (int)keep, name, ellipsis, what);
+}
+
 /* Each domain's slowdown against N_up, one line per probe with a baseline: the live seed plot. */
 static void
 landing_plot(struct vms_buf *b, const struct vms_analysis *a, const struct vms_domain *d)
@@ -27,7 +44,7 @@ landing_plot(struct vms_buf *b, const struct vms_analysis *a, const struct vms_d
 	static struct vms_svg_plot plot; /* large; the event loop is the only caller */
 	memset(&plot, 0, sizeof(plot));
 	char title[160];
-	snprintf(title, sizeof(title), "%s: slowdown vs N_up", d->name);
+	landing_plot_title(title, sizeof(title), d->name);
 	plot.title = title;
 	plot.x_label = "N_up (running domains)";
 	plot.y_label = "slowdown (1 = baseline)";

@@ -131,6 +131,20 @@ vms_buf_decimal(struct vms_buf *b, uint64_t num, unsigned frac)
 	return true;
 }
 
+size_t
+vms_utf8_prefix_len(const char *s, size_t max_bytes)
+{
+	size_t len = strnlen(s, max_bytes + 1);
+	if (len <= max_bytes)
+		return len;
+	/* s[max_bytes] is the first byte cut off: if it continues a sequence, drop that
+	 * sequence's start too (a sequence is at most 4 bytes: at most 3 continue it). */
+	size_t cut = max_bytes;
+	for (int back = 0; back < 3 && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80; back++)
+		cut--;
+	return ((unsigned char)s[cut] & 0xc0) == 0x80 ? max_bytes : cut;
+}
+
 void
 vms_buf_html(struct vms_buf *b, const char *s)
 {

@@ -61,4 +61,8 @@ void vms_buf_family(struct vms_buf *b, const char *name, const char *type, const
 /* Appends s with HTML's special characters as entities. */
 void vms_buf_html(struct vms_buf *b, const char *s);
 
+/* The length of s, or if that is over max_bytes the longest prefix of at most max_bytes that
+ * does not end inside a UTF-8 sequence: where to cut s to fit without splitting a character. */
+size_t vms_utf8_prefix_len(const char *s, size_t max_bytes);
+
 #endif

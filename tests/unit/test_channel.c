@@ -742,6 +742,55 @@ test_implausible_samples(void)
 	fake_qemu_close(&q);
 }
 
+static unsigned
+count_lines(const char *text, const char *what)
+{
+	unsigned n = 0;
+	for (const char *p = text; (p = strstr(p, what)) != NULL; p += strlen(what))
+		n++;
+	return n;
+}
+
+/*
+ * A guest that reconnects a thousand times over a listener (each time: the old connection
+ * closed, a new one, a hello) writes a handful of log lines, not thousands: the first
+ * reconnect in full, the rest rate-limited with a count.
+ */
+static void
+test_reconnect_storm(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *d = vms_store_upsert(&st, UUID, "storm1", 1);
+	struct vms_channels *c = vms_channels_new(&st);
+	struct check_capture cap;
+	check_capture_stderr(&cap);
+	unsigned attached = 0;
+	for (int i = 0; i < 1000; i++) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			break;
+		attached += vms_channels_attach(c, UUID, sv[0], "tcp") == 0;
+		line(c, "hello proto=1 probe=0.1.0 caps=cpu");
+		close(
+		    sv[1]); /* every other time the daemon sees the close; else the next replaces */
+		if (i % 2 == 0)
+			run_until(disconnected, d);
+	}
+	const char *log = check_capture_end(&cap);
+	CHECK_INT(attached, 1000);
+	unsigned lines = count_lines(log, "domain storm1: ");
+	CHECK(lines >= 3 && lines <= 6);
+	if (lines > 6)
+		fprintf(stderr, "  %u log lines for 1000 reconnects\n", lines);
+	/* The first reconnect says what happened; the rest are counted, not lost. */
+	CHECK(strstr(log, "domain storm1: probe connected over tcp") != NULL);
+	CHECK(strstr(log, "domain storm1: probe 0.1.0 connected (protocol 1, caps cpu)") != NULL);
+	CHECK(strstr(log, "rate-limited") != NULL);
+	vms_channels_free(c);
+	vms_store_fini(&st);
+}
+
 int
 main(void)
 {
@@ -756,5 +805,6 @@ main(void)
 	test_hello_storm();
 	test_cost_alternating();
 	test_implausible_samples();
+	test_reconnect_storm(); /* after test_socket: it registered the event loop */
 	return check_done("test_channel");
 }

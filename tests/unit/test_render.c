@@ -3,6 +3,7 @@
  * newline. Set VMSCALE_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +434,94 @@ test_fast_seconds(void)
 	vms_store_fini(&st);
 }
 
+/* True if s[0..len) is well-formed UTF-8: no stray or missing continuation bytes, no overlong
+ * forms, no surrogates, nothing past U+10FFFF. */
+static bool
+valid_utf8(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned c = s[i], n = c < 0x80                ? 0
+		                       : c >= 0xc2 && c < 0xe0 ? 1
+		                       : c >= 0xe0 && c < 0xf0 ? 2
+		                       : c >= 0xf0 && c < 0xf5 ? 3
+		                                               : 9;
+		if (n == 9 || i + n >= len)
+			return false;
+		unsigned cp = n ? c & (0x3f >> n) : c;
+		for (unsigned k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		static const unsigned min[] = {0, 0x80, 0x800, 0x10000};
+		if (cp < min[n] || (cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* Cutting text to a byte budget between characters, never inside one. */
+static void
+test_utf8_prefix(void)
+{
+	CHECK_INT(vms_utf8_prefix_len("abc", 5), 3);
+	CHECK_INT(vms_utf8_prefix_len("abc", 3), 3);
+	CHECK_INT(vms_utf8_prefix_len("abc", 2), 2);
+	CHECK_INT(vms_utf8_prefix_len("", 0), 0);
+	CHECK_INT(vms_utf8_prefix_len("\xc3\xa9\xc3\xa9", 3), 2); /* é é */
+	CHECK_INT(vms_utf8_prefix_len("\xc3\xa9\xc3\xa9", 2), 2);
+	CHECK_INT(vms_utf8_prefix_len("a\xe2\x80\xa6z", 1), 1); /* a … z */
+	CHECK_INT(vms_utf8_prefix_len("a\xe2\x80\xa6z", 2), 1);
+	CHECK_INT(vms_utf8_prefix_len("a\xe2\x80\xa6z", 3), 1);
+	CHECK_INT(vms_utf8_prefix_len("a\xe2\x80\xa6z", 4), 4);
+	CHECK_INT(vms_utf8_prefix_len("\xf0\x9f\x98\x80\xf0\x9f\x98\x80", 7), 4); /* two emoji */
+	CHECK_INT(vms_utf8_prefix_len("\xf0\x9f\x98\x80", 3), 0);
+	/* Malformed input (a run of continuation bytes): cut where asked, nothing worse. */
+	CHECK_INT(vms_utf8_prefix_len("\x80\x80\x80\x80\x80\x80", 5), 5);
+	/* Every budget over a mixed string ends on a boundary. */
+	const char *mixed = "x\xc3\xa9\xe2\x80\xa6\xf0\x9f\x98\x80y";
+	for (size_t max = 0; max <= strlen(mixed); max++) {
+		size_t n = vms_utf8_prefix_len(mixed, max);
+		CHECK(n <= max && valid_utf8((const unsigned char *)mixed, n));
+		CHECK(max - n < 4);
+	}
+}
+
+/* A domain name of 150 two-byte characters (300 bytes) on the landing page: its plot title
+ * is cut between characters and marked with an ellipsis; the page stays valid UTF-8. */
+static void
+test_long_utf8_name(void)
+{
+	char name[301];
+	for (int i = 0; i < 150; i++)
+		memcpy(name + 2 * i, "\xd0\xb6", 2); /* Cyrillic zhe: a 159-byte cut splits one */
+	name[300] = '\0';
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	vms_store_upsert(&st, "u-long", name, 1);
+	struct vms_analysis_config ac;
+	vms_analysis_config_defaults(&ac);
+	struct vms_analysis *an = vms_analysis_new(&ac);
+	struct vms_buf b;
+	vms_buf_init(&b);
+	vms_expo_landing(&b, &st, "v", an, 0);
+	CHECK(valid_utf8((const unsigned char *)b.data, b.len));
+	CHECK(strstr(b.data, name) != NULL); /* the table has it whole */
+	/* The title (the plot's heading and accessible name): as many whole characters as fit,
+	 * then the ellipsis. */
+	char cut[200];
+	size_t keep = 2 * ((160 - sizeof(": slowdown vs N_up") - 3) / 2);
+	snprintf(cut, sizeof(cut), "aria-label=\"%.*s\xe2\x80\xa6: slowdown vs N_up\"", (int)keep,
+	         name);
+	CHECK(strstr(b.data, cut) != NULL);
+	snprintf(cut, sizeof(cut), ">%.*s\xe2\x80\xa6: slowdown vs N_up</text>", (int)keep, name);
+	CHECK(strstr(b.data, cut) != NULL);
+	vms_buf_free(&b);
+	vms_analysis_free(an);
+	vms_store_fini(&st);
+}
+
 int
 main(void)
 {
@@ -442,5 +531,7 @@ main(void)
 	test_significant();
 	test_fast_seconds();
 	test_store();
+	test_utf8_prefix();
+	test_long_utf8_name();
 	return check_done("test_render");
 }
