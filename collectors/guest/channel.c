@@ -22,7 +22,9 @@
 #include "daemon/util/regex_bound.h"
 
 #define READ_CHUNK 4096
-#define READ_BUDGET (64 * 1024) /* per wakeup: a flooding guest cannot starve the others */
+/* Per wakeup, so that one busy channel cannot starve the others in that turn of the loop; a
+ * domain's rate is bounded by its buckets (channel_throttle.c). */
+#define READ_BUDGET (64 * 1024)
 #define BACKOFF_MIN_NS (1 * NS_PER_S)
 #define BACKOFF_MAX_NS (30 * NS_PER_S)
 
@@ -111,6 +113,7 @@ chan_close(struct chan *ch)
 	}
 	ch->seq_valid = false;
 	ch->cpu_seen = false;
+	ch->throttled = false; /* its watch is gone; the buckets stay the domain's */
 	vms_linebuf_reset(&ch->lines);
 	chan_run_abandon(ch);
 	vms_psched_remove(ch->owner->psched, ch->uuid);
@@ -156,6 +159,7 @@ static void
 on_line(void *opaque, const char *line, size_t len)
 {
 	struct line_ctx *lc = opaque;
+	vms_bucket_take(&lc->ch->records, 1);
 	vms_channels_handle_line(lc->ch->owner, lc->ch->uuid, line, len, lc->now_ns);
 }
 
@@ -164,6 +168,7 @@ on_line_error(void *opaque, enum vms_proto_error err)
 {
 	struct line_ctx *lc = opaque;
 	struct chan *ch = lc->ch;
+	vms_bucket_take(&ch->records, 1);
 	chan_count_reject(ch->owner, ch, vms_store_find(ch->owner->store, ch->uuid), err);
 }
 
@@ -177,9 +182,18 @@ on_readable(int watch, int fd, int events, void *opaque)
 	bool closed = false;
 	if (events & VIR_EVENT_HANDLE_READABLE) {
 		char buf[READ_CHUNK];
+		vms_bucket_refill(&ch->records, lc.now_ns);
+		vms_bucket_refill(&ch->bytes, lc.now_ns);
 		while (budget > 0) {
-			ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			enum vms_throttle why;
+			size_t want = chan_read_allowance(ch, sizeof(buf), &why);
+			if (!want) {
+				chan_throttle(ch->owner, ch, why, lc.now_ns);
+				break;
+			}
+			ssize_t r = recv(fd, buf, want, MSG_DONTWAIT);
 			if (r > 0) {
+				vms_bucket_take(&ch->bytes, (double)r);
 				vms_linebuf_feed(&ch->lines, buf, (size_t)r, on_line, on_line_error,
 				                 &lc);
 				budget -= (size_t)r < budget ? (size_t)r : budget;
@@ -317,6 +331,7 @@ chan_get(struct vms_channels *c, const struct vms_domain *d)
 		ch->transport = "virtio-serial";
 		ch->fd = ch->watch = -1;
 		vms_linebuf_reset(&ch->lines);
+		chan_throttle_init(ch, vms_monotonic_ns());
 		c->chans[c->n++] = ch;
 	}
 	if (!ch->name || strcmp(ch->name, d->name) != 0) {
@@ -420,6 +435,7 @@ vms_channels_free(struct vms_channels *c)
 	free(c->chans);
 	if (c->has_filter)
 		regfree(&c->filter);
+	chan_throttle_fini(c);
 	vms_psched_free(c->psched);
 	free(c);
 }

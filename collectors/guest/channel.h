@@ -16,6 +16,18 @@
 #include "daemon/store/store.h"
 #include "daemon/util/metrics_source.h"
 
+/*
+ * Each domain's fair share of the host's time: a token bucket for records and one for bytes
+ * per second. An honest probe sends a cpu, a cost and a few disk reports every 5 s and at
+ * most VMS_MAX_RUN_SAMPLES samples per run, all short: a few records a second. Over the
+ * limit its channel is not read until the bucket refills (back-pressure: the kernel buffer
+ * fills and the guest's writes block; nothing is lost, the host's cost is bounded).
+ */
+#define VMS_CHAN_RECORDS_PER_S 50
+#define VMS_CHAN_RECORDS_BURST 500
+#define VMS_CHAN_BYTES_PER_S (64 * 1024)
+#define VMS_CHAN_BYTES_BURST (256 * 1024)
+
 struct vms_channels;
 struct vms_netio;
 

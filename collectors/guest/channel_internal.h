@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #include "collectors/guest/channel.h"
+#include "daemon/util/bucket.h"
 #include "daemon/util/log.h"
+#include "daemon/util/tick.h"
 #include "vmscale/protocol.h"
 
 struct chan {
@@ -56,6 +58,12 @@ struct chan {
 	struct vms_complaint conn_complaint;
 	unsigned conn_lines;    /* connection lines since the connection was last steady */
 	uint64_t conn_burst_ns; /* when the first of them was written */
+	/* The domain's share (channel.h): kept across its connections, so that reconnecting
+	 * does not refill it. While throttled the watch is off until resume_ns. */
+	struct vms_bucket records, bytes;
+	bool throttled;
+	uint64_t resume_ns;
+	struct vms_complaint throttle_complaint;
 };
 
 struct vms_channels {
@@ -67,6 +75,7 @@ struct vms_channels {
 	bool has_filter;
 	struct chan **chans;
 	size_t n, cap;
+	struct vms_tick resume_tick; /* runs while a chan is throttled */
 };
 
 /* channel.c */
@@ -94,6 +103,14 @@ enum vms_proto_error chan_accept_done(struct vms_channels *c, struct chan *ch, s
                                       const struct vms_record *rec, uint64_t now_ns);
 unsigned chan_runnable(const struct vms_channels *c, unsigned caps);
 void chan_send_schedule(struct vms_channels *c, struct chan *ch);
+
+/* channel_throttle.c: the domain's share (channel.h). */
+void chan_throttle_init(struct chan *ch, uint64_t now_ns);
+/* Bytes the next read may take (at most chunk); 0 with why set if over a limit. */
+size_t chan_read_allowance(struct chan *ch, size_t chunk, enum vms_throttle *why);
+/* Stops reading ch until its buckets refill; counted per domain and complained about. */
+void chan_throttle(struct vms_channels *c, struct chan *ch, enum vms_throttle why, uint64_t now_ns);
+void chan_throttle_fini(struct vms_channels *c);
 
 /* channel_plaus.c: bounds from physics and the guest's size; beyond them a record is
  * VMS_PROTO_E_IMPLAUSIBLE (logged here, counted by the caller). */

@@ -30,6 +30,7 @@ struct pending {
 	struct vms_listeners *owner;
 	int fd;
 	int watch;
+	struct sockaddr_storage addr; /* the peer's, for the per-peer limit */
 	uint64_t deadline_ns;
 	size_t len;
 	char line[VMS_PROTO_MAX_RECORD + 2];
@@ -59,7 +60,7 @@ struct vms_listeners {
 };
 
 static const char *const fail_names[VMS_AUTH_FAIL_COUNT] = {
-    "bad_token", "malformed", "oversized", "timeout", "closed", "busy", "excluded",
+    "bad_token", "malformed", "oversized", "timeout", "closed", "busy", "excluded", "peer_busy",
 };
 
 const char *
@@ -424,6 +425,16 @@ on_pending(int watch, int fd, int events, void *opaque)
 	refuse(l, p, VMS_AUTH_OVERSIZED);
 }
 
+static unsigned
+peer_pending(const struct vms_listeners *l, const struct sockaddr_storage *ss)
+{
+	unsigned k = 0;
+	for (size_t i = 0; i < l->npend; i++)
+		if (vms_sockaddr_same_host(&l->pend[i]->addr, ss))
+			k++;
+	return k;
+}
+
 static void
 on_tcp(int watch, int fd, int events, void *opaque)
 {
@@ -431,9 +442,17 @@ on_tcp(int watch, int fd, int events, void *opaque)
 	(void)watch;
 	(void)events;
 	for (int i = 0; i < 16; i++) {
-		int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int c = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (c < 0)
 			return;
+		/* The peer's own share first: its refusals name it, not the host as full. */
+		if (peer_pending(l, &ss) >= VMS_AUTH_MAX_PENDING_PER_PEER) {
+			close(c);
+			refuse(l, NULL, VMS_AUTH_PEER_BUSY);
+			continue;
+		}
 		if (l->npend == VMS_AUTH_MAX_PENDING) {
 			close(c);
 			refuse(l, NULL, VMS_AUTH_BUSY);
@@ -442,6 +461,7 @@ on_tcp(int watch, int fd, int events, void *opaque)
 		struct pending *p = vms_xcalloc(1, sizeof(*p));
 		p->owner = l;
 		p->fd = c;
+		p->addr = ss;
 		p->deadline_ns = vms_monotonic_ns() + (uint64_t)l->auth_timeout_ms * NS_PER_MS;
 		p->watch = virEventAddHandle(c, VIR_EVENT_HANDLE_READABLE, on_pending, p, NULL);
 		if (p->watch < 0) {

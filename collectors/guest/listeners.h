@@ -25,6 +25,9 @@
 
 #define VMS_AUTH_TIMEOUT_MS 10000u /* to send the auth line after connecting */
 #define VMS_AUTH_MAX_PENDING 32    /* unauthenticated connections at once; more are refused */
+/* Of those, from one peer address: one guest cannot hold every slot and lock the others out
+ * (a probe authenticates at once, and reconnects one connection at a time). */
+#define VMS_AUTH_MAX_PENDING_PER_PEER 4
 
 /* Why a tcp connection was refused before it was tied to a domain. */
 enum vms_auth_fail {
@@ -35,6 +38,7 @@ enum vms_auth_fail {
 	VMS_AUTH_CLOSED,    /* "closed": the peer went away before authenticating */
 	VMS_AUTH_BUSY,      /* "busy": too many unauthenticated connections */
 	VMS_AUTH_EXCLUDED,  /* "excluded": the token's domain is excluded by probe-domains */
+	VMS_AUTH_PEER_BUSY, /* "peer_busy": its address has VMS_AUTH_MAX_PENDING_PER_PEER */
 	VMS_AUTH_FAIL_COUNT
 };
 const char *vms_auth_fail_name(enum vms_auth_fail f);

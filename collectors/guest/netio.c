@@ -49,21 +49,33 @@ netio_tick_sync(struct vms_netio *n)
 	vms_tick_arm(&n->tick, n->nconns > 0 || n->accept_paused);
 }
 
+/* No slot to linger in: one best-effort line, then close. */
 static void
-refuse_unheard(struct vms_netio *n, int fd, const char *peer)
+refuse_unheard(struct vms_netio *n, int fd, const char *peer, enum vms_netio_refuse reason)
 {
-	n->st.refused[VMS_NETIO_REFUSE_TOO_MANY_CONNS]++;
-	vms_complain(&n->refuse_complaint[VMS_NETIO_REFUSE_TOO_MANY_CONNS], LOG_WARNING, NULL,
+	n->st.refused[reason]++;
+	vms_complain(&n->refuse_complaint[reason], LOG_WARNING, NULL,
 	             "netio: refused a connection from %s: %s", peer,
-	             vms_netio_refuse_name(VMS_NETIO_REFUSE_TOO_MANY_CONNS));
-	/* No slot to linger in: one best-effort line, then close. */
+	             vms_netio_refuse_name(reason));
 	struct vms_writer w;
 	vms_writer_begin(&w, "refused");
-	vms_writer_add_str(&w, "reason", vms_netio_refuse_name(VMS_NETIO_REFUSE_TOO_MANY_CONNS));
+	vms_writer_add_str(&w, "reason", vms_netio_refuse_name(reason));
 	size_t len = vms_writer_finish(&w);
 	if (len)
 		(void)send(fd, w.buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
+}
+
+/* Connections from this peer's address that no grant owns: waiting for a request, or
+ * refused and lingering. Owned ones count against their owner's share instead. */
+static unsigned
+peer_pending(const struct vms_netio *n, const struct sockaddr_storage *ss)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n->nconns; i++)
+		if (!n->conns[i]->owner[0] && vms_sockaddr_same_host(&n->conns[i]->addr, ss))
+			k++;
+	return k;
 }
 
 static void
@@ -96,8 +108,14 @@ on_listen(int watch, int lfd, int events, void *opaque)
 		n->st.connections++;
 		char peer[sizeof(((struct conn *)0)->peer)];
 		format_peer(&ss, peer, sizeof(peer));
+		/* The peer's own share first: a guest that holds slots is told, and counted, as
+		 * such rather than as the host being full. */
+		if (peer_pending(n, &ss) >= VMS_NETIO_MAX_PEER_PENDING) {
+			refuse_unheard(n, fd, peer, VMS_NETIO_REFUSE_PEER_PENDING);
+			continue;
+		}
 		if (n->nconns == VMS_NETIO_MAX_CONNS) {
-			refuse_unheard(n, fd, peer);
+			refuse_unheard(n, fd, peer, VMS_NETIO_REFUSE_TOO_MANY_CONNS);
 			continue;
 		}
 		struct conn *c = vms_xcalloc(1, sizeof(*c));
@@ -105,6 +123,7 @@ on_listen(int watch, int lfd, int events, void *opaque)
 		c->fd = fd;
 		c->state = ST_REQUEST;
 		c->accepted_ns = c->progress_ns = vms_monotonic_ns();
+		c->addr = ss;
 		snprintf(c->peer, sizeof(c->peer), "%s", peer);
 		c->watch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, netio_on_conn, c, NULL);
 		if (c->watch < 0) {

@@ -30,8 +30,13 @@
 #define VMS_NETIO_OWNER_MAX 63                /* a domain UUID is 36 */
 #define VMS_NETIO_MIN_BLOCK VMS_MIN_NET_BLOCK /* bytes; the seeds used 1 KiB .. 32 KiB */
 #define VMS_NETIO_MAX_BLOCK VMS_MAX_NET_BLOCK
-#define VMS_NETIO_MAX_GRANTS 64   /* outstanding at once, host-wide */
-#define VMS_NETIO_MAX_CONNS 8     /* open TCP connections at once, host-wide */
+#define VMS_NETIO_MAX_GRANTS 64 /* outstanding at once, host-wide */
+#define VMS_NETIO_MAX_CONNS 8   /* open TCP connections at once, host-wide */
+/* Fair shares of those slots, so that one guest cannot hold them all: a peer address may
+ * hold this many connections that no grant owns yet (waiting for a request, or refused and
+ * lingering), and one owner this many granted ones (the probe uses one at a time). */
+#define VMS_NETIO_MAX_PEER_PENDING 2
+#define VMS_NETIO_MAX_OWNER_CONNS 2
 #define VMS_NETIO_REQUEST_MS 2000 /* from accept to a whole request line */
 #define VMS_NETIO_IDLE_MS 5000    /* a transfer without progress this long ends */
 #define VMS_NETIO_LIFETIME_MS (VMS_MAX_BOUND_MS + 10000u) /* no connection lives longer */
@@ -47,6 +52,8 @@ enum vms_netio_refuse {
 	VMS_NETIO_REFUSE_TOO_MANY_BYTES, /* "too_many_bytes": bytes above the grant's max_bytes */
 	VMS_NETIO_REFUSE_TOO_MANY_CONNS, /* "too_many_connections": VMS_NETIO_MAX_CONNS open */
 	VMS_NETIO_REFUSE_TIMEOUT,        /* "timeout": no request within VMS_NETIO_REQUEST_MS */
+	VMS_NETIO_REFUSE_PEER_PENDING,   /* "too_many_per_peer": VMS_NETIO_MAX_PEER_PENDING */
+	VMS_NETIO_REFUSE_OWNER_CONNS,    /* "too_many_per_owner": VMS_NETIO_MAX_OWNER_CONNS */
 	VMS_NETIO_REFUSE_COUNT
 };
 

@@ -233,6 +233,11 @@ check_request(struct conn *c, const char *line, size_t len, enum vms_netio_refus
 		*reason = VMS_NETIO_REFUSE_TOO_MANY_BYTES;
 		return -1;
 	}
+	/* Checked last: a refusal for the owner's share must not hide a bad request. */
+	if (netio_owner_conns(n, g->owner) >= VMS_NETIO_MAX_OWNER_CONNS) {
+		*reason = VMS_NETIO_REFUSE_OWNER_CONNS;
+		return -1;
+	}
 	g->used++;
 	snprintf(c->owner, sizeof(c->owner), "%s", g->owner);
 	c->guest_sends = strcmp(dir, "send") == 0;

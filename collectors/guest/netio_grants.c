@@ -21,6 +21,8 @@ static const char *const refuse_names[VMS_NETIO_REFUSE_COUNT] = {
     [VMS_NETIO_REFUSE_TOO_MANY_BYTES] = "too_many_bytes",
     [VMS_NETIO_REFUSE_TOO_MANY_CONNS] = "too_many_connections",
     [VMS_NETIO_REFUSE_TIMEOUT] = "timeout",
+    [VMS_NETIO_REFUSE_PEER_PENDING] = "too_many_per_peer",
+    [VMS_NETIO_REFUSE_OWNER_CONNS] = "too_many_per_owner",
 };
 
 const char *
@@ -38,6 +40,16 @@ netio_grant_find(struct vms_netio *n, const char *token)
 		if (vms_token_equal(n->grants[i].token, token))
 			return &n->grants[i];
 	return NULL;
+}
+
+unsigned
+netio_owner_conns(const struct vms_netio *n, const char *owner)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n->nconns; i++)
+		if (strcmp(n->conns[i]->owner, owner) == 0)
+			k++;
+	return k;
 }
 
 static bool

@@ -7,6 +7,7 @@
 #define VMSCALE_NETIO_INTERNAL_H
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,7 @@ struct conn {
 	int fd, watch;
 	enum conn_state state;
 	char peer[INET6_ADDRSTRLEN + 8];
+	struct sockaddr_storage addr;        /* the peer's, for the per-peer limit */
 	char owner[VMS_NETIO_OWNER_MAX + 1]; /* empty until a grant matched */
 	bool transfer;                       /* started: ends counted completed or aborted */
 	bool guest_sends;
@@ -99,6 +101,8 @@ void netio_conn_abort(struct conn *c, const char *why, bool complain);
 bool netio_refuse(struct conn *c, enum vms_netio_refuse reason);
 
 /* netio_grants.c */
+/* Connections that owner's grants hold now (for the per-owner limit). */
+unsigned netio_owner_conns(const struct vms_netio *n, const char *owner);
 struct grant *netio_grant_find(struct vms_netio *n, const char *token);
 /* Keeps res as owner's latest result for its direction and block size. */
 void netio_record_result(struct vms_netio *n, const char *owner,

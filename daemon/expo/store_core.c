@@ -99,6 +99,20 @@ vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 			               (unsigned long long)d->probe.rejected[e]);
 		}
 	}
+	vms_buf_family(b, "vmscale_probe_throttled_total", "counter",
+	               "Times reading the domain's probe channel paused because it sent more "
+	               "than its share of records or bytes per second (present once non-zero).");
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		for (unsigned t = 0; t < VMS_THROTTLE_COUNT; t++) {
+			if (!d->probe.throttled[t])
+				continue;
+			vms_sample_domain(b, "vmscale_probe_throttled_total", d);
+			vms_buf_printf(b, ",reason=\"%s\"} %llu\n",
+			               vms_throttle_name((enum vms_throttle)t),
+			               (unsigned long long)d->probe.throttled[t]);
+		}
+	}
 }
 
 /* libvirt connections, N_up and the busy domains. */

@@ -104,6 +104,16 @@ vms_domain_key(char key[VMS_DOMAIN_KEY_LEN + 1], const struct vms_conn *conn, co
 		snprintf(key, VMS_DOMAIN_KEY_LEN + 1, "%.*s", VMS_UUID_LEN, uuid);
 }
 
+const char *
+vms_throttle_name(enum vms_throttle why)
+{
+	static const char *const names[VMS_THROTTLE_COUNT] = {
+	    [VMS_THROTTLE_RECORDS] = "records",
+	    [VMS_THROTTLE_BYTES] = "bytes",
+	};
+	return (unsigned)why < VMS_THROTTLE_COUNT ? names[why] : "unknown";
+}
+
 struct vms_domain *
 vms_store_upsert(struct vms_store *st, const char *uuid, const char *name, int id)
 {

@@ -30,6 +30,11 @@ enum vms_run_result { VMS_RUN_OK, VMS_RUN_TIMEOUT, VMS_RUN_RESULT_COUNT };
 enum vms_hello_result { VMS_HELLO_RESET, VMS_HELLO_DEFERRED, VMS_HELLO_RESULT_COUNT };
 #define VMS_PROBE_RESET_INTERVALS 6 /* probe intervals between two honoured resets */
 
+/* Why a probe channel's reading was paused: over its records or bytes per second. */
+enum vms_throttle { VMS_THROTTLE_RECORDS, VMS_THROTTLE_BYTES, VMS_THROTTLE_COUNT };
+/* "records", "bytes": a stable metric label. */
+const char *vms_throttle_name(enum vms_throttle why);
+
 struct vms_probe_state {
 	bool connected;       /* the channel socket is open */
 	bool hello;           /* a valid hello arrived on this connection */
@@ -68,6 +73,7 @@ struct vms_probe_state {
 	uint64_t reports_total;
 	uint64_t reports_lost_total; /* gaps in seq */
 	uint64_t rejected[VMS_PROTO_E_COUNT];
+	uint64_t throttled[VMS_THROTTLE_COUNT]; /* times reading paused, by limit */
 	/* A hello drops the baselines of the guest's cumulative counters (a rebooted guest, a
 	 * restarted probe), at most once per VMS_PROBE_RESET_INTERVALS probe intervals: a later
 	 * hello waits (reset_pending) and is counted as deferred. */

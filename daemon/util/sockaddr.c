@@ -57,3 +57,30 @@ vms_sockaddr_parse(const char *spec, void *storage, size_t *socklen, char *err, 
 	*socklen = sizeof(*a4);
 	return 0;
 }
+
+/* The four address bytes of an IPv4 peer, also when it came as ::ffff:a.b.c.d; else NULL. */
+static const unsigned char *
+ipv4_bytes(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (const unsigned char *)&((const struct sockaddr_in *)ss)->sin_addr;
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6))
+			return a6->s6_addr + 12;
+	}
+	return NULL;
+}
+
+bool
+vms_sockaddr_same_host(const void *a, const void *b)
+{
+	const struct sockaddr_storage *sa = a, *sb = b;
+	const unsigned char *a4 = ipv4_bytes(sa), *b4 = ipv4_bytes(sb);
+	if (a4 || b4)
+		return a4 && b4 && memcmp(a4, b4, 4) == 0;
+	if (sa->ss_family != AF_INET6 || sb->ss_family != AF_INET6)
+		return false;
+	return memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr,
+	              &((const struct sockaddr_in6 *)sb)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}

@@ -3,6 +3,8 @@
  * QEMU's end of the virtio-serial channel, driven by libvirt's event loop as in the daemon.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
@@ -791,6 +793,116 @@ test_reconnect_storm(void)
 	vms_store_fini(&st);
 }
 
+/*
+ * A flooding guest (issue 13: ~77 % of a core): 100 000 records written as fast as its
+ * socket takes them. Its channel is read at its share's rate only (back-pressure blocks the
+ * writer), the pauses are counted, another domain's reports are handled at once meanwhile,
+ * and the loop's CPU time stays a small part of the wall time.
+ */
+#define FLOOD_UUID "7d3e0c44-2222-4e38-9a8e-0d6c1b1c2a33"
+#define FLOOD_RECORDS 100000
+#define FLOOD_LINE "flood aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+#define FLOOD_MS 2000
+
+static void *
+flood_main(void *arg)
+{
+	int fd = *(int *)arg;
+	static char block[100 * (sizeof(FLOOD_LINE) - 1)];
+	for (size_t i = 0; i < 100; i++)
+		memcpy(block + i * (sizeof(FLOOD_LINE) - 1), FLOOD_LINE, sizeof(FLOOD_LINE) - 1);
+	for (int i = 0; i < FLOOD_RECORDS / 100; i++)
+		if (send(fd, block, sizeof(block), MSG_NOSIGNAL) != (ssize_t)sizeof(block))
+			break; /* the daemon's end closed: the test is over */
+	return NULL;
+}
+
+static uint64_t
+lines_seen(const struct vms_domain *d)
+{
+	uint64_t k = d->probe.reports_total;
+	for (unsigned e = 0; e < VMS_PROTO_E_COUNT; e++)
+		k += d->probe.rejected[e];
+	return k;
+}
+
+static double
+thread_cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* The honest domain's next report must be handled within 200 ms. */
+static bool
+honest_report(int fd, struct vms_domain *d, unsigned seq)
+{
+	char rec[256];
+	snprintf(rec, sizeof(rec),
+	         "cpu seq=%u mono_ns=%llu real_ns=6 hz=100 ncpu=1 user=1 nice=0 system=2 idle=3\n",
+	         seq, (unsigned long long)(seq + 1) * 200000000ull);
+	uint64_t before = d->probe.reports_total;
+	CHECK(send(fd, rec, strlen(rec), MSG_NOSIGNAL) == (ssize_t)strlen(rec));
+	uint64_t end = vms_monotonic_ns() + 200 * NS_PER_MS;
+	while (d->probe.reports_total == before && vms_monotonic_ns() < end)
+		virEventRunDefaultImpl();
+	return d->probe.reports_total > before;
+}
+
+static void
+test_flood(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *flood = vms_store_upsert(&st, FLOOD_UUID, "dvm-flood", 1);
+	struct vms_domain *honest = vms_store_upsert(&st, UUID, "dvm1", 2);
+	struct vms_channels *c = vms_channels_new(&st);
+	int fsp[2], hsp[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fsp) == 0);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hsp) == 0);
+	CHECK_INT(vms_channels_attach(c, FLOOD_UUID, fsp[0], "vsock"), 0);
+	CHECK_INT(vms_channels_attach(c, UUID, hsp[0], "vsock"), 0);
+	const char *hello = "hello proto=1 probe=0.1.0 caps=cpu\n";
+	CHECK(send(hsp[1], hello, strlen(hello), MSG_NOSIGNAL) == (ssize_t)strlen(hello));
+	int timer = virEventAddTimeout(20, check_loop_tick, NULL, NULL);
+
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, flood_main, &fsp[1]) == 0);
+	uint64_t t0 = vms_monotonic_ns();
+	double cpu0 = thread_cpu_s();
+	unsigned seq = 0, late = 0;
+	while (vms_monotonic_ns() - t0 < FLOOD_MS * NS_PER_MS) {
+		if (!honest_report(hsp[1], honest, seq++))
+			late++;
+		uint64_t next = vms_monotonic_ns() + 50 * NS_PER_MS;
+		while (vms_monotonic_ns() < next)
+			virEventRunDefaultImpl();
+	}
+	double wall = (double)(vms_monotonic_ns() - t0) / 1e9;
+	double cpu = thread_cpu_s() - cpu0;
+	uint64_t seen = lines_seen(flood);
+	CHECK_INT(late, 0);
+	CHECK(seq >= 10);
+	/* The burst, the rate, and one chunk's worth of lines read before paying for them. */
+	double most = VMS_CHAN_RECORDS_BURST + VMS_CHAN_RECORDS_PER_S * wall +
+	              4096.0 / (sizeof(FLOOD_LINE) - 1) + 1;
+	if (!CHECK(seen > 0 && (double)seen <= most))
+		fprintf(stderr, "  flood: %llu records handled in %.2f s (at most %.0f)\n",
+		        (unsigned long long)seen, wall, most);
+	CHECK(flood->probe.throttled[VMS_THROTTLE_RECORDS] > 0);
+	CHECK_INT(honest->probe.throttled[VMS_THROTTLE_RECORDS], 0);
+	if (!CHECK(cpu < 0.1 * wall))
+		fprintf(stderr, "  flood: %.3f s of CPU in %.2f s\n", cpu, wall);
+	virEventRemoveTimeout(timer);
+	vms_channels_free(c); /* closes the daemon's ends: the writer stops */
+	pthread_join(th, NULL);
+	close(fsp[1]);
+	close(hsp[1]);
+	vms_store_fini(&st);
+}
+
 int
 main(void)
 {
@@ -806,5 +918,6 @@ main(void)
 	test_cost_alternating();
 	test_implausible_samples();
 	test_reconnect_storm(); /* after test_socket: it registered the event loop */
+	test_flood();
 	return check_done("test_channel");
 }

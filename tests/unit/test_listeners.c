@@ -401,6 +401,121 @@ test_tcp(void)
 	vms_store_fini(&st);
 }
 
+/*
+ * One guest filling the pending slots (issue 13: a victim was reset 87 times of 100): from one
+ * address it keeps every unauthenticated connection it can open, never authenticates, and
+ * reconnects as soon as the host ends one. Its share is bounded, so another guest's probe
+ * authenticates every time.
+ */
+#define HOG_ADDR "127.0.0.2"
+#define HOG_CONNS (VMS_AUTH_MAX_PENDING + 8)
+
+static int
+hog_connect(unsigned port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct sockaddr_in from = {.sin_family = AF_INET};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	inet_pton(AF_INET, HOG_ADDR, &from.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd >= 0 &&
+	    (bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
+	     (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void
+hog_refill(int *fds, unsigned port)
+{
+	for (int i = 0; i < HOG_CONNS; i++) {
+		char buf[64];
+		if (fds[i] >= 0) {
+			ssize_t r = recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != ENOTCONN)) {
+				close(fds[i]);
+				fds[i] = -1;
+			}
+		}
+		if (fds[i] < 0)
+			fds[i] = hog_connect(port);
+	}
+}
+
+/* The victim's probe authenticates: the host greets it (1), or ends it (0); -1 on timeout. */
+static int
+victim_auth(int *hog, unsigned port, const char *token)
+{
+	int fd = tcp_connect(port);
+	char line[256], buf[64];
+	snprintf(line, sizeof(line), "auth proto=1 token=%s\n" RECORDS, token);
+	send_all(fd, line);
+	int timer = virEventAddTimeout(5, check_loop_tick, NULL, NULL);
+	int verdict = -1;
+	for (int i = 0; i < 400 && verdict < 0; i++) {
+		hog_refill(hog, port);
+		virEventRunDefaultImpl();
+		ssize_t r = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (r > 0) {
+			buf[r] = '\0';
+			verdict = strncmp(buf, "host proto=1", 12) == 0;
+		} else if (r == 0 || (r < 0 && errno != EAGAIN)) {
+			verdict = 0;
+		}
+	}
+	virEventRemoveTimeout(timer);
+	close(fd);
+	return verdict;
+}
+
+static void
+test_tcp_fair_pending(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	CHECK(vms_store_upsert(&st, UUID_A, "dvm-a", 1) != NULL);
+	struct vms_channels *c = vms_channels_new(&st);
+	struct vms_listeners *l = vms_listeners_new(&st, c);
+	cur = l;
+	char err[256] = "", spec[64], ta[VMS_TOKEN_LEN + 1] = "";
+	free_spec(spec, sizeof(spec));
+	CHECK_INT(vms_listeners_open_tcp(l, spec, statedir, err, sizeof(err)), 0);
+	unsigned port = vms_listeners_tcp_port(l);
+	read_token(UUID_A, ta);
+	int hog[HOG_CONNS];
+	for (int i = 0; i < HOG_CONNS; i++)
+		hog[i] = -1;
+	/* Until the hog has more connections than it may hold: the host refused some. */
+	int timer = virEventAddTimeout(5, check_loop_tick, NULL, NULL);
+	for (int i = 0; i < 600 && !refused(VMS_AUTH_BUSY) && !refused(VMS_AUTH_PEER_BUSY); i++) {
+		hog_refill(hog, port);
+		virEventRunDefaultImpl();
+	}
+	virEventRemoveTimeout(timer);
+	unsigned ok = 0, tries = 20;
+	for (unsigned k = 0; k < tries; k++) {
+		int v = victim_auth(hog, port, ta);
+		if (v == 1)
+			ok++;
+		else
+			fprintf(stderr, "  victim auth %u: %s\n", k,
+			        v == 0 ? "ended" : "no answer");
+	}
+	CHECK_INT(ok, tries);
+	struct vms_listener_stats s;
+	vms_listeners_get_stats(l, &s);
+	CHECK_INT(s.tcp_accepted, tries);
+	CHECK(refused(VMS_AUTH_PEER_BUSY) > 0);
+	for (int i = 0; i < HOG_CONNS; i++)
+		if (hog[i] >= 0)
+			close(hog[i]);
+	vms_listeners_free(l);
+	vms_channels_free(c);
+	vms_store_fini(&st);
+}
+
 int
 main(void)
 {
@@ -411,8 +526,10 @@ main(void)
 	test_vsock_unsupported();
 	if (virEventRegisterDefaultImpl() < 0)
 		CHECK(!"libvirt event loop");
-	else
+	else {
 		test_tcp();
+		test_tcp_fair_pending();
+	}
 	rm_statedir();
 	return check_done("test_listeners");
 }

@@ -164,20 +164,32 @@ grant_new(struct vms_netio *n, char token[VMS_TOKEN_LEN + 1], const char *owner,
 	          0);
 }
 
-/* A hostile or hand-driven peer. */
+/* A hostile or hand-driven peer, from src (an address on loopback: 127.0.0.0/8) or from
+ * wherever the kernel picks (NULL); nonblocking connects may still be in progress. */
 static int
-raw_connect(unsigned port)
+raw_connect_from(unsigned port, const char *src, bool nonblocking)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	struct sockaddr_in from = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+	if (fd < 0 ||
+	    (src && (inet_pton(AF_INET, src, &from.sin_addr) != 1 ||
+	             bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0)) ||
+	    (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+	     !(nonblocking && errno == EINPROGRESS))) {
 		CHECK(!"raw connect");
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+static int
+raw_connect(unsigned port)
+{
+	return raw_connect_from(port, NULL, false);
 }
 
 static void
@@ -634,9 +646,13 @@ test_timeouts(struct vms_netio *n, unsigned port)
 static void
 test_too_many_connections(struct vms_netio *n, unsigned port)
 {
+	/* From as many addresses: one address may hold only VMS_NETIO_MAX_PEER_PENDING. */
 	int fds[VMS_NETIO_MAX_CONNS];
-	for (int i = 0; i < VMS_NETIO_MAX_CONNS; i++)
-		fds[i] = raw_connect(port);
+	for (int i = 0; i < VMS_NETIO_MAX_CONNS; i++) {
+		char src[32];
+		snprintf(src, sizeof(src), "127.0.1.%d", i + 1);
+		fds[i] = raw_connect_from(port, src, false);
+	}
 	CHECK(pump_until_active(n, VMS_NETIO_MAX_CONNS, 2000));
 	int extra = raw_connect(port);
 	char line[256];
@@ -661,6 +677,109 @@ test_too_many_connections(struct vms_netio *n, unsigned port)
 	run_client(&c);
 	CHECK_INT(c.r.err, 0);
 	CHECK_INT(c.r.bytes, 64 * KIB);
+}
+
+/*
+ * One guest holding the responder's slots (issue 13: it got a victim refused 100 times of 100):
+ * from one address it keeps every connection it can open, asks on some of them with its own
+ * token and then stalls, and reconnects as soon as the host ends one. Its share is bounded
+ * by address and by owner, so another guest's transfers all get through.
+ */
+#define HOG_ADDR "127.0.0.2"
+#define HOG_TOKEN_SLOTS 3 /* one more than VMS_NETIO_MAX_OWNER_CONNS */
+
+struct hog {
+	int fd[VMS_NETIO_MAX_CONNS];
+	bool asked[VMS_NETIO_MAX_CONNS];
+	char token[VMS_TOKEN_LEN + 1];
+	unsigned port;
+};
+
+/* Drops the connections the host ended, opens new ones, asks on the first few. */
+static void
+hog_refill(struct hog *h)
+{
+	for (int i = 0; i < VMS_NETIO_MAX_CONNS; i++) {
+		char buf[4096];
+		if (h->fd[i] >= 0) {
+			ssize_t r = recv(h->fd[i], buf, sizeof(buf), MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			               errno != ENOTCONN)) {
+				close(h->fd[i]);
+				h->fd[i] = -1;
+			}
+		}
+		if (h->fd[i] < 0) {
+			h->fd[i] = raw_connect_from(h->port, HOG_ADDR, true);
+			h->asked[i] = false;
+		}
+		if (h->fd[i] >= 0 && i < HOG_TOKEN_SLOTS && !h->asked[i]) {
+			char req[256];
+			int len =
+			    snprintf(req, sizeof(req),
+			             "netio proto=1 token=%s dir=send block=1024 bytes=%llu\n",
+			             h->token, MIB);
+			h->asked[i] = send(h->fd[i], req, (size_t)len, MSG_NOSIGNAL) == len;
+		}
+	}
+}
+
+static void
+hog_turns(struct hog *h, unsigned ms)
+{
+	uint64_t end = vms_monotonic_ns() + ms * NS_PER_MS;
+	while (vms_monotonic_ns() < end) {
+		hog_refill(h);
+		turn();
+	}
+}
+
+static void
+test_fair_slots(struct vms_netio *n, unsigned port)
+{
+	struct hog h = {.port = port};
+	for (int i = 0; i < VMS_NETIO_MAX_CONNS; i++)
+		h.fd[i] = -1;
+	grant_new(n, h.token, OTHER, 1024 * MIB, 100000, 60000);
+	uint64_t peer0 = refused(n, VMS_NETIO_REFUSE_PEER_PENDING);
+	uint64_t owner0 = refused(n, VMS_NETIO_REFUSE_OWNER_CONNS);
+	hog_turns(&h, 300);
+	/* It holds its share and no more: its pending and its granted connections. */
+	CHECK_INT(active(n), VMS_NETIO_MAX_PEER_PENDING + VMS_NETIO_MAX_OWNER_CONNS);
+
+	/* The victim: 20 transfers, each its own grant, while the hog keeps refilling; the
+	 * hog's stalled connections time out meanwhile (VMS_NETIO_REQUEST_MS) and come back. */
+	unsigned ok = 0, tries = 20;
+	for (unsigned k = 0; k < tries; k++) {
+		char token[VMS_TOKEN_LEN + 1];
+		grant_new(n, token, OWNER, MIB, 1, 30000);
+		struct client c;
+		client_init(&c, port, token, k % 2 == 0, 1024, 256 * KIB, 3000);
+		pthread_t th;
+		atomic_store(&c.done, false);
+		if (pthread_create(&th, NULL, client_main, &c) != 0) {
+			CHECK(!"pthread_create");
+			break;
+		}
+		while (!atomic_load(&c.done)) {
+			hog_refill(&h);
+			turn();
+		}
+		pthread_join(th, NULL);
+		if (c.r.err == 0 && c.r.bytes == 256 * KIB)
+			ok++;
+		else
+			fprintf(stderr, "  victim transfer %u: %s\n", k, c.r.why ? c.r.why : "?");
+		/* Spread over a request timeout, so the victim meets the hog's reconnects. */
+		hog_turns(&h, (VMS_NETIO_REQUEST_MS + 500) / tries);
+	}
+	CHECK_INT(ok, tries);
+	CHECK(refused(n, VMS_NETIO_REFUSE_PEER_PENDING) > peer0);
+	CHECK(refused(n, VMS_NETIO_REFUSE_OWNER_CONNS) > owner0);
+	for (int i = 0; i < VMS_NETIO_MAX_CONNS; i++)
+		if (h.fd[i] >= 0)
+			close(h.fd[i]);
+	CHECK(pump_until_active(n, 0, 3000));
 }
 
 /* Out of descriptors: the listener pauses (no busy loop), then takes the connection. */
@@ -968,6 +1087,7 @@ main(void)
 	test_wire(n, (unsigned)port);
 	test_timeouts(n, (unsigned)port);
 	test_too_many_connections(n, (unsigned)port);
+	test_fair_slots(n, (unsigned)port);
 	test_revoke_active(n, (unsigned)port);
 	test_out_of_fds(n, (unsigned)port);
 
