@@ -15,14 +15,7 @@ command -v htpasswd >/dev/null || skip "htpasswd is not installed (package apach
 command -v curl >/dev/null || skip "curl is not installed"
 command -v python3 >/dev/null || skip "python3 is not installed"
 
-tmp=$(mktemp -d /tmp/vmscale-test-auth.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch vmscale-test-auth
 
 # A self-signed certificate for the name the scrape config checks.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
