@@ -28,9 +28,16 @@ vms_token_equal(const char *a, const char *b)
 {
 	if (!vms_token_valid(a) || !vms_token_valid(b))
 		return false;
+	return vms_ct_equal(a, b, VMS_TOKEN_LEN);
+}
+
+bool
+vms_ct_equal(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
 	volatile unsigned char diff = 0;
-	for (size_t i = 0; i < VMS_TOKEN_LEN; i++)
-		diff |= (unsigned char)(a[i] ^ b[i]);
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(x[i] ^ y[i]);
 	return diff == 0;
 }
 

@@ -1,5 +1,6 @@
 /* The HTTP endpoint (see http.h). */
 #include "daemon/http.h"
+#include "daemon/http_auth.h"
 #include "daemon/http_guard.h"
 #include "daemon/util/sockaddr.h"
 
@@ -59,7 +60,8 @@ struct vms_http {
 	char *tls_cert, *tls_key; /* PEM text, kept while libmicrohttpd may refer to it */
 	size_t tls_key_len;
 	struct vms_http_guard *guard;
-	atomic_bool serving; /* libmicrohttpd's complaints are rate-limited once set */
+	struct vms_http_auth *auth; /* basic auth of the web config; passes all without users */
+	atomic_bool serving;        /* libmicrohttpd's complaints are rate-limited once set */
 	struct vms_complaint mhd_complaint; /* touched by libmicrohttpd's thread only */
 };
 
@@ -316,6 +318,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*upload_data_size = 0; /* a body on GET/HEAD is discarded; other methods get 405 */
 		return MHD_YES;
 	}
+	/* Every path, as the exporter-toolkit does: /healthz too (see docs/configuration.md). */
+	enum MHD_Result refused;
+	if (!vms_http_auth_admit(h->auth, conn, &refused))
+		return refused;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "405 method not allowed\n",
 		                    "GET, HEAD");
@@ -436,6 +442,7 @@ static void
 http_free(struct vms_http *h)
 {
 	vms_http_guard_free(h->guard);
+	vms_http_auth_free(h->auth);
 	snapshot_unref(h->current);
 	pthread_mutex_destroy(&h->lock);
 	free(h->tls_cert);
@@ -504,12 +511,21 @@ vms_http_start(const struct vms_http_options *opt)
 		vms_err("--listen: %s", err);
 		return NULL;
 	}
-	if (!opt->tls_cert != !opt->tls_key) {
+	const char *cert = opt->tls_cert, *key = opt->tls_key;
+	if (opt->web && opt->web->tls_cert) {
+		if (cert)
+			vms_warn("web-config-file: its tls_server_config replaces tls-cert %s and "
+			         "tls-key %s",
+			         cert, key ? key : "(none)");
+		cert = opt->web->tls_cert;
+		key = opt->web->tls_key;
+	}
+	if (!cert != !key) {
 		vms_err("TLS needs both a certificate and a key (got only the %s)",
-		        opt->tls_cert ? "certificate" : "key");
+		        cert ? "certificate" : "key");
 		return NULL;
 	}
-	bool tls = opt->tls_cert != NULL;
+	bool tls = cert != NULL;
 	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 		vms_err("TLS asked for, but this libmicrohttpd was built without it");
 		return NULL;
@@ -518,14 +534,18 @@ vms_http_start(const struct vms_http_options *opt)
 	pthread_mutex_init(&h->lock, NULL);
 	unsigned interval_s = opt->interval_s ? opt->interval_s : VMS_HTTP_INTERVAL_S_DEFAULT;
 	h->stale_ns = (uint64_t)HEALTH_STALE_INTERVALS * interval_s * NS_PER_S;
+	h->auth = vms_http_auth_new();
+	if (h->auth)
+		vms_http_auth_set_users(h->auth, opt->web);
 	if (tls) {
-		h->tls_cert = read_pem("TLS certificate", opt->tls_cert, &cert_len);
-		h->tls_key =
-		    h->tls_cert ? read_pem("TLS key", opt->tls_key, &h->tls_key_len) : NULL;
-		if (!h->tls_key) {
-			http_free(h);
-			return NULL;
-		}
+		h->tls_cert = read_pem("TLS certificate", cert, &cert_len);
+		h->tls_key = h->tls_cert ? read_pem("TLS key", key, &h->tls_key_len) : NULL;
+	}
+	if (!h->auth || (tls && !h->tls_key)) {
+		if (!h->auth)
+			vms_err("http: cannot draw a random key for basic auth");
+		http_free(h);
+		return NULL;
 	}
 	errno = 0;
 	h->mhd = start_mhd(h, opt, &addr);
@@ -533,7 +553,7 @@ vms_http_start(const struct vms_http_options *opt)
 		/* libmicrohttpd logged the details (GnuTLS' word on a bad certificate or key). */
 		if (tls)
 			vms_err("cannot serve HTTPS on %s with certificate %s and key %s: %s",
-			        opt->listen, opt->tls_cert, opt->tls_key,
+			        opt->listen, cert, key,
 			        errno ? strerror(errno) : "libmicrohttpd refused");
 		else
 			vms_err("cannot listen on %s: %s", opt->listen,
@@ -588,4 +608,17 @@ void
 vms_http_get_refusals(const struct vms_http *h, struct vms_http_refusals *out)
 {
 	vms_http_guard_refusals(h->guard, out);
+	vms_http_auth_counts(h->auth, &out->unauthorized);
+}
+
+void
+vms_http_set_web(struct vms_http *h, const struct vms_webconfig *web)
+{
+	vms_http_auth_set_users(h->auth, web);
+}
+
+bool
+vms_http_tls(const struct vms_http *h)
+{
+	return h->tls_cert != NULL;
 }

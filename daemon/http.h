@@ -6,9 +6,11 @@
 #ifndef VMSCALE_HTTP_H
 #define VMSCALE_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/http_webconfig.h"
 #include "daemon/util/metrics_source.h"
 
 struct vms_http;
@@ -29,6 +31,9 @@ struct vms_http_options {
 	const char *tls_cert;      /* PEM certificate (chain) and private key files: HTTPS */
 	const char *tls_key;       /* when both are set, plain HTTP when neither is */
 	unsigned interval_s; /* collection interval: /healthz fails after 3 without a snapshot */
+	/* The exporter-toolkit web config (http_webconfig.h), or NULL: its tls_server_config
+	 * replaces tls_cert and tls_key; its basic_auth_users guard every path. */
+	const struct vms_webconfig *web;
 };
 
 /*
@@ -37,6 +42,12 @@ struct vms_http_options {
  */
 struct vms_http *vms_http_start(const struct vms_http_options *opt);
 void vms_http_stop(struct vms_http *h);
+
+/* Replaces the basic auth users with web's (NULL or none: no authentication) and forgets the
+ * cached verifications; TLS stays as started (libmicrohttpd keeps its certificate). */
+void vms_http_set_web(struct vms_http *h, const struct vms_webconfig *web);
+/* True if serving HTTPS (from tls-cert or from the web config). */
+bool vms_http_tls(const struct vms_http *h);
 
 /* Replaces the snapshot; takes ownership of both malloc'd buffers. /healthz answers 200 while
  * this is called at least once every 3 intervals. */
@@ -47,11 +58,18 @@ void vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, cha
  * publish): /healthz counts it as a publish. */
 void vms_http_confirm(struct vms_http *h);
 
-/* Connections closed unserved, by reason; counters since start. */
+/* Connections closed unserved, and requests refused by basic auth, by reason; counters since
+ * start. */
 struct vms_http_refusals {
 	uint64_t per_address_limit; /* refused at accept: the address held its share */
 	uint64_t total_limit;       /* refused at accept: every connection was taken */
 	uint64_t header_timeout;    /* closed: the request's headers came too slowly */
+	struct vms_http_unauthorized {
+		uint64_t missing;   /* 401: no Authorization header */
+		uint64_t malformed; /* 401: not "Basic" with base64 of USER:PASSWORD */
+		uint64_t wrong;     /* 401: unknown user or wrong password */
+		uint64_t busy;      /* 429: too many password checks per second (bcrypt is slow) */
+	} unauthorized;
 };
 
 /* A consistent copy, safe from any thread. */

@@ -1,4 +1,5 @@
-/* The HTTP endpoint's family (see http.h): connections closed unserved, by reason. */
+/* The HTTP endpoint's families (see http.h): connections closed unserved and requests refused
+ * by basic auth, by reason. */
 #include "daemon/http.h"
 
 void
@@ -15,6 +16,19 @@ vms_http_render_refusals(const struct vms_http_refusals *r, struct vms_buf *b)
 	               "vmscale_http_connections_refused_total{reason=\"header_timeout\"} %llu\n",
 	               (unsigned long long)r->per_address_limit, (unsigned long long)r->total_limit,
 	               (unsigned long long)r->header_timeout);
+	const struct vms_http_unauthorized *u = &r->unauthorized;
+	vms_buf_family(b, "vmscale_http_requests_unauthorized_total", "counter",
+	               "HTTP requests refused by the basic auth of web-config-file, by reason: "
+	               "missing (no credentials), malformed (not Basic base64 of USER:PASSWORD), "
+	               "wrong (unknown user or wrong password), busy (answered 429: more password "
+	               "checks per second than allowed).");
+	vms_buf_printf(b,
+	               "vmscale_http_requests_unauthorized_total{reason=\"missing\"} %llu\n"
+	               "vmscale_http_requests_unauthorized_total{reason=\"malformed\"} %llu\n"
+	               "vmscale_http_requests_unauthorized_total{reason=\"wrong\"} %llu\n"
+	               "vmscale_http_requests_unauthorized_total{reason=\"busy\"} %llu\n",
+	               (unsigned long long)u->missing, (unsigned long long)u->malformed,
+	               (unsigned long long)u->wrong, (unsigned long long)u->busy);
 }
 
 static uint64_t
@@ -24,7 +38,8 @@ http_generation(const void *ctx, uint64_t now_ns)
 	(void)now_ns;
 	vms_http_get_refusals(ctx, &r);
 	/* Counters only grow: their sum moves exactly when one of them does. */
-	return r.per_address_limit + r.total_limit + r.header_timeout;
+	return r.per_address_limit + r.total_limit + r.header_timeout + r.unauthorized.missing +
+	       r.unauthorized.malformed + r.unauthorized.wrong + r.unauthorized.busy;
 }
 
 static void

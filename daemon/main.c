@@ -222,7 +222,7 @@ run_jobs(struct vmscaled *v)
 		sd_notify(0, "READY=1");
 		char lv[48];
 		vms_info("ready: serving http%s://%s/metrics (N_up=%zu, libvirt %s)",
-		         v->cfg.tls_cert ? "s" : "", v->cfg.listen, v->store.ndomains,
+		         vms_http_tls(v->http) ? "s" : "", v->cfg.listen, v->store.ndomains,
 		         libvirt_state(&v->store, lv, sizeof(lv)));
 	}
 	schedule_next(v, now);
@@ -358,6 +358,7 @@ apply_live(struct vmscaled *v, const struct vms_config *old, const struct vms_co
 	if (!same_filter &&
 	    vms_channels_set_filter(v->channels, c->probe_domains, err, sizeof(err)) < 0)
 		vms_err("probe-domains: %s", err);
+	vms_http_set_web(v->http, c->web); /* the users and hashes, reread from the file */
 	vms_store_changed(&v->store);
 }
 
@@ -588,6 +589,7 @@ start_collection(struct vmscaled *v)
 	    .header_timeout_s = v->cfg.http_header_timeout_s,
 	    .tls_cert = v->cfg.tls_cert,
 	    .tls_key = v->cfg.tls_key,
+	    .web = v->cfg.web,
 	    .interval_s = v->cfg.interval_s,
 	});
 	if (!v->http)

@@ -15,6 +15,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev  # the fuzz pass: libFuzzer and clang's sanitizer runtimes
 	curl python3 prometheus iproute2 procps psmisc systemd groff-base
 	openssl  # test_http: a self-signed certificate for the HTTPS test
+	apache2-utils  # prometheus_auth: htpasswd makes bcrypt hashes as docs/configuration.md shows
 	chromium fonts-dejavu-core  # landing_chromium: the landing page in a headless browser
 	# benchmark (tests/bench/render_bench.sh): the exporter operators use today, for comparison
 	prometheus-libvirt-exporter

@@ -113,6 +113,8 @@ vms_config_fini(struct vms_config *c)
 	free(c->probe_domains);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->web_config_file);
+	vms_webconfig_free(c->web);
 	free(c->netio_listen);
 	free(c->netio_guest_address);
 	free(c->state_dir);
@@ -132,6 +134,8 @@ vms_config_copy(struct vms_config *dst, const struct vms_config *src)
 	dst->probe_domains = dup_or_null(src->probe_domains);
 	dst->tls_cert = dup_or_null(src->tls_cert);
 	dst->tls_key = dup_or_null(src->tls_key);
+	dst->web_config_file = dup_or_null(src->web_config_file);
+	dst->web = vms_webconfig_dup(src->web);
 	dst->netio_listen = dup_or_null(src->netio_listen);
 	dst->netio_guest_address = dup_or_null(src->netio_guest_address);
 	dst->state_dir = dup_or_null(src->state_dir);

@@ -66,15 +66,17 @@ struct vms_analysis_keys {
 struct vms_config {
 	char *uris[VMS_CONFIG_MAX_URIS]; /* "connect", repeatable; default qemu:///system */
 	unsigned nuris;
-	char *listen;                   /* "listen" ADDR:PORT, default 127.0.0.1:9477 */
-	unsigned interval_s;            /* "interval": libvirt + host collection, default 5 */
-	double busy_threshold;          /* "busy-threshold", share of vCPUs, default 0.2 */
-	char *probe_domains;            /* "probe-domains" regex, NULL = all */
-	bool verbose;                   /* "verbose" yes|no */
-	char *tls_cert, *tls_key;       /* "tls-cert", "tls-key": PEM paths, both or neither */
-	unsigned http_max_connections;  /* "http-max-connections", default 16 */
-	unsigned http_timeout_s;        /* "http-timeout", default 10 */
-	unsigned http_per_address;      /* "http-max-connections-per-address", default 4 */
+	char *listen;                  /* "listen" ADDR:PORT, default 127.0.0.1:9477 */
+	unsigned interval_s;           /* "interval": libvirt + host collection, default 5 */
+	double busy_threshold;         /* "busy-threshold", share of vCPUs, default 0.2 */
+	char *probe_domains;           /* "probe-domains" regex, NULL = all */
+	bool verbose;                  /* "verbose" yes|no */
+	char *tls_cert, *tls_key;      /* "tls-cert", "tls-key": PEM paths, both or neither */
+	char *web_config_file;         /* "web-config-file": exporter-toolkit web config, or NULL */
+	struct vms_webconfig *web;     /* that file as validation parsed it, NULL without one */
+	unsigned http_max_connections; /* "http-max-connections", default 16 */
+	unsigned http_timeout_s;       /* "http-timeout", default 10 */
+	unsigned http_per_address;     /* "http-max-connections-per-address", default 4 */
 	unsigned http_header_timeout_s; /* "http-header-timeout", default 5 */
 	char *netio_listen;             /* "netio-listen" ADDR:PORT, NULL = network probe off */
 	char *netio_guest_address;      /* "netio-guest-address": where guests reach netio-listen;

@@ -53,6 +53,9 @@ const struct cfg_key cfg_keys[] = {
         "serve HTTPS with this PEM certificate (needs --tls-key)"),
     ROW("tls-key", 0, "FILE", RESTART, K_PATH, F(tls_key), NO_BOUNDS, NULL,
         "PEM private key of --tls-cert"),
+    ROW("web-config-file", 0, "FILE", RESTART, K_PATH, F(web_config_file), NO_BOUNDS, NULL,
+        "Prometheus exporter-toolkit web config: tls_server_config (replaces --tls-cert) and "
+        "basic_auth_users with bcrypt hashes, reread on SIGHUP (default: none)"),
     ROW("http-max-connections", 0, "N", RESTART, K_COUNT, F(http_max_connections), RANGE(1, 1024),
         NULL, "HTTP connections at once, 1..1024 (default 16)"),
     ROW("http-timeout", 0, "DURATION", RESTART, K_SECONDS, F(http_timeout_s), RANGE(1, 300), NULL,

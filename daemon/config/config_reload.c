@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "daemon/http_webconfig.h"
+
 static bool
 same_string(const char *a, const char *b)
 {
@@ -64,5 +66,8 @@ vms_config_restart_needed(const struct vms_config *old, const struct vms_config 
 		if (!k->pub.live && !same_value(k, old, new_))
 			return k->pub.name;
 	}
+	/* libmicrohttpd keeps the certificate it started with; the users may change live. */
+	if (!vms_webconfig_same_tls(old->web, new_->web))
+		return "tls_server_config of web-config-file";
 	return NULL;
 }

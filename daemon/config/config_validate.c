@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "daemon/http_webconfig.h"
 #include "daemon/util/alloc.h"
 #include "daemon/util/sockaddr.h"
 
@@ -166,6 +167,26 @@ check_probes(const struct vms_config *c, char *err, size_t errsz)
 	return 0;
 }
 
+/* web-config-file is read whole here, so that --check-config and a reload judge it too. */
+static int
+load_web_config(struct vms_config *c, char *err, size_t errsz)
+{
+	vms_webconfig_free(c->web);
+	c->web = NULL;
+	if (!c->web_config_file)
+		return 0;
+	size_t k = (size_t)cfg_key_index("web-config-file");
+	char w[600], why[700];
+	struct vms_webconfig *web = vms_xcalloc(1, sizeof(*web));
+	if (vms_webconfig_load(web, c->web_config_file, why, sizeof(why)) < 0) {
+		snprintf(err, errsz, "%sweb-config-file: %s", cfg_where(c, k, w, sizeof(w)), why);
+		vms_webconfig_free(web);
+		return -1;
+	}
+	c->web = web;
+	return 0;
+}
+
 int
 vms_config_validate(struct vms_config *c, char *err, size_t errsz)
 {
@@ -174,7 +195,7 @@ vms_config_validate(struct vms_config *c, char *err, size_t errsz)
 	if (!c->probe.disk_interval_ms)
 		c->probe.disk_interval_ms = c->interval_s * 1000;
 	if (check_analysis(c, err, errsz) < 0 || check_pairs(c, err, errsz) < 0 ||
-	    check_probes(c, err, errsz) < 0)
+	    check_probes(c, err, errsz) < 0 || load_web_config(c, err, errsz) < 0)
 		return -1;
 	return 0;
 }

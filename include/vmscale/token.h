@@ -17,6 +17,8 @@ bool vms_hex_digit(char c);
 bool vms_token_valid(const char *s);
 /* True if both are valid and equal; no early exit, so timing says nothing about a prefix. */
 bool vms_token_equal(const char *a, const char *b);
+/* True if the n bytes at a and b are equal; no early exit (for secrets of any kind). */
+bool vms_ct_equal(const void *a, const void *b, size_t n);
 /* A new token from getrandom into out (VMS_TOKEN_LEN + 1 bytes); 0, or -1 with errno set. */
 int vms_token_new(char out[VMS_TOKEN_LEN + 1]);
 

@@ -32,3 +32,10 @@ finish() {
 	echo "$fails check(s) failed"
 	exit 1
 }
+
+# A scratch folder in $tmp and background processes listed in pids[]: killed and removed at exit.
+scratch() { # PREFIX
+	tmp=$(mktemp -d "/tmp/$1.XXXXXX")
+	pids=()
+	trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+}

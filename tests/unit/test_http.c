@@ -526,6 +526,56 @@ cleanup:
 	run(cmd);
 }
 
+/* Basic auth from a web config: every path needs it; 401 names the scheme and realm. */
+static void
+test_basic_auth(void)
+{
+	static const char yml[] =
+	    "basic_auth_users:\n" /* htpasswd -nbBC 10 prometheus s3cret */
+	    "  prometheus: $2y$10$dVsrloMBCM/0tEjBn5f28OOtQfWru2JwDgUp5yc0QV3d4"
+	    "jb83f/am\n";
+	struct vms_webconfig web;
+	char err[256], spec[32];
+	CHECK_INT(vms_webconfig_parse(&web, "web.yml", yml, strlen(yml), err, sizeof(err)), 0);
+	int port = free_port();
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	struct vms_http *h =
+	    vms_http_start(&(struct vms_http_options){.listen = spec, .web = &web});
+	vms_webconfig_fini(&web); /* the endpoint keeps its own copy */
+	if (!CHECK(h != NULL))
+		return;
+	vms_http_publish(h, strdup("m 1\n"), 4, strdup("<p>hi</p>"), 9);
+	static const char *const refused[] = {
+	    "GET /metrics HTTP/1.0\r\n\r\n",
+	    "GET / HTTP/1.0\r\n\r\n",
+	    "GET /healthz HTTP/1.0\r\n\r\n",
+	    "POST /metrics HTTP/1.0\r\n\r\n",
+	    "GET /metrics HTTP/1.0\r\nAuthorization: Basic cHJvbWV0aGV1czpzM2NyZXR4\r\n\r\n",
+	    "GET /metrics HTTP/1.0\r\nAuthorization: Basic !!!!\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char *r = request(port, refused[i]);
+		CHECK(strstr(r, " 401 ") != NULL);
+		CHECK(strstr(r, "WWW-Authenticate: Basic realm=\"vmscale\"\r\n") != NULL);
+		CHECK(strstr(r, "m 1") == NULL && strstr(r, "<p>hi") == NULL);
+		free(r);
+	}
+	char *r = request(port, "GET /metrics HTTP/1.0\r\n"
+	                        "Authorization: Basic cHJvbWV0aGV1czpzM2NyZXQ=\r\n\r\n");
+	CHECK(strstr(r, " 200 ") != NULL && strstr(r, "\r\n\r\nm 1\n") != NULL);
+	free(r);
+	struct vms_http_refusals ref;
+	vms_http_get_refusals(h, &ref);
+	CHECK_INT(ref.unauthorized.missing, 4);
+	CHECK_INT(ref.unauthorized.wrong, 1);
+	CHECK_INT(ref.unauthorized.malformed, 1);
+	vms_http_set_web(h, NULL); /* a reload without users: open again */
+	r = request(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	CHECK(strstr(r, " 200 ") != NULL);
+	free(r);
+	vms_http_stop(h);
+}
+
 int
 main(void)
 {
@@ -535,5 +585,6 @@ main(void)
 	test_limits_and_staleness();
 	test_per_address_and_header_deadline();
 	test_tls();
+	test_basic_auth();
 	return check_done("test_http");
 }
