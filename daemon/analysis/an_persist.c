@@ -1,5 +1,6 @@
 /* The analysis state file: its payload written and read, the file saved and loaded. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,13 +164,17 @@ parse_u64(const char *s, uint64_t max, uint64_t *v)
 	return true;
 }
 
+/* A finite double. strtod reports ERANGE for subnormal results too: those are values the
+ * analysis took (a guest may report 5e-324) and wrote, so they must read back; an overflow
+ * is still refused (not finite). */
 static bool
 parse_double(const char *s, double *v)
 {
 	errno = 0;
 	char *end;
 	*v = strtod(s, &end);
-	return !errno && end != s && !*end && isfinite(*v);
+	bool range_ok = !errno || (errno == ERANGE && fabs(*v) < DBL_MIN);
+	return range_ok && end != s && !*end && isfinite(*v);
 }
 
 static bool

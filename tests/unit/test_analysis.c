@@ -1547,6 +1547,36 @@ test_outliers(void)
 	vms_store_fini(&st);
 }
 
+/* A subnormal value (a guest may report 5e-324) is taken, so the state holding it must load
+ * again: strtod's ERANGE on underflow made the whole file unusable (fuzz_analysis). */
+static void
+test_subnormal_persists(void)
+{
+	struct vms_analysis_config c;
+	config(&c);
+	struct vms_analysis *a = vms_analysis_new(&c);
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *d = add(&st, 1, "a");
+	sample(a, &st, d, 5e-324, S(5));
+	sample(a, &st, d, 1e-310, S(5));
+	struct vms_buf payload;
+	vms_buf_init(&payload);
+	vms_analysis_serialize(a, &payload);
+	struct vms_analysis *b = vms_analysis_new(&c);
+	char err[256] = "";
+	CHECK_INT(vms_analysis_deserialize(b, payload.data, payload.len, err, sizeof(err)), 0);
+	CHECK_STR(err, "");
+	/* An overflow is still refused. */
+	static const char huge[] = "domain 00000000-0000-4000-8000-000000000001 1e999 0 0 - a\n"
+	                           "end 1\n";
+	CHECK_INT(vms_analysis_deserialize(b, huge, sizeof(huge) - 1, err, sizeof(err)), -1);
+	vms_buf_free(&payload);
+	vms_analysis_free(b);
+	vms_analysis_free(a);
+	vms_store_fini(&st);
+}
+
 int
 main(void)
 {
@@ -1567,5 +1597,6 @@ main(void)
 	test_hypervisor();
 	test_generation_on_change();
 	test_outliers();
+	test_subnormal_persists();
 	return check_done("test_analysis");
 }
