@@ -104,6 +104,8 @@ an_reset_probe(struct an_probe *p)
  * is taken with the ones after it: a sustained shift moves everything as before, two samples
  * late (those two count as outliers).
  */
+#define AN_MIN_VALUE 1e-30 /* values an_feed takes at all */
+#define AN_MAX_VALUE 1e30
 #define AN_GATE_MIN 5     /* samples a bucket needs to judge one */
 #define AN_GATE_FACTOR 10 /* never an outlier within this factor of the median */
 #define AN_GATE_MADS 5    /* ... nor within this many robust standard deviations */
@@ -144,7 +146,9 @@ void
 an_feed(struct vms_analysis *a, struct an_probe *p, unsigned probe, double v, uint64_t at_ns,
         uint32_t n_up, bool neighbours_busy)
 {
-	if (!isfinite(v) || !(v > 0))
+	/* Beyond any probe's range, and kept where a variance (squares, times the count) and a
+	 * ratio of two values stay finite: an infinite variance cannot be saved. */
+	if (!(v >= AN_MIN_VALUE && v <= AN_MAX_VALUE))
 		return;
 	struct an_bucket *b = an_get_bucket(a, p, n_up);
 	if (!gate_admits(b, v)) {
