@@ -278,7 +278,8 @@ read_host(struct vms_analysis *fresh, char **f)
 	while (m < AN_HOST_COUNT && strcmp(an_host_metric_names[m], f[1]) != 0)
 		m++;
 	struct an_host_series *hs = m < AN_HOST_COUNT ? &fresh->host[m] : NULL;
-	if (!hs || hs->n == VMS_AN_MAX_BUCKETS || !parse_u64(f[2], UINT32_MAX, &n_up) || n_up == 0)
+	/* N_up 0 is a host sample with no domain up: the hypervisor's own idle cost. */
+	if (!hs || hs->n == VMS_AN_MAX_BUCKETS || !parse_u64(f[2], UINT32_MAX, &n_up))
 		return RECORD_BAD;
 	for (unsigned i = 0; i < hs->n; i++)
 		if (hs->b[i].n_up == n_up)

@@ -1561,6 +1561,9 @@ test_subnormal_persists(void)
 	                           "end 1\n";
 	CHECK_INT(vms_analysis_deserialize(a, tiny, sizeof(tiny) - 1, err, sizeof(err)), 0);
 	CHECK_STR(err, "");
+	/* A host sample taken with no domain up is written at N_up 0 and loads (fuzz_analysis). */
+	static const char idle[] = "host hypervisor_overhead_cores 0 1 0.25 0\nend 0\n";
+	CHECK_INT(vms_analysis_deserialize(a, idle, sizeof(idle) - 1, err, sizeof(err)), 0);
 	static const char huge[] = "domain 00000000-0000-4000-8000-000000000001 1e999 0 0 - a\n"
 	                           "end 1\n";
 	CHECK_INT(vms_analysis_deserialize(a, huge, sizeof(huge) - 1, err, sizeof(err)), -1);
