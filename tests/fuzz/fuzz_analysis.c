@@ -231,13 +231,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct prog g = {data, data + size};
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	uint64_t now = 1000 * NS_PER_S;
 	struct vms_analysis_config cfg;
 	vms_analysis_config_defaults(&cfg);
 	cfg.host_cpus = 2;
 	struct vms_analysis *a = vms_analysis_new(&cfg);
-	struct vms_store st;
-	vms_store_init(&st, 5000);
-	uint64_t now = 1000 * NS_PER_S;
 	while (g.p < g.end) {
 		unsigned op = next(&g), i = next(&g);
 		struct vms_domain *d = domain(&st, i);
