@@ -81,17 +81,80 @@ an_choose_baseline(const struct vms_analysis *a, struct an_probe *p)
 void
 an_reset_probe(struct an_probe *p)
 {
+	uint64_t outliers = p->outliers; /* a counter never goes back */
 	free(p->buckets);
 	an_probe_init(p);
+	p->outliers = outliers;
+}
+
+/*
+ * Outliers. One sample must not move a bucket's statistics, the baseline or the slowdown by
+ * itself; a sustained change must. The baseline and the slowdown are medians already (of the
+ * bucket's last 16 samples, of the window), but the bucket means, the overheads and a
+ * slowdown window holding one or two samples (after a restart, with a slow probe cadence) are
+ * not. So a sample is judged against its bucket first: median and MAD rather than a trimmed
+ * mean, because the median and the MAD ignore up to half the values however wild, need no
+ * choice of how much to trim, and are what the bucket's ring already supports. In logarithms,
+ * as the probes' values are rates and latencies, wrong by factors: 100x and 0.01x are equally
+ * far. A sample is an outlier when its distance from the median exceeds both a factor of 10
+ * (so that no real degradation, which the alerts see at 1.5x and 2x, is ever held back, and a
+ * constant series whose MAD is 0 still takes ordinary changes) and 5 robust standard
+ * deviations (1.4826 MAD: a noisy probe gets a wider gate). A bucket judges once it holds
+ * 5 samples. The third far sample in a row on the same side is a change, not an outlier, and
+ * is taken with the ones after it: a sustained shift moves everything as before, two samples
+ * late (those two count as outliers).
+ */
+#define AN_MIN_VALUE 1e-30 /* values an_feed takes at all */
+#define AN_MAX_VALUE 1e30
+#define AN_GATE_MIN 5     /* samples a bucket needs to judge one */
+#define AN_GATE_FACTOR 10 /* never an outlier within this factor of the median */
+#define AN_GATE_MADS 5    /* ... nor within this many robust standard deviations */
+#define AN_GATE_CONFIRM 3 /* far samples in a row on one side: a change */
+
+/* 1 when v is an outlier above the bucket's median, -1 below, 0 when it is not one. */
+static int
+outlier_side(const struct an_bucket *b, double v)
+{
+	if (b->nrecent < AN_GATE_MIN)
+		return 0;
+	double l[VMS_AN_BUCKET_WINDOW];
+	for (unsigned i = 0; i < b->nrecent; i++)
+		l[i] = log(b->recent[i]);
+	double m = vms_median(l, b->nrecent);
+	double limit = fmax(log(AN_GATE_FACTOR), AN_GATE_MADS * 1.4826 * vms_mad(l, b->nrecent, m));
+	double d = log(v) - m;
+	return d > limit ? 1 : d < -limit ? -1 : 0;
+}
+
+/* Whether a sample is let in; a far one only as the AN_GATE_CONFIRM'th in a row on its side. */
+static bool
+gate_admits(struct an_bucket *b, double v)
+{
+	int side = outlier_side(b, v);
+	if (!side) {
+		b->outlier_run = 0;
+		return true;
+	}
+	if (b->outlier_run * side < 0)
+		b->outlier_run = 0;
+	if (b->outlier_run * side < AN_GATE_CONFIRM)
+		b->outlier_run += side;
+	return b->outlier_run * side >= AN_GATE_CONFIRM;
 }
 
 void
 an_feed(struct vms_analysis *a, struct an_probe *p, unsigned probe, double v, uint64_t at_ns,
         uint32_t n_up, bool neighbours_busy)
 {
-	if (!isfinite(v) || !(v > 0))
+	/* Beyond any probe's range, and kept where a variance (squares, times the count) and a
+	 * ratio of two values stay finite: an infinite variance cannot be saved. */
+	if (!(v >= AN_MIN_VALUE && v <= AN_MAX_VALUE))
 		return;
 	struct an_bucket *b = an_get_bucket(a, p, n_up);
+	if (!gate_admits(b, v)) {
+		p->outliers++;
+		return;
+	}
 	b->last_use = ++a->feed_seq;
 	vms_welford_add(&b->w, v);
 	b->recent[b->head] = v;

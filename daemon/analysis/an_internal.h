@@ -39,6 +39,7 @@ struct an_bucket {
 	struct vms_welford w;
 	double recent[VMS_AN_BUCKET_WINDOW]; /* behind the robust central value */
 	unsigned head, nrecent;
+	int outlier_run; /* consecutive outliers, > 0 above the median, < 0 below (not saved) */
 };
 
 struct an_probe {
@@ -53,6 +54,7 @@ struct an_probe {
 	struct vms_welford overhead[2]; /* slowdown - 1 with the neighbours idle [0] or busy [1] */
 	enum vms_an_severity severity;
 	uint64_t warn_since_ns, crit_since_ns; /* when the condition began; 0 = not met */
+	uint64_t outliers; /* samples an_feed kept out (a counter: survives resets, not saved) */
 };
 
 enum an_resource { AN_RES_CPU, AN_RES_BLOCK, AN_RES_NETWORK, AN_RES_COUNT };
@@ -184,7 +186,8 @@ double an_bucket_central(const struct an_bucket *b);
 struct an_bucket *an_get_bucket(struct vms_analysis *a, struct an_probe *p, uint32_t n_up);
 /* The baseline: the central value of the lowest N_up with enough samples (unless pinned). */
 void an_choose_baseline(const struct vms_analysis *a, struct an_probe *p);
-/* One probe value into its N_up bucket, the slowdown window and the overhead. */
+/* One probe value into its N_up bucket, the slowdown window and the overhead, unless it is an
+ * outlier against its bucket (counted in p->outliers). */
 void an_feed(struct vms_analysis *a, struct an_probe *p, unsigned probe, double v, uint64_t at_ns,
              uint32_t n_up, bool neighbours_busy);
 /* Resets the baselines when the domain now runs with other vCPUs, memory or probe: true then. */

@@ -1,5 +1,6 @@
 /* The analysis state file: its payload written and read, the file saved and loaded. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,13 +164,17 @@ parse_u64(const char *s, uint64_t max, uint64_t *v)
 	return true;
 }
 
+/* A finite double. strtod reports ERANGE for subnormal results too: those are values the
+ * analysis took (a guest may report 5e-324) and wrote, so they must read back; an overflow
+ * is still refused (not finite). */
 static bool
 parse_double(const char *s, double *v)
 {
 	errno = 0;
 	char *end;
 	*v = strtod(s, &end);
-	return !errno && end != s && !*end && isfinite(*v);
+	bool range_ok = !errno || (errno == ERANGE && fabs(*v) < DBL_MIN);
+	return range_ok && end != s && !*end && isfinite(*v);
 }
 
 static bool
@@ -273,7 +278,8 @@ read_host(struct vms_analysis *fresh, char **f)
 	while (m < AN_HOST_COUNT && strcmp(an_host_metric_names[m], f[1]) != 0)
 		m++;
 	struct an_host_series *hs = m < AN_HOST_COUNT ? &fresh->host[m] : NULL;
-	if (!hs || hs->n == VMS_AN_MAX_BUCKETS || !parse_u64(f[2], UINT32_MAX, &n_up) || n_up == 0)
+	/* N_up 0 is a host sample with no domain up: the hypervisor's own idle cost. */
+	if (!hs || hs->n == VMS_AN_MAX_BUCKETS || !parse_u64(f[2], UINT32_MAX, &n_up))
 		return RECORD_BAD;
 	for (unsigned i = 0; i < hs->n; i++)
 		if (hs->b[i].n_up == n_up)

@@ -253,6 +253,27 @@ render_overhead(const struct vms_analysis *a, struct vms_buf *b)
 			}
 }
 
+/* Samples the outlier gate kept out (an_baseline.c), per running domain and probe that was
+ * fed: from 0, so that the first outlier shows as an increase. */
+static void
+render_outliers(const struct vms_analysis *a, struct vms_buf *b)
+{
+	vms_buf_family(b, "vmscale_analysis_outliers_total", "counter",
+	               "Probe samples kept out of the analysis as outliers: over 10 times (and 5 "
+	               "robust standard deviations) off the median of their N_up bucket, and not "
+	               "the third such in a row.");
+	for (size_t i = 0; i < a->ndomains; i++)
+		for (unsigned p = 0; a->domains[i]->present && p < VMS_AN_PROBE_COUNT; p++) {
+			const struct an_probe *pr = &a->domains[i]->probes[p];
+			if (!pr->nbuckets && !pr->outliers)
+				continue;
+			sample_dp(b, "vmscale_analysis_outliers_total", a->domains[i], p);
+			buf_lit(b, "} ");
+			vms_buf_u64(b, pr->outliers);
+			buf_lit(b, "\n");
+		}
+}
+
 /* Seed 000's linearity per domain and probe, then seed 001's CPU model error per domain. */
 static void
 render_linearity(const struct vms_analysis *a, struct vms_buf *b)
@@ -409,6 +430,7 @@ vms_analysis_render(const struct vms_analysis *a, const struct vms_store *st, st
 	(void)now_ns;
 	render_domain_probes(a, b);
 	render_overhead(a, b);
+	render_outliers(a, b);
 	render_linearity(a, b);
 	render_hypervisor(a, b);
 	render_host_series(a, b);

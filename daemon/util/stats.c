@@ -108,6 +108,14 @@ vms_median(double *v, unsigned n)
 	return v[n / 2 - 1] / 2 + v[n / 2] / 2;
 }
 
+double
+vms_mad(double *v, unsigned n, double m)
+{
+	for (unsigned i = 0; i < n; i++)
+		v[i] = fabs(v[i] - m);
+	return vms_median(v, n);
+}
+
 static bool
 all_finite(const double *v, unsigned n)
 {

@@ -43,6 +43,9 @@ bool vms_window_get(const struct vms_window *w, unsigned i, uint64_t *at_ns, dou
 
 /* Median of v[0..n-1], reordering v; NaN when n == 0. */
 double vms_median(double *v, unsigned n);
+/* Median absolute deviation of v[0..n-1] from its median m, overwriting v; NaN when n == 0.
+ * Times 1.4826 it estimates a normal standard deviation, yet one wild value barely moves it. */
+double vms_mad(double *v, unsigned n, double m);
 
 /* Least squares y = intercept + slope * x. */
 struct vms_fit {

@@ -1461,6 +1461,132 @@ test_generation_on_change(void)
 	vms_store_fini(&st);
 }
 
+/* ---------------------------------------------------------------- outliers */
+
+static void
+test_outliers(void)
+{
+	struct vms_analysis_config c;
+	config(&c); /* 5 samples, a 300 s window, alert-for 60 s */
+	struct vms_analysis *a = vms_analysis_new(&c);
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *d = add(&st, 1, "a");
+	for (int i = 0; i < 20; i++)
+		sample(a, &st, d, 98 + i % 5, S(5)); /* 98 .. 102: median and mean 100 */
+	const char *base = "vmscale_baseline_value{domain=\"a\",probe=\"cpu_work\"}";
+	const char *mean = "vmscale_nup_mean{domain=\"a\",probe=\"cpu_work\",n_up=\"1\"}";
+	const char *outl = "vmscale_analysis_outliers_total{domain=\"a\",probe=\"cpu_work\"}";
+	char *t = render(a, &st);
+	CHECK(value_of(t, base) == 100);
+	CHECK(value_of(t, mean) == 100);
+	HAS(t, "# TYPE vmscale_analysis_outliers_total counter");
+	CHECK(value_of(t, outl) == 0);
+	CHECK_INT(count_prefix(t, "vmscale_analysis_outliers_total{"), 1); /* fed probes only */
+	free(t);
+
+	/* One sample 100 times faster: the bucket, the baseline and the slowdown stay. */
+	sample(a, &st, d, 10000, S(5));
+	t = render(a, &st);
+	CHECK(fabs(value_of(t, base) - 100) < 1);
+	CHECK(fabs(value_of(t, mean) - 100) < 1);
+	HAS(t, "vmscale_nup_samples{domain=\"a\",probe=\"cpu_work\",n_up=\"1\"} 20");
+	HAS(t, "vmscale_slowdown_ratio{domain=\"a\",probe=\"cpu_work\"} 1");
+	CHECK(value_of(t, outl) == 1);
+	free(t);
+
+	/* One 100 times slower where the window cannot outvote it: the domain restarted (its
+	 * window emptied) and its probe's next sample is more than alert-for away. Taken, it
+	 * would be the slowdown (100) and fire critical after 60 s. */
+	drop(&st, 1);
+	now += S(5);
+	update(a, &st);
+	d = add(&st, 1, "a");
+	sample(a, &st, d, 1, S(5));
+	for (int i = 0; i < 24; i++) {
+		now += S(5);
+		update(a, &st);
+	}
+	t = render(a, &st);
+	CHECK_INT(count_prefix(t, "vmscale_alert{"), 0);
+	CHECK_INT(count_prefix(t, "vmscale_slowdown_ratio{"), 0);
+	CHECK(fabs(value_of(t, base) - 100) < 1);
+	CHECK(value_of(t, outl) == 2);
+	free(t);
+
+	/* A sustained shift (at N_up 2, so that the baseline stays) still moves the slowdown
+	 * and fires: the first two far samples are held back, the third and later are taken. */
+	add(&st, 2, "b");
+	for (int i = 0; i < 10; i++)
+		sample(a, &st, d, 100, S(5));
+	struct check_capture cap;
+	check_capture_stderr(&cap);
+	for (int i = 0; i < 40; i++)
+		sample(a, &st, d, 1, S(5));
+	const char *log = check_capture_end(&cap);
+	CHECK(strstr(log, "alert critical firing: probe cpu_work slowdown 100.000 at N_up 2") !=
+	      NULL);
+	t = render(a, &st);
+	HAS(t, "vmscale_slowdown_ratio{domain=\"a\",probe=\"cpu_work\"} 100");
+	HAS(t, "vmscale_alert{domain=\"a\",probe=\"cpu_work\",severity=\"critical\"} 1");
+	HAS(t, "vmscale_nup_samples{domain=\"a\",probe=\"cpu_work\",n_up=\"2\"} 48");
+	CHECK(value_of(t, base) == 100);
+	CHECK(value_of(t, outl) == 4);
+	free(t);
+
+	/* The counter survives a baseline reset; the state file is as before (not saved). */
+	struct vms_buf out;
+	vms_buf_init(&out);
+	char err[256];
+	CHECK_INT(control(a, &out, err, sizeof(err), 3, "baseline", "reset", "a"), 0);
+	t = render(a, &st);
+	CHECK(value_of(t, outl) == 4);
+	free(t);
+
+	/* Values beyond 1e-30 .. 1e30 are not taken: a variance of values near 1e308 overflows
+	 * to inf, which the state file cannot hold, so the next start lost every domain's state
+	 * (fuzz_analysis). */
+	sample(a, &st, d, 1.8e28, S(5));
+	sample(a, &st, d, 1.1875e308, S(5));
+	sample(a, &st, d, 5e-324, S(5));
+	sample(a, &st, d, 1e-31, S(5));
+	t = render(a, &st);
+	HAS(t, "vmscale_nup_samples{domain=\"a\",probe=\"cpu_work\",n_up=\"2\"} 1");
+	free(t);
+	vms_buf_free(&out);
+	vms_buf_init(&out);
+	vms_analysis_serialize(a, &out);
+	struct vms_analysis *b = vms_analysis_new(&c);
+	CHECK_INT(vms_analysis_deserialize(b, out.data, out.len, err, sizeof(err)), 0);
+	vms_analysis_free(b);
+	vms_buf_free(&out);
+	vms_analysis_free(a);
+	vms_store_fini(&st);
+}
+
+/* A subnormal value in a state file (an older daemon took them from guests) loads: strtod's
+ * ERANGE on underflow made the whole file unusable (fuzz_analysis). An overflow is refused. */
+static void
+test_subnormal_persists(void)
+{
+	struct vms_analysis_config c;
+	config(&c);
+	struct vms_analysis *a = vms_analysis_new(&c);
+	char err[256] = "";
+	static const char tiny[] = "domain 00000000-0000-4000-8000-000000000001 1 0 0 - a\n"
+	                           "bucket cpu_work 1 2 5e-324 0 2 4.94065646e-324 1e-310\n"
+	                           "end 1\n";
+	CHECK_INT(vms_analysis_deserialize(a, tiny, sizeof(tiny) - 1, err, sizeof(err)), 0);
+	CHECK_STR(err, "");
+	/* A host sample taken with no domain up is written at N_up 0 and loads (fuzz_analysis). */
+	static const char idle[] = "host hypervisor_overhead_cores 0 1 0.25 0\nend 0\n";
+	CHECK_INT(vms_analysis_deserialize(a, idle, sizeof(idle) - 1, err, sizeof(err)), 0);
+	static const char huge[] = "domain 00000000-0000-4000-8000-000000000001 1e999 0 0 - a\n"
+	                           "end 1\n";
+	CHECK_INT(vms_analysis_deserialize(a, huge, sizeof(huge) - 1, err, sizeof(err)), -1);
+	vms_analysis_free(a);
+}
+
 int
 main(void)
 {
@@ -1480,5 +1606,7 @@ main(void)
 	test_startup();
 	test_hypervisor();
 	test_generation_on_change();
+	test_outliers();
+	test_subnormal_persists();
 	return check_done("test_analysis");
 }

@@ -131,6 +131,17 @@ test_median(void)
 }
 
 static void
+test_mad(void)
+{
+	/* Deviations from 3: 2 1 0 1 97: their median is 1, the wild value does not count. */
+	double v[] = {1, 2, 3, 4, 100};
+	CHECK(vms_mad(v, 5, 3) == 1);
+	double same[] = {4, 4, 4};
+	CHECK(vms_mad(same, 3, 4) == 0);
+	CHECK(isnan(vms_mad(same, 0, 4)));
+}
+
+static void
 test_window(void)
 {
 	struct vms_window w = {0};
@@ -281,6 +292,7 @@ main(void)
 	test_welford();
 	test_welford_restore();
 	test_median();
+	test_mad();
 	test_window();
 	test_fit();
 	test_pearson();
