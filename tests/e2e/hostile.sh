@@ -20,19 +20,16 @@
 # Exit 77 (skipped) only when the machine lacks root, QEMU or libvirtd; the lab is always
 # taken down.
 set -euo pipefail
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-lab=$repo/scripts/lab.sh
-# shellcheck source=tests/e2e/lib.sh
-. "$here/lib.sh"
-
-if [ $# -ne 1 ]; then
+[ $# -eq 1 ] || {
 	echo "usage: $0 BUILD_DIR" >&2
 	exit 2
-fi
+}
 build=$(cd "$1" && pwd)
 prefix=vmshos
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd) && lab=$repo/scripts/lab.sh
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
 g1=${prefix}1 g2=${prefix}2 bad=${prefix}3
 honest=("$g1" "$g2")
 # shellcheck source=tests/e2e/lab_lib.sh
