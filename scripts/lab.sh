@@ -18,6 +18,8 @@ trap 'printf "%s: error: unexpected failure (exit %s) at line %s: %s\n" "$prog" 
 self=$(readlink -f "${BASH_SOURCE[0]}")
 repo=$(cd "$(dirname "$self")/.." && pwd)
 readonly self repo
+# The attacker a LAB_HOSTILE=1 guest runs (a busybox sh script, copied into the initramfs).
+readonly hostile_src=$repo/scripts/lab-hostile.sh
 
 build=${VMSCALE_BUILD_DIR:-$repo/build}
 lab_dir=${LAB_DIR:-/var/tmp/vmscale-lab}
@@ -33,6 +35,9 @@ selftest=${LAB_SELFTEST:-}
 # 1: guests boot with vmscale.load=1 and run a CPU + memory load at nice 19 (noisy neighbours).
 load=${LAB_LOAD:-}
 [ "$load" = 1 ] || load=
+# 1: guests boot with vmscale.hostile=1 and run scripts/lab-hostile.sh instead of the probe.
+hostile=${LAB_HOSTILE:-}
+[ "$hostile" = 1 ] || hostile=
 no_daemon=${LAB_NO_DAEMON:-0}
 probe_bin=${VMSCALE_PROBE:-$build/probes/vmscale-probe}
 daemon_bin=${VMSCALE_DAEMON:-$build/daemon/vmscaled}
@@ -101,6 +106,10 @@ Environment:
   LAB_SELFTEST       1: guests print \`vmscale-probe --once --stdout\` to their console at boot
   LAB_LOAD           1: guests started by up/add run a steady CPU + memory load at nice 19
                      (kernel option vmscale.load=1): noisy neighbours for the others
+  LAB_HOSTILE        1: guests started by up/add run scripts/lab-hostile.sh instead of the
+                     probe (kernel option vmscale.hostile=1): garbage, oversized lines,
+                     absurd values, a record flood, hello and reconnect storms on their
+                     channel, held and garbage connections to the network responder
   LAB_NO_DAEMON=1    do not start vmscaled
   LAB_HOLD           experiment: seconds per N_up level (default 90)
   VMSCALE_BUILD_DIR  build folder             (default <repo>/build)
@@ -437,16 +446,28 @@ if grep -q 'vmscale.selftest=1' /proc/cmdline; then
 	/bin/vmscale-probe --once --stdout
 	log "probe self-test ended with status $?"
 fi
-# The probe finds its port by name under /sys/class/virtio-ports itself;
-# respawn it so a crash costs one report, not the guest.
-(
-	while :; do
-		log "starting vmscale-probe"
-		/bin/vmscale-probe
-		log "vmscale-probe exited with status $?; restarting in 1 s"
-		sleep 1
-	done
-) &
+# vmscale.hostile=1 (LAB_HOSTILE=1): an attacker instead of the probe (scripts/lab-hostile.sh).
+if grep -q 'vmscale.hostile=1' /proc/cmdline; then
+	(
+		while :; do
+			log "starting vmscale-hostile"
+			/bin/vmscale-hostile
+			log "vmscale-hostile exited with status $?; restarting in 1 s"
+			sleep 1
+		done
+	) &
+else
+	# The probe finds its port by name under /sys/class/virtio-ports itself;
+	# respawn it so a crash costs one report, not the guest.
+	(
+		while :; do
+			log "starting vmscale-probe"
+			/bin/vmscale-probe
+			log "vmscale-probe exited with status $?; restarting in 1 s"
+			sleep 1
+		done
+	) &
+fi
 # vmscale.load=1 (LAB_LOAD=1): a steady CPU + memory load, a noisy neighbour for the other
 # guests. Nice 19, so this guest's own probe (nice 0) still gets the vCPU when it runs and
 # measures the host, not its own load. busybox has no nice applet: each loop renices its own
@@ -480,7 +501,8 @@ ensure_guest_image() {
 		chmod 644 "$lab_dir/vmlinuz"
 	fi
 	if [ -f "$img" ] && [ "$(cat "$lab_dir/initramfs.inputs" 2>/dev/null)" = "$inputs" ] &&
-		[ "$img" -nt "$probe_bin" ] && [ "$img" -nt "$kernel_src" ] && [ "$img" -nt "$self" ]; then
+		[ "$img" -nt "$probe_bin" ] && [ "$img" -nt "$kernel_src" ] && [ "$img" -nt "$self" ] &&
+		[ "$img" -nt "$hostile_src" ]; then
 		return 0
 	fi
 	say "building guest initramfs (kernel $kver, probe $probe_bin)"
@@ -501,6 +523,8 @@ ensure_guest_image() {
 	done
 	cp "$probe_bin" "$stage/bin/vmscale-probe"
 	chmod 755 "$stage/bin/vmscale-probe"
+	cp "$hostile_src" "$stage/bin/vmscale-hostile"
+	chmod 755 "$stage/bin/vmscale-hostile"
 	write_init "$stage/init" "${loaded[@]}"
 	echo '::askfirst:-/bin/sh' >"$stage/etc/inittab"
 	(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
@@ -545,7 +569,7 @@ domain_xml() { # NAME
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$lab_dir/vmlinuz</kernel>
     <initrd>$lab_dir/initramfs.img</initrd>
-    <cmdline>console=ttyS0 quiet panic=5 vmscale.name=$n${selftest:+ vmscale.selftest=1}${load:+ vmscale.load=1}</cmdline>
+    <cmdline>console=ttyS0 quiet panic=5 vmscale.name=$n${selftest:+ vmscale.selftest=1}${load:+ vmscale.load=1}${hostile:+ vmscale.hostile=1 vmscale.netio=${netio##*:}}</cmdline>
   </os>
   <features><acpi/></features>
   <clock offset='utc'/>

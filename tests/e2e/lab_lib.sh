@@ -42,7 +42,7 @@ lab_prepare() { # DAEMON_ARG...
 	LAB_DAEMON_ARGS="$*"
 	export LAB_DIR LAB_LISTEN LAB_NETIO LAB_DAEMON_ARGS LAB_PREFIX=$prefix VMSCALE_BUILD_DIR=$build \
 		VMSCALE_DAEMON=$build/daemon/vmscaled VMSCALE_PROBE=$build/probes/vmscale-probe
-	unset LAB_NO_DAEMON LAB_SELFTEST LAB_LOAD
+	unset LAB_NO_DAEMON LAB_SELFTEST LAB_LOAD LAB_HOSTILE
 	scrape=$LAB_DIR.scrape
 	daemon_pid=
 	lab_extra_cleanup=:
