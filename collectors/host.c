@@ -213,7 +213,7 @@ vms_host_read(struct vms_store *st)
 		if (st->host.valid) {
 			st->host.valid = false;
 			st->host.have_virt_mem = false;
-			vms_store_changed(st);
+			vms_store_part_changed(st, VMS_STORE_HOST);
 		}
 		return -1;
 	}
@@ -243,7 +243,7 @@ vms_host_read(struct vms_store *st)
 	int vm = vms_store_virtualization_memory(st, &h->virt_mem);
 	h->have_virt_mem = vm >= 0;
 	h->virt_mem_clamped_total += vm == 1;
-	vms_store_changed(st);
+	vms_store_part_changed(st, VMS_STORE_HOST);
 	return 0;
 }
 

@@ -91,7 +91,7 @@ register_sources(struct vmscaled *v)
 	v->analysis_source =
 	    (struct vms_analysis_source){.analysis = v->analysis, .store = &v->store};
 	vms_registry_add(r, vms_expo_self_source(&v->self));
-	vms_registry_add(r, vms_expo_store_source(&v->store));
+	vms_expo_add_store_sources(r, &v->store);
 	vms_registry_add(r, vms_channels_metrics_source(v->channels));
 	vms_registry_add(r, vms_listeners_metrics_source(v->listeners));
 	if (v->netio)
