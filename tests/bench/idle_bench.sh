@@ -21,18 +21,8 @@ strace_s=${IDLE_STRACE_SECONDS:-30}
 interval=${IDLE_INTERVAL:-5}
 [ -x "$vmscaled" ] || { echo "idle_bench: $vmscaled not built" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/vmscale-idle.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=tests/bench/bench_lib.sh
+. "$repo/tests/bench/bench_lib.sh" vmscale-idle
 
 # Starts vmscaled on URI (NAME names its files); leaves its pid in $pid.
 start() {

@@ -23,18 +23,8 @@ for f in "$bench" "$vmscaled"; do
 done
 command -v curl >/dev/null || { echo "render_bench: curl missing (scripts/bootstrap.sh)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/vmscale-bench.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=tests/bench/bench_lib.sh
+. "$repo/tests/bench/bench_lib.sh" vmscale-bench
 
 # 1. The renderer alone, on synthetic domains with every family filled.
 echo "== render: $ndom synthetic domains, $iterations renders (issue 4's set, then every probe family)" >&2
