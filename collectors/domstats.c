@@ -196,3 +196,49 @@ vms_domstats_parse(const virTypedParameter *params, int nparams, struct vms_doms
 			snprintf(st->net[i].name, sizeof(st->net[i].name), "#%u", i);
 	return st->have_cpu ? 0 : -1;
 }
+
+static bool
+same_bytes(const void *a, const void *b, size_t n)
+{
+	return n == 0 || memcmp(a, b, n) == 0;
+}
+
+/* Every field a render reads. The arrays are zeroed to their capacity before each parse, so
+ * their padding compares equal too. */
+static bool
+domstats_equal(const struct vms_domstats *a, const struct vms_domstats *b)
+{
+	return a->have_cpu == b->have_cpu && a->cpu_time_ns == b->cpu_time_ns &&
+	       a->cpu_user_ns == b->cpu_user_ns && a->cpu_system_ns == b->cpu_system_ns &&
+	       a->have_balloon_current == b->have_balloon_current &&
+	       a->have_balloon_rss == b->have_balloon_rss &&
+	       a->balloon_current_kib == b->balloon_current_kib &&
+	       a->balloon_rss_kib == b->balloon_rss_kib && a->nvcpu == b->nvcpu &&
+	       a->nblock == b->nblock && a->nnet == b->nnet &&
+	       same_bytes(a->vcpu, b->vcpu, a->nvcpu * sizeof(*a->vcpu)) &&
+	       same_bytes(a->block, b->block, a->nblock * sizeof(*a->block)) &&
+	       same_bytes(a->net, b->net, a->nnet * sizeof(*a->net));
+}
+
+int
+vms_domstats_update(const virTypedParameter *params, int nparams, struct vms_domstats *cur,
+                    struct vms_domstats *scratch, bool *changed)
+{
+	/* cur's values with scratch's arrays: vms_domstats_parse keeps what libvirt omits. */
+	struct vms_domstats arrays = *scratch;
+	*scratch = *cur;
+	scratch->vcpu = arrays.vcpu;
+	scratch->vcpu_cap = arrays.vcpu_cap;
+	scratch->block = arrays.block;
+	scratch->block_cap = arrays.block_cap;
+	scratch->net = arrays.net;
+	scratch->net_cap = arrays.net_cap;
+	int rc = vms_domstats_parse(params, nparams, scratch);
+	*changed = !domstats_equal(scratch, cur);
+	if (*changed) {
+		struct vms_domstats t = *cur;
+		*cur = *scratch;
+		*scratch = t;
+	}
+	return rc;
+}

@@ -14,4 +14,10 @@
  * (NOWAIT skipped a domain busy in a job, or the driver has none). */
 int vms_domstats_parse(const virTypedParameter *params, int nparams, struct vms_domstats *st);
 
+/* The same, into *scratch (arrays the caller keeps between calls), with what libvirt leaves
+ * out as it is in *cur; the result replaces *cur (the two swap) only if it differs, and
+ * *changed says so. A stopped counter then costs no rendering. */
+int vms_domstats_update(const virTypedParameter *params, int nparams, struct vms_domstats *cur,
+                        struct vms_domstats *scratch, bool *changed);
+
 #endif

@@ -10,6 +10,7 @@
 #include <statgrab.h>
 
 #include "daemon/util/log.h"
+#include "vmscale/clock.h"
 
 static struct vms_complaint host_complaint;
 static struct vms_complaint meminfo_complaint, swap_complaint, disk_complaint, net_complaint,
@@ -169,9 +170,20 @@ read_ifaces(struct vms_host_stats *h)
 	}
 }
 
+/*
+ * libstatgrab counts processes by reading /proc/PID/{stat,status,cmdline} of every process:
+ * hundreds of opens, most of an idle host read. A count of processes by state moves slowly
+ * and is a gauge, so it is taken at most once per VMS_HOST_PROCS_PERIOD_NS (every read when
+ * the interval is longer); between scans the last count stands.
+ */
 static void
 read_procs(struct vms_host_stats *h)
 {
+	static uint64_t scanned_at_ns;
+	uint64_t now = vms_monotonic_ns();
+	if (h->have_procs && now - scanned_at_ns < VMS_HOST_PROCS_PERIOD_NS)
+		return;
+	scanned_at_ns = now;
 	sg_process_count *pc = sg_get_process_count();
 	h->have_procs = pc != NULL;
 	if (!pc) {
@@ -213,7 +225,7 @@ vms_host_read(struct vms_store *st)
 		if (st->host.valid) {
 			st->host.valid = false;
 			st->host.have_virt_mem = false;
-			vms_store_changed(st);
+			vms_store_part_changed(st, VMS_STORE_HOST);
 		}
 		return -1;
 	}
@@ -243,7 +255,7 @@ vms_host_read(struct vms_store *st)
 	int vm = vms_store_virtualization_memory(st, &h->virt_mem);
 	h->have_virt_mem = vm >= 0;
 	h->virt_mem_clamped_total += vm == 1;
-	vms_store_changed(st);
+	vms_store_part_changed(st, VMS_STORE_HOST);
 	return 0;
 }
 

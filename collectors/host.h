@@ -9,6 +9,10 @@
 
 #include <stdbool.h>
 
+/* Processes are counted (a scan of /proc) at most this often; every read in between keeps
+ * the last count: vmscale_host_processes is at most 30 s old. */
+#define VMS_HOST_PROCS_PERIOD_NS 30000000000ull
+
 int vms_host_init(void);
 /*
  * Refreshes st->host; 0, or -1 (logged, rate-limited) leaving the last values marked invalid.

@@ -1,6 +1,7 @@
 /* libvirt collector (see libvirt.h). */
 #include "collectors/libvirt.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ struct vms_libvirt {
 	uint64_t retry_at_ns;
 	uint64_t backoff_ns;
 	struct vms_complaint complaint;
+	struct vms_domstats scratch; /* where a domain's new statistics are compared with its old */
 	void (*on_change)(void *);
 	void *on_change_cls;
 };
@@ -207,6 +209,26 @@ warn_collisions(const struct vms_store *st, const struct vms_conn *conn, const c
 	}
 }
 
+static bool
+same_ratio(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
+}
+
+/* Stores a domain's statistics; true if anything the domains' families show changed
+ * (counters of a running QEMU guest move every interval; the test driver's stand still).
+ * stats_incomplete_total is its own source's generation (daemon/expo/store_core.c). */
+static bool
+update_stats(struct vms_libvirt *lv, struct vms_domain *d, virDomainStatsRecordPtr rec)
+{
+	bool changed;
+	if (vms_domstats_update(rec->params, rec->nparams, &d->stats, &lv->scratch, &changed) < 0)
+		lv->store->stats_incomplete_total++;
+	double before = d->vcpu_utilization;
+	vms_domain_update_utilization(d, vms_monotonic_ns());
+	return changed || !same_ratio(before, d->vcpu_utilization);
+}
+
 int
 vms_libvirt_refresh(struct vms_libvirt *lv)
 {
@@ -238,6 +260,7 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 	for (size_t i = 0; i < st->ndomains; i++)
 		if (st->domains[i]->conn == lv->sconn)
 			st->domains[i]->seen = false;
+	bool stats_changed = false;
 	for (int i = 0; i < n; i++) {
 		virDomainPtr dom = recs[i]->dom;
 		char uuid[VIR_UUID_STRING_BUFLEN];
@@ -252,15 +275,16 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 		if (!d)
 			warn_collisions(st, lv->sconn, uuid, name);
 		d = vms_store_upsert_in(st, lv->sconn, uuid, name, id);
-		if (fresh)
+		if (fresh) {
 			read_channel(d, dom);
+			vms_store_part_changed(st, VMS_STORE_DOMAINS);
+		}
 		d->seen = true;
-		if (vms_domstats_parse(recs[i]->params, recs[i]->nparams, &d->stats) < 0)
-			st->stats_incomplete_total++;
-		vms_domain_update_utilization(d, vms_monotonic_ns());
+		stats_changed |= update_stats(lv, d, recs[i]);
 	}
 	virDomainStatsRecordListFree(recs);
-	vms_store_changed(st);
+	if (stats_changed)
+		vms_store_part_changed(st, VMS_STORE_DOMSTATS);
 	for (size_t i = 0; i < st->ndomains;) {
 		struct vms_domain *d = st->domains[i];
 		if (d->seen || d->conn != lv->sconn) {
@@ -280,6 +304,7 @@ vms_libvirt_free(struct vms_libvirt *lv)
 	if (!lv)
 		return;
 	disconnect(lv);
+	vms_domstats_free(&lv->scratch);
 	free(lv->uri);
 	free(lv);
 }

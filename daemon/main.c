@@ -69,6 +69,8 @@ struct vmscaled {
 	struct vms_registry *registry; /* every producer's metric families, in exposition order */
 	struct vms_analysis_source analysis_source;
 	uint64_t analysed_generation; /* the store's generation the analysis last saw */
+	struct vms_buf landing;       /* the landing page as last rendered */
+	uint64_t landing_generation;  /* of its inputs then (landing_generation()), 0: never */
 	char status[160];
 };
 
@@ -91,7 +93,7 @@ register_sources(struct vmscaled *v)
 	v->analysis_source =
 	    (struct vms_analysis_source){.analysis = v->analysis, .store = &v->store};
 	vms_registry_add(r, vms_expo_self_source(&v->self));
-	vms_registry_add(r, vms_expo_store_source(&v->store));
+	vms_expo_add_store_sources(r, &v->store);
 	vms_registry_add(r, vms_channels_metrics_source(v->channels));
 	vms_registry_add(r, vms_listeners_metrics_source(v->listeners));
 	if (v->netio)
@@ -101,6 +103,17 @@ register_sources(struct vmscaled *v)
 	if (v->control)
 		vms_registry_add(r, vms_control_metrics_source(v->control));
 	vms_registry_add(r, vms_analysis_metrics_source(&v->analysis_source));
+}
+
+/* The landing page shows domains, probes and the analysis, not the host: what it is drawn
+ * from, so that a host read alone does not draw it again. Never 0. */
+static uint64_t
+landing_generation(const struct vmscaled *v, uint64_t now)
+{
+	const uint64_t *part = v->store.part_generation;
+	uint64_t g = 1 + part[VMS_STORE_DOMAINS] + part[VMS_STORE_DOMSTATS] +
+	             part[VMS_STORE_PROBES] + vms_analysis_generation(v->analysis);
+	return g * 1000003u + vms_store_probes_up(&v->store, now);
 }
 
 /* Renders what changed since the last call and publishes it; with no change, only confirms
@@ -116,7 +129,13 @@ publish(struct vmscaled *v, uint64_t now)
 	vms_buf_init(&metrics);
 	vms_buf_init(&landing);
 	vms_registry_text(v->registry, &metrics);
-	vms_expo_landing(&landing, &v->store, v->self.version, v->analysis, now);
+	uint64_t lg = landing_generation(v, now);
+	if (lg != v->landing_generation) {
+		v->landing.len = 0;
+		vms_expo_landing(&v->landing, &v->store, v->self.version, v->analysis, now);
+		v->landing_generation = lg;
+	}
+	vms_buf_append(&landing, v->landing.data, v->landing.len); /* the snapshot owns its copy */
 	vms_http_publish(v->http, metrics.data, metrics.len, landing.data, landing.len);
 }
 
@@ -698,6 +717,7 @@ stop(struct vmscaled *v)
 	vms_http_stop(v->http);
 	vms_host_fini();
 	vms_registry_free(v->registry);
+	vms_buf_free(&v->landing);
 	vms_analysis_free(v->analysis);
 	free(v->state_path);
 	vms_store_fini(&v->store);

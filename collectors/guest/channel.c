@@ -96,7 +96,7 @@ probe_disconnected(struct vms_channels *c, const char *uuid)
 	if (d && d->probe.connected) {
 		d->probe.connected = false;
 		d->probe.hello = false;
-		vms_store_changed(c->store);
+		vms_store_part_changed(c->store, VMS_STORE_PROBES);
 	}
 }
 
@@ -265,7 +265,7 @@ chan_start(struct vms_channels *c, struct chan *ch, int fd)
 	if (d) {
 		d->probe.connected = true;
 		d->probe.hello = false;
-		vms_store_changed(c->store);
+		vms_store_part_changed(c->store, VMS_STORE_PROBES);
 	}
 	char out[VMS_PROTO_MAX_RECORD + 1];
 	if (chan_send(ch, out, vms_encode_host(out, sizeof(out))) < 0)
@@ -401,7 +401,7 @@ vms_channels_sync(struct vms_channels *c)
 		bool excluded = d->channel_path && !want;
 		if (excluded != d->probe_excluded) {
 			d->probe_excluded = excluded;
-			vms_store_changed(c->store);
+			vms_store_part_changed(c->store, VMS_STORE_PROBES);
 		}
 		if (!want)
 			continue;

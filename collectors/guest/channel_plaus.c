@@ -289,7 +289,7 @@ chan_plaus_reset_if_due(struct vms_channels *c, struct vms_domain *d, uint64_t n
 	p->ndisks = 0; /* devices may have changed with the probe */
 	p->cpu_rebase = true;
 	p->cost_rebase = true;
-	vms_store_changed(c->store);
+	vms_store_part_changed(c->store, VMS_STORE_PROBES);
 }
 
 void

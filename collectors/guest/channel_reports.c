@@ -15,7 +15,7 @@ chan_count_reject(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 {
 	if (d) {
 		d->probe.rejected[err]++;
-		vms_store_changed(c->store);
+		vms_store_part_changed(c->store, VMS_STORE_PROBES);
 	}
 	if (err != VMS_PROTO_E_IMPLAUSIBLE) /* channel_plaus.c said why */
 		vms_complain(&ch->reject_complaint, LOG_WARNING, ch->name,
@@ -82,7 +82,7 @@ accept_cpu(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 	d->probe.cpu_rebase = false;
 	d->probe.last_report_ns = now_ns;
 	d->probe.reports_total++;
-	vms_store_changed(c->store);
+	vms_store_part_changed(c->store, VMS_STORE_PROBES);
 	return VMS_PROTO_OK;
 }
 
@@ -119,7 +119,7 @@ accept_disk(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 	}
 	p->disks[i] = r;
 	p->disks_at_ns[i] = now_ns;
-	vms_store_changed(c->store);
+	vms_store_part_changed(c->store, VMS_STORE_PROBES);
 	return VMS_PROTO_OK;
 }
 
@@ -148,7 +148,7 @@ accept_cost(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 	p->last_cost = r;
 	p->last_cost_at_ns = now_ns;
 	p->have_cost = true;
-	vms_store_changed(c->store);
+	vms_store_part_changed(c->store, VMS_STORE_PROBES);
 	return VMS_PROTO_OK;
 }
 
@@ -186,7 +186,7 @@ accept_hello(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 	/* A hello mid-run means the probe restarted: that run will never finish. */
 	chan_run_abandon(ch);
 	vms_psched_add(c->psched, ch->uuid, chan_runnable(c, d->probe.caps), now_ns);
-	vms_store_changed(c->store);
+	vms_store_part_changed(c->store, VMS_STORE_PROBES);
 	if (first)
 		chan_log_conn(ch, "probe %s connected (protocol %u, caps %s)", h.probe_version,
 		              h.proto, h.caps);

@@ -176,7 +176,7 @@ chan_accept_done(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 	vms_psched_finish(c->psched, ch->uuid, now_ns);
 	if (c->plan.netio && f == VMS_FAM_NETWORK)
 		vms_netio_revoke(c->plan.netio, ch->uuid);
-	vms_store_changed(c->store);
+	vms_store_part_changed(c->store, VMS_STORE_PROBES);
 	return VMS_PROTO_OK;
 }
 
@@ -271,7 +271,7 @@ vms_channels_tick(struct vms_channels *c, uint64_t now_ns)
 		             vms_family_name(ch->run.family), (unsigned long long)ch->run.id);
 		if (d) {
 			d->probe.runs_total[ch->run.family][VMS_RUN_TIMEOUT]++;
-			vms_store_changed(c->store);
+			vms_store_part_changed(c->store, VMS_STORE_PROBES);
 		}
 		chan_run_abandon(ch);
 	}

@@ -26,8 +26,10 @@ struct vms_self_info {
 
 /* Build info and configuration reloads. */
 struct vms_metrics_source vms_expo_self_source(const struct vms_self_info *self);
-/* libvirt, N_up, probe liveness, host-side domain statistics, what the probes report. */
-struct vms_metrics_source vms_expo_store_source(const struct vms_store *st);
+/* Adds the store's sources, in the exposition's order, each rendered again only when a part
+ * of the store it shows changed: libvirt and N_up; probe liveness; host-side domain
+ * statistics; what the probes report. */
+void vms_expo_add_store_sources(struct vms_registry *r, const struct vms_store *st);
 /* The host's own statistics. */
 struct vms_metrics_source vms_expo_host_source(const struct vms_store *st);
 

@@ -140,42 +140,120 @@ render_domains(struct vms_buf *b, const struct vms_store *st)
 	vms_buf_append(b, "\n", 1);
 }
 
+static uint64_t
+part(const struct vms_store *st, enum vms_store_part p)
+{
+	return st->part_generation[p];
+}
+
+/* Connections, N_up and the busy domains: which domains run and how busy. */
+static uint64_t
+domains_generation(const void *ctx, uint64_t now_ns)
+{
+	(void)now_ns;
+	return part(ctx, VMS_STORE_DOMAINS) + part(ctx, VMS_STORE_DOMSTATS);
+}
+
 static void
-render_store(const void *ctx, struct vms_buf *b, uint64_t now_ns)
+render_domains_source(const void *ctx, struct vms_buf *b, uint64_t now_ns)
+{
+	(void)now_ns;
+	render_domains(b, ctx);
+}
+
+/* A probe that goes stale changes nothing in the store but the time, so the count of probes
+ * up is part of the generation too. */
+static uint64_t
+probes_generation(const void *ctx, uint64_t now_ns)
 {
 	const struct vms_store *st = ctx;
-	render_domains(b, st);
+	uint64_t g = part(st, VMS_STORE_DOMAINS) + part(st, VMS_STORE_PROBES);
+	return g * 1000003u + vms_store_probes_up(st, now_ns);
+}
+
+static void
+render_probes(const void *ctx, struct vms_buf *b, uint64_t now_ns)
+{
+	const struct vms_store *st = ctx;
 	vms_buf_family(b, "vmscale_probes_up", "gauge", "Domains whose probe is up.");
 	vms_buf_printf(b, "vmscale_probes_up %zu\n", vms_store_probes_up(st, now_ns));
 	vms_expo_probes(b, st, now_ns);
-	vms_expo_domain_stats(b, st);
-	vms_expo_guest_cpu(b, st);
-	vms_expo_probe_measurements(b, st);
 }
 
-/* Every change of the store bumps its generation; a probe that goes stale changes nothing in
- * the store but the time, so the count of probes up is part of the generation too. */
+static void
+render_domain_stats(const void *ctx, struct vms_buf *b, uint64_t now_ns)
+{
+	(void)now_ns;
+	vms_expo_domain_stats(b, ctx);
+}
+
+/* Its own source: drivers without CPU statistics (the test driver) count a record at every
+ * refresh, which must not render every domain's statistics again. The counter only grows. */
 static uint64_t
-store_generation(const void *ctx, uint64_t now_ns)
+incomplete_generation(const void *ctx, uint64_t now_ns)
 {
-	const struct vms_store *st = ctx;
-	return st->generation * 1000003u + vms_store_probes_up(st, now_ns);
+	(void)now_ns;
+	return ((const struct vms_store *)ctx)->stats_incomplete_total;
 }
 
-struct vms_metrics_source
-vms_expo_store_source(const struct vms_store *st)
+static void
+render_incomplete(const void *ctx, struct vms_buf *b, uint64_t now_ns)
 {
-	return (struct vms_metrics_source){.owner = "daemon/expo/store_core.c",
-	                                   .ctx = st,
-	                                   .generation = store_generation,
-	                                   .render = render_store};
+	(void)now_ns;
+	vms_expo_stats_incomplete(b, ctx);
+}
+
+/* What the probes measure, per domain. */
+static uint64_t
+guest_generation(const void *ctx, uint64_t now_ns)
+{
+	(void)now_ns;
+	return part(ctx, VMS_STORE_DOMAINS) + part(ctx, VMS_STORE_PROBES);
+}
+
+static void
+render_guest(const void *ctx, struct vms_buf *b, uint64_t now_ns)
+{
+	(void)now_ns;
+	vms_expo_guest_cpu(b, ctx);
+	vms_expo_probe_measurements(b, ctx);
+}
+
+void
+vms_expo_add_store_sources(struct vms_registry *r, const struct vms_store *st)
+{
+	const struct vms_metrics_source sources[] = {
+	    {.owner = "daemon/expo/store_core.c",
+	     .ctx = st,
+	     .generation = domains_generation,
+	     .render = render_domains_source},
+	    {.owner = "daemon/expo/store_core.c",
+	     .ctx = st,
+	     .generation = probes_generation,
+	     .render = render_probes},
+	    /* The statistics are shown with the domains' names: both parts. */
+	    {.owner = "daemon/expo/store_domains.c",
+	     .ctx = st,
+	     .generation = domains_generation,
+	     .render = render_domain_stats},
+	    {.owner = "daemon/expo/store_domains.c",
+	     .ctx = st,
+	     .generation = incomplete_generation,
+	     .render = render_incomplete},
+	    {.owner = "daemon/expo/store_guest.c",
+	     .ctx = st,
+	     .generation = guest_generation,
+	     .render = render_guest},
+	};
+	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
+		vms_registry_add(r, sources[i]);
 }
 
 static uint64_t
 host_generation(const void *ctx, uint64_t now_ns)
 {
 	(void)now_ns;
-	return ((const struct vms_store *)ctx)->generation;
+	return part(ctx, VMS_STORE_HOST);
 }
 
 static void

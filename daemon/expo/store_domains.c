@@ -200,6 +200,11 @@ vms_expo_domain_stats(struct vms_buf *b, const struct vms_store *st)
 		render_devices(b, st, &block_families[i], true);
 	for (size_t i = 0; i < sizeof(net_families) / sizeof(net_families[0]); i++)
 		render_devices(b, st, &net_families[i], false);
+}
+
+void
+vms_expo_stats_incomplete(struct vms_buf *b, const struct vms_store *st)
+{
 	vms_buf_family(b, "vmscale_libvirt_stats_incomplete_total", "counter",
 	               "Domain records of the bulk stats call without CPU figures (a domain busy "
 	               "in a job; NOWAIT did not wait).");

@@ -75,7 +75,7 @@ vms_store_add_conn(struct vms_store *st, const char *uri)
 	c->index = (unsigned)st->nconns;
 	st->conns[st->nconns++] = c;
 	st->libvirt_up = false;
-	vms_store_changed(st);
+	vms_store_part_changed(st, VMS_STORE_DOMAINS);
 	return c;
 }
 
@@ -89,7 +89,7 @@ vms_store_set_conn_up(struct vms_store *st, struct vms_conn *conn, bool up)
 	for (size_t i = 0; i < st->nconns; i++)
 		all = all && st->conns[i]->up;
 	st->libvirt_up = all;
-	vms_store_changed(st);
+	vms_store_part_changed(st, VMS_STORE_DOMAINS);
 }
 
 void
@@ -140,12 +140,12 @@ vms_store_upsert_in(struct vms_store *st, const struct vms_conn *conn, const cha
 		d->conn = conn;
 		vms_keyindex_add(&st->index, d);
 		st->domains[st->ndomains++] = d;
-		vms_store_changed(st);
+		vms_store_part_changed(st, VMS_STORE_DOMAINS);
 	}
 	if (!d->name || strcmp(d->name, name) != 0) {
 		free(d->name);
 		d->name = vms_xstrdup(name);
-		vms_store_changed(st);
+		vms_store_part_changed(st, VMS_STORE_DOMAINS);
 	}
 	d->id = id;
 	return d;
@@ -168,15 +168,24 @@ vms_store_remove(struct vms_store *st, struct vms_domain *d)
 			        (st->ndomains - i - 1) * sizeof(*st->domains));
 			st->ndomains--;
 			domain_free(d);
-			vms_store_changed(st);
+			vms_store_part_changed(st, VMS_STORE_DOMAINS);
 			return;
 		}
 	}
 }
 
 void
+vms_store_part_changed(struct vms_store *st, enum vms_store_part part)
+{
+	st->part_generation[part]++;
+	st->generation++;
+}
+
+void
 vms_store_changed(struct vms_store *st)
 {
+	for (unsigned p = 0; p < VMS_STORE_PART_COUNT; p++)
+		st->part_generation[p]++;
 	st->generation++;
 }
 

@@ -183,6 +183,16 @@ struct vms_host_stats {
 	uint64_t virt_mem_clamped_total; /* reads where the domains' RSS exceeded used memory */
 };
 
+/* The parts of the store, by writer: each has its own generation, so that a family is
+ * rendered again only when a part it shows changed. */
+enum vms_store_part {
+	VMS_STORE_HOST,     /* host: collectors/host.c */
+	VMS_STORE_DOMAINS,  /* connections, which domains run, names, channels: libvirt.c */
+	VMS_STORE_DOMSTATS, /* libvirt's per-domain statistics, vCPU utilization: libvirt.c */
+	VMS_STORE_PROBES,   /* what the probes report and their channels' state: guest/ */
+	VMS_STORE_PART_COUNT
+};
+
 struct vms_store {
 	struct vms_domain **domains; /* in arrival order, which is the order of /metrics */
 	size_t ndomains, cap;
@@ -194,7 +204,8 @@ struct vms_store {
 	uint32_t probe_interval_ms;
 	uint64_t stats_incomplete_total; /* domain records without CPU statistics */
 	double busy_threshold;           /* vCPU utilization above which a domain counts as busy */
-	uint64_t generation; /* bumped on every change, so the renderer knows when to run */
+	uint64_t generation; /* bumped on every change, so the analysis knows when to run */
+	uint64_t part_generation[VMS_STORE_PART_COUNT]; /* bumped when that part changes */
 };
 
 #define VMS_BUSY_THRESHOLD_DEFAULT 0.2
@@ -222,6 +233,9 @@ void vms_store_set_channel(struct vms_domain *d, const char *path);
 void vms_domstats_free(struct vms_domstats *ds);
 /* Frees d; the others keep their order (O(n): removals are rare, lookups are not). */
 void vms_store_remove(struct vms_store *st, struct vms_domain *d);
+/* A part changed: bumps its generation and the store's. */
+void vms_store_part_changed(struct vms_store *st, enum vms_store_part part);
+/* Something changed, the writer does not say where: bumps every part. */
 void vms_store_changed(struct vms_store *st);
 
 /* A probe is up when its channel is open, it said hello and it reported within 3 intervals. */

@@ -414,7 +414,7 @@ main(int argc, char **argv)
 	/* The store's sources as the daemon registers them (daemon/main.c). */
 	struct vms_registry *reg = vms_registry_new();
 	vms_registry_add(reg, vms_expo_self_source(&self));
-	vms_registry_add(reg, vms_expo_store_source(&st));
+	vms_expo_add_store_sources(reg, &st);
 	vms_registry_add(reg, vms_expo_host_source(&st));
 	uint64_t *unchanged_ns = vms_xcalloc(iters, sizeof(uint64_t));
 	uint64_t unchanged_renders = 0;

@@ -23,18 +23,8 @@ for f in "$bench" "$vmscaled"; do
 done
 command -v curl >/dev/null || { echo "render_bench: curl missing (scripts/bootstrap.sh)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/vmscale-bench.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=tests/bench/bench_lib.sh
+. "$repo/tests/bench/bench_lib.sh" vmscale-bench
 
 # 1. The renderer alone, on synthetic domains with every family filled.
 echo "== render: $ndom synthetic domains, $iterations renders (issue 4's set, then every probe family)" >&2
@@ -45,27 +35,7 @@ ra() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/render-all.txt"; }
 
 # 2. A libvirt test-driver node with $ndom running domains: 4 vCPUs, 2 disks, 2 NICs each.
 xml=$tmp/node.xml
-{
-	echo "<node><cpu><nodes>1</nodes><sockets>2</sockets><cores>32</cores><threads>2</threads>"
-	echo "<active>128</active><mhz>2400</mhz><model>x86_64</model></cpu><memory>1073741824</memory>"
-	for ((i = 0; i < ndom; i++)); do
-		printf "<domain type='test'><name>bench-vm-%04d</name>" "$i"
-		printf "<uuid>%08x-6a86-4e38-9a8e-%012x</uuid>" "$i" "$i"
-		printf "<memory>2097152</memory><currentMemory>2097152</currentMemory><vcpu>4</vcpu>"
-		printf "<os><type arch='x86_64'>hvm</type></os><devices>"
-		for d in a b; do
-			printf "<disk type='file' device='disk'><source file='/var/tmp/bench/%04d-%s.img'/>" "$i" "$d"
-			printf "<target dev='vd%s' bus='virtio'/></disk>" "$d"
-		done
-		for n in 0 1; do
-			printf "<interface type='ethernet'><mac address='52:54:%02x:%02x:%02x:%02x'/>" \
-				$((i >> 16 & 255)) $((i >> 8 & 255)) $((i & 255)) "$n"
-			printf "<target dev='vnet%d'/><model type='virtio'/></interface>" $((i * 2 + n))
-		done
-		echo "</devices></domain>"
-	done
-	echo "</node>"
-} >"$xml"
+"$repo/tests/bench/node_xml.sh" "$ndom" >"$xml"
 uri=test://$xml
 # Both daemons run libvirt's test driver inside their own process: the domains' definitions
 # then live in the exporter's memory, where with qemu:/// they live in libvirtd. Measured apart.

@@ -182,7 +182,7 @@ main(void)
 
 	struct vms_registry *r = vms_registry_new();
 	vms_registry_add(r, vms_expo_self_source(&self));
-	vms_registry_add(r, vms_expo_store_source(&st));
+	vms_expo_add_store_sources(r, &st);
 	vms_registry_add(r, vms_channels_metrics_source(chans));
 	vms_registry_add(r, lsrc);
 	vms_registry_add(r, nsrc);

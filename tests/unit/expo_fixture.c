@@ -228,7 +228,7 @@ fixture_render_exposition(struct vms_buf *b, const struct vms_self_info *self, s
 	struct vms_analysis_source as = {.analysis = an, .store = st};
 	struct vms_registry *r = vms_registry_new();
 	vms_registry_add(r, vms_expo_self_source(self));
-	vms_registry_add(r, vms_expo_store_source(st));
+	vms_expo_add_store_sources(r, st);
 	vms_registry_add(r, vms_channels_metrics_source(chans));
 	vms_registry_add(r, vms_listeners_metrics_source(lis));
 	vms_registry_add(r, vms_expo_host_source(st));

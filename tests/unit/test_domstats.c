@@ -126,10 +126,43 @@ test_incomplete(void)
 	vms_domstats_free(&st);
 }
 
+/* vms_domstats_update keeps the stored record when the new one is the same. */
+static void
+test_update(void)
+{
+	char vda[] = "vda";
+	virTypedParameter a[] = {ull("cpu.time", 10), ull("cpu.user", 4), ull("vcpu.0.time", 7),
+	                         str("block.0.name", vda), ull("block.0.rd.bytes", 512)};
+	struct vms_domstats cur = {0}, scratch = {0};
+	bool changed = false;
+	CHECK_INT(vms_domstats_update(a, 5, &cur, &scratch, &changed), 0);
+	CHECK(changed && cur.have_cpu && cur.cpu_time_ns == 10 && cur.nvcpu == 1);
+	CHECK_INT(vms_domstats_update(a, 5, &cur, &scratch, &changed), 0);
+	CHECK(!changed && cur.cpu_time_ns == 10 && cur.nblock == 1);
+	CHECK_STR(cur.block[0].name, "vda");
+	/* A moved counter is a change; what libvirt leaves out keeps its value, as with parse. */
+	virTypedParameter b[] = {ull("cpu.time", 11), ull("vcpu.0.time", 7),
+	                         str("block.0.name", vda), ull("block.0.rd.bytes", 1024)};
+	CHECK_INT(vms_domstats_update(b, 4, &cur, &scratch, &changed), 0);
+	CHECK(changed && cur.cpu_time_ns == 11 && cur.cpu_user_ns == 4);
+	CHECK(cur.nblock == 1 && cur.block[0].rd_bytes == 1024);
+	CHECK_INT(vms_domstats_update(b, 4, &cur, &scratch, &changed), 0);
+	CHECK(!changed);
+	/* The test driver's state-only records: incomplete, and no change. */
+	virTypedParameter state[] = {ull("state.state", 1)};
+	CHECK_INT(vms_domstats_update(state, 1, &cur, &scratch, &changed), -1);
+	CHECK(changed && !cur.have_cpu && cur.nblock == 0);
+	CHECK_INT(vms_domstats_update(state, 1, &cur, &scratch, &changed), -1);
+	CHECK(!changed);
+	vms_domstats_free(&cur);
+	vms_domstats_free(&scratch);
+}
+
 int
 main(void)
 {
 	test_full_record();
 	test_incomplete();
+	test_update();
 	return check_done("test_domstats");
 }

@@ -15,9 +15,15 @@ main(void)
 	if (!CHECK_INT(vms_host_init(), 0))
 		return check_done("test_host");
 	uint64_t g = st.generation;
+	uint64_t parts[VMS_STORE_PART_COUNT];
+	memcpy(parts, st.part_generation, sizeof(parts));
 	CHECK_INT(vms_host_read(&st), 0);
 	CHECK(st.host.valid);
 	CHECK(st.generation != g);
+	/* A host read changes the host part alone: the domains' families stay as rendered. */
+	for (unsigned p = 0; p < VMS_STORE_PART_COUNT; p++)
+		CHECK(p == VMS_STORE_HOST ? st.part_generation[p] != parts[p]
+		                          : st.part_generation[p] == parts[p]);
 	CHECK(st.host.mem_total > 0);
 	CHECK(st.host.mem_used + st.host.mem_free <= st.host.mem_total);
 	CHECK(st.host.cpu_ticks_idle > 0);
