@@ -30,22 +30,6 @@ listener_render(const void *ctx, struct vms_buf *b, uint64_t now_ns)
 	vms_listeners_render_stats(ctx, b);
 }
 
-/* The stand-in stats never change: one render. */
-static uint64_t
-constant_generation(const void *ctx, uint64_t now_ns)
-{
-	(void)ctx;
-	(void)now_ns;
-	return 1;
-}
-
-static void
-control_render(const void *ctx, struct vms_buf *b, uint64_t now_ns)
-{
-	(void)now_ns;
-	vms_control_render_stats(ctx, b);
-}
-
 static void
 http_render(const void *ctx, struct vms_buf *b, uint64_t now_ns)
 {
@@ -163,22 +147,14 @@ main(void)
 	struct vms_netio_stats ns = {0};
 	struct vms_analysis_source as = {.analysis = an, .store = &st};
 	/* The real sources' owners, with stats standing in for open listeners. */
-	struct vms_metrics_source lsrc = vms_listeners_metrics_source(lis);
-	lsrc.ctx = &ls;
-	lsrc.render = listener_render;
-	lsrc.generation = constant_generation;
-	struct vms_metrics_source nsrc = vms_netio_metrics_source(NULL);
-	nsrc.ctx = &ns;
-	nsrc.render = netio_render;
-	nsrc.generation = constant_generation;
-	struct vms_metrics_source csrc = vms_control_metrics_source(NULL);
-	csrc.ctx = &control;
-	csrc.render = control_render;
-	csrc.generation = constant_generation;
-	struct vms_metrics_source hsrc = vms_http_metrics_source(NULL);
-	hsrc.ctx = &refusals;
-	hsrc.render = http_render;
-	hsrc.generation = constant_generation;
+	struct vms_metrics_source lsrc =
+	    fixture_stand_in(vms_listeners_metrics_source(lis), &ls, listener_render);
+	struct vms_metrics_source nsrc =
+	    fixture_stand_in(vms_netio_metrics_source(NULL), &ns, netio_render);
+	struct vms_metrics_source csrc =
+	    fixture_stand_in(vms_control_metrics_source(NULL), &control, fixture_control_render);
+	struct vms_metrics_source hsrc =
+	    fixture_stand_in(vms_http_metrics_source(NULL), &refusals, http_render);
 
 	struct vms_registry *r = vms_registry_new();
 	vms_registry_add(r, vms_expo_self_source(&self));

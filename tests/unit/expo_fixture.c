@@ -199,20 +199,30 @@ fixture_analysis(struct vms_store *st)
 	return an;
 }
 
-/* The control socket's counters as a source, without a socket: the golden file pins them. */
-static void
-control_render(const void *ctx, struct vms_buf *b, uint64_t now_ns)
+void
+fixture_control_render(const void *ctx, struct vms_buf *b, uint64_t now_ns)
 {
 	(void)now_ns;
 	vms_control_render_stats(ctx, b);
 }
 
+/* Stand-in statistics never change: one render. */
 static uint64_t
 constant_generation(const void *ctx, uint64_t now_ns)
 {
 	(void)ctx;
 	(void)now_ns;
 	return 1;
+}
+
+struct vms_metrics_source
+fixture_stand_in(struct vms_metrics_source real, const void *stats,
+                 void (*render)(const void *stats, struct vms_buf *b, uint64_t now_ns))
+{
+	real.ctx = stats;
+	real.render = render;
+	real.generation = constant_generation;
+	return real;
 }
 
 /*
@@ -232,11 +242,9 @@ fixture_render_exposition(struct vms_buf *b, const struct vms_self_info *self, s
 	vms_registry_add(r, vms_channels_metrics_source(chans));
 	vms_registry_add(r, vms_listeners_metrics_source(lis));
 	vms_registry_add(r, vms_expo_host_source(st));
-	if (control)
-		vms_registry_add(r, (struct vms_metrics_source){.owner = "test",
-		                                                .ctx = control,
-		                                                .generation = constant_generation,
-		                                                .render = control_render});
+	if (control) /* its counters without a socket: the golden file pins them */
+		vms_registry_add(r, fixture_stand_in(vms_control_metrics_source(NULL), control,
+		                                     fixture_control_render));
 	if (an)
 		vms_registry_add(r, vms_analysis_metrics_source(&as));
 	CHECK(vms_registry_refresh(r, NOW_NS));

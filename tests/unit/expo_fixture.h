@@ -21,4 +21,12 @@ void fixture_render_exposition(struct vms_buf *b, const struct vms_self_info *se
                                struct vms_store *st, const struct vms_control_stats *control,
                                const struct vms_analysis *an);
 
+/* A real source's owner and families over stand-in statistics (a struct the render reads),
+ * for producers that need a socket or an event loop to exist. */
+struct vms_metrics_source fixture_stand_in(struct vms_metrics_source real, const void *stats,
+                                           void (*render)(const void *stats, struct vms_buf *b,
+                                                          uint64_t now_ns));
+/* The control socket's family from a struct vms_control_stats. */
+void fixture_control_render(const void *ctx, struct vms_buf *b, uint64_t now_ns);
+
 #endif
