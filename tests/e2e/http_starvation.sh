@@ -16,14 +16,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 2200 ] ||
 	skip "the fd limit ($(ulimit -n)) is below the 2 200 the clients need"
 
-tmp=$(mktemp -d /tmp/vmscale-test-starve.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch vmscale-test-starve # $tmp, and $pids killed at exit
 
 port=$(free_port)
 url=http://127.0.0.1:$port

@@ -11,14 +11,7 @@ command -v prometheus >/dev/null || skip "prometheus is not installed (scripts/b
 command -v curl >/dev/null || skip "curl is not installed"
 command -v python3 >/dev/null || skip "python3 is not installed"
 
-tmp=$(mktemp -d /tmp/vmscale-test-prom.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+scratch vmscale-test-prom # $tmp, and $pids killed at exit
 
 port=$(free_port)
 "$vmscaled" --connect test:///default --listen "127.0.0.1:$port" --interval 1 --state-dir "$tmp/state" \
