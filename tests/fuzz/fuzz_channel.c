@@ -4,9 +4,11 @@
  * would (vms_channels_attach), the other end this "guest". The stream is written a line at a
  * time; after each line libvirt's event loop reads it as in the daemon and the channels tick
  * on a clock that advances 1 s per line, so active runs start and their samples are judged.
- * Then the guest hangs up. Input: the guest's byte stream.
+ * Once the channel pauses reading (the guest sent more than its share) the rest would wait
+ * for real time, so the stream ends there. Then the guest hangs up. Input: the guest's byte stream.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,18 +63,36 @@ pump(int guest)
 		;
 }
 
-static void
+/* False when the socket stays full after the channel had its turn: it paused reading (the
+ * guest's share is spent) and a real guest would block here until real time refills it. */
+static bool
 send_all(int guest, const char *p, size_t n)
 {
+	bool pumped = false;
 	while (n > 0) {
 		ssize_t w = send(guest, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w <= 0) {
+			if (pumped)
+				return false;
 			pump(guest); /* the socket is full: let the channel read */
+			pumped = true;
 			continue;
 		}
+		pumped = false;
 		p += w;
 		n -= (size_t)w;
 	}
+	return true;
+}
+
+static uint64_t
+times_paused(struct vms_store *st)
+{
+	const struct vms_domain *d = vms_store_find(st, UUID);
+	uint64_t k = 0;
+	for (unsigned why = 0; d && why < VMS_THROTTLE_COUNT; why++)
+		k += d->probe.throttled[why];
+	return k;
 }
 
 int
@@ -93,17 +113,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (const char *p = (const char *)data, *end = p + size; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-		send_all(sv[1], p, n);
+		if (!send_all(sv[1], p, n))
+			break;
 		pump(sv[1]);
 		now += NS_PER_S;
 		vms_channels_tick(c, now);
 		p += n;
 	}
-	/* The guest hangs up: the channel sees EOF and closes. */
+	/* The guest hangs up: the channel sees EOF and closes, unless it is paused for sending
+	 * more than its share (a record debt can last a minute of real time); then it reads
+	 * the EOF once its share refills (test_channel's test_flood shows reading resumes). */
 	shutdown(sv[1], SHUT_WR);
 	for (int i = 0; i < 4 && vms_channels_connected(c, UUID); i++)
 		pump(sv[1]);
-	FUZZ_ASSERT(!vms_channels_connected(c, UUID));
+	FUZZ_ASSERT(!vms_channels_connected(c, UUID) || times_paused(&st) > 0);
 	close(sv[1]);
 	vms_channels_free(c);
 	vms_store_fini(&st);
