@@ -2,6 +2,7 @@
 #include "daemon/http.h"
 #include "daemon/http_auth.h"
 #include "daemon/http_guard.h"
+#include "daemon/http_snapshot.h"
 #include "daemon/util/sockaddr.h"
 
 #include <arpa/inet.h>
@@ -21,43 +22,28 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <zlib.h>
 
 #include "daemon/util/log.h"
-#include "daemon/expo/openmetrics.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
 
 #define HEALTH_STALE_INTERVALS 3
+#define DEMAND_WAIT_MS 2000         /* a request waits this long at most for a fresh snapshot */
 #define PEM_MAX_BYTES (1024 * 1024) /* a certificate chain is a few KiB */
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define CONTENT_TYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
-enum { VARIANT_TEXT_GZ, VARIANT_OM, VARIANT_OM_GZ, VARIANT_COUNT };
-
-struct snapshot {
-	atomic_uint refs;
-	char *metrics;
-	size_t metrics_len;
-	char *landing;
-	size_t landing_len;
-	/* Variants of metrics (OpenMetrics, gzip of either), derived by the first scrape that
-	 * asks for one, then shared by every scrape of this snapshot. */
-	pthread_mutex_t derive_lock;
-	struct variant {
-		bool tried;
-		char *data;
-		size_t len;
-	} derived[VARIANT_COUNT];
-};
-
 struct vms_http {
 	struct MHD_Daemon *mhd;
-	pthread_mutex_t lock; /* guards current and published_ns; held only briefly */
-	struct snapshot *current;
-	uint64_t published_ns;    /* monotonic time of the last publish, 0 before the first */
-	uint64_t stale_ns;        /* /healthz fails when the last publish is older */
-	char *tls_cert, *tls_key; /* PEM text, kept while libmicrohttpd may refer to it */
+	pthread_mutex_t lock; /* guards snap, stale, demand and published_ns; held briefly */
+	pthread_cond_t fresh; /* broadcast by every publish (CLOCK_MONOTONIC for waits) */
+	struct http_snapshot *snap[VMS_HTTP_PART_COUNT];
+	bool stale[VMS_HTTP_PART_COUNT]; /* the loop has news for this part, to draw on demand */
+	unsigned demand;                 /* parts requests wait for, 1 << part */
+	int demand_pipe[2];              /* a byte in [1] when demand stops being 0 */
+	uint64_t published_ns;           /* monotonic time the loop last published or confirmed */
+	uint64_t stale_ns;               /* /healthz fails when the last publish is older */
+	char *tls_cert, *tls_key;        /* PEM text, kept while libmicrohttpd may refer to it */
 	size_t tls_key_len;
 	struct vms_http_guard *guard;
 	struct vms_http_auth *auth; /* basic auth of the web config; passes all without users */
@@ -66,147 +52,36 @@ struct vms_http {
 };
 
 static void
-snapshot_unref(struct snapshot *s)
-{
-	if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
-		free(s->metrics);
-		free(s->landing);
-		for (int i = 0; i < VARIANT_COUNT; i++)
-			free(s->derived[i].data);
-		pthread_mutex_destroy(&s->derive_lock);
-		free(s);
-	}
-}
-
-static void
 snapshot_unref_cb(void *cls)
 {
-	snapshot_unref(cls);
+	http_snapshot_unref(cls);
 }
 
-static struct snapshot *
-snapshot_get(struct vms_http *h)
+/*
+ * The part's snapshot, drawn again first if the event loop marked it stale: the request asks
+ * the loop (through the demand pipe) and waits until it publishes, at most DEMAND_WAIT_MS
+ * (a stuck loop: the stale snapshot is still an answer, and /healthz says why).
+ */
+static struct http_snapshot *
+fresh_snapshot(struct vms_http *h, enum vms_http_part part)
 {
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += DEMAND_WAIT_MS / 1000;
 	pthread_mutex_lock(&h->lock);
-	struct snapshot *s = h->current;
+	if (h->stale[part]) {
+		if (!h->demand && write(h->demand_pipe[1], "d", 1) < 0 && errno != EAGAIN)
+			vms_complain(&h->mhd_complaint, LOG_WARNING, NULL,
+			             "http: cannot ask for a fresh snapshot: %s", strerror(errno));
+		h->demand |= 1u << part;
+		while (h->stale[part] && pthread_cond_timedwait(&h->fresh, &h->lock, &until) == 0)
+			;
+	}
+	struct http_snapshot *s = h->snap[part];
 	if (s)
-		atomic_fetch_add(&s->refs, 1);
+		http_snapshot_ref(s);
 	pthread_mutex_unlock(&h->lock);
 	return s;
-}
-
-/*
- * gzip-compresses in (a gzip member, not a zlib stream); NULL if zlib fails. Fastest level:
- * on 1 000 domains (5 MB) it takes 15 ms instead of 50 at the default level, for a body 20 %
- * larger (345 KB instead of 287): the scrape's latency matters more than those bytes.
- */
-static char *
-gzip_buffer(const char *in, size_t len, size_t *outlen)
-{
-	z_stream z = {0};
-	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return NULL;
-	size_t cap = deflateBound(&z, (uLong)len);
-	char *out = vms_xcalloc(1, cap);
-	z.next_in = (Bytef *)(uintptr_t)in;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)out;
-	z.avail_out = (uInt)cap;
-	int rc = deflate(&z, Z_FINISH);
-	*outlen = z.total_out;
-	deflateEnd(&z);
-	if (rc != Z_STREAM_END) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-#define OM_SLICE_BYTES (64 * 1024)
-
-/*
- * gzip of the OpenMetrics form of text, converted a slice of lines at a time: Prometheus asks
- * for exactly this, and keeping an uncompressed OpenMetrics copy of a 5 MB exposition (1 000
- * domains) only to compress it would double the snapshot's memory. NULL if zlib fails.
- */
-static char *
-gzip_openmetrics(const char *text, size_t len, size_t *outlen)
-{
-	z_stream z = {0};
-	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return NULL;
-	/* The conversion only shortens names and adds "# EOF\n". */
-	size_t cap = deflateBound(&z, (uLong)len + 6);
-	char *out = vms_xcalloc(1, cap);
-	z.next_out = (Bytef *)out;
-	z.avail_out = (uInt)cap;
-	struct vms_buf slice;
-	vms_buf_init(&slice);
-	const char *p = text, *end = text + len;
-	int rc = Z_OK;
-	for (bool last = false; !last && rc == Z_OK;) {
-		const char *stop = (size_t)(end - p) > OM_SLICE_BYTES ? p + OM_SLICE_BYTES : end;
-		const char *nl = stop < end ? memchr(stop, '\n', (size_t)(end - stop)) : NULL;
-		if (stop < end)
-			stop = nl ? nl + 1 : end;
-		last = stop == end;
-		slice.len = 0;
-		vms_openmetrics_lines(&slice, p, (size_t)(stop - p));
-		if (last)
-			vms_buf_append(&slice, "# EOF\n", 6);
-		p = stop;
-		z.next_in = (Bytef *)slice.data;
-		z.avail_in = (uInt)slice.len;
-		rc = deflate(&z, last ? Z_FINISH : Z_NO_FLUSH);
-		if (rc == Z_OK && z.avail_in != 0)
-			rc = Z_BUF_ERROR; /* cannot happen with deflateBound's room; never loop on
-			                     it */
-	}
-	*outlen = z.total_out;
-	deflateEnd(&z);
-	vms_buf_free(&slice);
-	if (rc != Z_STREAM_END) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-/* Returns the metrics body in the asked format, deriving it once per snapshot; NULL if the
- * derivation failed (the caller then serves plain text). */
-static const char *
-snapshot_body(struct snapshot *s, bool openmetrics, bool gzip, size_t *len)
-{
-	if (!openmetrics && !gzip) {
-		*len = s->metrics_len;
-		return s->metrics;
-	}
-	pthread_mutex_lock(&s->derive_lock);
-	struct variant *om = &s->derived[VARIANT_OM];
-	if (openmetrics && !gzip && !om->tried) {
-		struct vms_buf b;
-		vms_buf_init(&b);
-		vms_openmetrics(&b, s->metrics, s->metrics_len);
-		om->tried = true;
-		om->data = b.data;
-		om->len = b.len;
-	}
-	struct variant *v = om;
-	if (gzip) {
-		v = &s->derived[openmetrics ? VARIANT_OM_GZ : VARIANT_TEXT_GZ];
-		const char *in = openmetrics ? om->data : s->metrics;
-		size_t in_len = openmetrics ? om->len : s->metrics_len;
-		if (!v->tried) {
-			v->tried = true;
-			if (openmetrics && !om->data)
-				v->data = gzip_openmetrics(s->metrics, s->metrics_len, &v->len);
-			else
-				v->data = gzip_buffer(in, in_len, &v->len);
-		}
-	}
-	pthread_mutex_unlock(&s->derive_lock);
-	*len = v->len;
-	return v->data;
 }
 
 /*
@@ -333,12 +208,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return reply_static(conn, MHD_HTTP_NOT_FOUND, "404 not found: try /metrics\n",
 		                    NULL);
 
-	struct snapshot *s = snapshot_get(h);
+	struct http_snapshot *s =
+	    fresh_snapshot(h, want_metrics ? VMS_HTTP_METRICS : VMS_HTTP_LANDING);
 	if (!s)
 		return reply_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 		                    "503 first collection not finished yet\n", NULL);
-	const char *body = want_metrics ? s->metrics : s->landing;
-	size_t body_len = want_metrics ? s->metrics_len : s->landing_len;
+	size_t body_len;
+	const char *body = http_snapshot_text(s, &body_len);
 	bool gz = false, om = false;
 	if (want_metrics) {
 		om = header_accepts(
@@ -348,7 +224,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		                                                MHD_HTTP_HEADER_ACCEPT_ENCODING),
 		                    "gzip", "*");
 		size_t len;
-		const char *derived = snapshot_body(s, om, gz, &len);
+		const char *derived = http_snapshot_body(s, om, gz, &len);
 		if (derived) {
 			body = derived;
 			body_len = len;
@@ -359,7 +235,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
 	    body_len, (void *)(uintptr_t)body, snapshot_unref_cb, s);
 	if (!r) {
-		snapshot_unref(s);
+		http_snapshot_unref(s);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -443,7 +319,12 @@ http_free(struct vms_http *h)
 {
 	vms_http_guard_free(h->guard);
 	vms_http_auth_free(h->auth);
-	snapshot_unref(h->current);
+	for (int part = 0; part < VMS_HTTP_PART_COUNT; part++)
+		http_snapshot_unref(h->snap[part]);
+	for (int end = 0; end < 2; end++)
+		if (h->demand_pipe[end] >= 0)
+			close(h->demand_pipe[end]);
+	pthread_cond_destroy(&h->fresh);
 	pthread_mutex_destroy(&h->lock);
 	free(h->tls_cert);
 	if (h->tls_key)
@@ -532,6 +413,17 @@ vms_http_start(const struct vms_http_options *opt)
 	}
 	struct vms_http *h = vms_xcalloc(1, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->fresh, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pipe2(h->demand_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		vms_err("http: cannot make the demand pipe: %s", strerror(errno));
+		h->demand_pipe[0] = h->demand_pipe[1] = -1;
+		http_free(h);
+		return NULL;
+	}
 	unsigned interval_s = opt->interval_s ? opt->interval_s : VMS_HTTP_INTERVAL_S_DEFAULT;
 	h->stale_ns = (uint64_t)HEALTH_STALE_INTERVALS * interval_s * NS_PER_S;
 	h->auth = vms_http_auth_new();
@@ -575,23 +467,34 @@ vms_http_stop(struct vms_http *h)
 }
 
 void
+vms_http_publish_part(struct vms_http *h, enum vms_http_part part, char *text, size_t len)
+{
+	struct http_snapshot *s = http_snapshot_new(text, len);
+	uint64_t now = vms_monotonic_ns();
+	pthread_mutex_lock(&h->lock);
+	struct http_snapshot *old = h->snap[part];
+	h->snap[part] = s;
+	h->stale[part] = false;
+	h->published_ns = now;
+	pthread_cond_broadcast(&h->fresh);
+	pthread_mutex_unlock(&h->lock);
+	http_snapshot_unref(old);
+}
+
+void
 vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, char *landing,
                  size_t landing_len)
 {
-	struct snapshot *s = vms_xcalloc(1, sizeof(*s));
-	atomic_init(&s->refs, 1);
-	pthread_mutex_init(&s->derive_lock, NULL);
-	s->metrics = metrics;
-	s->metrics_len = metrics_len;
-	s->landing = landing;
-	s->landing_len = landing_len;
-	uint64_t now = vms_monotonic_ns();
-	pthread_mutex_lock(&h->lock);
-	struct snapshot *old = h->current;
-	h->current = s;
-	h->published_ns = now;
-	pthread_mutex_unlock(&h->lock);
-	snapshot_unref(old);
+	vms_http_publish_part(h, VMS_HTTP_METRICS, metrics, metrics_len);
+	vms_http_publish_part(h, VMS_HTTP_LANDING, landing, landing_len);
+}
+
+/* The loop is alive: /healthz counts a confirmation or a stale mark as a publish. */
+static void
+loop_alive(struct vms_http *h, uint64_t now)
+{
+	if (h->snap[VMS_HTTP_METRICS])
+		h->published_ns = now;
 }
 
 void
@@ -599,9 +502,37 @@ vms_http_confirm(struct vms_http *h)
 {
 	uint64_t now = vms_monotonic_ns();
 	pthread_mutex_lock(&h->lock);
-	if (h->current)
-		h->published_ns = now;
+	loop_alive(h, now);
 	pthread_mutex_unlock(&h->lock);
+}
+
+void
+vms_http_mark_stale(struct vms_http *h, enum vms_http_part part)
+{
+	uint64_t now = vms_monotonic_ns();
+	pthread_mutex_lock(&h->lock);
+	h->stale[part] = h->snap[part] != NULL;
+	loop_alive(h, now);
+	pthread_mutex_unlock(&h->lock);
+}
+
+int
+vms_http_demand_fd(const struct vms_http *h)
+{
+	return h->demand_pipe[0];
+}
+
+unsigned
+vms_http_take_demand(struct vms_http *h)
+{
+	char sink[16];
+	pthread_mutex_lock(&h->lock);
+	while (read(h->demand_pipe[0], sink, sizeof(sink)) > 0)
+		;
+	unsigned demand = h->demand;
+	h->demand = 0;
+	pthread_mutex_unlock(&h->lock);
+	return demand;
 }
 
 void

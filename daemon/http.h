@@ -1,7 +1,7 @@
 /*
  * The HTTP endpoint (libmicrohttpd, its own thread). It serves only what the event loop
- * published last: an immutable, reference-counted snapshot, so a scrape never blocks
- * collection and never sees half an update.
+ * published: immutable, reference-counted snapshots (http_snapshot.h), so a scrape never
+ * blocks collection and never sees half an update.
  */
 #ifndef VMSCALE_HTTP_H
 #define VMSCALE_HTTP_H
@@ -49,13 +49,29 @@ void vms_http_set_web(struct vms_http *h, const struct vms_webconfig *web);
 /* True if serving HTTPS (from tls-cert or from the web config). */
 bool vms_http_tls(const struct vms_http *h);
 
-/* Replaces the snapshot; takes ownership of both malloc'd buffers. /healthz answers 200 while
- * this is called at least once every 3 intervals. */
+/*
+ * What is served, in two parts with a snapshot each. The event loop publishes a part (the
+ * first time at once) and afterwards only marks it stale when something changed: a request
+ * for a stale part asks the loop through vms_http_demand_fd and waits, at most 2 s, for it
+ * to draw and publish the part. Nobody scraping costs no rendering.
+ */
+enum vms_http_part { VMS_HTTP_METRICS, VMS_HTTP_LANDING, VMS_HTTP_PART_COUNT };
+
+/* Replaces the part's snapshot (no longer stale) and wakes the requests waiting for it; takes
+ * ownership of the malloc'd text. */
+void vms_http_publish_part(struct vms_http *h, enum vms_http_part part, char *text, size_t len);
+/* Both parts at once. */
 void vms_http_publish(struct vms_http *h, char *metrics, size_t metrics_len, char *landing,
                       size_t landing_len);
+/* The loop has news for a published part: the next request for it asks for a new one. */
+void vms_http_mark_stale(struct vms_http *h, enum vms_http_part part);
+/* Readable when a request waits for a stale part: the event loop watches it. */
+int vms_http_demand_fd(const struct vms_http *h);
+/* The parts asked for since the last call (1 << part each), and the fd drained. */
+unsigned vms_http_take_demand(struct vms_http *h);
 
-/* Confirms that the snapshot served is still current (nothing changed since the last
- * publish): /healthz counts it as a publish. */
+/* The loop runs and nothing changed since the last publish. /healthz answers 200 while the
+ * loop publishes, marks or confirms at least once every 3 intervals. */
 void vms_http_confirm(struct vms_http *h);
 
 /* Connections closed unserved, and requests refused by basic auth, by reason; counters since

@@ -26,6 +26,7 @@
 #include "daemon/config/config.h"
 #include "daemon/control.h"
 #include "daemon/http.h"
+#include "daemon/publisher.h"
 #include "collectors/guest/netio.h"
 #include "daemon/util/log.h"
 #include "daemon/expo/expo.h"
@@ -68,9 +69,8 @@ struct vmscaled {
 	struct job refresh, host, tick, watchdog, save;
 	struct vms_registry *registry; /* every producer's metric families, in exposition order */
 	struct vms_analysis_source analysis_source;
-	uint64_t analysed_generation; /* the store's generation the analysis last saw */
-	struct vms_buf landing;       /* the landing page as last rendered */
-	uint64_t landing_generation;  /* of its inputs then (landing_generation()), 0: never */
+	uint64_t analysed_generation;    /* the store's generation the analysis last saw */
+	struct vms_publisher *publisher; /* /metrics and / drawn when asked for */
 	char status[160];
 };
 
@@ -103,40 +103,6 @@ register_sources(struct vmscaled *v)
 	if (v->control)
 		vms_registry_add(r, vms_control_metrics_source(v->control));
 	vms_registry_add(r, vms_analysis_metrics_source(&v->analysis_source));
-}
-
-/* The landing page shows domains, probes and the analysis, not the host: what it is drawn
- * from, so that a host read alone does not draw it again. Never 0. */
-static uint64_t
-landing_generation(const struct vmscaled *v, uint64_t now)
-{
-	const uint64_t *part = v->store.part_generation;
-	uint64_t g = 1 + part[VMS_STORE_DOMAINS] + part[VMS_STORE_DOMSTATS] +
-	             part[VMS_STORE_PROBES] + vms_analysis_generation(v->analysis);
-	return g * 1000003u + vms_store_probes_up(&v->store, now);
-}
-
-/* Renders what changed since the last call and publishes it; with no change, only confirms
- * the snapshot served (for /healthz). */
-static void
-publish(struct vmscaled *v, uint64_t now)
-{
-	if (!vms_registry_refresh(v->registry, now)) {
-		vms_http_confirm(v->http);
-		return;
-	}
-	struct vms_buf metrics, landing;
-	vms_buf_init(&metrics);
-	vms_buf_init(&landing);
-	vms_registry_text(v->registry, &metrics);
-	uint64_t lg = landing_generation(v, now);
-	if (lg != v->landing_generation) {
-		v->landing.len = 0;
-		vms_expo_landing(&v->landing, &v->store, v->self.version, v->analysis, now);
-		v->landing_generation = lg;
-	}
-	vms_buf_append(&landing, v->landing.data, v->landing.len); /* the snapshot owns its copy */
-	vms_http_publish(v->http, metrics.data, metrics.len, landing.data, landing.len);
 }
 
 /* "ok" (every connection up), "down" (none), else "1/2 up". */
@@ -234,7 +200,7 @@ run_jobs(struct vmscaled *v)
 	if (v->watchdog.interval_ns && job_due(&v->watchdog, now))
 		sd_notify(0, "WATCHDOG=1");
 
-	publish(v, now);
+	vms_publisher_offer(v->publisher, now);
 	update_status(v, now);
 	if (!v->ready) {
 		v->ready = true;
@@ -685,7 +651,9 @@ start_loop(struct vmscaled *v, int loaded)
 
 	v->sigwatch = virEventAddHandle(v->sigfd, VIR_EVENT_HANDLE_READABLE, on_signal, v, NULL);
 	v->timer = virEventAddTimeout(0, on_timer, v, NULL);
-	if (v->sigwatch < 0 || v->timer < 0) {
+	v->publisher =
+	    vms_publisher_new(v->http, v->registry, &v->store, v->analysis, v->self.version);
+	if (v->sigwatch < 0 || v->timer < 0 || vms_publisher_watch(v->publisher) < 0) {
 		vms_err("cannot register with the event loop");
 		return -1;
 	}
@@ -714,10 +682,10 @@ stop(struct vmscaled *v)
 	vms_netio_close(v->netio); /* after the channels: they revoke their grants */
 	for (unsigned i = v->nlibvirt; i-- > 0;)
 		vms_libvirt_free(v->libvirt[i]);
+	vms_publisher_free(v->publisher); /* its watch on the endpoint's demand fd first */
 	vms_http_stop(v->http);
 	vms_host_fini();
 	vms_registry_free(v->registry);
-	vms_buf_free(&v->landing);
 	vms_analysis_free(v->analysis);
 	free(v->state_path);
 	vms_store_fini(&v->store);

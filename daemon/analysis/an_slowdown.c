@@ -109,14 +109,18 @@ an_update_probes(struct vms_analysis *a, struct an_domain *ad, const struct vms_
 			an_feed(a, pr, p, pv->value, pv->at_ns, (uint32_t)n_up, neighbours_busy);
 			an_changed(a); /* fed or not (a value an_feed refuses): when in doubt */
 		}
+		/* No baseline, no slowdown: the window's median is not needed (most probes of a
+		 * domain without a probe agent, every interval). */
 		uint64_t since = now_ns > a->cfg.window_ns ? now_ns - a->cfg.window_ns : 0;
-		double cur = vms_window_median(&pr->recent, since, NULL);
-		double slowdown = pr->have_baseline ? an_oriented(p, pr->baseline, cur) : NAN;
+		double slowdown = NAN;
+		if (pr->have_baseline) {
+			double cur = vms_window_median(&pr->recent, since, NULL);
+			slowdown = an_oriented(p, pr->baseline, cur);
+			an_due_at(a, window_turns_at(&pr->recent, since, a->cfg.window_ns));
+		}
 		if (!same_value(slowdown, pr->slowdown))
 			an_changed(a);
 		pr->slowdown = slowdown;
-		if (pr->have_baseline)
-			an_due_at(a, window_turns_at(&pr->recent, since, a->cfg.window_ns));
 		an_evaluate_alert(a, ad, p, now_ns, n_up);
 	}
 }

@@ -49,6 +49,17 @@ vms_registry_add(struct vms_registry *r, struct vms_metrics_source src)
 }
 
 bool
+vms_registry_changed(const struct vms_registry *r, uint64_t now_ns)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct registered *it = &r->items[i];
+		if (!it->rendered || it->src.generation(it->src.ctx, now_ns) != it->generation)
+			return true;
+	}
+	return false;
+}
+
+bool
 vms_registry_refresh(struct vms_registry *r, uint64_t now_ns)
 {
 	bool changed = false;

@@ -20,6 +20,8 @@ struct vms_registry *vms_registry_new(void);
 void vms_registry_free(struct vms_registry *r);
 /* Appends a source; the exposition lists sources in the order they were added. */
 void vms_registry_add(struct vms_registry *r, struct vms_metrics_source src);
+/* True if a refresh would render anything: a source's generation moved, or never rendered. */
+bool vms_registry_changed(const struct vms_registry *r, uint64_t now_ns);
 /* Renders the sources whose generation moved (all on the first call); true if any did. */
 bool vms_registry_refresh(struct vms_registry *r, uint64_t now_ns);
 /* Appends the exposition (text format 0.0.4): every source's cached text, in order. */

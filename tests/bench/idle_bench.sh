@@ -7,7 +7,8 @@
 #
 # Not a ctest test: its figures depend on the machine. It starts only its own vmscaled
 # processes (in-process test:/// driver, loopback ports, no scrapes) and stops them on exit.
-# CPU is utime + stime from /proc/PID/stat over IDLE_SECONDS, after a 10 s warm-up. Opens are
+# CPU is the run time of every thread (/proc/PID/task/*/schedstat, in ns) over IDLE_SECONDS,
+# after a 10 s warm-up. Opens are
 # counted by strace attached to the running daemon (openat, every thread) over
 # IDLE_STRACE_SECONDS and divided by the host reads in that time (one per interval).
 set -euo pipefail
@@ -35,18 +36,16 @@ start() {
 	pids+=("$pid")
 }
 
-# utime + stime of a process, in clock ticks.
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# CPU time of a process, every thread, in ns (schedstat: finer than stat's clock ticks).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { print s }'; }
 
 # Percent of a core the process used over $seconds.
 idle_cpu() {
-	local t0 t1 hz
-	hz=$(getconf CLK_TCK)
-	t0=$(ticks "$1")
+	local t0 t1
+	t0=$(cpu_ns "$1")
 	sleep "$seconds"
-	t1=$(ticks "$1")
-	awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$seconds" \
-		'BEGIN { printf "%.3f", 100 * (b - a) / hz / s }'
+	t1=$(cpu_ns "$1")
+	awk -v a="$t0" -v b="$t1" -v s="$seconds" 'BEGIN { printf "%.3f", 100 * (b - a) / 1e9 / s }'
 }
 
 xml=$tmp/node.xml

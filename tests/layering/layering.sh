@@ -19,7 +19,7 @@ layer_of() {
 	collectors/*) layer="3 collectors" ;;
 	daemon/analysis/*) layer="4 analysis" ;;
 	daemon/expo/*) layer="5 expo" ;;
-	daemon/http.* | daemon/http_* | daemon/control*) layer="6 serve" ;;
+	daemon/http.* | daemon/http_* | daemon/control* | daemon/publisher.*) layer="6 serve" ;;
 	daemon/config/*) layer="7 config" ;;
 	daemon/main.c | daemon/vmscalectl.c) layer="8 main" ;;
 	*) layer="" ;;

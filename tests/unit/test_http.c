@@ -1,10 +1,13 @@
 /*
  * The HTTP endpoint: listen address parsing, snapshot serving, methods and paths, /healthz,
- * the connection limit and timeout, and HTTPS with a certificate made at test time, checked
- * by a real client (curl --cacert).
+ * the connection limit and timeout, parts drawn on demand, and HTTPS with a certificate made at
+ * test time, checked by a real client (curl --cacert).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -576,6 +579,76 @@ test_basic_auth(void)
 	vms_http_stop(h);
 }
 
+/* A request in a thread of its own: it may wait for the event loop this test plays. */
+struct pending {
+	pthread_t thread;
+	int port;
+	const char *req;
+	char *answer;
+};
+
+static void *
+pending_main(void *arg)
+{
+	struct pending *p = arg;
+	p->answer = request(p->port, p->req);
+	return NULL;
+}
+
+static bool
+demand_signalled(struct vms_http *h, int ms)
+{
+	struct pollfd pfd = {.fd = vms_http_demand_fd(h), .events = POLLIN};
+	return poll(&pfd, 1, ms) == 1;
+}
+
+/*
+ * Drawn on demand: a part marked stale is drawn only when a request asks for it. The request
+ * wakes the loop through the demand fd and gets what the loop then publishes; a part not
+ * stale is served at once without waking anyone; a loop that does not answer leaves the
+ * request with the stale part after 2 s.
+ */
+static void
+test_demand(void)
+{
+	int port = free_port();
+	char spec[32];
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	struct vms_http *h = vms_http_start(&(struct vms_http_options){.listen = spec});
+	CHECK(h != NULL);
+	if (!h)
+		return;
+	vms_http_publish(h, strdup("m 1\n"), 4, strdup("<p>1</p>"), 8);
+	vms_http_mark_stale(h, VMS_HTTP_METRICS);
+	CHECK(!demand_signalled(h, 0)); /* news alone wakes nobody */
+
+	struct pending scrape = {.port = port, .req = "GET /metrics HTTP/1.0\r\n\r\n"};
+	CHECK(pthread_create(&scrape.thread, NULL, pending_main, &scrape) == 0);
+	CHECK(demand_signalled(h, 2000));
+	CHECK_INT(vms_http_take_demand(h), 1u << VMS_HTTP_METRICS);
+	CHECK(!demand_signalled(h, 0)); /* drained */
+	vms_http_publish_part(h, VMS_HTTP_METRICS, strdup("m 2\n"), 4);
+	pthread_join(scrape.thread, NULL);
+	CHECK(strstr(scrape.answer, " 200 ") && strstr(scrape.answer, "\r\n\r\nm 2\n"));
+	free(scrape.answer);
+
+	char *r = request(port, "GET / HTTP/1.0\r\n\r\n"); /* the landing is not stale */
+	CHECK(strstr(r, "\r\n\r\n<p>1</p>") != NULL);
+	free(r);
+	CHECK(!demand_signalled(h, 0));
+
+	vms_http_mark_stale(h, VMS_HTTP_LANDING);
+	double t0 = now_s();
+	r = request(port, "GET / HTTP/1.0\r\n\r\n"); /* nobody draws: the stale page */
+	double waited = now_s() - t0;
+	CHECK(strstr(r, " 200 ") && strstr(r, "\r\n\r\n<p>1</p>"));
+	if (!CHECK(waited > 1.9 && waited < 3.5))
+		fprintf(stderr, "  waited %.2f s for a loop that never answered\n", waited);
+	free(r);
+	CHECK_INT(vms_http_take_demand(h), 1u << VMS_HTTP_LANDING);
+	vms_http_stop(h);
+}
+
 int
 main(void)
 {
@@ -586,5 +659,6 @@ main(void)
 	test_per_address_and_header_deadline();
 	test_tls();
 	test_basic_auth();
+	test_demand();
 	return check_done("test_http");
 }

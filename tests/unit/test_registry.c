@@ -61,19 +61,25 @@ test_renders_only_what_changed(void)
 	CHECK(vms_registry_owner(r, 3) == NULL);
 
 	/* The first refresh renders every source, whatever its generation (0 included). */
+	CHECK(vms_registry_changed(r, 50));
 	CHECK(vms_registry_refresh(r, 100));
 	CHECK_INT(a.renders + b.renders + c.renders, 3);
 	CHECK_INT(a.last_now, 100);
 	text_is(r, "a 0\nb 7\nc 0\n");
 
 	/* Nothing moved: no render, no change, the same text. */
+	CHECK(!vms_registry_changed(r, 150));
 	CHECK(!vms_registry_refresh(r, 200));
 	CHECK(!vms_registry_refresh(r, 300));
 	CHECK_INT(a.renders + b.renders + c.renders, 3);
 	text_is(r, "a 0\nb 7\nc 0\n");
 
-	/* One source moves: only it renders again, in its place. */
+	/* One source moves: only it renders again, in its place; asking whether anything
+	 * changed renders nothing and changes nothing. */
 	b.generation = 8;
+	CHECK(vms_registry_changed(r, 350));
+	CHECK(vms_registry_changed(r, 360));
+	CHECK_INT(b.renders, 1);
 	CHECK(vms_registry_refresh(r, 400));
 	CHECK_INT(a.renders, 1);
 	CHECK_INT(b.renders, 2);
