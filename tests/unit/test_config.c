@@ -99,10 +99,10 @@ test_defaults(void)
 	CHECK_INT(p->cpu_interval_ms, 5000); /* follows interval */
 	CHECK_INT(p->disk_interval_ms, 5000);
 	CHECK_INT(p->cpu_work_interval_ms, 60000);
-	CHECK_INT(p->memory_interval_ms, 60000);
+	CHECK_INT(p->memory_interval_ms, 120000);
 	CHECK_INT(p->disk_read_interval_ms, 60000);
-	CHECK_INT(p->network_interval_ms, 60000);
-	CHECK_INT(p->micro_interval_ms, 60000);
+	CHECK_INT(p->network_interval_ms, 120000);
+	CHECK_INT(p->micro_interval_ms, 180000);
 	CHECK_INT(p->cpu_work_units, VMS_DEFAULT_CPU_WORK_UNITS);
 	CHECK_INT(p->memory_buffer_bytes, 32 << 20);
 	CHECK_INT(p->memory_max_ms, 30);
