@@ -408,13 +408,20 @@ notes+=("CPU per scrape: the tool's schedstat (every thread) from the request to
   (its background work, reads every ${interval} s, averaged out: unbiased but noisy for bursty
   background work, can be below zero). 'median raw': the median without correction (robust to
   bursts; a cost paid by only some scrapes, e.g. once per snapshot, may not show)")
+[ -z "$libvirtd_pid" ] || notes+=("libvirtd's extra CPU per scrape is the mean less its idle rate, like the tools': noisy
+  when other clients keep it busy (its idle rate above)")
 
 v_ver=$("$vmscaled" --version 2>/dev/null | head -1 || true)
 echo
 echo "vmscale anchors: vmscaled beside collectd and prometheus-libvirt-exporter, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine:  $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r)"
 echo "mode:     $mode"
-echo "          N = $ndom domains (node_xml.sh) | rounds $rounds, gap ${gap} s, settle ${settle} s | idle ${idle_s} s | warm-up ${warmup} s | interval ${interval} s"
+if [[ $uri == test://* ]]; then
+	n_line="N = $ndom domains (node_xml.sh)"
+else
+	n_line="N = $v_doms running domains (as vmscaled exports them)"
+fi
+echo "          $n_line | rounds $rounds, gap ${gap} s, settle ${settle} s | idle ${idle_s} s | warm-up ${warmup} s | interval ${interval} s"
 echo "versions: ${v_ver:-vmscaled ?} ($(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'))"
 echo "          $(collectd -h 2>&1 | grep -m1 '^collectd ') ($(dpkg-query -W -f '${Package} ${Version}' collectd-core 2>/dev/null))"
 echo "          $(dpkg-query -W -f '${Package} ${Version}' prometheus-libvirt-exporter 2>/dev/null)"
