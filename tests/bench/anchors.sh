@@ -29,8 +29,10 @@
 #   every thread (threads that exit in between take their time with them).
 # - rounds: ANCHORS_ROUNDS rounds; round r scrapes the tools in an order rotated by r, each
 #   with plain text (no Accept header) then OpenMetrics + gzip (Prometheus's Accept header,
-#   Accept-Encoding: gzip), the two swapped on odd rounds; ANCHORS_GAP s between rounds
-#   (Prometheus's 15 s scaled down). Latency: connect to last byte of the body (not
+#   Accept-Encoding: gzip), the two swapped on odd rounds; ANCHORS_GAP s between rounds on
+#   average (Prometheus's 15 s scaled down), jittered ±50 % so that the scrapes do not sample
+#   the tools' own read cycles at fixed phases (the first runs, unjittered, gave collectd a
+#   negative mean CPU per scrape). Latency: connect to last byte of the body (not
 #   decompressed), a new connection per scrape. Median and p95 over the rounds.
 # - CPU per scrape: the tool's schedstat sum from just before the request to ANCHORS_SETTLE s
 #   after the body (work finished after the response counts), less its idle rate × that
@@ -152,7 +154,7 @@ e_pid=$!
 pids+=("$e_pid")
 
 cat >"$tmp/anchors.py" <<'PY'
-import glob, gzip, http.client, json, os, re, statistics, sys, time
+import glob, http.client, json, os, random, re, statistics, sys, time
 
 OM_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
              "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
@@ -236,6 +238,7 @@ def idle():
 
 def rounds(rate):
     n, gap, settle = cfg["rounds"], cfg["gap"], cfg["settle"]
+    rng = random.Random(14)
     rec = {t["name"]: {"plain": [], "om": []} for t in tools}
     last = {}
     pids = [t["pid"] for t in tools]
@@ -260,7 +263,8 @@ def rounds(rate):
                 })
                 last[(t["name"], om)] = (body, ctype, cenc)
         if r + 1 < n:
-            time.sleep(gap)
+            # Jittered: a fixed period would sample the tools' read cycles at fixed phases.
+            time.sleep(gap * rng.uniform(0.5, 1.5))
     w1, c1 = time.perf_counter(), [cpu_ns(p) for p in pids]
     whole = {t["name"]: 100 * (b - a) / 1e9 / (w1 - w0) for t, a, b in zip(tools, c0, c1)}
     return rec, last, whole, w1 - w0
@@ -421,7 +425,7 @@ if [[ $uri == test://* ]]; then
 else
 	n_line="N = $v_doms running domains (as vmscaled exports them)"
 fi
-echo "          $n_line | rounds $rounds, gap ${gap} s, settle ${settle} s | idle ${idle_s} s | warm-up ${warmup} s | interval ${interval} s"
+echo "          $n_line | rounds $rounds, gap ${gap} s ±50 %, settle ${settle} s | idle ${idle_s} s | warm-up ${warmup} s | interval ${interval} s"
 echo "versions: ${v_ver:-vmscaled ?} ($(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'))"
 echo "          $(collectd -h 2>&1 | grep -m1 '^collectd ') ($(dpkg-query -W -f '${Package} ${Version}' collectd-core 2>/dev/null))"
 echo "          $(dpkg-query -W -f '${Package} ${Version}' prometheus-libvirt-exporter 2>/dev/null)"
