@@ -356,8 +356,9 @@ rows = [
     ("series (sample lines, plain)", "", "series", "%d"),
     ("domains exported", "", "domains", "%d"),
 ]
-def ratio(a, b):
-    if a is None or b is None or b <= 0:
+def ratio(a, b, fmt):
+    # No ratio to a figure that prints as zero (the exporter's idle CPU: it reads on scrapes).
+    if a is None or b is None or b <= 0 or float(fmt % b) == 0:
         return "-"
     return "%.3g" % (a / b)
 head = "%-44s %-6s %12s %12s %12s %10s %10s" % ("figure", "unit", *T, "v/collectd", "v/exporter")
@@ -369,8 +370,8 @@ for name, unit, k, fmt in rows:
         print("%-44s %-6s %12s %12s %12s %10s %10s" % (name, unit, "n/a", "n/a", "n/a", "", ""))
         continue
     cells = [fmt % v for v in vals]
-    print("%-44s %-6s %12s %12s %12s %10s %10s" % (name, unit, *cells, ratio(vals[0], vals[1]),
-                                                    ratio(vals[0], vals[2])))
+    print("%-44s %-6s %12s %12s %12s %10s %10s" % (name, unit, *cells, ratio(vals[0], vals[1], fmt),
+                                                    ratio(vals[0], vals[2], fmt)))
 if lvd:
     print("libvirtd idle over the same window: %.3f %% of a core" % d["lvd_idle"])
 else:
