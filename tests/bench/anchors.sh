@@ -84,7 +84,7 @@ install_collectd() {
 	update-rc.d collectd disable >/dev/null 2>&1 || true
 	systemctl disable collectd.service >/dev/null 2>&1 || true
 }
-command -v collectd >/dev/null || install_collectd
+install_collectd
 command -v collectd >/dev/null || { echo "anchors: collectd missing and not installable" >&2; exit 1; }
 # A collectd already running (the package's service, or anyone's) is not ours to stop: say so.
 other_collectd=$(pidof collectd || true)
@@ -291,7 +291,9 @@ def main():
             lat = [x["lat"] * 1000 for x in rec[n][k]]
             f["med_" + k] = statistics.median(lat)
             f["p95_" + k] = pct(lat, 0.95)
-            f["cpu_" + k] = statistics.mean(x["cpu"] for x in rec[n][k]) / 1e6
+            cpu = [x["cpu"] / 1e6 for x in rec[n][k]]
+            f["cpu_" + k] = statistics.mean(cpu)
+            f["cpu_" + k + "_se"] = statistics.stdev(cpu) / len(cpu) ** 0.5 if len(cpu) > 1 else 0
             f["raw_" + k] = statistics.median(x["raw"] for x in rec[n][k]) / 1e6
             f["lvd_" + k] = statistics.mean(x["lvd"] for x in rec[n][k]) / 1e6 if lvd else None
         f["idle"] = 100 * rate[str(pid)] / 1e9
@@ -370,6 +372,8 @@ for name, unit, k, fmt in rows:
         print("%-44s %-6s %12s %12s %12s %10s %10s" % (name, unit, "n/a", "n/a", "n/a", "", ""))
         continue
     cells = [fmt % v for v in vals]
+    if k + "_se" in d[T[0]]:  # the mean's standard error
+        cells = ["%s±%.2f" % (c, d[t][k + "_se"]) for c, t in zip(cells, T)]
     print("%-44s %-6s %12s %12s %12s %10s %10s" % (name, unit, *cells, ratio(vals[0], vals[1], fmt),
                                                     ratio(vals[0], vals[2], fmt)))
 if lvd:
@@ -409,9 +413,9 @@ if ! grep -q '^vmscale_domain_cpu_seconds_total{' "$tmp/vmscaled.prom"; then
   it answers. Body, series, CPU and RSS are not like for like in this mode")
 fi
 notes+=("CPU per scrape: the tool's schedstat (every thread) from the request to ${settle} s after
-  the body, $rounds scrapes. 'mean less idle': the mean, less the tool's idle rate × the window
-  (its background work, reads every ${interval} s, averaged out: unbiased but noisy for bursty
-  background work, can be below zero). 'median raw': the median without correction (robust to
+  the body, $rounds scrapes. 'mean less idle': the mean (± its standard error), less the tool's
+  idle rate × the window (its background work, reads every ${interval} s, averaged out:
+  unbiased but noisy for bursty background work, can be below zero). 'median raw': the median without correction (robust to
   bursts; a cost paid by only some scrapes, e.g. once per snapshot, may not show)")
 [ -z "$libvirtd_pid" ] || notes+=("libvirtd's extra CPU per scrape is the mean less its idle rate, like the tools': noisy
   when other clients keep it busy (its idle rate above)")
