@@ -415,8 +415,9 @@ fi
 notes+=("CPU per scrape: the tool's schedstat (every thread) from the request to ${settle} s after
   the body, $rounds scrapes. 'mean less idle': the mean (± its standard error), less the tool's
   idle rate × the window (its background work, reads every ${interval} s, averaged out:
-  unbiased but noisy for bursty background work, can be below zero). 'median raw': the median without correction (robust to
-  bursts; a cost paid by only some scrapes, e.g. once per snapshot, may not show)")
+  unbiased but noisy for bursty background work, can be below zero). 'median raw': the
+  median without correction (robust to bursts; a cost paid by only some scrapes, e.g. once
+  per snapshot, may not show)")
 [ -z "$libvirtd_pid" ] || notes+=("libvirtd's extra CPU per scrape is the mean less its idle rate, like the tools': noisy
   when other clients keep it busy (its idle rate above)")
 
