@@ -30,7 +30,8 @@ guests=("$g1" "$g2" "$g3")
 # shellcheck source=tests/e2e/lab_lib.sh
 . "$here/lab_lib.sh"
 lab_preconditions
-# Active probes every 20 s instead of 60 s, so two intervals fit in a test.
+# Active probes every 20 s instead of the defaults (1 to 3 minutes), so two intervals fit in
+# a test.
 readonly active_s=20
 # Probe reports come every 5 s: counters must move between scrapes this far apart.
 readonly ready_wait=60 gap=6 grow_wait=30 remove_wait=15
