@@ -114,7 +114,10 @@ an_update_probes(struct vms_analysis *a, struct an_domain *ad, const struct vms_
 		uint64_t since = now_ns > a->cfg.window_ns ? now_ns - a->cfg.window_ns : 0;
 		double slowdown = NAN;
 		if (pr->have_baseline) {
-			double cur = vms_window_median(&pr->recent, since, NULL);
+			/* At least window_min values: probes run every 5 minutes leave one or two
+			 * in the window, and one odd value must not decide a slowdown alone. */
+			double cur =
+			    vms_window_median_min(&pr->recent, since, a->cfg.window_min, NULL);
 			slowdown = an_oriented(p, pr->baseline, cur);
 			an_due_at(a, window_turns_at(&pr->recent, since, a->cfg.window_ns));
 		}

@@ -94,6 +94,7 @@ vms_analysis_config_defaults(struct vms_analysis_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->window_ns = 300 * NS_PER_S;
+	c->window_min = 3;
 	c->min_samples = 5;
 	c->max_buckets = 8;
 	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {

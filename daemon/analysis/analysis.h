@@ -49,6 +49,7 @@ enum vms_an_severity { VMS_AN_OK, VMS_AN_WARNING, VMS_AN_CRITICAL };
 
 struct vms_analysis_config {
 	uint64_t window_ns;   /* slowdown-window: the current value is the median over it */
+	unsigned window_min;  /* slowdown-min-samples: ...and over at least this many values */
 	unsigned min_samples; /* baseline-min-samples: a bucket counts with this many */
 	unsigned max_buckets; /* analysis-buckets: N_up buckets per domain and probe */
 	double warning[VMS_AN_PROBE_COUNT];  /* slowdown-warning, per probe */

@@ -17,9 +17,9 @@
  * costlier ones less often, so that the probe stays within 0.5 % of a vCPU (issue 14):
  * memory (3 x 30 ms) and the network every 2 minutes, micro latencies (6 x 20 ms) every 3. */
 #define DEFAULT_ACTIVE_MS 60000u
-#define DEFAULT_MEMORY_MS 120000u
-#define DEFAULT_NETWORK_MS 120000u
-#define DEFAULT_MICRO_MS 180000u
+#define DEFAULT_MEMORY_MS 300000u
+#define DEFAULT_NETWORK_MS 300000u
+#define DEFAULT_MICRO_MS 300000u
 #define DEFAULT_SKEW_TOLERANCE_MS 50u
 
 void
@@ -28,6 +28,7 @@ vms_config_analysis(const struct vms_config *c, struct vms_analysis_config *out)
 	vms_analysis_config_defaults(out);
 	out->interval_ns = (uint64_t)c->interval_s * NS_PER_S; /* suspects once per collection */
 	out->window_ns = (uint64_t)c->analysis.window_s * NS_PER_S;
+	out->window_min = c->analysis.window_min;
 	out->min_samples = c->analysis.min_samples;
 	out->max_buckets = c->analysis.buckets;
 	out->alert_for_ns = (uint64_t)c->analysis.alert_for_s * NS_PER_S;
@@ -64,6 +65,7 @@ vms_config_defaults(struct vms_config *c)
 	vms_analysis_config_defaults(&ac);
 	c->analysis = (struct vms_analysis_keys){
 	    .window_s = (uint32_t)(ac.window_ns / NS_PER_S),
+	    .window_min = ac.window_min,
 	    .min_samples = ac.min_samples,
 	    .buckets = ac.max_buckets,
 	    .alert_for_s = (uint32_t)(ac.alert_for_ns / NS_PER_S),

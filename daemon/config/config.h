@@ -52,6 +52,7 @@ struct vms_probe_config {
 /* The degradation analysis' keys (see analysis.h for what each means). */
 struct vms_analysis_keys {
 	uint32_t window_s;            /* "slowdown-window", default 300 s */
+	uint32_t window_min;          /* "slowdown-min-samples", default 3 */
 	uint32_t min_samples;         /* "baseline-min-samples", default 5 */
 	uint32_t buckets;             /* "analysis-buckets", default 8 */
 	uint32_t alert_for_s;         /* "alert-for", default 60 s */

@@ -72,6 +72,24 @@ vms_window_median(const struct vms_window *w, uint64_t since_ns, unsigned *count
 	return vms_median(tmp, k);
 }
 
+double
+vms_window_median_min(const struct vms_window *w, uint64_t since_ns, unsigned min_count,
+                      unsigned *count)
+{
+	unsigned k;
+	double m = vms_window_median(w, since_ns, &k);
+	if (k > 0 && k < min_count && k < w->n) {
+		double tmp[VMS_WINDOW_CAP];
+		k = 0;
+		while (k < min_count && vms_window_get(w, k, NULL, &tmp[k]))
+			k++;
+		m = vms_median(tmp, k);
+	}
+	if (count)
+		*count = k;
+	return m;
+}
+
 bool
 vms_window_get(const struct vms_window *w, unsigned i, uint64_t *at_ns, double *v)
 {

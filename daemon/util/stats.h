@@ -38,6 +38,11 @@ void vms_window_add(struct vms_window *w, uint64_t at_ns, double v);
 /* Median of the values taken at or after since_ns (0: all); NaN when there are none. count,
  * if not NULL, receives how many values it used. An even count averages the middle two. */
 double vms_window_median(const struct vms_window *w, uint64_t since_ns, unsigned *count);
+/* The same, widened to the newest min_count values when fewer than that were taken at or
+ * after since_ns but at least one was: a window that holds one or two values of a probe run
+ * every few minutes is not left to one odd value. NaN when none was taken since since_ns. */
+double vms_window_median_min(const struct vms_window *w, uint64_t since_ns, unsigned min_count,
+                             unsigned *count);
 /* The i-th most recent value (0 = newest); false when i >= n. */
 bool vms_window_get(const struct vms_window *w, unsigned i, uint64_t *at_ns, double *v);
 

@@ -513,6 +513,43 @@ test_control(void)
 
 /* ---------------------------------------------------------------- 4. alerts */
 
+/* A probe run less often than the window (memory every 5 min, window 300 s) leaves one value
+ * in it: the current value is the median of the newest slowdown-min-samples (3), so one odd
+ * value does not make a slowdown, two do. */
+static void
+test_current_min_samples(void)
+{
+	struct vms_analysis_config c;
+	config(&c);
+	c.min_samples = 3;
+	CHECK_INT(c.window_min, 3); /* the default */
+	struct vms_analysis *a = vms_analysis_new(&c);
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *d = add(&st, 1, "a");
+	for (int i = 0; i < 3; i++)
+		sample(a, &st, d, 100, S(301));
+#define ONE "vmscale_slowdown_ratio{domain=\"a\",probe=\"cpu_work\"} 1"
+	char *t = render(a, &st);
+	HAS(t, ONE);
+	free(t);
+	sample(a, &st, d, 50, S(301)); /* alone in the window: 100 100 50 */
+	t = render(a, &st);
+	HAS(t, ONE);
+	free(t);
+	sample(a, &st, d, 50, S(301)); /* 100 50 50 */
+	t = render(a, &st);
+	HAS(t, "vmscale_slowdown_ratio{domain=\"a\",probe=\"cpu_work\"} 2");
+	free(t);
+	now += S(301); /* none in the window: no slowdown, however many older ones */
+	update(a, &st);
+	t = render(a, &st);
+	CHECK(strstr(t, "vmscale_slowdown_ratio{domain=\"a\"") == NULL);
+	free(t);
+	vms_analysis_free(a);
+	vms_store_fini(&st);
+}
+
 static void
 test_hysteresis(void)
 {
@@ -520,6 +557,7 @@ test_hysteresis(void)
 	config(&c);
 	c.min_samples = 3;
 	c.window_ns = S(5); /* the current value is the latest sample */
+	c.window_min = 1;
 	struct vms_analysis *a = vms_analysis_new(&c);
 	struct vms_store st;
 	vms_store_init(&st, 5000);
@@ -1395,6 +1433,7 @@ test_generation_on_change(void)
 	config(&c);
 	c.min_samples = 3;
 	c.window_ns = S(60);
+	c.window_min = 1; /* the window alone */
 	c.alert_for_ns = S(30);
 	struct vms_store st;
 	vms_store_init(&st, 5000);
@@ -1595,6 +1634,7 @@ main(void)
 	test_baseline_selection();
 	test_reset_on_change();
 	test_control();
+	test_current_min_samples();
 	test_hysteresis();
 	test_overhead_and_model();
 	test_capacity();

@@ -99,10 +99,10 @@ test_defaults(void)
 	CHECK_INT(p->cpu_interval_ms, 5000); /* follows interval */
 	CHECK_INT(p->disk_interval_ms, 5000);
 	CHECK_INT(p->cpu_work_interval_ms, 60000);
-	CHECK_INT(p->memory_interval_ms, 120000);
+	CHECK_INT(p->memory_interval_ms, 300000);
 	CHECK_INT(p->disk_read_interval_ms, 60000);
-	CHECK_INT(p->network_interval_ms, 120000);
-	CHECK_INT(p->micro_interval_ms, 180000);
+	CHECK_INT(p->network_interval_ms, 300000);
+	CHECK_INT(p->micro_interval_ms, 300000);
 	CHECK_INT(p->cpu_work_units, VMS_DEFAULT_CPU_WORK_UNITS);
 	CHECK_INT(p->memory_buffer_bytes, 32 << 20);
 	CHECK_INT(p->memory_max_ms, 30);
@@ -118,6 +118,7 @@ test_defaults(void)
 	CHECK_INT(p->skew_tolerance_ms, 50);
 	const struct vms_analysis_keys *an = &c.analysis;
 	CHECK_INT(an->window_s, 300);
+	CHECK_INT(an->window_min, 3);
 	CHECK_INT(an->min_samples, 5);
 	CHECK_INT(an->buckets, 8);
 	CHECK_INT(an->alert_for_s, 60);
@@ -156,7 +157,7 @@ static const struct {
     {"probe-cpu-interval", "10s"},
     {"probe-disk-interval", "1m"},
     {"probe-cpu-work-interval", "off"},
-    {"probe-memory-interval", "5m"},
+    {"probe-memory-interval", "10m"},
     {"probe-disk-read-interval", "2m"},
     {"probe-network-interval", "1h"},
     {"probe-micro-interval", "90s"},
@@ -172,6 +173,7 @@ static const struct {
     {"probe-active-concurrency", "2"},
     {"probe-skew-tolerance", "100ms"},
     {"slowdown-window", "10m"},
+    {"slowdown-min-samples", "5"},
     {"baseline-min-samples", "10"},
     {"analysis-buckets", "16"},
     {"slowdown-warning", "1.6,cpu_work=1.3"},
@@ -249,7 +251,7 @@ test_every_key(void)
 	CHECK_INT(p->cpu_interval_ms, 10000);
 	CHECK_INT(p->disk_interval_ms, 60000);
 	CHECK_INT(p->cpu_work_interval_ms, 0);
-	CHECK_INT(p->memory_interval_ms, 300000);
+	CHECK_INT(p->memory_interval_ms, 600000);
 	CHECK_INT(p->disk_read_interval_ms, 120000);
 	CHECK_INT(p->network_interval_ms, 3600000);
 	CHECK_INT(p->micro_interval_ms, 90000);
@@ -269,6 +271,7 @@ test_every_key(void)
 	CHECK_INT(p->skew_tolerance_ms, 100);
 	const struct vms_analysis_keys *an = &c.analysis;
 	CHECK_INT(an->window_s, 600);
+	CHECK_INT(an->window_min, 5);
 	CHECK_INT(an->min_samples, 10);
 	CHECK_INT(an->buckets, 16);
 	CHECK(an->warning[VMS_AN_CPU_WORK] == 1.3 && an->warning[VMS_AN_DISK_READ] == 1.6);

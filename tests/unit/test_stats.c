@@ -141,6 +141,32 @@ test_mad(void)
 	CHECK(isnan(vms_mad(same, 0, 4)));
 }
 
+/* A window holding fewer than min_count values widens to the newest min_count; an empty
+ * window stays empty (a probe that stopped reporting has no slowdown). */
+static void
+test_window_median_min(void)
+{
+	struct vms_window w = {0};
+	unsigned count = 99;
+	CHECK(isnan(vms_window_median_min(&w, 0, 3, &count)));
+	CHECK_INT(count, 0);
+	vms_window_add(&w, 1 * S, 10);
+	CHECK(vms_window_median_min(&w, 0, 3, &count) == 10); /* all it has */
+	CHECK_INT(count, 1);
+	vms_window_add(&w, 300 * S, 12);
+	vms_window_add(&w, 600 * S, 50); /* one odd value */
+	CHECK(vms_window_median(&w, 400 * S, &count) == 50);
+	CHECK(vms_window_median_min(&w, 400 * S, 3, &count) == 12);
+	CHECK_INT(count, 3);
+	CHECK(vms_window_median_min(&w, 0, 2, &count) == 12); /* 3 in the window: not widened */
+	CHECK_INT(count, 3);
+	vms_window_add(&w, 900 * S, 11);
+	CHECK(vms_window_median_min(&w, 500 * S, 3, &count) == 12); /* 12 50 11 */
+	CHECK_INT(count, 3);
+	CHECK(isnan(vms_window_median_min(&w, 1000 * S, 3, &count)));
+	CHECK_INT(count, 0);
+}
+
 static void
 test_window(void)
 {
@@ -294,6 +320,7 @@ main(void)
 	test_median();
 	test_mad();
 	test_window();
+	test_window_median_min();
 	test_fit();
 	test_pearson();
 	return check_done("test_stats");
