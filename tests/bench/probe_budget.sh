@@ -5,7 +5,7 @@
 #   tests/bench/probe_budget.sh [BUILD_DIR] [SECONDS] [GUESTS]
 #
 # Boots GUESTS (default 3) TCG guests with scripts/lab.sh (its own LAB_DIR, prefix vmsb,
-# free ports, default intervals: passive 5 s, active 60 s to 3 min), lets them settle one
+# free ports, default intervals: passive 5 s, active 60 s to 5 min), lets them settle one
 # minute, then measures over SECONDS (default 300): the probes' CPU from their own
 # accounting (vmscale_probe_cost_seconds_total: the probe's CPU and its children's), their
 # RSS, and vmscaled's CPU from /proc. Under TCG every guest instruction is emulated, so the
@@ -35,12 +35,12 @@ native=$(sed -n 's/^probe cost: \([0-9.]*\) ms.*/\1/p' "${TMPDIR:-/tmp}/probe-on
 echo "  one round of all active families: $native ms of CPU"
 # At the default intervals (seconds): each family's measuring time weighted by its runs per
 # minute (the network and the disk read need vmscaled and a device: not measured here).
-native_per_min=$(awk 'BEGIN { iv["cpu_work"] = 60; iv["memory"] = 120; iv["micro"] = 180 }
+native_per_min=$(awk 'BEGIN { iv["cpu_work"] = 60; iv["memory"] = 300; iv["micro"] = 300 }
 	$1 in iv && / in [0-9.]+ ms\)/ { ms = $0; sub(/.* in /, "", ms); sub(/ ms\).*/, "", ms)
 		sum += ms * 60 / iv[$1] }
 	END { printf "%.1f", sum }' "${TMPDIR:-/tmp}/probe-once.$$")
 rm -f "${TMPDIR:-/tmp}/probe-once.$$"
-echo "  at the default intervals (cpu_work 60 s, memory 120 s, micro 180 s): $native_per_min ms a minute"
+echo "  at the default intervals (cpu_work 60 s, memory and micro 300 s): $native_per_min ms a minute"
 
 export LAB_DIR=$(mktemp -d /var/tmp/vmscale-bench.XXXXXX)
 export LAB_LISTEN=127.0.0.1:$(free_port) LAB_NETIO=127.0.0.1:$(free_port) LAB_PREFIX=vmsb
