@@ -106,8 +106,9 @@ kill -INT "$pid"
 wait "$pid" 2>/dev/null || true
 ms_print "$tmp/massif.out" >"$tmp/massif.txt"
 # The peak snapshot's first two levels: who allocated what, in bytes and percent of the heap.
-peak=$(sed -n 's/.* \([0-9]*\) (peak)].*/\1/p' "$tmp/massif.txt")
+peak=$(sed -n 's/.* \([0-9]*\) (peak)[],].*/\1/p' "$tmp/massif.txt")
+[ -n "$peak" ] || { echo "memory_bench: no peak snapshot in ms_print's output ($tmp/massif.txt)" >&2; exit 1; }
 awk -v peak="$peak" '
 	$1 == peak && $3 ~ /^[0-9,]+$/ && !shown { printf "peak heap: %s B (useful %s B)\n", $3, $4; shown = 1; next }
 	shown && /^(->|\| ->)/ { sub(/ \(in \/usr\/lib\/x86_64-linux-gnu\//, " ("); print "  " $0 }
-	shown && /^-{10}/ { exit }' "$tmp/massif.txt"
+	shown && /^----------/ { exit }' "$tmp/massif.txt"
