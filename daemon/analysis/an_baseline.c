@@ -14,6 +14,28 @@ an_probe_init(struct an_probe *p)
 	p->slowdown = NAN;
 }
 
+/* What an_probe_init makes, for every domain that has no probe state of its own. */
+#define BLANK                                                                                      \
+	{                                                                                          \
+		.slowdown = NAN                                                                    \
+	}
+const struct an_probe an_blank_probes[VMS_AN_PROBE_COUNT] = {
+    BLANK, BLANK, BLANK, BLANK, BLANK, BLANK, BLANK, BLANK, BLANK, BLANK, BLANK, BLANK, BLANK,
+};
+_Static_assert(VMS_AN_PROBE_COUNT == 13, "one BLANK per probe in an_blank_probes");
+
+struct an_probe *
+an_probes_mut(struct an_domain *d)
+{
+	if (!d->own_probes) {
+		d->own_probes = vms_xcalloc(VMS_AN_PROBE_COUNT, sizeof(*d->own_probes));
+		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
+			an_probe_init(&d->own_probes[p]);
+		d->probes = d->own_probes;
+	}
+	return d->own_probes;
+}
+
 /* Drops the least recently fed buckets beyond the cap, never the baseline's own (with a cap of
  * at least 1 there is always another bucket to drop: N_up levels are distinct). */
 void
@@ -237,11 +259,12 @@ an_check_signature(struct an_domain *ad, const struct vms_domain *d)
 		snprintf(why, sizeof(why), "probe version %s -> %.40s", ad->sig_probe, probe);
 	if (*why) {
 		vms_log(LOG_NOTICE, ad->name, "baselines reset: %s", why);
-		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
-			if (ad->probes[p].severity != VMS_AN_OK)
-				an_log_transition(ad, p, ad->probes[p].severity, VMS_AN_OK,
-				                  ad->probes[p].slowdown, 0, "baselines reset");
-			an_reset_probe(&ad->probes[p]);
+		for (unsigned p = 0; ad->own_probes && p < VMS_AN_PROBE_COUNT; p++) {
+			struct an_probe *pr = &ad->own_probes[p];
+			if (pr->severity != VMS_AN_OK)
+				an_log_transition(ad, p, pr->severity, VMS_AN_OK, pr->slowdown, 0,
+				                  "baselines reset");
+			an_reset_probe(pr);
 		}
 	}
 	if (vcpus)

@@ -58,14 +58,16 @@ static int
 baseline_verb(struct vms_analysis *a, struct an_domain *d, unsigned p, const char *verb,
               bool one_probe, struct vms_buf *out, char *err, size_t errsz)
 {
-	struct an_probe *pr = &d->probes[p];
+	/* Read through probes; written only where a baseline, a pin or buckets exist, which the
+	 * shared blank state never has. */
+	const struct an_probe *seen = &d->probes[p];
 	if (strcmp(verb, "list") == 0) {
-		if (pr->have_baseline || pr->nbuckets)
+		if (seen->have_baseline || seen->nbuckets)
 			list_probe(out, d, p);
 		return 0;
 	}
 	if (strcmp(verb, "pin") == 0) {
-		if (!pr->have_baseline) {
+		if (!seen->have_baseline) {
 			if (one_probe) {
 				snprintf(err, errsz, "%s has no %s baseline yet", d->name,
 				         vms_an_probe_name(p));
@@ -73,6 +75,7 @@ baseline_verb(struct vms_analysis *a, struct an_domain *d, unsigned p, const cha
 			}
 			return 0;
 		}
+		struct an_probe *pr = &an_probes_mut(d)[p];
 		pr->pinned = true;
 		an_changed_pending(a);
 		vms_buf_printf(out, "pinned %s %s at %.9g (N_up %u)\n", d->name,
@@ -80,16 +83,18 @@ baseline_verb(struct vms_analysis *a, struct an_domain *d, unsigned p, const cha
 		return 1;
 	}
 	if (strcmp(verb, "unpin") == 0) {
-		if (!pr->pinned)
+		if (!seen->pinned)
 			return 0;
+		struct an_probe *pr = &an_probes_mut(d)[p];
 		pr->pinned = false;
 		an_choose_baseline(a, pr);
 		an_changed_pending(a); /* the slowdown against the baseline chosen again */
 		vms_buf_printf(out, "unpinned %s %s\n", d->name, vms_an_probe_name(p));
 		return 1;
 	}
-	if (!pr->have_baseline && !pr->nbuckets)
+	if (!seen->have_baseline && !seen->nbuckets)
 		return 0;
+	struct an_probe *pr = &an_probes_mut(d)[p];
 	if (pr->severity != VMS_AN_OK)
 		an_log_transition(d, p, pr->severity, VMS_AN_OK, pr->slowdown, 0,
 		                  "baseline reset by an operator");

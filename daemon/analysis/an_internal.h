@@ -89,7 +89,12 @@ struct an_domain {
 	struct vms_window res[AN_RES_COUNT];
 	struct an_suspect suspects[AN_SUSPECTS];
 	unsigned nsuspects;
-	struct an_probe probes[VMS_AN_PROBE_COUNT];
+	/* VMS_AN_PROBE_COUNT of them, read through probes: the shared read-only an_blank_probes
+	 * until the domain's first probe value, restored baseline or operator command, then
+	 * own_probes (8 KiB a domain that a domain without a probe agent never needs). Write
+	 * only through an_probes_mut(). */
+	const struct an_probe *probes;
+	struct an_probe *own_probes;
 };
 
 enum an_host_metric { AN_HOST_OVERHEAD, AN_HOST_MTOOL, AN_HOST_STARTUP, AN_HOST_COUNT };
@@ -176,6 +181,9 @@ void an_remove_domain_at(struct vms_analysis *a, size_t i);
 /* ---------------------------------------------------------------- buckets and baselines */
 
 void an_probe_init(struct an_probe *p);
+extern const struct an_probe an_blank_probes[VMS_AN_PROBE_COUNT];
+/* The domain's own probe state, made from the blank one at the first call. */
+struct an_probe *an_probes_mut(struct an_domain *d);
 /* Frees the buckets and forgets the baseline. */
 void an_reset_probe(struct an_probe *p);
 /* Drops the least recently fed buckets beyond cap, never the baseline's own. */

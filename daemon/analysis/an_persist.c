@@ -312,7 +312,9 @@ read_record(struct reader *r, char **f, unsigned nf)
 	if (nf == 0)
 		return RECORD_BAD;
 	int p = nf > 1 ? vms_an_probe_from_name(f[1]) : -1;
-	struct an_probe *pr = r->cur && p >= 0 ? &r->cur->probes[p] : NULL;
+	/* Only baseline, bucket and overhead records name a probe: a domain saved without any
+	 * keeps the shared blank state. */
+	struct an_probe *pr = r->cur && p >= 0 ? &an_probes_mut(r->cur)[p] : NULL;
 	if (strcmp(f[0], "domain") == 0 && nf == 7)
 		return read_domain(r, f);
 	if (strcmp(f[0], "baseline") == 0 && nf == 5 && pr)
@@ -364,8 +366,8 @@ static void
 adopt(struct vms_analysis *a, struct vms_analysis *fresh)
 {
 	for (size_t i = 0; i < fresh->ndomains; i++)
-		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
-			an_choose_baseline(fresh, &fresh->domains[i]->probes[p]);
+		for (unsigned p = 0; fresh->domains[i]->own_probes && p < VMS_AN_PROBE_COUNT; p++)
+			an_choose_baseline(fresh, &fresh->domains[i]->own_probes[p]);
 	for (size_t i = 0; i < a->ndomains; i++)
 		an_free_domain(a->domains[i]);
 	free(a->domains);

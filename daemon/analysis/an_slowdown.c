@@ -44,10 +44,10 @@ void
 an_evaluate_alert(struct vms_analysis *a, struct an_domain *d, unsigned probe, uint64_t now_ns,
                   size_t n_up)
 {
-	struct an_probe *p = &d->probes[probe];
+	if (isnan(d->probes[probe].slowdown))
+		return; /* the blank state among others: nothing to judge, nothing written */
+	struct an_probe *p = &an_probes_mut(d)[probe];
 	double s = p->slowdown;
-	if (isnan(s))
-		return;
 	double warn = a->cfg.warning[probe], crit = a->cfg.critical[probe],
 	       clear = a->cfg.clear[probe];
 	p->warn_since_ns = s >= warn ? (p->warn_since_ns ? p->warn_since_ns : now_ns) : 0;
@@ -96,13 +96,29 @@ same_value(double x, double y)
 	return x == y || (isnan(x) && isnan(y));
 }
 
+static bool
+any_probe_value(const struct vms_domain *d)
+{
+	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
+		const struct vms_probe_value *pv = an_probe_value(&d->probe, p);
+		if (pv && pv->have)
+			return true;
+	}
+	return false;
+}
+
 /* Each probe's new value fed in (if any), its slowdown over the window, its alert. */
 void
 an_update_probes(struct vms_analysis *a, struct an_domain *ad, const struct vms_domain *d,
                  uint64_t now_ns, size_t n_up, bool neighbours_busy)
 {
+	/* No value ever: the shared blank state stays, there is nothing to judge (every domain
+	 * without a probe agent, every interval). */
+	if (!ad->own_probes && !any_probe_value(d))
+		return;
+	struct an_probe *probes = an_probes_mut(ad);
 	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
-		struct an_probe *pr = &ad->probes[p];
+		struct an_probe *pr = &probes[p];
 		const struct vms_probe_value *pv = an_probe_value(&d->probe, p);
 		if (pv && pv->have && pv->at_ns > pr->fed_at_ns) {
 			pr->fed_at_ns = pv->at_ns;
@@ -132,8 +148,8 @@ an_update_probes(struct vms_analysis *a, struct an_domain *ad, const struct vms_
 void
 an_end_alerts(struct an_domain *ad, size_t n_up)
 {
-	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
-		struct an_probe *pr = &ad->probes[p];
+	for (unsigned p = 0; ad->own_probes && p < VMS_AN_PROBE_COUNT; p++) {
+		struct an_probe *pr = &ad->own_probes[p];
 		if (pr->severity != VMS_AN_OK)
 			an_log_transition(ad, p, pr->severity, VMS_AN_OK, pr->slowdown, n_up,
 			                  "the domain stopped");

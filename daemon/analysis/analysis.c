@@ -125,8 +125,7 @@ an_add_domain(struct vms_analysis *a, const char *key, const char *name)
 	struct an_domain *d = vms_xcalloc(1, sizeof(*d));
 	snprintf(d->key, sizeof(d->key), "%s", key);
 	d->name = vms_xstrdup(name ? name : key);
-	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
-		an_probe_init(&d->probes[p]);
+	d->probes = an_blank_probes;
 	if (a->ndomains == a->cap) {
 		a->cap = a->cap ? 2 * a->cap : 16;
 		a->domains = vms_xrealloc(a->domains, a->cap, sizeof(*a->domains));
@@ -141,8 +140,10 @@ an_free_domain(struct an_domain *d)
 {
 	if (!d)
 		return;
-	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
-		free(d->probes[p].buckets);
+	if (d->own_probes)
+		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
+			free(d->own_probes[p].buckets);
+	free(d->own_probes);
 	an_clear_suspects(d);
 	free(d->name);
 	free(d);
@@ -189,8 +190,8 @@ vms_analysis_set_config(struct vms_analysis *a, const struct vms_analysis_config
 	unsigned old_cap = a->cfg.max_buckets;
 	a->cfg = *cfg;
 	for (size_t i = 0; i < a->ndomains; i++)
-		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
-			struct an_probe *pr = &a->domains[i]->probes[p];
+		for (unsigned p = 0; a->domains[i]->own_probes && p < VMS_AN_PROBE_COUNT; p++) {
+			struct an_probe *pr = &a->domains[i]->own_probes[p];
 			if (!pr->buckets)
 				continue;
 			if (fewer)
@@ -330,6 +331,7 @@ vms_analysis_domain_view(const struct vms_analysis *a, const char *key,
 	v->worst_slowdown = NAN;
 	if (!d)
 		return false;
+	v->probe_state = d->own_probes != NULL;
 	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
 		const struct an_probe *pr = &d->probes[p];
 		if (isfinite(pr->slowdown) &&

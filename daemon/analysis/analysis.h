@@ -94,6 +94,7 @@ struct vms_an_domain_view {
 	enum vms_an_severity severity; /* the highest active alert */
 	unsigned alerts;               /* active alerts */
 	unsigned baselines;            /* probes with a baseline */
+	bool probe_state; /* state of its own: since a probe value, a restored or saved baseline */
 };
 bool vms_analysis_domain_view(const struct vms_analysis *a, const char *key,
                               struct vms_an_domain_view *v);

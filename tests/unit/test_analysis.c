@@ -513,6 +513,55 @@ test_control(void)
 
 /* ---------------------------------------------------------------- 4. alerts */
 
+/* A domain without probe values shares the blank probe state (8 KiB a domain less): updates,
+ * operator verbs and a state round trip leave it so; its first value gives it its own. */
+static void
+test_blank_probe_state(void)
+{
+	struct vms_analysis_config c;
+	config(&c);
+	c.min_samples = 3;
+	struct vms_analysis *a = vms_analysis_new(&c);
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *d = add(&st, 1, "a");
+	add(&st, 2, "b");
+	struct vms_an_domain_view v;
+	for (int i = 0; i < 3; i++) {
+		now += S(5);
+		update(a, &st);
+	}
+	struct vms_buf out;
+	vms_buf_init(&out);
+	char err[128];
+	/* Nothing to pin, unpin or reset: refused, and nothing written. */
+	CHECK_INT(control(a, &out, err, sizeof(err), 3, "baseline", "pin", "b"), -1);
+	CHECK_INT(control(a, &out, err, sizeof(err), 3, "baseline", "unpin", "b"), -1);
+	CHECK_INT(control(a, &out, err, sizeof(err), 3, "baseline", "reset", "b"), -1);
+	CHECK_INT(control(a, &out, err, sizeof(err), 2, "baseline", "list"), 0);
+	CHECK_INT(control(a, &out, err, sizeof(err), 4, "baseline", "pin", "b", "cpu_work"), -1);
+	CHECK(vms_analysis_domain_view(a, uuid_of(2), &v) && !v.probe_state);
+	CHECK(isnan(v.worst_slowdown) && v.baselines == 0 && v.alerts == 0);
+
+	for (int i = 0; i < 3; i++)
+		sample(a, &st, d, 100, S(5));
+	CHECK(vms_analysis_domain_view(a, uuid_of(1), &v) && v.probe_state);
+	CHECK_INT(v.baselines, 1);
+	CHECK(vms_analysis_domain_view(a, uuid_of(2), &v) && !v.probe_state);
+
+	out.len = 0;
+	vms_analysis_serialize(a, &out);
+	struct vms_analysis *b = vms_analysis_new(&c);
+	CHECK_INT(vms_analysis_deserialize(b, out.data, out.len, err, sizeof(err)), 0);
+	CHECK(vms_analysis_domain_view(b, uuid_of(1), &v) && v.probe_state);
+	CHECK_INT(v.baselines, 1);
+	CHECK(vms_analysis_domain_view(b, uuid_of(2), &v) && !v.probe_state);
+	vms_buf_free(&out);
+	vms_analysis_free(b);
+	vms_analysis_free(a);
+	vms_store_fini(&st);
+}
+
 /* A probe run less often than the window (memory every 5 min, window 300 s) leaves one value
  * in it: the current value is the median of the newest slowdown-min-samples (3), so one odd
  * value does not make a slowdown, two do. */
@@ -1634,6 +1683,7 @@ main(void)
 	test_baseline_selection();
 	test_reset_on_change();
 	test_control();
+	test_blank_probe_state();
 	test_current_min_samples();
 	test_hysteresis();
 	test_overhead_and_model();
