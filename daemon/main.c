@@ -191,8 +191,10 @@ run_jobs(struct vmscaled *v)
 	}
 	if (job_due(&v->host, now))
 		vms_host_read(&v->store);
+	/* Reconnects whose backoff expired: the known channels only, not a sync over every
+	 * domain each second (a fifth of the idle CPU at 1 000 domains, in cache misses). */
 	if (job_due(&v->tick, now) && !refreshed)
-		vms_channels_sync(v->channels); /* reconnects whose backoff expired */
+		vms_channels_retry(v->channels);
 	vms_channels_tick(v->channels, now); /* active probe runs: start the due, end the stuck */
 	analyse(v, now);
 	if (job_due(&v->save, now))

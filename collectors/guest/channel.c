@@ -426,6 +426,21 @@ vms_channels_sync(struct vms_channels *c)
 }
 
 void
+vms_channels_retry(struct vms_channels *c)
+{
+	uint64_t now = vms_monotonic_ns();
+	for (size_t i = 0; i < c->n; i++) {
+		struct chan *ch = c->chans[i];
+		if (ch->accepted || ch->fd >= 0 || !ch->path || now < ch->retry_at_ns)
+			continue;
+		/* Still the domain's channel, still wanted: a sync may not have run since. */
+		const struct vms_domain *d = vms_store_find(c->store, ch->uuid);
+		if (d && wanted(c, d) && strcmp(d->channel_path, ch->path) == 0)
+			chan_open(c, ch);
+	}
+}
+
+void
 vms_channels_free(struct vms_channels *c)
 {
 	if (!c)

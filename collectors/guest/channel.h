@@ -61,6 +61,9 @@ uint64_t vms_channels_runs_delayed(const struct vms_channels *c);
 
 /* Opens channels of new domains (or retries after backoff), closes those of vanished ones. */
 void vms_channels_sync(struct vms_channels *c);
+/* Only retries, after backoff, the channels it knows already: what a sync does between two
+ * listings, without visiting every domain of the store. */
+void vms_channels_retry(struct vms_channels *c);
 
 /*
  * Hands the channels a connection that a listener (vsock, tcp) accepted and already tied to

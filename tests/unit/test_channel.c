@@ -230,6 +230,22 @@ test_socket(void)
 	CHECK(run_until(disconnected, d));
 	CHECK(!d->probe.hello);
 
+	/* The tick's retry reconnects once the backoff (1 s) has passed, without a sync. */
+	vms_channels_retry(c);
+	CHECK(!d->probe.connected);
+	usleep(1100 * 1000);
+	vms_channels_retry(c);
+	CHECK(d->probe.connected);
+	qfd = accept(q.fd, NULL, NULL);
+	CHECK(qfd >= 0);
+	close(qfd);
+	/* A domain whose channel went away is not retried. */
+	CHECK(run_until(disconnected, d));
+	vms_store_set_channel(d, NULL);
+	usleep(2100 * 1000);
+	vms_channels_retry(c);
+	CHECK(!d->probe.connected);
+
 	vms_channels_free(c);
 	vms_store_fini(&st);
 	fake_qemu_close(&q);
