@@ -12,6 +12,14 @@
 
 #define PROBE_STALE_INTERVALS 3
 
+/* What a count of probes up was taken from, and until when it holds. */
+struct vms_probes_up_memo {
+	bool valid;
+	uint64_t domains_gen, probes_gen, at_ns, until_ns;
+	uint32_t interval_ms;
+	size_t up;
+};
+
 void
 vms_store_init(struct vms_store *st, uint32_t probe_interval_ms)
 {
@@ -20,6 +28,7 @@ vms_store_init(struct vms_store *st, uint32_t probe_interval_ms)
 	st->busy_threshold = VMS_BUSY_THRESHOLD_DEFAULT;
 	/* The key a domain is found by: the one place to change when the key grows. */
 	vms_keyindex_init(&st->index, offsetof(struct vms_domain, key));
+	st->probes_up_memo = vms_xcalloc(1, sizeof(*st->probes_up_memo));
 }
 
 void
@@ -54,6 +63,7 @@ vms_store_fini(struct vms_store *st)
 		free(st->conns[i]);
 	}
 	free(st->conns);
+	free(st->probes_up_memo);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -202,9 +212,31 @@ vms_probe_is_up(const struct vms_store *st, const struct vms_domain *d, uint64_t
 size_t
 vms_store_probes_up(const struct vms_store *st, uint64_t now_ns)
 {
+	struct vms_probes_up_memo *m = st->probes_up_memo;
+	if (m && m->valid && m->domains_gen == st->part_generation[VMS_STORE_DOMAINS] &&
+	    m->probes_gen == st->part_generation[VMS_STORE_PROBES] &&
+	    m->interval_ms == st->probe_interval_ms && now_ns >= m->at_ns && now_ns < m->until_ns)
+		return m->up;
+	uint64_t stale_ns = (uint64_t)PROBE_STALE_INTERVALS * st->probe_interval_ms * 1000000ull;
+	uint64_t until = UINT64_MAX; /* when the first probe up goes stale */
 	size_t n = 0;
-	for (size_t i = 0; i < st->ndomains; i++)
-		n += vms_probe_is_up(st, st->domains[i], now_ns);
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		if (!vms_probe_is_up(st, d, now_ns))
+			continue;
+		n++;
+		uint64_t stale_at = d->probe.last_report_ns + stale_ns + 1;
+		if (stale_at < until)
+			until = stale_at;
+	}
+	if (m)
+		*m = (struct vms_probes_up_memo){true,
+		                                 st->part_generation[VMS_STORE_DOMAINS],
+		                                 st->part_generation[VMS_STORE_PROBES],
+		                                 now_ns,
+		                                 until,
+		                                 st->probe_interval_ms,
+		                                 n};
 	return n;
 }
 

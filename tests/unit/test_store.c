@@ -183,10 +183,50 @@ test_virtualization_memory(void)
 	vms_store_fini(&st);
 }
 
+/* Reported as a channel does: the record, then the probes part marked changed. */
+static void
+report(struct vms_store *st, struct vms_domain *d, uint64_t at_ns)
+{
+	d->probe.connected = d->probe.hello = d->probe.have_cpu = true;
+	d->probe.last_report_ns = at_ns;
+	vms_store_part_changed(st, VMS_STORE_PROBES);
+}
+
+/* The count of probes up is remembered, yet follows every change: a report, a domain gone,
+ * a probe going stale with time alone, a new probe interval. */
+static void
+test_probes_up(void)
+{
+	struct vms_store st;
+	vms_store_init(&st, 1000); /* stale after 3 s without a report */
+	const uint64_t s = 1000000000ull;
+	struct vms_domain *a = vms_store_upsert(&st, "uuid-a", "a", 1);
+	struct vms_domain *b = vms_store_upsert(&st, "uuid-b", "b", 2);
+	vms_store_upsert(&st, "uuid-c", "c", 3); /* no probe */
+	CHECK_INT(vms_store_probes_up(&st, 10 * s), 0);
+	report(&st, a, 10 * s);
+	CHECK_INT(vms_store_probes_up(&st, 10 * s), 1);
+	report(&st, b, 11 * s);
+	CHECK_INT(vms_store_probes_up(&st, 11 * s), 2);
+	CHECK_INT(vms_store_probes_up(&st, 13 * s), 2);
+	CHECK_INT(vms_store_probes_up(&st, 13 * s + 1), 1); /* a stale, nothing else changed */
+	CHECK_INT(vms_store_probes_up(&st, 14 * s + 1), 0);
+	report(&st, a, 15 * s);
+	CHECK_INT(vms_store_probes_up(&st, 15 * s), 1);
+	st.probe_interval_ms = 100; /* a reload: stale after 0.3 s */
+	CHECK_INT(vms_store_probes_up(&st, 15 * s + s / 2), 0);
+	st.probe_interval_ms = 1000;
+	CHECK_INT(vms_store_probes_up(&st, 15 * s + s / 2), 1);
+	vms_store_remove(&st, a);
+	CHECK_INT(vms_store_probes_up(&st, 15 * s + s / 2), 0);
+	vms_store_fini(&st);
+}
+
 int
 main(void)
 {
 	test_many_domains();
 	test_virtualization_memory();
+	test_probes_up();
 	return check_done("test_store");
 }
