@@ -27,18 +27,8 @@ interval=${IDLE_INTERVAL:-5}
 xml=$tmp/node.xml
 "$repo/tests/bench/node_xml.sh" "$ndom" >"$xml"
 
-# Starts BINARY as NAME; leaves its pid in $pid.
-start() {
-	local name=$1 bin=$2
-	mkdir -p "$tmp/$name"
-	"$bin" --connect "test://$xml" --listen "127.0.0.1:$(free_port)" --interval "$interval" \
-		--state-dir "$tmp/$name" --control-socket "$tmp/$name/control.sock" \
-		>"$tmp/$name.log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-}
-
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { print s }'; }
+# Starts BINARY as NAME on the node; leaves its pid in $pid.
+start() { start_vmscaled "$1" "$2" "test://$xml" "$interval"; }
 
 # One round, N: both started (B first when SWAP is 1), measured over the same window; sets
 # ra and rb to their CPU in percent of a core.

@@ -26,18 +26,7 @@ interval=${IDLE_INTERVAL:-5}
 . "$repo/tests/bench/bench_lib.sh" vmscale-idle
 
 # Starts vmscaled on URI (NAME names its files); leaves its pid in $pid.
-start() {
-	local name=$1 uri=$2
-	mkdir -p "$tmp/$name"
-	"$vmscaled" --connect "$uri" --listen "127.0.0.1:$(free_port)" --interval "$interval" \
-		--state-dir "$tmp/$name" --control-socket "$tmp/$name/control.sock" \
-		>"$tmp/$name.log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-}
-
-# CPU time of a process, every thread, in ns (schedstat: finer than stat's clock ticks).
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { print s }'; }
+start() { start_vmscaled "$1" "$vmscaled" "$2" "$interval"; }
 
 # Percent of a core the process used over $seconds.
 idle_cpu() {
