@@ -199,14 +199,20 @@ vms_store_changed(struct vms_store *st)
 	st->generation++;
 }
 
+/* How long after its last report a probe still counts as up. */
+static uint64_t
+probe_stale_ns(const struct vms_store *st)
+{
+	return (uint64_t)PROBE_STALE_INTERVALS * st->probe_interval_ms * 1000000ull;
+}
+
 bool
 vms_probe_is_up(const struct vms_store *st, const struct vms_domain *d, uint64_t now_ns)
 {
 	const struct vms_probe_state *p = &d->probe;
 	if (!p->connected || !p->hello || !p->have_cpu)
 		return false;
-	uint64_t stale_ns = (uint64_t)PROBE_STALE_INTERVALS * st->probe_interval_ms * 1000000ull;
-	return now_ns - p->last_report_ns <= stale_ns;
+	return now_ns - p->last_report_ns <= probe_stale_ns(st);
 }
 
 size_t
@@ -217,7 +223,7 @@ vms_store_probes_up(const struct vms_store *st, uint64_t now_ns)
 	    m->probes_gen == st->part_generation[VMS_STORE_PROBES] &&
 	    m->interval_ms == st->probe_interval_ms && now_ns >= m->at_ns && now_ns < m->until_ns)
 		return m->up;
-	uint64_t stale_ns = (uint64_t)PROBE_STALE_INTERVALS * st->probe_interval_ms * 1000000ull;
+	uint64_t stale_ns = probe_stale_ns(st);
 	uint64_t until = UINT64_MAX; /* when the first probe up goes stale */
 	size_t n = 0;
 	for (size_t i = 0; i < st->ndomains; i++) {
