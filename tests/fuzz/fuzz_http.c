@@ -88,6 +88,31 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* connect(), which a signal (libFuzzer's SIGALRM for -timeout) may interrupt: the connection
+ * then completes on its own, and poll tells when; SO_ERROR tells how. */
+static int
+connect_through_signals(int fd)
+{
+	if (connect(fd, (struct sockaddr *)&endpoint, sizeof(endpoint)) == 0)
+		return 0;
+	if (errno != EINTR)
+		return -1;
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	int rc;
+	while ((rc = poll(&p, 1, 5000)) < 0 && errno == EINTR)
+		;
+	if (rc <= 0) {
+		errno = rc == 0 ? ETIMEDOUT : errno;
+		return -1;
+	}
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return -1;
+	errno = err;
+	return err ? -1 : 0;
+}
+
 /* Closed with a reset (linger 0): thousands of connections a second would otherwise use up
  * the loopback's ephemeral ports in TIME_WAIT. */
 static int
@@ -96,7 +121,7 @@ connect_endpoint(void)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct linger reset = {.l_onoff = 1, .l_linger = 0};
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)) < 0 ||
-	    connect(fd, (struct sockaddr *)&endpoint, sizeof(endpoint)) < 0) {
+	    connect_through_signals(fd) < 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "connect to the endpoint: %s", strerror(errno));
 		fuzz_fail(why, __FILE__, __LINE__); /* about this machine, not the input */
@@ -110,6 +135,8 @@ send_request(int fd, const uint8_t *data, size_t size)
 {
 	while (size > 0) {
 		ssize_t w = send(fd, data, size, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue; /* a signal, not the endpoint */
 		if (w <= 0)
 			return;
 		data += w;
@@ -126,12 +153,17 @@ read_answer(int fd, char *out, size_t outsz)
 	uint64_t end = vms_monotonic_ns() + ANSWER_WAIT_MS * NS_PER_MS;
 	for (uint64_t now; (now = vms_monotonic_ns()) < end;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, (int)((end - now) / NS_PER_MS) + 1) <= 0)
+		int ready = poll(&p, 1, (int)((end - now) / NS_PER_MS) + 1);
+		if (ready < 0 && errno == EINTR)
+			continue; /* a signal (libFuzzer's SIGALRM), not the endpoint */
+		if (ready <= 0)
 			break;
 		char sink[4096];
 		bool room = len < outsz - 1;
 		ssize_t r =
 		    recv(fd, room ? out + len : sink, room ? outsz - 1 - len : sizeof(sink), 0);
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r <= 0)
 			break;
 		if (room) {
