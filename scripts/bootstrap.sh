@@ -9,6 +9,7 @@ PACKAGES=(
 	libvirt-dev libmicrohttpd-dev libstatgrab-dev libsystemd-dev libxml2-dev zlib1g-dev
 	# run and lab: libvirt + QEMU (TCG), a Debian guest kernel, busybox for the guest initramfs
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
+	dbus polkitd  # a non-root vmscaled: libvirtd asks polkit about its read-only socket
 	linux-image-amd64 busybox-static cpio gzip kmod
 	# tests (clang-format and cppcheck: the house style and the static analyser)
 	clang-format cppcheck
