@@ -6,6 +6,7 @@
 #   package_build.sh REPO OUTDIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
 repo=${1:?usage: package_build.sh REPO OUTDIR}
 out=${2:?usage: package_build.sh REPO OUTDIR}
@@ -26,7 +27,8 @@ probe=$out/vmscale-probe_${version}_${arch}.deb
 check "package.sh printed $daemon" grep -qxF "$daemon" "$log"
 check "package.sh printed $probe" grep -qxF "$probe" "$log"
 
-# contains DEB PATH...: each path is in the package's file list.
+# contains DEB PATH...: each path is in the package's file list (called through check).
+# shellcheck disable=SC2317
 contains() {
 	local deb=$1 list p
 	shift
