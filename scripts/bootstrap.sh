@@ -11,6 +11,8 @@ PACKAGES=(
 	# packages (scripts/package.sh): Debian's tooling; debian/control's Build-Depends are the
 	# build line above with debhelper
 	debhelper dpkg-dev fakeroot lintian
+	# e2e_systemd_host: a Debian 12 system booted with systemd as PID 1 (systemd-nspawn --boot)
+	mmdebstrap systemd-container
 	# run and lab: libvirt + QEMU (TCG), a Debian guest kernel, busybox for the guest initramfs
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	dbus polkitd  # a non-root vmscaled: libvirtd asks polkit about its read-only socket

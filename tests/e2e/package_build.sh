@@ -62,9 +62,13 @@ check "vmscaled has postinst, prerm and postrm" \
 	test -x "$tmp/daemon-control/postinst" -a -x "$tmp/daemon-control/prerm" -a -x "$tmp/daemon-control/postrm"
 check "postinst creates the system user vmscale" grep -q 'adduser --system .*vmscale' "$tmp/daemon-control/postinst"
 check "postinst adds vmscale to libvirt-qemu" grep -q 'adduser --quiet vmscale libvirt-qemu' "$tmp/daemon-control/postinst"
-check "postinst enables vmscaled.service" grep -q "deb-systemd-helper enable 'vmscaled.service'" "$tmp/daemon-control/postinst"
+# Configure first, then enable (docs/install.md): the install neither enables nor starts it.
+check "postinst does not start vmscaled.service" bash -c "! grep -qE 'deb-systemd-invoke (\\\$_dh_action|start) ' '$tmp/daemon-control/postinst'"
+check "prerm stops vmscaled.service on remove" grep -q 'deb-systemd-invoke stop vmscaled.service' "$tmp/daemon-control/prerm"
+check "postinst restarts a running vmscaled on upgrade" grep -q 'try-restart vmscaled.service' "$tmp/daemon-control/postinst"
 check "postrm removes /var/lib/vmscale on purge" grep -q 'rm -rf /var/lib/vmscale' "$tmp/daemon-control/postrm"
-check "vmscale-probe has postinst (its unit)" grep -q "vmscale-probe.service" "$tmp/probe-control/postinst"
+check "vmscale-probe's postinst replays the port's udev event and starts nothing itself" bash -c \
+	"grep -q 'udevadm trigger --subsystem-match=virtio-ports' '$tmp/probe-control/postinst' && ! grep -qE 'deb-systemd-invoke (\\\$_dh_action|start) ' '$tmp/probe-control/postinst'"
 check "vmscaled depends on adduser, recommends libvirt-daemon-system" bash -c \
 	"dpkg-deb -f '$daemon' Depends | grep -qw adduser && dpkg-deb -f '$daemon' Recommends | grep -qw libvirt-daemon-system"
 check "vmscale-probe is Built-Using glibc" bash -c "dpkg-deb -f '$probe' Built-Using | grep -q '^glibc (= '"

@@ -129,13 +129,20 @@ ok "systemd $(inside systemctl --version | awk 'NR == 1 { print $2 }') is PID 1 
 # ---------------------------------------------------------------- install and start
 
 run_guide host-install
-check "the package made the system user vmscale" inside id -u vmscale
-check "vmscale is in libvirt-qemu (QEMU's channel sockets)" \
-	bash -c "inside id -nG vmscale | tr ' ' '\n' | grep -qx libvirt-qemu"
-check "/etc/vmscale/vmscaled.conf is a conffile" \
-	bash -c "inside dpkg-query -W -f='\${Conffiles}' vmscaled | grep -q /etc/vmscale/vmscaled.conf"
-check "installing does not start the daemon before it is configured" \
-	bash -c "! inside systemctl is-active --quiet vmscaled"
+# in_output PATTERN COMMAND...: COMMAND, run inside, prints a line matching PATTERN (whatever
+# its exit status: `systemctl is-enabled` says "disabled" with 1).
+in_output() {
+	local pattern=$1 out
+	shift
+	out=$(inside "$@" 2>&1) || true
+	grep -qE -- "$pattern" <<<"$out"
+}
+idle_after_install() { ! inside systemctl is-active --quiet vmscaled && in_output '^disabled$' systemctl is-enabled vmscaled; }
+check "the package made the system user vmscale" in_output '^[0-9]+$' id -u vmscale
+check "vmscale is in libvirt-qemu (QEMU's channel sockets)" in_output '(^| )libvirt-qemu( |$)' id -nG vmscale
+check "/etc/vmscale/vmscaled.conf is a conffile" in_output '/etc/vmscale/vmscaled.conf ' \
+	dpkg-query -W -f='${Conffiles}\n' vmscaled
+check "installing neither enables nor starts the daemon before it is configured" idle_after_install
 # The operator's one edit for this host: claim only the test's guests (QEMU serves each
 # channel to one client; other labs may run here).
 inside bash -c "echo 'probe-domains ^${prefix}[0-9]+\$' >>/etc/vmscale/vmscaled.conf"
@@ -145,9 +152,9 @@ status=$(inside systemctl status vmscaled --no-pager 2>&1 || true)
 check "systemctl status shows the daemon's STATUS= line" grep -q '^ *Status: "' <<<"$status"
 main_pid=$(inside systemctl show -p MainPID --value vmscaled)
 check "the daemon runs as user vmscale" test "$(inside ps -o user= -p "$main_pid" | tr -d ' ')" = vmscale
-check "it holds no capability" bash -c "inside grep -q '^CapEff:[[:space:]]*0*\$' /proc/$main_pid/status"
-check "it read /etc/vmscale/vmscaled.conf" \
-	bash -c "inside journalctl -u vmscaled --no-pager | grep -q 'configuration /etc/vmscale/vmscaled.conf (read)'"
+check "it holds no capability" in_output '^CapEff:[[:space:]]*0+$' cat "/proc/$main_pid/status"
+check "it read /etc/vmscale/vmscaled.conf" in_output 'configuration /etc/vmscale/vmscaled.conf \(read\)' \
+	journalctl -u vmscaled --no-pager
 
 # ---------------------------------------------------------------- what it serves
 
@@ -164,7 +171,7 @@ run_guide host-verify
 
 inside bash -c "echo 'busy-threshold 0.35' >>/etc/vmscale/vmscaled.conf"
 inside systemctl reload vmscaled
-reloaded() { inside journalctl -u vmscaled --no-pager | grep -q 'configuration reloaded from /etc/vmscale/vmscaled.conf.*busy-threshold 0.35'; }
+reloaded() { in_output 'configuration reloaded from /etc/vmscale/vmscaled.conf.*busy-threshold 0.35' journalctl -u vmscaled --no-pager; }
 wait_for 15 reloaded || fail "systemctl reload: no 'configuration reloaded ... busy-threshold 0.35' in the journal"
 check "systemctl reload rereads the configuration, same process" \
 	test "$(inside systemctl show -p MainPID --value vmscaled)" = "$main_pid"
@@ -182,7 +189,6 @@ restarted() {
 	[ "$now" != 0 ] && [ "$now" != "$hung" ] && inside systemctl is-active --quiet vmscaled
 }
 wait_for $((watchdog_s * 8)) restarted || fail "the watchdog did not kill and restart the hung daemon"
-check "the journal says the watchdog fired" \
-	bash -c "inside journalctl -u vmscaled --no-pager | grep -q 'Watchdog timeout'"
+check "the journal says the watchdog fired" in_output 'Watchdog timeout' journalctl -u vmscaled --no-pager
 ok "the watchdog killed the hung daemon; Restart= started pid $(inside systemctl show -p MainPID --value vmscaled)"
 finish
