@@ -41,6 +41,22 @@ vms_ct_equal(const void *a, const void *b, size_t n)
 	return diff == 0;
 }
 
+bool
+vms_token_parse(const char *buf, size_t n, char out[VMS_TOKEN_LEN + 1])
+{
+	if (n == VMS_TOKEN_LEN + 1 && buf[VMS_TOKEN_LEN] == '\n')
+		n--;
+	if (n != VMS_TOKEN_LEN)
+		return false;
+	char tok[VMS_TOKEN_LEN + 1];
+	memcpy(tok, buf, VMS_TOKEN_LEN);
+	tok[VMS_TOKEN_LEN] = '\0';
+	if (!vms_token_valid(tok))
+		return false;
+	memcpy(out, tok, sizeof(tok));
+	return true;
+}
+
 int
 vms_token_new(char out[VMS_TOKEN_LEN + 1])
 {

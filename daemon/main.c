@@ -663,9 +663,15 @@ start_loop(struct vmscaled *v, int loaded)
 	for (unsigned i = 0; i < v->cfg.nuris; i++)
 		snprintf(uris + strlen(uris), sizeof(uris) - strlen(uris), "%s%s", i ? ", " : "",
 		         v->cfg.uris[i]);
+	/* An operator's file in another folder (a /usr/local build reads /usr/local/etc) must not
+	 * go unnoticed: say which file was not there. */
+	if (loaded == 1)
+		vms_warn("no configuration file %s: running on the defaults and the command line "
+		         "(--config FILE names another)",
+		         v->config_path);
 	vms_info("vmscaled %s starting: configuration %s%s, libvirt %s, listening on %s, interval "
 	         "%u s",
-	         VMSCALE_VERSION, v->config_path, loaded == 1 ? " (absent)" : "", uris,
+	         VMSCALE_VERSION, v->config_path, loaded == 1 ? " (not found)" : " (read)", uris,
 	         v->cfg.listen, v->cfg.interval_s);
 	return 0;
 }

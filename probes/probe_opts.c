@@ -90,19 +90,10 @@ read_token_file(const char *path, char *token)
 	char buf[VMS_TOKEN_LEN + 3];
 	ssize_t n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n == VMS_TOKEN_LEN + 1 && buf[VMS_TOKEN_LEN] == '\n')
-		n--;
-	if (n != VMS_TOKEN_LEN) {
+	if (n < 0 || !vms_token_parse(buf, (size_t)n, token)) {
 		errno = EINVAL;
 		return -1;
 	}
-	buf[n] = '\0';
-	if (!vms_token_valid(buf)) {
-		errno = EINVAL;
-		return -1;
-	}
-	memcpy(token, buf, VMS_TOKEN_LEN);
-	token[VMS_TOKEN_LEN] = '\0';
 	return 0;
 }
 

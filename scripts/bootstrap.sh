@@ -7,8 +7,13 @@ PACKAGES=(
 	# build
 	build-essential cmake pkg-config
 	libvirt-dev libmicrohttpd-dev libstatgrab-dev libsystemd-dev libxml2-dev zlib1g-dev
+	libgnutls28-dev libcrypt-dev  # CMake asks for them by name (both come with the above today)
+	# packages (scripts/package.sh): Debian's tooling; debian/control's Build-Depends are the
+	# build line above with debhelper
+	debhelper dpkg-dev fakeroot lintian
 	# run and lab: libvirt + QEMU (TCG), a Debian guest kernel, busybox for the guest initramfs
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
+	dbus polkitd  # a non-root vmscaled: libvirtd asks polkit about its read-only socket
 	linux-image-amd64 busybox-static cpio gzip kmod
 	# tests (clang-format and cppcheck: the house style and the static analyser)
 	clang-format cppcheck

@@ -285,6 +285,24 @@ start_libvirt_daemon() { # NAME PIDFILE SOCKET
 	die "$name did not come up within ${libvirt_wait} s (no $sock); see $lab_dir/$name.log"
 }
 
+# The system bus and polkitd, as systemd would have started them; before libvirtd, which
+# connects to the bus once.
+ensure_system_bus() {
+	if ! live_pid dbus-daemon >/dev/null; then
+		mkdir -p /run/dbus
+		rm -f /run/dbus/pid # a stale one (the machine rebooted) stops dbus-daemon
+		say "starting dbus-daemon --system"
+		dbus-daemon --system --fork 9>&- || die "dbus-daemon --system failed"
+		record_pid "$lab_dir/started-dbus-daemon" "$(cat /run/dbus/pid)"
+	fi
+	if ! live_pid polkitd >/dev/null; then
+		[ -x /usr/lib/polkit-1/polkitd ] || die "polkitd not found; run scripts/bootstrap.sh"
+		say "starting polkitd (log $lab_dir/polkitd.log)"
+		setsid /usr/lib/polkit-1/polkitd --no-debug >"$lab_dir/polkitd.log" 2>&1 9>&- </dev/null &
+		record_pid "$lab_dir/started-polkitd" "$!"
+	fi
+}
+
 ensure_libvirt() {
 	local i
 	if [ -d /run/systemd/system ]; then
@@ -293,6 +311,9 @@ ensure_libvirt() {
 			die "systemctl start libvirtd failed; see journalctl -u libvirtd"
 	else
 		mkdir -p /var/log/libvirt # virtlogd and libvirtd refuse to start without it
+		# A vmscaled that is not root reaches libvirt through the read-only socket, which
+		# libvirtd lets in only after asking polkit on the system bus, as on any Debian host.
+		ensure_system_bus
 		# Even with libvirtd up: without virtlogd no guest starts (it writes
 		# the QEMU logs and our console logs).
 		start_libvirt_daemon virtlogd /run/virtlogd.pid /run/libvirt/virtlogd-sock
@@ -848,10 +869,13 @@ cmd_down() {
 			# Stopping libvirtd would orphan someone else's guests. Keep the
 			# records, so a later `down` stops what this lab started.
 			say "leaving libvirtd/virtlogd running: other domains still run ($others); 'lab.sh down' again stops them once those are gone"
-			keep=(! -name started-libvirtd ! -name started-virtlogd)
+			keep=(! -name started-libvirtd ! -name started-virtlogd ! -name started-polkitd
+				! -name started-dbus-daemon)
 		else
 			stop_started libvirtd
 			stop_started virtlogd
+			stop_started polkitd
+			stop_started dbus-daemon
 		fi
 	fi
 	# The experiment's results are the operator's data, not the lab's machinery: only --purge

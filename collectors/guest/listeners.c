@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -149,20 +148,11 @@ token_read(const char *file, char token[VMS_TOKEN_LEN + 1], char *err, size_t er
 	}
 	char buf[VMS_TOKEN_LEN + 3];
 	ssize_t n = read(fd, buf, sizeof(buf));
-	if (n == VMS_TOKEN_LEN + 1 && buf[VMS_TOKEN_LEN] == '\n')
-		n--;
-	if (n != VMS_TOKEN_LEN) {
+	if (n < 0 || !vms_token_parse(buf, (size_t)n, token)) {
 		snprintf(err, errsz, "%.400s does not hold a token: replaced", file);
 		rc = 0;
 		goto out;
 	}
-	buf[VMS_TOKEN_LEN] = '\0';
-	if (!vms_token_valid(buf)) {
-		snprintf(err, errsz, "%.400s does not hold a token: replaced", file);
-		rc = 0;
-		goto out;
-	}
-	memcpy(token, buf, VMS_TOKEN_LEN + 1);
 	rc = 1;
 out:
 	close(fd);
@@ -195,14 +185,11 @@ vms_token_provision(const char *state_dir, const char *key, char token[VMS_TOKEN
 	}
 	if (why[0])
 		vms_warn("%s", why);
-	unsigned char raw[VMS_TOKEN_LEN / 2];
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+	char hex[VMS_TOKEN_LEN + 2];
+	if (vms_token_new(hex) < 0) {
 		snprintf(err, errsz, "cannot get random bytes: %s", strerror(errno));
 		return -1;
 	}
-	char hex[VMS_TOKEN_LEN + 2];
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
 	hex[VMS_TOKEN_LEN] = '\n';
 	hex[VMS_TOKEN_LEN + 1] = '\0';
 	if (vms_atomic_write(file, hex, VMS_TOKEN_LEN + 1, 0600, err, errsz) < 0)

@@ -19,6 +19,9 @@ bool vms_token_valid(const char *s);
 bool vms_token_equal(const char *a, const char *b);
 /* True if the n bytes at a and b are equal; no early exit (for secrets of any kind). */
 bool vms_ct_equal(const void *a, const void *b, size_t n);
+/* True if the n bytes at buf are a token file's content: a token, then at most one LF and
+ * nothing else; the token goes to out. */
+bool vms_token_parse(const char *buf, size_t n, char out[VMS_TOKEN_LEN + 1]);
 /* A new token from getrandom into out (VMS_TOKEN_LEN + 1 bytes); 0, or -1 with errno set. */
 int vms_token_new(char out[VMS_TOKEN_LEN + 1]);
 

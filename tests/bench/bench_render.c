@@ -21,9 +21,9 @@
 #include <time.h>
 
 #include <libvirt/libvirt.h>
-#include <zlib.h>
 
 #include "daemon/analysis/analysis.h"
+#include "daemon/util/gzip.h"
 #include "daemon/util/log.h"
 #include "daemon/expo/expo.h"
 #include "daemon/expo/openmetrics.h"
@@ -203,25 +203,6 @@ fill_host(struct vms_host_stats *h)
 		                                       .tx_packets = 1337000000ull};
 		snprintf(h->ifaces[k].name, sizeof(h->ifaces[k].name), "eno%u", k + 1);
 	}
-}
-
-/* As the HTTP thread compresses a variant (daemon/http.c: gzip_buffer, fastest level). */
-static char *
-gzip_len(const char *in, size_t len, size_t *outlen)
-{
-	z_stream z = {0};
-	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return NULL;
-	size_t cap = deflateBound(&z, (uLong)len);
-	char *out = vms_xcalloc(1, cap);
-	z.next_in = (Bytef *)(uintptr_t)in;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)out;
-	z.avail_out = (uInt)cap;
-	deflate(&z, Z_FINISH);
-	*outlen = z.total_out;
-	deflateEnd(&z);
-	return out;
 }
 
 /* The conversion as the HTTP thread does it for Prometheus (OpenMetrics + gzip): 64 KiB
@@ -459,7 +440,7 @@ main(int argc, char **argv)
 		vms_expo_landing(&landing, &st, self.version, NULL, NOW_NS);
 		uint64_t t3 = clock_ns();
 		size_t gl;
-		char *gz = gzip_len(om.data, om.len, &gl);
+		char *gz = vms_gzip(om.data, om.len, &gl);
 		uint64_t t4 = clock_ns();
 		if (it > 0) { /* the first round warms caches and the allocator */
 			unsigned k = it - 1;
@@ -481,7 +462,7 @@ main(int argc, char **argv)
 			om_len = om.len;
 			landing_len = landing.len;
 			om_gz_len = gl;
-			free(gzip_len(text.data, text.len, &gz_len));
+			free(vms_gzip(text.data, text.len, &gz_len));
 			for (size_t i = 0; i < text.len; i++)
 				series += text.data[i] == '\n' && i + 1 < text.len &&
 				          text.data[i + 1] != '#';

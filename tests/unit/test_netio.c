@@ -301,6 +301,17 @@ test_names(void)
 	CHECK_INT(strlen(a), VMS_TOKEN_LEN);
 	CHECK_INT(strspn(a, "0123456789abcdef"), VMS_TOKEN_LEN);
 	CHECK(strcmp(a, b) != 0);
+	/* A token file's content: the token, at most one LF, nothing else. */
+	char got[VMS_TOKEN_LEN + 1] = "", file[VMS_TOKEN_LEN + 3];
+	snprintf(file, sizeof(file), "%s\n", a);
+	CHECK(vms_token_parse(file, VMS_TOKEN_LEN + 1, got) && strcmp(got, a) == 0);
+	CHECK(vms_token_parse(b, VMS_TOKEN_LEN, got) && strcmp(got, b) == 0);
+	CHECK(!vms_token_parse(file, VMS_TOKEN_LEN - 1, got));
+	file[VMS_TOKEN_LEN + 1] = '\n';
+	CHECK(!vms_token_parse(file, VMS_TOKEN_LEN + 2, got));
+	file[0] = 'A';
+	CHECK(!vms_token_parse(file, VMS_TOKEN_LEN, got));
+	CHECK_STR(got, b);
 }
 
 static void
