@@ -25,11 +25,20 @@ lab_preconditions() {
 		args=${args% }
 		[ -n "$args" ] || continue # a zombie
 		case $args in *test:///* | *--probe-domains* | *" -p "*) continue ;; esac
+		! conf_limits_probes "$pid" "$args" || continue
 		echo "not ok - another vmscaled (pid $pid: $args) claims every probe channel on" \
 			"qemu:///system, the test guests' included (one client per channel); restart it" \
 			"with --probe-domains, or stop it, and rerun"
 		exit 1
 	done
+}
+
+# True when the config file of vmscaled PID (--config FILE, else the packaged default, seen
+# from its own root: it may run in a container) sets probe-domains.
+conf_limits_probes() { # PID ARGS
+	local conf=/etc/vmscale/vmscaled.conf
+	case " $2 " in *" --config "*) conf=${2#* --config } conf=${conf%% *} ;; esac
+	grep -qE '^[[:space:]]*probe-domains[[:space:]]' "/proc/$1/root$conf" 2>/dev/null
 }
 
 # Our own lab, apart from any lab already running on this host; LAB_DAEMON_ARGS from the

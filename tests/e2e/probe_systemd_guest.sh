@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# End to end: the vmscale-probe Debian package in a guest with systemd and udev.
+#
+#   probe_systemd_guest.sh BUILD_DIR
+#
+# Builds (or reuses) a Debian 12 root filesystem with systemd, udev and a kernel (mmdebstrap,
+# cached), installs the vmscale-probe package into a copy of it offline (chroot dpkg -i), with
+# the unit left disabled, and boots that as a TCG libvirt domain with the probe's virtio-serial
+# channel. Checks that systemd started vmscale-probe.service because udev saw the port (the
+# package's rule: TAG+="systemd", SYSTEMD_WANTS), from a report the guest prints to its serial
+# console, and that BUILD_DIR's vmscaled, limited to this domain, shows the probe up with
+# passive values. The package comes from VMSCALE_DEB_DIR (a folder with vmscale-probe_*.deb)
+# or from scripts/package.sh. Exit 77 only when the machine lacks root, QEMU, libvirtd,
+# mmdebstrap or e2fsprogs, or has no cached image and cannot reach the Debian mirror.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+lab=$repo/scripts/lab.sh
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 BUILD_DIR" >&2
+	exit 2
+fi
+build=$(cd "$1" && pwd)
+prefix=vmssdg
+name=${prefix}1
+# shellcheck source=tests/e2e/lab_lib.sh
+. "$here/lab_lib.sh"
+lab_preconditions
+command -v mmdebstrap >/dev/null || skip "no mmdebstrap (Debian package mmdebstrap)"
+command -v mke2fs >/dev/null || skip "no mke2fs (Debian package e2fsprogs)"
+command -v dpkg-deb >/dev/null || skip "no dpkg-deb (Debian package dpkg)"
+
+readonly suite=bookworm mirror=${VMSCALE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+readonly guest_pkgs=systemd,systemd-sysv,udev,linux-image-amd64,initramfs-tools
+# Not under /var/tmp/vmscale-lab: `lab.sh down` empties that folder.
+readonly cache=${VMSCALE_IMAGE_CACHE:-/var/tmp/vmscale-lab-cache}/debian-$suite-systemd
+# Bounded waits, in seconds: a systemd boot under TCG, then the probe's first reports.
+readonly report_wait=240 up_wait=90 grow_wait=30
+readonly tag='vmscale-e2e: '
+
+T=$(mktemp -d /var/tmp/vmscale-sdguest.XXXXXX)
+chmod 755 "$T" # QEMU's user reads the kernel, initrd and disk in here
+mkdir -p "$T/lab/disks" "$T/lab/console" "$T/lab/xml"
+LAB_LISTEN=127.0.0.1:$(free_port)
+scrape=$T/scrape
+console=$T/lab/console/$name.log
+daemon_pid=
+
+# One of scripts/lab.sh's functions (libvirt daemons, domain XML, teardown) on our folder.
+lab_fn() {
+	(
+		export LAB_DIR=$T/lab LAB_PREFIX=$prefix VMSCALE_BUILD_DIR=$build
+		# shellcheck source=scripts/lab.sh
+		. "$lab"
+		trap - ERR
+		"$@"
+	)
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if virsh -q -c qemu:///system domstate "$name" >/dev/null 2>&1 && lab_fn is_ours "$name"; then
+		lab_fn destroy_guest "$name" || rc=1
+	fi
+	[ -z "$daemon_pid" ] || lab_fn stop_pid "$daemon_pid" vmscaled
+	# libvirtd and virtlogd only if this test started them and nobody else has domains.
+	if [ -z "$(virsh -q -c qemu:///system list --name 2>/dev/null | sed '/^$/d')" ]; then
+		lab_fn stop_started libvirtd
+		lab_fn stop_started virtlogd
+	fi
+	rm -rf "$T"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+	echo "not ok - $*"
+	echo "# ---- last scrape (probe and guest series of $name)"
+	grep -E "^vmscale_(probe_up|guest_|probe_reports)" "$scrape" 2>/dev/null | sed 's/^/# /' || echo "# (none)"
+	echo "# ---- vmscaled log"
+	sed 's/^/# /' "$T/vmscaled.log" 2>/dev/null || echo "# (none)"
+	echo "# ---- last 60 lines of the console"
+	tail -n 60 "$console" 2>/dev/null | tr -d '\033\r' | sed 's/^/# /' || echo "# (none)"
+	exit 1
+}
+
+# ---------------------------------------------------------------- the cached root filesystem
+
+# Debian with systemd, udev and a kernel; initramfs-tools makes the initrd that loads virtio_blk
+# and ext4 (modules in Debian's kernel) to mount the root disk.
+build_base() { # DIR
+	mmdebstrap --variant=minbase --aptopt='APT::Install-Recommends "false"' \
+		--include="$guest_pkgs" "$suite" "$1" "$mirror"
+}
+
+# Smaller, and quiet at boot: no docs, no drivers a TCG guest never has, a machine id (no
+# first-boot questions on the console), the root disk in fstab.
+trim_base() { # DIR
+	local r=$1 kver
+	rm -rf "$r"/usr/share/{doc,man,info,locale}/*
+	kver=$(basename "$r"/lib/modules/*)
+	rm -rf "$r/lib/modules/$kver/kernel/"{sound,drivers/{gpu,media,infiniband,iio,staging,comedi}}
+	rm -rf "$r/lib/modules/$kver/kernel/net/"{wireless,mac80211,bluetooth}
+	chroot "$r" depmod "$kver"
+	echo vmscale-guest >"$r/etc/hostname"
+	tr -d '-' </proc/sys/kernel/random/uuid >"$r/etc/machine-id"
+	echo '/dev/vda / ext4 rw,errors=remount-ro 0 0' >"$r/etc/fstab"
+}
+
+# The recipe is the key: editing either function rebuilds, the rest of this file does not.
+base_key() { { echo "$suite $mirror $guest_pkgs"; declare -f build_base trim_base; } | sha256sum | cut -c1-16; }
+
+# Holds the cache's lock until exit: one builder at a time, and no rebuild under a reader.
+ensure_base() {
+	local key t0=$SECONDS
+	key=$(base_key)
+	mkdir -p "$cache"
+	exec 8>"$cache/.lock"
+	flock -w 900 8 || fail "another run holds $cache/.lock for 15 minutes"
+	if [ -d "$cache/base" ] && [ "$(cat "$cache/base.key" 2>/dev/null)" = "$key" ]; then
+		ok "image cache: reusing $cache/base (key $key)"
+		return 0
+	fi
+	curl -sf -o /dev/null --max-time 15 "$mirror/dists/$suite/Release" ||
+		skip "no cached guest root in $cache and $mirror does not answer"
+	rm -rf "$cache/base" "$cache/base.new" "$cache/base.key"
+	if ! build_base "$cache/base.new" >"$cache/build.log" 2>&1; then
+		tail -n 20 "$cache/build.log" | sed 's/^/# /'
+		fail "mmdebstrap failed; see $cache/build.log"
+	fi
+	trim_base "$cache/base.new"
+	mv "$cache/base.new" "$cache/base"
+	echo "$key" >"$cache/base.key"
+	ok "image cache: built $cache/base in $((SECONDS - t0)) s (mmdebstrap $suite: $guest_pkgs)"
+}
+
+# ---------------------------------------------------------------- this run's disk
+
+# VMSCALE_DEB_DIR's newest vmscale-probe_*.deb, else what scripts/package.sh builds.
+find_deb() {
+	local dir=${VMSCALE_DEB_DIR:-} t0=$SECONDS
+	if [ -z "$dir" ]; then
+		[ -x "$repo/scripts/package.sh" ] || fail "no VMSCALE_DEB_DIR and no scripts/package.sh: no package to test"
+		dir=$T/pkg
+		mkdir -p "$dir"
+		if ! "$repo/scripts/package.sh" "$dir" >"$T/package.log" 2>&1; then
+			tail -n 30 "$T/package.log" | sed 's/^/# /'
+			fail "scripts/package.sh $dir failed"
+		fi
+		ok "scripts/package.sh built the packages in $((SECONDS - t0)) s"
+	fi
+	deb=$(find "$dir" -maxdepth 1 -name 'vmscale-probe_*.deb' | sort -V | tail -n1)
+	[ -n "$deb" ] || fail "no vmscale-probe_*.deb in $dir"
+}
+
+# Offline, as an image builder would; left disabled, so only udev can start the probe.
+install_probe() { # ROOT
+	cp "$deb" "$1/tmp/vmscale-probe.deb"
+	if ! chroot "$1" dpkg -i /tmp/vmscale-probe.deb >"$T/dpkg.log" 2>&1; then
+		sed 's/^/# /' "$T/dpkg.log"
+		fail "dpkg -i ${deb##*/} in the guest root failed"
+	fi
+	rm -f "$1/tmp/vmscale-probe.deb"
+	if [ "$(chroot "$1" systemctl is-enabled vmscale-probe.service 2>/dev/null)" = enabled ]; then
+		chroot "$1" systemctl disable --quiet vmscale-probe.service
+		echo "# the package enables vmscale-probe.service: disabled here, so only udev can start it"
+	fi
+	ok "installed ${deb##*/} into the guest root (chroot dpkg -i)"
+}
+
+# A oneshot that prints the probe unit's state to the serial console, for the host to read.
+write_report_unit() { # ROOT
+	cp "$here/probe_systemd_report.sh" "$1/usr/local/sbin/vmscale-e2e-report"
+	chmod 755 "$1/usr/local/sbin/vmscale-e2e-report"
+	cat >"$1/etc/systemd/system/vmscale-e2e-report.service" <<'EOF'
+[Unit]
+Description=vmscale e2e test: the probe unit's state on the serial console
+After=multi-user.target
+
+[Service]
+Type=exec
+ExecStart=/usr/local/sbin/vmscale-e2e-report
+StandardOutput=journal+console
+Environment=SYSTEMD_COLORS=0 SYSTEMD_PAGER=cat
+
+[Install]
+WantedBy=multi-user.target
+EOF
+	chroot "$1" systemctl enable --quiet vmscale-e2e-report.service
+}
+
+# Copies the cached root, adds the package and the report, makes the ext4 disk (no mounts).
+make_guest_disk() {
+	local root=$T/root img=$T/lab/disks/$name.img mib t0=$SECONDS
+	cp -a "$cache/base" "$root"
+	install_probe "$root"
+	write_report_unit "$root"
+	# libvirt relabels kernel and initrd while a guest runs: our own copies.
+	cp "$root"/boot/vmlinuz-* "$T/lab/vmlinuz"
+	cp "$root"/boot/initrd.img-* "$T/lab/initramfs.img"
+	mib=$(($(du -sm "$root" | cut -f1) + 256))
+	truncate -s "${mib}M" "$img"
+	mke2fs -q -t ext4 -L vmscale-root -d "$root" "$img" || fail "mke2fs -d $root $img failed"
+	rm -rf "$root"
+	chmod 644 "$T/lab/vmlinuz" "$T/lab/initramfs.img" "$img"
+	ok "guest disk: ${mib} MiB ext4 made in $((SECONDS - t0)) s"
+}
+
+# ---------------------------------------------------------------- host side
+
+start_vmscaled() {
+	cat >"$T/vmscaled.conf" <<EOF
+connect qemu:///system
+listen $LAB_LISTEN
+state-dir $T/state
+EOF
+	# --probe-domains on the command line: other tests' lab_preconditions look for it there.
+	"$build/daemon/vmscaled" --config "$T/vmscaled.conf" --probe-domains "^$name\$" \
+		--control-socket "$T/control.sock" \
+		</dev/null >"$T/vmscaled.log" 2>&1 &
+	daemon_pid=$!
+	wait_for 30 get_metrics || fail "vmscaled does not answer on $LAB_LISTEN within 30 s"
+	ok "vmscaled (pid $daemon_pid) on $LAB_LISTEN, probe-domains ^$name\$"
+}
+
+# The lab's domain (TCG, the probe channel, serial console to a file), booting the disk.
+boot_guest() {
+	local xml=$T/lab/xml/$name.xml err
+	lab_fn domain_xml "$name" |
+		sed "s|<cmdline>|<cmdline>root=/dev/vda rw systemd.show_status=1 systemd.firstboot=off |" >"$xml" ||
+		fail "no domain XML from scripts/lab.sh's domain_xml"
+	lab_fn check_qemu_can_read "$T/lab/vmlinuz" "$T/lab/initramfs.img" "$T/lab/disks/$name.img"
+	t_create=$SECONDS
+	err=$(virsh -q -c qemu:///system create "$xml" 2>&1 >/dev/null) || fail "virsh create $xml: $err"
+	ok "virsh create $name (TCG, channel org.vmscale.probe.0)"
+}
+
+report_done() { grep -q "${tag}end" "$console" 2>/dev/null; }
+
+wait_report() {
+	local deadline=$((SECONDS + report_wait))
+	until report_done; do
+		virsh -q -c qemu:///system domstate "$name" 2>/dev/null | grep -q running ||
+			fail "$name stopped while booting"
+		[ "$SECONDS" -lt "$deadline" ] || fail "no report on $name's console within $report_wait s"
+		sleep 1
+	done
+	report=$(tr -d '\r\033' <"$console" | grep -o "${tag}.*" | cut -c$((${#tag} + 1))-)
+	ok "the guest's report on its console $((SECONDS - t_create)) s after virsh create"
+	sed -n 's/^/# guest: /p' <<<"$report"
+}
+
+in_report() { grep -qE "$1" <<<"$report"; }
+# Both monotonic, in µs since the guest booted.
+field() { sed -n "s/^$1=//p" <<<"$report" | head -n1; }
+started_after_port() {
+	local dev probe
+	dev=$(field 'device ActiveEnterTimestampMonotonic') probe=$(field ExecMainStartTimestampMonotonic)
+	num_gt "$dev" 0 && { num_gt "$probe" "$dev" || num_eq "$probe" "$dev"; } || return 1
+	echo "# guest uptime: port's device unit up at $dev µs, probe started at $probe µs"
+}
+probe_running() { in_report '^ActiveState=active$' && in_report '^SubState=running$'; }
+
+check_guest_side() {
+	check "(a) vmscale-probe.service is not enabled (only udev can have started it)" \
+		in_report '^is-enabled=(disabled|static|indirect)$'
+	check "(a) vmscale-probe.service is active (running)" probe_running
+	check "(a) udev tagged the port for systemd" in_report '^TAGS=.*:systemd:'
+	check "(a) udev set SYSTEMD_WANTS=vmscale-probe.service on the port" \
+		in_report '^SYSTEMD_WANTS=(.* )?vmscale-probe\.service( |$)'
+	check "(a) the port's device unit wants vmscale-probe.service" \
+		in_report '^device Wants=(.* )?vmscale-probe\.service( |$)'
+	check "(a) vmscale-probe.service is wanted by a .device unit" in_report '^WantedBy=.*\.device("| |$)'
+	check "(a) the probe started once its port's device unit was up" started_after_port
+}
+
+idle() { value vmscale_guest_cpu_seconds_total "domain=\"$name\"" 'mode="idle"'; }
+probe_reporting() { num_eq "$(value vmscale_probe_up "domain=\"$name\"")" 1 && [ -n "$(idle)" ]; }
+
+check_host_side() {
+	local idle1
+	until_metrics "$up_wait" "(b) vmscale_probe_up{domain=\"$name\"} 1 with guest CPU values" probe_reporting
+	ok "(b) vmscale_probe_up{domain=\"$name\"} 1, $((SECONDS - t_create)) s after virsh create"
+	idle1=$(idle)
+	ok "(b) vmscale_guest_cpu_seconds_total{domain=\"$name\",mode=\"idle\"} $idle1 (passive cpu)"
+	grown() { num_gt "$(idle)" "$idle1"; }
+	until_metrics "$grow_wait" "(b) guest idle CPU seconds grow" grown
+	ok "(b) guest idle CPU seconds grow to $(idle): the probe keeps reporting"
+}
+
+# ---------------------------------------------------------------- the test
+
+find_deb
+echo "# package ${deb}; guest $name; state folder $T"
+lab_fn ensure_libvirt 2>&1 | sed 's/^/#   /' || fail "libvirtd does not run (scripts/lab.sh's ensure_libvirt)"
+ensure_base
+make_guest_disk
+start_vmscaled
+boot_guest
+wait_report
+check_guest_side
+check_host_side
+finish
