@@ -28,6 +28,7 @@ struct vms_libvirt {
 	struct vms_conn *sconn; /* in the store: its up state, and the owner of our domains */
 	virConnectPtr conn;
 	int lifecycle_cb;
+	int device_cb[2];    /* device added, device removed: a channel may come or go live */
 	bool closed_by_peer; /* set by the close callback; the connection is dropped on refresh */
 	uint64_t retry_at_ns;
 	uint64_t backoff_ns;
@@ -71,6 +72,7 @@ vms_libvirt_new(const char *uri, struct vms_store *st, void (*on_change)(void *)
 	lv->store = st;
 	lv->sconn = vms_store_add_conn(st, uri);
 	lv->lifecycle_cb = -1;
+	lv->device_cb[0] = lv->device_cb[1] = -1;
 	lv->on_change = on_change;
 	lv->on_change_cls = cls;
 	return lv;
@@ -86,6 +88,11 @@ disconnect(struct vms_libvirt *lv)
 	if (lv->lifecycle_cb >= 0)
 		virConnectDomainEventDeregisterAny(lv->conn, lv->lifecycle_cb);
 	lv->lifecycle_cb = -1;
+	for (int i = 0; i < 2; i++) {
+		if (lv->device_cb[i] >= 0)
+			virConnectDomainEventDeregisterAny(lv->conn, lv->device_cb[i]);
+		lv->device_cb[i] = -1;
+	}
 	virConnectUnregisterCloseCallback(lv->conn, on_close);
 	virConnectClose(lv->conn);
 	lv->conn = NULL;
@@ -102,6 +109,45 @@ on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
 	if (lv->on_change)
 		lv->on_change(lv->on_change_cls);
 	return 0;
+}
+
+/* A device came or went (virsh attach-device --live, detach-device): the domain's channel
+ * path and vsock CID are read again at the next refresh, which this asks for now. */
+static void
+on_device(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
+{
+	struct vms_libvirt *lv = opaque;
+	char uuid[VIR_UUID_STRING_BUFLEN], key[VMS_DOMAIN_KEY_LEN + 1];
+	(void)conn;
+	if (virDomainGetUUIDString(dom, uuid) < 0)
+		return;
+	vms_domain_key(key, lv->sconn, uuid);
+	struct vms_domain *d = vms_store_find(lv->store, key);
+	if (!d)
+		return; /* not listed yet: its XML is read when it is */
+	vms_log(LOG_DEBUG, d->name, "device %s added or removed", alias ? alias : "?");
+	d->devices_changed = true;
+	if (lv->on_change)
+		lv->on_change(lv->on_change_cls);
+}
+
+static void
+register_events(struct vms_libvirt *lv)
+{
+	lv->lifecycle_cb =
+	    virConnectDomainEventRegisterAny(lv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+	                                     VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);
+	if (lv->lifecycle_cb < 0)
+		vms_warn("libvirt: %s: no lifecycle events (%s); N_up follows the poll interval",
+		         lv->uri, last_error());
+	const int ids[2] = {VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED};
+	for (int i = 0; i < 2; i++)
+		lv->device_cb[i] = virConnectDomainEventRegisterAny(
+		    lv->conn, NULL, ids[i], VIR_DOMAIN_EVENT_CALLBACK(on_device), lv, NULL);
+	if (lv->device_cb[0] < 0 || lv->device_cb[1] < 0)
+		vms_warn("libvirt: %s: no device events (%s); a channel attached to a running "
+		         "domain is seen when the domain starts again",
+		         lv->uri, last_error());
 }
 
 static void
@@ -136,12 +182,7 @@ connect_libvirt(struct vms_libvirt *lv)
 	/* Keepalive detects a dead libvirtd even while we are idle; not every driver has it. */
 	virConnectSetKeepAlive(lv->conn, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT);
 	virConnectRegisterCloseCallback(lv->conn, on_close, lv, NULL);
-	lv->lifecycle_cb =
-	    virConnectDomainEventRegisterAny(lv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-	                                     VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);
-	if (lv->lifecycle_cb < 0)
-		vms_warn("libvirt: %s: no lifecycle events (%s); N_up follows the poll interval",
-		         lv->uri, last_error());
+	register_events(lv);
 	lv->backoff_ns = 0;
 	if (lv->complaint.interval_ns)
 		vms_complain_recovered(&lv->complaint, NULL, "libvirt: connected to %s again",
@@ -151,7 +192,8 @@ connect_libvirt(struct vms_libvirt *lv)
 	return 0;
 }
 
-/* Reads the probe channel path from the live XML of a domain we have not seen at this id. */
+/* Reads the probe channel path from the live XML of a domain we have not seen at this id, or
+ * whose devices changed. */
 static void
 read_channel(struct vms_domain *d, virDomainPtr dom)
 {
@@ -275,7 +317,8 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 		if (!d)
 			warn_collisions(st, lv->sconn, uuid, name);
 		d = vms_store_upsert_in(st, lv->sconn, uuid, name, id);
-		if (fresh) {
+		if (fresh || d->devices_changed) {
+			d->devices_changed = false;
 			read_channel(d, dom);
 			vms_store_part_changed(st, VMS_STORE_DOMAINS);
 		}

@@ -134,11 +134,12 @@ struct vms_domain {
 	char uuid[VMS_UUID_LEN + 1];
 	const struct vms_conn *conn; /* where it runs; NULL only for domains made by tests */
 	char *name;
-	int id;              /* libvirt's runtime id; changes when the domain restarts */
-	char *channel_path;  /* host end of the probe channel, NULL if the domain has none */
-	uint32_t vsock_cid;  /* guest CID of its virtio vsock device, 0 if none */
-	bool probe_excluded; /* has a channel, but --probe-domains leaves it alone */
-	bool seen;           /* mark for the sweep after a listing */
+	int id;               /* libvirt's runtime id; changes when the domain restarts */
+	char *channel_path;   /* host end of the probe channel, NULL if the domain has none */
+	uint32_t vsock_cid;   /* guest CID of its virtio vsock device, 0 if none */
+	bool probe_excluded;  /* has a channel, but --probe-domains leaves it alone */
+	bool seen;            /* mark for the sweep after a listing */
+	bool devices_changed; /* a device was hot-plugged or unplugged: read its XML again */
 	double
 	    vcpu_utilization; /* share of its vCPUs used over the last interval; NaN until known */
 	uint64_t util_prev_vcpu_ns, util_prev_at_ns;
