@@ -39,3 +39,12 @@ scratch() { # PREFIX
 	pids=()
 	trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 }
+
+# The fenced block of docs/install.md marked `<!-- test: TAG -->` (the line before it): the
+# install guide's commands, which the tests run as written. Needs $repo.
+guide_block() { # TAG
+	awk -v tag="<!-- test: $1 -->" '
+		$0 == tag { armed = 1; next }
+		armed && /^```/ { if (inblock) { armed = 0; inblock = 0 } else inblock = 1; next }
+		inblock { print }' "$repo/docs/install.md"
+}

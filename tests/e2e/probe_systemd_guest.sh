@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # End to end: the vmscale-probe Debian package in a guest with systemd and udev.
 #
-#   probe_systemd_guest.sh BUILD_DIR
+#   probe_systemd_guest.sh BUILD_DIR [DEB_DIR]
 #
 # Builds (or reuses) a Debian 12 root filesystem with systemd, udev and a kernel (mmdebstrap,
-# cached), installs the vmscale-probe package into a copy of it offline (chroot dpkg -i), with
-# the unit left disabled, and boots that as a TCG libvirt domain with the probe's virtio-serial
-# channel. Checks that systemd started vmscale-probe.service because udev saw the port (the
-# package's rule: TAG+="systemd", SYSTEMD_WANTS), from a report the guest prints to its serial
-# console, and that BUILD_DIR's vmscaled, limited to this domain, shows the probe up with
-# passive values. The package comes from VMSCALE_DEB_DIR (a folder with vmscale-probe_*.deb)
-# or from scripts/package.sh. Exit 77 only when the machine lacks root, QEMU, libvirtd,
+# cached), installs the vmscale-probe package into a copy of it offline with docs/install.md's
+# guest-install command (in a chroot), and boots that as a defined TCG libvirt domain without
+# the probe's channel. Once the guest has booted, it hot-plugs the channel with the guide's
+# guest-channel commands (virsh attach-device --live --config). Checks that systemd started
+# vmscale-probe.service because udev saw the port appear (the package's rule: TAG+="systemd",
+# SYSTEMD_WANTS), from a report the guest prints to its serial console, and that BUILD_DIR's
+# vmscaled, limited to this domain, shows the probe up with passive values. The package comes
+# from DEB_DIR or VMSCALE_DEB_DIR (a folder with vmscale-probe_*.deb), else from
+# scripts/package.sh. Exit 77 only when the machine lacks root, QEMU, libvirtd,
 # mmdebstrap or e2fsprogs, or has no cached image and cannot reach the Debian mirror.
 set -euo pipefail
 
@@ -20,11 +22,12 @@ lab=$repo/scripts/lab.sh
 # shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
 
-if [ $# -ne 1 ]; then
-	echo "usage: $0 BUILD_DIR" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	echo "usage: $0 BUILD_DIR [DEB_DIR]" >&2
 	exit 2
 fi
 build=$(cd "$1" && pwd)
+[ -z "${2:-}" ] || VMSCALE_DEB_DIR=$2
 prefix=vmssdg
 name=${prefix}1
 # shellcheck source=tests/e2e/lab_lib.sh
@@ -66,6 +69,8 @@ cleanup() {
 	trap - EXIT INT TERM
 	if virsh -q -c qemu:///system domstate "$name" >/dev/null 2>&1 && lab_fn is_ours "$name"; then
 		lab_fn destroy_guest "$name" || rc=1
+		# Defined, for attach-device --config: its definition goes too.
+		virsh -q -c qemu:///system undefine "$name" >/dev/null 2>&1 || true
 	fi
 	[ -z "$daemon_pid" ] || lab_fn stop_pid "$daemon_pid" vmscaled
 	# libvirtd and virtlogd only if this test started them and nobody else has domains.
@@ -160,19 +165,23 @@ find_deb() {
 	[ -n "$deb" ] || fail "no vmscale-probe_*.deb in $dir"
 }
 
-# Offline, as an image builder would; left disabled, so only udev can start the probe.
+# Offline, as an image builder would, with the install guide's own command (the package needs
+# nothing from the archive). It leaves the unit disabled: only udev can start the probe.
 install_probe() { # ROOT
-	cp "$deb" "$1/tmp/vmscale-probe.deb"
-	if ! chroot "$1" dpkg -i /tmp/vmscale-probe.deb >"$T/dpkg.log" 2>&1; then
-		sed 's/^/# /' "$T/dpkg.log"
-		fail "dpkg -i ${deb##*/} in the guest root failed"
+	local script
+	script=$(guide_block guest-install)
+	[ -n "$script" ] || fail "docs/install.md has no block marked <!-- test: guest-install -->"
+	cp "$deb" "$1/root/"
+	echo "# docs/install.md, guest-install, in a chroot of the guest's root:"
+	sed 's/^/#   $ /' <<<"$script"
+	if ! chroot "$1" bash -euo pipefail -c "cd /root; $script" >"$T/install.log" 2>&1; then
+		sed 's/^/# /' "$T/install.log"
+		fail "the install guide's guest-install commands failed in the guest root"
 	fi
-	rm -f "$1/tmp/vmscale-probe.deb"
-	if [ "$(chroot "$1" systemctl is-enabled vmscale-probe.service 2>/dev/null)" = enabled ]; then
-		chroot "$1" systemctl disable --quiet vmscale-probe.service
-		echo "# the package enables vmscale-probe.service: disabled here, so only udev can start it"
-	fi
-	ok "installed ${deb##*/} into the guest root (chroot dpkg -i)"
+	rm -f "$1/root/${deb##*/}"
+	ok "installed ${deb##*/} into the guest root as docs/install.md says"
+	check "the package leaves vmscale-probe.service disabled" \
+		test "$(chroot "$1" systemctl is-enabled vmscale-probe.service 2>/dev/null)" = disabled
 }
 
 # A oneshot that prints the probe unit's state to the serial console, for the host to read.
@@ -230,16 +239,43 @@ EOF
 	ok "vmscaled (pid $daemon_pid) on $LAB_LISTEN, probe-domains ^$name\$"
 }
 
-# The lab's domain (TCG, the probe channel, serial console to a file), booting the disk.
+# The lab's domain (TCG, serial console to a file) booting the disk, defined (attach-device
+# --config needs a persistent domain) and without the probe's channel: the guide adds it once
+# the guest runs. A virtio-serial controller stays, for the port to be hot-plugged into.
 boot_guest() {
 	local xml=$T/lab/xml/$name.xml err
 	lab_fn domain_xml "$name" |
-		sed "s|<cmdline>|<cmdline>root=/dev/vda rw systemd.show_status=1 systemd.firstboot=off |" >"$xml" ||
+		sed "s|<cmdline>|<cmdline>root=/dev/vda rw systemd.show_status=1 systemd.firstboot=off |" |
+		sed "/<channel type='unix'>/,/<\/channel>/d" |
+		sed "s|</devices>|  <controller type='virtio-serial' index='0'/>\n  </devices>|" >"$xml" ||
 		fail "no domain XML from scripts/lab.sh's domain_xml"
+	grep -q 'org.vmscale.probe.0' "$xml" && fail "the channel is still in $xml"
 	lab_fn check_qemu_can_read "$T/lab/vmlinuz" "$T/lab/initramfs.img" "$T/lab/disks/$name.img"
 	t_create=$SECONDS
-	err=$(virsh -q -c qemu:///system create "$xml" 2>&1 >/dev/null) || fail "virsh create $xml: $err"
-	ok "virsh create $name (TCG, channel org.vmscale.probe.0)"
+	err=$(virsh -q -c qemu:///system define "$xml" 2>&1 >/dev/null) || fail "virsh define $xml: $err"
+	err=$(virsh -q -c qemu:///system start "$name" 2>&1 >/dev/null) || fail "virsh start $name: $err"
+	ok "virsh define + start $name (TCG, no probe channel yet)"
+}
+
+booted() { grep -q "${tag}booted" "$console" 2>/dev/null; }
+
+# Once systemd inside has finished booting: the guide's guest-channel commands, DOMAIN being
+# our guest, run in a folder of ours (they write vmscale-channel.xml).
+attach_channel() {
+	local script
+	wait_for "$report_wait" booted || fail "$name did not finish booting within $report_wait s"
+	ok "the guest booted (systemd) $((SECONDS - t_create)) s after virsh start, no port yet"
+	script=$(guide_block guest-channel | sed "s/DOMAIN/$name/g")
+	[ -n "$script" ] || fail "docs/install.md has no block marked <!-- test: guest-channel -->"
+	echo "# docs/install.md, guest-channel (DOMAIN=$name):"
+	sed 's/^/#   $ /' <<<"$script"
+	(cd "$T" && bash -euo pipefail -c "$script") 2>&1 | sed 's/^/#   /'
+	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "the install guide's guest-channel commands failed"
+	t_attach=$SECONDS
+	check "the channel is in the running domain" \
+		bash -c "virsh -q -c qemu:///system dumpxml $name | grep -q org.vmscale.probe.0"
+	check "and in its persistent definition (--config)" \
+		bash -c "virsh -q -c qemu:///system dumpxml --inactive $name | grep -q org.vmscale.probe.0"
 }
 
 report_done() { grep -q "${tag}end" "$console" 2>/dev/null; }
@@ -253,7 +289,7 @@ wait_report() {
 		sleep 1
 	done
 	report=$(tr -d '\r\033' <"$console" | grep -o "${tag}.*" | cut -c$((${#tag} + 1))-)
-	ok "the guest's report on its console $((SECONDS - t_create)) s after virsh create"
+	ok "the guest's report on its console $((SECONDS - t_attach)) s after the channel was attached"
 	sed -n 's/^/# guest: /p' <<<"$report"
 }
 
@@ -287,12 +323,28 @@ probe_reporting() { num_eq "$(value vmscale_probe_up "domain=\"$name\"")" 1 && [
 check_host_side() {
 	local idle1
 	until_metrics "$up_wait" "(b) vmscale_probe_up{domain=\"$name\"} 1 with guest CPU values" probe_reporting
-	ok "(b) vmscale_probe_up{domain=\"$name\"} 1, $((SECONDS - t_create)) s after virsh create"
+	ok "(b) vmscale_probe_up{domain=\"$name\"} 1, $((SECONDS - t_attach)) s after the channel was attached"
 	idle1=$(idle)
 	ok "(b) vmscale_guest_cpu_seconds_total{domain=\"$name\",mode=\"idle\"} $idle1 (passive cpu)"
 	grown() { num_gt "$(idle)" "$idle1"; }
 	until_metrics "$grow_wait" "(b) guest idle CPU seconds grow" grown
 	ok "(b) guest idle CPU seconds grow to $(idle): the probe keeps reporting"
+}
+
+# The guide's guest-detach commands: vmscaled hears the device event and lets the channel go.
+channel_gone() { [ -n "$(value vmscale_domain_info "domain=\"$name\"" 'probe_channel="no"')" ]; }
+detach_channel() {
+	local script
+	script=$(guide_block guest-detach | sed "s/DOMAIN/$name/g")
+	[ -n "$script" ] || fail "docs/install.md has no block marked <!-- test: guest-detach -->"
+	echo "# docs/install.md, guest-detach (DOMAIN=$name):"
+	sed 's/^/#   $ /' <<<"$script"
+	(cd "$T" && bash -euo pipefail -c "$script") 2>&1 | sed 's/^/#   /'
+	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "the install guide's guest-detach commands failed"
+	check "the channel left the persistent definition" \
+		bash -c "! virsh -q -c qemu:///system dumpxml --inactive $name | grep -q org.vmscale.probe.0"
+	until_metrics 30 "vmscale_domain_info{probe_channel=\"no\"} after the detach" channel_gone
+	ok "vmscaled saw the channel go: probe_channel=\"no\", vmscale_probe_up $(value vmscale_probe_up "domain=\"$name\"")"
 }
 
 # ---------------------------------------------------------------- the test
@@ -304,7 +356,9 @@ ensure_base
 make_guest_disk
 start_vmscaled
 boot_guest
+attach_channel
 wait_report
 check_guest_side
 check_host_side
+detach_channel
 finish

@@ -1,9 +1,18 @@
 #!/bin/sh
 # Inside the systemd guest of tests/e2e/probe_systemd_guest.sh (vmscale-e2e-report.service):
-# prints how vmscale-probe.service came to run, one "vmscale-e2e: " line each, to the console.
+# says when the boot is over, waits (at most 300 s) for vmscale-probe.service to run, then prints
+# how it came to run, one "vmscale-e2e: " line each, to the console.
 u=vmscale-probe.service
 # Type=exec: the boot can finish while this waits, so systemd-analyze has its figures.
 systemctl is-system-running --wait >/dev/null
+# The host hot-plugs the channel once it reads this line; then udev should start the probe.
+echo "vmscale-e2e: booted"
+i=0
+while ! systemctl is-active --quiet "$u" && [ "$i" -lt 300 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+sleep 2 # a probe that starts and dies at once shows as such, not as active
 {
 	echo "begin"
 	echo "is-enabled=$(systemctl is-enabled "$u" 2>&1)"

@@ -71,14 +71,6 @@ fail() {
 	exit 1
 }
 
-# The fenced sh blocks of docs/install.md marked `<!-- test: TAG -->`, in order.
-guide_block() { # TAG
-	awk -v tag="<!-- test: $1 -->" '
-		$0 == tag { armed = 1; next }
-		armed && /^```/ { if (inblock) { armed = 0; inblock = 0 } else inblock = 1; next }
-		inblock { print }' "$repo/docs/install.md"
-}
-
 # Runs the guide's block TAG inside the container, from /root (where the .deb lies).
 run_guide() { # TAG
 	local script
