@@ -183,4 +183,22 @@ restarted() {
 wait_for $((watchdog_s * 8)) restarted || fail "the watchdog did not kill and restart the hung daemon"
 check "the journal says the watchdog fired" in_output 'Watchdog timeout' journalctl -u vmscaled --no-pager
 ok "the watchdog killed the hung daemon; Restart= started pid $(inside systemctl show -p MainPID --value vmscaled)"
+
+# ---------------------------------------------------------------- upgrade and uninstall
+
+# The same package again takes the upgrade path of the maintainer scripts (configure with the
+# old version): the running daemon is restarted, its state stays.
+before=$(inside systemctl show -p MainPID --value vmscaled)
+inside bash -c 'cd /root && apt-get install -y --reinstall ./vmscaled_*.deb' 2>&1 | sed 's/^/#   /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "apt-get install --reinstall of the package failed"
+after=$(inside systemctl show -p MainPID --value vmscaled)
+check "an upgrade restarts the running daemon (pid $before -> $after)" \
+	bash -c "[ '$after' != 0 ] && [ '$after' != '$before' ]"
+check "and it loads its state again" in_output 'analysis state loaded from /var/lib/vmscale/analysis.state' \
+	journalctl -u vmscaled --no-pager _PID="$after"
+run_guide host-uninstall
+check "the purge removed /etc/vmscale and /var/lib/vmscale" \
+	inside bash -c '! test -e /etc/vmscale && ! test -e /var/lib/vmscale'
+check "the daemon is stopped" in_output '^inactive$' systemctl is-active vmscaled
+check "the system user vmscale stays (Debian policy)" in_output '^[0-9]+$' id -u vmscale
 finish
