@@ -12,7 +12,7 @@ PACKAGES=(
 	# build line above with debhelper
 	debhelper dpkg-dev fakeroot lintian
 	# e2e_systemd_host: a Debian 12 system booted with systemd as PID 1 (systemd-nspawn --boot)
-	mmdebstrap systemd-container
+	mmdebstrap systemd-container e2fsprogs  # e2e_probe_systemd: mke2fs -d makes its guest disk
 	# run and lab: libvirt + QEMU (TCG), a Debian guest kernel, busybox for the guest initramfs
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	dbus polkitd  # a non-root vmscaled: libvirtd asks polkit about its read-only socket

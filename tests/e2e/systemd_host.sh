@@ -89,6 +89,12 @@ echo "# lab.sh up 2, no vmscaled (LAB_DIR=$LAB_DIR)"
 LAB_NO_DAEMON=1 "$lab" up 2 2>&1 | sed 's/^/#   /'
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail "lab.sh up 2 failed (see its output above)"
 
+# The packaged daemon is not root: libvirtd must let a plain user use its read-only socket
+# (polkit on the system bus, which lab.sh starts on hosts without systemd).
+ro_err=$(setpriv --reuid=65534 --regid=65534 --clear-groups virsh -r -c qemu:///system version 2>&1 >/dev/null) ||
+	fail "a non-root user cannot use libvirt's read-only socket: $ro_err (a libvirtd started before the system bus keeps failing: restart it)"
+ok "a non-root user may read libvirt through its read-only socket"
+
 # The package's dependencies come in with the system, so that `apt install ./vmscaled_*.deb`
 # needs no network (the container has none of its own). libvirt-qemu: the host's group, with
 # the host's number, as libvirt-daemon-system makes it on a real host (it owns the channels).
@@ -132,6 +138,8 @@ in_output() {
 idle_after_install() { ! inside systemctl is-active --quiet vmscaled && in_output '^disabled$' systemctl is-enabled vmscaled; }
 check "the package made the system user vmscale" in_output '^[0-9]+$' id -u vmscale
 check "vmscale is in libvirt-qemu (QEMU's channel sockets)" in_output '(^| )libvirt-qemu( |$)' id -nG vmscale
+check "the dashboards and rules are where install.md says" inside test -f \
+	/usr/share/vmscale/grafana/prometheus/prometheus.example.yml -a -d /usr/share/vmscale/grafana/dashboards
 check "/etc/vmscale/vmscaled.conf is a conffile" in_output '/etc/vmscale/vmscaled.conf ' \
 	dpkg-query -W -f='${Conffiles}\n' vmscaled
 check "installing neither enables nor starts the daemon before it is configured" idle_after_install
