@@ -48,3 +48,17 @@ guide_block() { # TAG
 		armed && /^```/ { if (inblock) { armed = 0; inblock = 0 } else inblock = 1; next }
 		inblock { print }' "$repo/docs/install.md"
 }
+
+# guide_run TAG RUNNER...: shows the block TAG, with DOMAIN replaced by $guide_domain when set,
+# then runs it as `RUNNER... SCRIPT`; the test's fail() when it fails.
+guide_run() {
+	local block=$1 script
+	shift
+	script=$(guide_block "$block")
+	[ -n "$script" ] || fail "docs/install.md has no block marked <!-- test: $block -->"
+	[ -z "${guide_domain:-}" ] || script=${script//DOMAIN/$guide_domain}
+	echo "# docs/install.md, $block${guide_domain:+ (DOMAIN=$guide_domain)}:"
+	sed 's/^/#   $ /' <<<"$script"
+	"$@" "$script" 2>&1 | sed 's/^/#   /'
+	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "the install guide's $block commands failed"
+}

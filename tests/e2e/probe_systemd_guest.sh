@@ -30,6 +30,7 @@ build=$(cd "$1" && pwd)
 [ -z "${2:-}" ] || VMSCALE_DEB_DIR=$2
 prefix=vmssdg
 name=${prefix}1
+guide_domain=$name # the install guide's DOMAIN
 # shellcheck source=tests/e2e/lab_lib.sh
 . "$here/lab_lib.sh"
 lab_preconditions
@@ -167,17 +168,11 @@ find_deb() {
 
 # Offline, as an image builder would, with the install guide's own command (the package needs
 # nothing from the archive). It leaves the unit disabled: only udev can start the probe.
+in_chroot() { chroot "$chroot_root" bash -euo pipefail -c "cd /root; $1"; }
 install_probe() { # ROOT
-	local script
-	script=$(guide_block guest-install)
-	[ -n "$script" ] || fail "docs/install.md has no block marked <!-- test: guest-install -->"
 	cp "$deb" "$1/root/"
-	echo "# docs/install.md, guest-install, in a chroot of the guest's root:"
-	sed 's/^/#   $ /' <<<"$script"
-	if ! chroot "$1" bash -euo pipefail -c "cd /root; $script" >"$T/install.log" 2>&1; then
-		sed 's/^/# /' "$T/install.log"
-		fail "the install guide's guest-install commands failed in the guest root"
-	fi
+	chroot_root=$1
+	guide_run guest-install in_chroot
 	rm -f "$1/root/${deb##*/}"
 	ok "installed ${deb##*/} into the guest root as docs/install.md says"
 	check "the package leaves vmscale-probe.service disabled" \
@@ -261,16 +256,11 @@ booted() { grep -q "${tag}booted" "$console" 2>/dev/null; }
 
 # Once systemd inside has finished booting: the guide's guest-channel commands, DOMAIN being
 # our guest, run in a folder of ours (they write vmscale-channel.xml).
+in_scratch() { (cd "$T" && bash -euo pipefail -c "$1"); }
 attach_channel() {
-	local script
 	wait_for "$report_wait" booted || fail "$name did not finish booting within $report_wait s"
 	ok "the guest booted (systemd) $((SECONDS - t_create)) s after virsh start, no port yet"
-	script=$(guide_block guest-channel | sed "s/DOMAIN/$name/g")
-	[ -n "$script" ] || fail "docs/install.md has no block marked <!-- test: guest-channel -->"
-	echo "# docs/install.md, guest-channel (DOMAIN=$name):"
-	sed 's/^/#   $ /' <<<"$script"
-	(cd "$T" && bash -euo pipefail -c "$script") 2>&1 | sed 's/^/#   /'
-	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "the install guide's guest-channel commands failed"
+	guide_run guest-channel in_scratch
 	t_attach=$SECONDS
 	check "the channel is in the running domain" \
 		bash -c "virsh -q -c qemu:///system dumpxml $name | grep -q org.vmscale.probe.0"
@@ -334,13 +324,7 @@ check_host_side() {
 # The guide's guest-detach commands: vmscaled hears the device event and lets the channel go.
 channel_gone() { [ -n "$(value vmscale_domain_info "domain=\"$name\"" 'probe_channel="no"')" ]; }
 detach_channel() {
-	local script
-	script=$(guide_block guest-detach | sed "s/DOMAIN/$name/g")
-	[ -n "$script" ] || fail "docs/install.md has no block marked <!-- test: guest-detach -->"
-	echo "# docs/install.md, guest-detach (DOMAIN=$name):"
-	sed 's/^/#   $ /' <<<"$script"
-	(cd "$T" && bash -euo pipefail -c "$script") 2>&1 | sed 's/^/#   /'
-	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "the install guide's guest-detach commands failed"
+	guide_run guest-detach in_scratch
 	check "the channel left the persistent definition" \
 		bash -c "! virsh -q -c qemu:///system dumpxml --inactive $name | grep -q org.vmscale.probe.0"
 	until_metrics 30 "vmscale_domain_info{probe_channel=\"no\"} after the detach" channel_gone

@@ -72,14 +72,9 @@ fail() {
 }
 
 # Runs the guide's block TAG inside the container, from /root (where the .deb lies).
+in_root() { inside bash -euo pipefail -c "cd /root; $1"; }
 run_guide() { # TAG
-	local script
-	script=$(guide_block "$1")
-	[ -n "$script" ] || fail "docs/install.md has no block marked <!-- test: $1 -->"
-	echo "# docs/install.md, $1:"
-	sed 's/^/#   $ /' <<<"$script"
-	inside bash -euo pipefail -c "cd /root; $script" 2>&1 | sed 's/^/#   /'
-	[ "${PIPESTATUS[0]}" -eq 0 ] || fail "the install guide's '$1' commands failed"
+	guide_run "$1" in_root
 	ok "docs/install.md '$1' ran as written"
 }
 
