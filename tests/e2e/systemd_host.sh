@@ -32,7 +32,7 @@ prefix=vmssdh
 lab_preconditions
 command -v systemd-nspawn >/dev/null || skip "no systemd-nspawn (scripts/bootstrap.sh installs systemd-container)"
 command -v mmdebstrap >/dev/null || skip "no mmdebstrap (scripts/bootstrap.sh installs it)"
-deb=$(ls "$deb_dir"/vmscaled_*.deb 2>/dev/null | head -n1) || true
+deb=$(find "$deb_dir" -maxdepth 1 -name "vmscaled_*.deb" 2>/dev/null | sort -V | tail -n1) || true
 [ -n "$deb" ] || {
 	echo "not ok - no vmscaled_*.deb in $deb_dir: run scripts/package.sh $deb_dir (ctest runs package_build first)"
 	exit 1
@@ -45,7 +45,7 @@ readonly watchdog_s=5
 
 lab_prepare
 root=$LAB_DIR.root
-nspawn_pid= leader=
+nspawn_pid="" leader=""
 
 # The container's systemd: poweroff, then its folder goes.
 stop_container() {
