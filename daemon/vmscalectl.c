@@ -273,10 +273,11 @@ report(const char *path, char *reply, size_t len)
 	if (len == 0) {
 		/* Not a broken answer: no answer. The daemon serves VMS_CONTROL_MAX_PENDING
 		 * connections at once and drops the oldest for a newer one. */
-		fprintf(stderr,
-		        "vmscalectl: vmscaled at %s closed the connection without answering "
-		        "(busy: it drops the oldest of %d connections for a newer one); try again\n",
-		        path, VMS_CONTROL_MAX_PENDING);
+		fprintf(
+		    stderr,
+		    "vmscalectl: vmscaled at %s closed the connection without answering "
+		    "(busy: it drops the oldest of %d connections for a newer one); try again\n",
+		    path, VMS_CONTROL_MAX_PENDING);
 		return EXIT_UNAVAILABLE;
 	}
 	if (reply[len - 1] != '\n' || memchr(reply, '\0', len)) {
