@@ -29,7 +29,9 @@
 #
 # The same script also holds the restart-only keys to the key table's RESTART column: the
 # man page's "; restart)" markers, docs/configuration.md's list and the example file's
-# "Daemon" section (the keys that need a restart) must each name exactly those keys.
+# "Daemon" section (the keys that need a restart) must each name exactly those keys. And
+# --check-config's exit statuses to what its docs say, and probe-memory-buffer's bound to the
+# probe unit's MemoryMax.
 set -uo pipefail
 vmscaled=${1:?usage: config_snippets.sh VMSCALED SOURCE_DIR}
 src=${2:?usage: config_snippets.sh VMSCALED SOURCE_DIR}
@@ -232,6 +234,23 @@ for where, t in texts.items():
     else:
         fails += 1
         print("not ok - %s: --check-config exits with %s, the text names %s" % (where, sorted(observed), sorted(said & {0, 1, 2})))
+
+# The probe unit's MemoryMax must hold the largest buffer vmscaled lets the memory probe map
+# (probe-memory-buffer) plus the probe's own memory: a buffer within 8 MiB of MemoryMax must
+# be refused.
+unit = open(os.path.join(src, "systemd/vmscale-probe.service.in")).read()
+m = re.search(r"^MemoryMax=(\d+)M$", unit, re.M)
+if not m:
+    fails += 1
+    print("not ok - systemd/vmscale-probe.service.in: no MemoryMax=NM")
+else:
+    too_big = "%dM" % (int(m.group(1)) - 8)
+    rc, msg = run(["--probe-memory-buffer", too_big])
+    if rc == 0:
+        fails += 1
+        print("not ok - systemd/vmscale-probe.service.in: MemoryMax=%sM, but vmscaled accepts probe-memory-buffer %s" % (m.group(1), too_big))
+    else:
+        print("ok - probe-memory-buffer %s refused: within the probe unit's MemoryMax=%sM" % (too_big, m.group(1)))
 
 # Restart-only keys: the key table's RESTART column, and every list of them in the docs.
 def same(where, named):
