@@ -19,7 +19,7 @@
 # It also holds the job name: the `job="..."` the alert rules select must be the `job_name`
 # of every example scrape config (grafana/prometheus/prometheus.example.yml,
 # docs/examples/*.yml), and a doc or example saying the dashboards select a job must be right
-# about them.
+# about them. And every "seed NNN" cited is in docs/analysis.md's table of the seeds.
 set -uo pipefail
 src=${1:?usage: metric_names.sh SOURCE_DIR}
 command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
@@ -117,6 +117,15 @@ for p in docs + examples + [os.path.join(src, "grafana/provisioning/datasources/
             fails += 1
             print('not ok - %s:%d: says the dashboards select job="%s"; they select %s'
                   % (rel(p), n, m.group(1), sorted(dash_jobs) or "no job"))
+
+# Every seed the docs cite is explained in the one place they link to.
+explained = set(re.findall(r"^\| (\d{3}) \|", open(os.path.join(src, "docs/analysis.md")).read().split("## The seeds", 1)[-1].split("\n## ", 1)[0], re.M))
+for path in docs:
+    for n, line in enumerate(open(path).read().split("\n"), 1):
+        for seed in re.findall(r"\b[Ss]eeds? (\d{3})", line) + re.findall(r"\b[Ss]eeds (?:\d{3}, )*\d{3},? (?:and )?(\d{3})", line):
+            if seed not in explained:
+                fails += 1
+                print("not ok - %s:%d: seed %s is not in docs/analysis.md's 'The seeds'" % (rel(path), n, seed))
 
 print("%d metric names checked against %d families and %d recording rules" % (seen, len(families), len(rules)))
 if fails:
