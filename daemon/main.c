@@ -439,8 +439,8 @@ usage(FILE *f)
 	fprintf(f, "Usage: vmscaled [OPTIONS]\n"
 	           "Measures what each running VM costs the others: discovers libvirt domains,\n"
 	           "collects the in-guest probes' reports and exports them for Prometheus.\n"
-	           "Each option up to --probe-skew-tolerance is also a key of the configuration\n"
-	           "file (vmscaled(8), CONFIGURATION); an option wins over the file.\n"
+	           "Each option before --config is also a key of the configuration file\n"
+	           "(vmscaled(8), CONFIGURATION); an option wins over the file.\n"
 	           "DURATION: 30ms, 5s, 1m, 1h (a bare number is seconds); SIZE: 4K, 8M, 1G.\n\n");
 	for (size_t i = 0; i < vms_config_nkeys(); i++) {
 		const struct vms_config_key *k = vms_config_key_at(i);
@@ -458,7 +458,7 @@ usage(FILE *f)
 	    {"    --config FILE", "configuration file (default " VMS_CONFIG_DEFAULT_PATH
 	                          "; a missing default file is fine)"},
 	    {"    --check-config", "check the configuration file and options, say \"FILE: OK\" "
-	                           "or what is wrong, and exit 0 or 1"},
+	                           "or what is wrong, and exit 0 or 1 (a bad option: 2)"},
 	    {"-h, --help", "this text"},
 	    {"-V, --version", "print the version and exit"},
 	};

@@ -270,7 +270,17 @@ cleanup:
 static int
 report(const char *path, char *reply, size_t len)
 {
-	if (len == 0 || reply[len - 1] != '\n' || memchr(reply, '\0', len)) {
+	if (len == 0) {
+		/* Not a broken answer: no answer. The daemon serves VMS_CONTROL_MAX_PENDING
+		 * connections at once and drops the oldest for a newer one. */
+		fprintf(
+		    stderr,
+		    "vmscalectl: vmscaled at %s closed the connection without answering "
+		    "(busy: it drops the oldest of %d connections for a newer one); try again\n",
+		    path, VMS_CONTROL_MAX_PENDING);
+		return EXIT_UNAVAILABLE;
+	}
+	if (reply[len - 1] != '\n' || memchr(reply, '\0', len)) {
 		fprintf(stderr, "vmscalectl: %s closed the connection without a complete answer\n",
 		        path);
 		return EXIT_PROTOCOL;
@@ -305,8 +315,10 @@ main(int argc, char **argv)
 	};
 	const char *path = VMS_CONTROL_DEFAULT_PATH;
 	int c;
-	/* "+": options end at the command, whose arguments are the daemon's to judge. */
-	while ((c = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
+	/* "+": options end at the command, whose arguments are the daemon's to judge. Our own
+	 * messages, not getopt's: one "vmscalectl: " prefix on every error line. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:s:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			path = optarg;
@@ -317,9 +329,12 @@ main(int argc, char **argv)
 		case 'V':
 			printf("vmscalectl %s\n", VMSCALE_VERSION);
 			return EXIT_SUCCESS;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
-			fputs("Try 'vmscalectl --help'.\n", stderr);
-			return EXIT_USAGE;
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				return usage_error("unknown option '%s'", argv[optind - 1]);
+			return usage_error("unknown option '-%c'", optopt);
 		}
 	}
 	if (!path[0])

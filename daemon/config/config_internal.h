@@ -26,6 +26,10 @@
 #define CFG_MAX_GUEST_ADDRESS 63 /* what a "run" record carries (struct vms_run.addr) */
 #define CFG_MAX_QUOTED 64        /* bytes of a bad value repeated in an error message */
 #define CFG_DISK_READ_ALIGN 4096 /* O_DIRECT reads whole pages */
+/* The memory probe maps one buffer of this size; the probe's unit (MemoryMax=160M, in
+ * systemd/vmscale-probe.service.in) leaves it room for that plus its own few MiB. The wire
+ * allows up to VMS_MAX_MEM_BYTES; a guest without the unit may be given more by a newer host. */
+#define CFG_MAX_MEM_BUFFER (128ull << 20)
 
 /* How a key's value is read and where it goes; every kind writes at the row's off. */
 enum cfg_kind {

@@ -276,12 +276,51 @@ connection_rss(const char *uri)
 	return 0;
 }
 
+/* Every probe of every domain at value v (rates: v below the baseline of 1000 is slower). */
+static void
+feed_probes(struct vms_store *st, uint64_t now, double v, unsigned spread)
+{
+	for (size_t i = 0; i < st->ndomains; i++) {
+		struct vms_probe_state *ps = &st->domains[i]->probe;
+		double x = v - (spread ? 20.0 * (double)((i + now / 1000000000ull) % spread) : 0);
+		for (unsigned op = 0; op < VMS_OP_COUNT; op++)
+			ps->ops[op] = (struct vms_probe_value){true, x, now};
+		for (unsigned b = 0; b < ps->net_nblocks; b++)
+			ps->net[b][0] = ps->net[b][1] = (struct vms_probe_value){true, x, now};
+	}
+}
+
+/*
+ * The interference step's worst case: every domain a victim (its rates 1.6 times slower than
+ * the baseline, over the 1.5 warning) whose slowdown is correlated with every neighbour's
+ * host-side CPU, block and network use, once per collection interval. A minute apart, so
+ * the slowdown window holds only slow values; ten rounds, so that every pair has enough
+ * points; then one update with the search due, timed.
+ */
+static void
+bench_interference(struct vms_analysis *a, struct vms_store *st, uint64_t now)
+{
+	uint64_t t0 = 0, t1 = 0;
+	for (unsigned r = 0; r <= 10; r++) {
+		now += 60 * 1000000000ull;
+		for (size_t i = 0; i < st->ndomains; i++) {
+			struct vms_domstats *ds = &st->domains[i]->stats;
+			ds->vcpu[0].time_ns += (uint64_t)((i * 7 + r * 13) % 11 + 1) * 100000000ull;
+		}
+		feed_probes(st, now, 625, 5);
+		t0 = clock_ns();
+		vms_analysis_update(a, st, now, 100000.0 + r);
+		t1 = clock_ns();
+	}
+	printf("analysis_update_interference_all_victims_ms %.1f\n", (double)(t1 - t0) / 1e6);
+}
+
 /*
  * The degradation analysis at its cap: every domain with every probe at max_buckets N_up
  * levels of 16 recent samples each, built through the state file's payload (so loading one is
  * measured too). Then the update with a new sample of every probe of every domain (the worst
- * case), an update with nothing new (the common one), its families rendered, and a save's
- * serialization.
+ * case without victims), an update with nothing new (the common one), its families rendered,
+ * a save's serialization, and the interference step with every domain a victim.
  */
 static void
 bench_analysis(struct vms_store *st, unsigned iters)
@@ -320,14 +359,7 @@ bench_analysis(struct vms_store *st, unsigned iters)
 	vms_analysis_update(a, st, NOW_NS, 100000); /* the first: every domain seen */
 	for (unsigned it = 0; it < iters; it++) {
 		uint64_t now = NOW_NS + (it + 1) * 1000000000ull;
-		for (size_t i = 0; i < st->ndomains; i++) {
-			struct vms_probe_state *ps = &st->domains[i]->probe;
-			for (unsigned op = 0; op < VMS_OP_COUNT; op++)
-				ps->ops[op] = (struct vms_probe_value){true, 900.0 + it % 7, now};
-			for (unsigned b = 0; b < ps->net_nblocks; b++)
-				ps->net[b][0] = ps->net[b][1] =
-				    (struct vms_probe_value){true, 900.0, now};
-		}
+		feed_probes(st, now, 900.0 + it % 7, 0);
 		t0 = clock_ns();
 		vms_analysis_update(a, st, now, 100000.0 + it);
 		uint64_t t1 = clock_ns();
@@ -352,6 +384,7 @@ bench_analysis(struct vms_store *st, unsigned iters)
 	report("analysis_update_new_samples", fed, iters);
 	report("analysis_update_idle", idle, iters);
 	report("analysis_render", render, iters);
+	bench_interference(a, st, NOW_NS + (iters + 1) * 1000000000ull);
 	vms_buf_free(&out);
 	vms_buf_free(&payload);
 	free(fed);

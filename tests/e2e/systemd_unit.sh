@@ -22,6 +22,10 @@ check "security exposure score was computed ($score)" test -n "$score"
 # 2.5 while it ran as root with CAP_DAC_OVERRIDE; 1.8 as its own user with no capability.
 check "exposure score is at most 2.0 ($score)" awk -v s="${score:-99}" 'BEGIN{exit !(s <= 2.0)}'
 check "vmscaled runs as its own user" grep -qx 'User=vmscale' "$unit"
+# The docs quote the score (issue 17): README and install.md say what systemd-analyze prints.
+docs=$here/../..
+check "README.md quotes the exposure score $score" grep -q "exposure\*\{0,2\}[[:space:]]*$score\|rates it $score" "$docs/README.md"
+check "no doc quotes another score for vmscaled.service" bash -c "! grep -n 'vmscaled.service. rates it [0-9.]*' '$docs/README.md' '$docs/docs/install.md' | grep -v 'rates it $score'"
 check "vmscaled keeps no capability" grep -qx 'CapabilityBoundingSet=' "$unit"
 
 # The guests' unit for the probe, when given (build dir's configured copy).
@@ -37,5 +41,6 @@ if [ -n "$probe_unit" ]; then
 	pscore=$(systemd-analyze security --offline=true "$tmp/vmscale-probe.service" 2>/dev/null |
 		sed -n 's/.*Overall exposure level for vmscale-probe.service: \([0-9.]*\).*/\1/p')
 	check "probe exposure score is at most 3.0 ($pscore)" awk -v s="${pscore:-99}" 'BEGIN{exit !(s <= 3.0)}'
+	check "docs/probe.md quotes the probe's exposure score $pscore" grep -q "exposure $pscore" "$docs/docs/probe.md"
 fi
 finish

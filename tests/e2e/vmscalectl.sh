@@ -41,7 +41,11 @@ check "an argument with a control byte: exit 2" rc 2 "$ctl" baseline pin $'web\t
 check "an argument of 256 bytes: exit 2" rc 2 "$ctl" baseline pin "$(printf 'x%.0s' {1..256})"
 check "an empty argument: exit 2" rc 2 "$ctl" baseline pin ""
 check "an unknown option: exit 2" rc 2 "$ctl" --frob status
+check "named once, with one prefix" bash -c "[ \"\$(head -1 '$tmp/err')\" = \"vmscalectl: unknown option '--frob'\" ]"
+check "an unknown short option: exit 2" rc 2 "$ctl" -x status
+check "named with one prefix" bash -c "[ \"\$(head -1 '$tmp/err')\" = \"vmscalectl: unknown option '-x'\" ]"
 check "--socket without a path: exit 2" rc 2 "$ctl" --socket
+check "said with one prefix" bash -c "[ \"\$(head -1 '$tmp/err')\" = \"vmscalectl: option '--socket' needs an argument\" ]"
 check "a socket path too long: exit 2" rc 2 "$ctl" -s "/$(printf 'x%.0s' {1..120})" status
 
 check "no socket: exit 69" rc 69 "$ctl" -s "$tmp/none.sock" status
@@ -83,6 +87,9 @@ def serve(c):
     word = data.split()[-1].decode() if data.split() else ""
     if word == "silent":
         time.sleep(30)
+    if word == "dropped":  # what the daemon does to the oldest of 8 connections for a 9th
+        c.close()
+        return
     c.sendall(replies.get(word, b"web1 cpu 12.5\nweb1 disk 3\nok\n"))
     c.close()
 while True:
@@ -112,6 +119,9 @@ check "so it is printed" bash -c "[ \"\$(cat '$tmp/out')\" = ok ]"
 check "an answer without a status: exit 76" rc 76 "$ctl" -s "$s" baseline reset garbage
 check "an answer cut short: exit 76" rc 76 "$ctl" -s "$s" baseline reset cut
 check "a last line without LF: exit 76" rc 76 "$ctl" -s "$s" baseline reset nolf
+check "a connection dropped without an answer (a busy daemon): exit 69" rc 69 "$ctl" -s "$s" baseline reset dropped
+check "saying it was busy, to try again" grep -q "without answering (busy.*try again" "$tmp/err"
+check "no error line carries a doubled prefix" bash -c "! grep -E '^vmscalectl: (vmscalectl|error):' '$tmp/err'"
 start=$SECONDS
 check "a daemon that does not answer: exit 69" rc 69 "$ctl" -s "$s" baseline list silent
 check "within about 5 s" test $((SECONDS - start)) -le 7

@@ -318,8 +318,8 @@ test_units(void)
 	    {"probe-cpu-interval", "1500ms", 1500},
 	    {"probe-memory-buffer", "8M", 8 << 20},
 	    {"probe-memory-buffer", "8MiB", 8 << 20},
-	    {"probe-memory-buffer", "1G", 1 << 30},
-	    {"probe-memory-buffer", "1GiB", 1 << 30},
+	    {"probe-memory-buffer", "128M", 128 << 20},
+	    {"probe-memory-buffer", "128MiB", 128 << 20},
 	    {"probe-memory-buffer", "8192K", 8 << 20},
 	    {"probe-memory-buffer", "8388608", 8 << 20},
 	    {"probe-memory-buffer", "8388608B", 8 << 20},
@@ -355,6 +355,8 @@ test_units(void)
 	    {"interval", "99999999999999999999"},
 	    {"interval", "18446744073709551615h"},
 	    {"probe-memory-buffer", "8MB"},
+	    {"probe-memory-buffer",
+	     "129M"}, /* more than the probe unit's MemoryMax leaves room for */
 	    {"probe-memory-buffer", "8m"},
 	    {"probe-memory-buffer", "1.5G"},
 	    {"probe-memory-buffer", "99999999999G"},
@@ -436,7 +438,7 @@ test_messages(void)
 	          "F:1: 'probe-domains': values are written without quotes, got \"^dvm\"");
 	CHECK_STR(
 	    error_of("probe-memory-buffer 4M\n"),
-	    "F:1: 'probe-memory-buffer' must be 8 MiB..1 GiB (below 8 MiB one measures caches), "
+	    "F:1: 'probe-memory-buffer' must be 8 MiB..128 MiB (below 8 MiB one measures caches), "
 	    "got '4M'");
 	CHECK_STR(error_of("probe-memory-max 61s\n"),
 	          "F:1: 'probe-memory-max' must be 1..60000 ms, got '61s'");
