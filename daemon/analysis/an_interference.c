@@ -62,14 +62,31 @@ an_track_resources(struct vms_analysis *a, struct an_domain *ad, const struct vm
 	ad->prev_at_ns = now_ns;
 }
 
-/* The resource sample of w nearest to at_ns, if within the pairing gap. */
+/* The resource sample of w nearest to at_ns, if within the pairing gap. Values enter a
+ * window in time order, so index i (0 = newest) is in falling time: a binary search. */
 static bool
 nearest(const struct vms_window *w, uint64_t at_ns, double *v)
 {
+	if (w->n == 0)
+		return false;
+	unsigned lo = 0, hi = w->n - 1; /* the first index whose time is <= at_ns, or w->n */
+	uint64_t t;
+	double x;
+	vms_window_get(w, hi, &t, &x);
+	if (t > at_ns) {
+		lo = w->n;
+	} else {
+		while (lo < hi) {
+			unsigned mid = (lo + hi) / 2;
+			vms_window_get(w, mid, &t, &x);
+			if (t <= at_ns)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+	}
 	uint64_t best_gap = UINT64_MAX;
-	for (unsigned i = 0; i < w->n; i++) {
-		uint64_t t;
-		double x;
+	for (unsigned i = lo > 0 ? lo - 1 : 0; i <= lo && i < w->n; i++) {
 		vms_window_get(w, i, &t, &x);
 		uint64_t gap = t > at_ns ? t - at_ns : at_ns - t;
 		if (gap < best_gap) {
@@ -92,14 +109,9 @@ same_suspects(const struct an_suspect *x, unsigned nx, const struct an_suspect *
 	return true;
 }
 
-/*
- * CPI²'s antagonist search: for a victim over its warning threshold, the correlation of its
- * per-sample slowdown (on its worst probe) with each neighbour's host-side use of CPU, block
- * and network at the same moments. The top AN_SUSPECTS positive correlations are kept (the
- * victim comes in with none).
- */
-static void
-find_suspects(struct vms_analysis *a, struct an_domain *victim)
+/* The victim's worst probe over its warning threshold, or VMS_AN_PROBE_COUNT if none. */
+static unsigned
+worst_probe(const struct vms_analysis *a, const struct an_domain *victim)
 {
 	unsigned worst = VMS_AN_PROBE_COUNT;
 	double worst_s = 0;
@@ -111,46 +123,109 @@ find_suspects(struct vms_analysis *a, struct an_domain *victim)
 			worst_s = pr->slowdown;
 		}
 	}
-	if (worst == VMS_AN_PROBE_COUNT)
+	return worst;
+}
+
+/* Into the victim's top list, kept sorted by score; a score below the last is left out. */
+static void
+rank_suspect(struct an_domain *victim, const char *name, unsigned resource, double score)
+{
+	unsigned pos = victim->nsuspects;
+	while (pos > 0 && victim->suspects[pos - 1].score < score)
+		pos--;
+	if (pos >= AN_SUSPECTS)
 		return;
+	if (victim->nsuspects == AN_SUSPECTS)
+		free(victim->suspects[--victim->nsuspects].name);
+	memmove(&victim->suspects[pos + 1], &victim->suspects[pos],
+	        (victim->nsuspects - pos) * sizeof(victim->suspects[0]));
+	victim->suspects[pos] = (struct an_suspect){vms_xstrdup(name), resource, score};
+	victim->nsuspects++;
+}
+
+/*
+ * CPI²'s antagonist search: for a victim over its warning threshold, the correlation of its
+ * per-sample slowdown (on its worst probe) with each neighbour's host-side use of CPU, block
+ * and network at the same moments. The top AN_SUSPECTS positive correlations are kept (the
+ * victim comes in with none).
+ */
+static void
+find_suspects(struct vms_analysis *a, struct an_domain *victim, unsigned worst)
+{
 	const struct an_probe *pr = &victim->probes[worst];
-	double xs[VMS_WINDOW_CAP], ys[VMS_WINDOW_CAP];
+	uint64_t at[VMS_WINDOW_CAP];
+	double slow[VMS_WINDOW_CAP], xs[VMS_WINDOW_CAP], ys[VMS_WINDOW_CAP];
+	unsigned nslow = 0;
+	for (unsigned k = 0; k < pr->recent.n; k++) {
+		double v;
+		vms_window_get(&pr->recent, k, &at[nslow], &v);
+		slow[nslow] = an_oriented(worst, pr->baseline, v);
+		if (isfinite(slow[nslow]))
+			nslow++;
+	}
 	for (size_t i = 0; i < a->ndomains; i++) {
-		struct an_domain *n = a->domains[i];
+		const struct an_domain *n = a->domains[i];
 		if (n == victim || !n->present)
 			continue;
 		for (unsigned r = 0; r < AN_RES_COUNT; r++) {
 			unsigned m = 0;
-			for (unsigned k = 0; k < pr->recent.n; k++) {
-				uint64_t t;
-				double v, use;
-				vms_window_get(&pr->recent, k, &t, &v);
-				double s = an_oriented(worst, pr->baseline, v);
-				if (isfinite(s) && nearest(&n->res[r], t, &use)) {
-					xs[m] = use;
-					ys[m] = s;
-					m++;
-				}
-			}
-			if (m < AN_MIN_PAIRS)
-				continue;
-			double score = vms_pearson(xs, ys, m);
-			if (!(score > 0))
-				continue;
-			/* Insert into the top list, kept sorted by score. */
-			unsigned pos = victim->nsuspects;
-			while (pos > 0 && victim->suspects[pos - 1].score < score)
-				pos--;
-			if (pos >= AN_SUSPECTS)
-				continue;
-			if (victim->nsuspects == AN_SUSPECTS)
-				free(victim->suspects[--victim->nsuspects].name);
-			memmove(&victim->suspects[pos + 1], &victim->suspects[pos],
-			        (victim->nsuspects - pos) * sizeof(victim->suspects[0]));
-			victim->suspects[pos] = (struct an_suspect){vms_xstrdup(n->name), r, score};
-			victim->nsuspects++;
+			for (unsigned k = 0; k < nslow; k++)
+				if (nearest(&n->res[r], at[k], &xs[m]))
+					ys[m++] = slow[k];
+			double score = m >= AN_MIN_PAIRS ? vms_pearson(xs, ys, m) : NAN;
+			if (score > 0)
+				rank_suspect(victim, n->name, r, score);
 		}
 	}
+}
+
+/*
+ * One search of every victim costs victims x neighbours correlations: quadratic when a whole
+ * host is degraded. A pass searches victims in turn, from where the last one stopped, until
+ * this many victim-neighbour pairs are done; the others keep their suspects until their turn.
+ * Up to 128 domains every victim is searched every pass.
+ */
+#define AN_PAIRS_PER_PASS (128 * 127)
+
+/* A domain's suspects anew; true if they changed. */
+static bool
+search_victim(struct vms_analysis *a, struct an_domain *d, unsigned worst)
+{
+	struct an_suspect old[AN_SUSPECTS];
+	unsigned nold = d->nsuspects;
+	memcpy(old, d->suspects, sizeof(old));
+	d->nsuspects = 0;
+	if (worst < VMS_AN_PROBE_COUNT)
+		find_suspects(a, d, worst);
+	bool changed = !same_suspects(old, nold, d->suspects, d->nsuspects);
+	for (unsigned k = 0; k < nold; k++)
+		free(old[k].name);
+	return changed;
+}
+
+static void
+search_round(struct vms_analysis *a)
+{
+	size_t nd = a->ndomains, budget = AN_PAIRS_PER_PASS, next = a->suspect_cursor;
+	bool spent = false;
+	for (size_t j = 0; j < nd; j++) {
+		size_t i = (a->suspect_cursor + j) % nd;
+		struct an_domain *d = a->domains[i];
+		if (!d->present)
+			continue;
+		unsigned worst = worst_probe(a, d);
+		if (worst < VMS_AN_PROBE_COUNT) {
+			if (spent)
+				continue; /* a victim: its turn comes in a later pass */
+			size_t pairs = nd > 1 ? nd - 1 : 1;
+			budget = budget > pairs ? budget - pairs : 0;
+			spent = budget == 0;
+			next = i + 1;
+		}
+		if (search_victim(a, d, worst))
+			an_changed(a);
+	}
+	a->suspect_cursor = nd ? next % nd : 0;
 }
 
 void
@@ -159,20 +234,7 @@ an_update_suspects(struct vms_analysis *a, uint64_t now_ns)
 	/* Suspects once per collection interval at most: they follow the resource samples. */
 	if (now_ns - a->interference_at_ns >= a->cfg.interval_ns || !a->interference_at_ns) {
 		a->interference_at_ns = now_ns;
-		for (size_t i = 0; i < a->ndomains; i++) {
-			struct an_domain *d = a->domains[i];
-			if (!d->present)
-				continue;
-			struct an_suspect old[AN_SUSPECTS];
-			unsigned nold = d->nsuspects;
-			memcpy(old, d->suspects, sizeof(old));
-			d->nsuspects = 0;
-			find_suspects(a, d);
-			if (!same_suspects(old, nold, d->suspects, d->nsuspects))
-				an_changed(a);
-			for (unsigned k = 0; k < nold; k++)
-				free(old[k].name);
-		}
+		search_round(a);
 	}
 	/* The next search falls due with time alone; it keeps the cadence of one per interval. */
 	an_due_at(a, a->interference_at_ns + a->cfg.interval_ns);

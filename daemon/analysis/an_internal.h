@@ -127,6 +127,7 @@ struct vms_analysis {
 	double overhead_cores; /* NaN until two host samples */
 	struct an_host_series host[AN_HOST_COUNT];
 	uint64_t interference_at_ns;
+	size_t suspect_cursor; /* where the next search's round of victims begins */
 	/* Persistence, for the metrics. */
 	uint64_t saves_ok, saves_failed;
 	double last_save_unix;

@@ -943,6 +943,62 @@ test_interference(void)
 	vms_store_fini(&st);
 }
 
+/*
+ * A whole host degraded at once: 160 victims slowed by one noisy neighbour. A pass searches
+ * only as many victims as its budget of victim-neighbour pairs allows (about 100 here), in
+ * turn; after a few passes every victim names the noisy one, and a victim left for the next
+ * pass keeps the suspects it had.
+ */
+static void
+test_interference_many_victims(void)
+{
+	enum { NV = 160 };
+	struct vms_analysis_config c;
+	config(&c);
+	struct vms_analysis *a = vms_analysis_new(&c);
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *v[NV];
+	char name[32];
+	for (unsigned k = 0; k < NV; k++) {
+		snprintf(name, sizeof(name), "victim%u", k);
+		v[k] = add(&st, 10 + k, name);
+	}
+	for (int i = 0; i < 5; i++) {
+		now += S(1);
+		for (unsigned k = 0; k < NV; k++)
+			put(v[k], VMS_OP_CPU_WORK, 100);
+		update(a, &st);
+	}
+	now += S(100);
+	struct vms_domain *noisy = add(&st, 2, "noisy");
+	give_vcpus(noisy, 1);
+	update(a, &st);
+	static const double use[16] = {0.6,  1.0, 0.8,  1.4, 0.7, 1.2, 0.9, 1.6,
+	                               0.65, 1.1, 0.75, 1.3, 0.7, 1.5, 0.8, 1.2};
+	for (unsigned i = 0; i < 16; i++) {
+		noisy->stats.vcpu[0].time_ns += (uint64_t)(use[i] * 10e9);
+		now += S(10);
+		for (unsigned k = 0; k < NV; k++)
+			put(v[k], VMS_OP_CPU_WORK, 100 / (1 + use[i]));
+		update(a, &st);
+	}
+	char *t = render(a, &st);
+	unsigned named = 0;
+	for (unsigned k = 0; k < NV; k++) {
+		char want[128];
+		snprintf(want, sizeof(want),
+		         "vmscale_interference_score{victim=\"victim%u\",suspect=\"noisy\","
+		         "resource=\"cpu\"}",
+		         k);
+		named += strstr(t, want) != NULL;
+	}
+	free(t);
+	CHECK_INT(named, NV);
+	vms_analysis_free(a);
+	vms_store_fini(&st);
+}
+
 /* The number of interference series now. */
 static unsigned
 suspects_now(const struct vms_analysis *a, const struct vms_store *st)
@@ -1690,6 +1746,7 @@ main(void)
 	test_capacity();
 	test_interference();
 	test_interference_interval();
+	test_interference_many_victims();
 	test_top_suspects();
 	test_retention();
 	test_persistence();
