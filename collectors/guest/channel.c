@@ -376,6 +376,14 @@ vms_channels_connected(const struct vms_channels *c, const char *key)
 	return ch && ch->fd >= 0;
 }
 
+/* A channel we opened is still its domain's and still wanted: the domain runs, is claimed,
+ * and its socket path is the one we know (a restarted domain gets a new one). */
+static bool
+chan_still_wanted(const struct vms_channels *c, const struct chan *ch, const struct vms_domain *d)
+{
+	return d && wanted(c, d) && ch->path && strcmp(d->channel_path, ch->path) == 0;
+}
+
 void
 vms_channels_sync(struct vms_channels *c)
 {
@@ -384,9 +392,7 @@ vms_channels_sync(struct vms_channels *c)
 	for (size_t i = 0; i < c->n;) {
 		struct chan *ch = c->chans[i];
 		struct vms_domain *d = vms_store_find(c->store, ch->uuid);
-		bool keep = ch->accepted ? d && filter_ok(c, d)
-		                         : d && wanted(c, d) && ch->path &&
-		                               strcmp(d->channel_path, ch->path) == 0;
+		bool keep = ch->accepted ? d && filter_ok(c, d) : chan_still_wanted(c, ch, d);
 		if (keep) {
 			chan_check_steady(ch, d, now);
 			i++;
@@ -433,9 +439,8 @@ vms_channels_retry(struct vms_channels *c)
 		struct chan *ch = c->chans[i];
 		if (ch->accepted || ch->fd >= 0 || !ch->path || now < ch->retry_at_ns)
 			continue;
-		/* Still the domain's channel, still wanted: a sync may not have run since. */
-		const struct vms_domain *d = vms_store_find(c->store, ch->uuid);
-		if (d && wanted(c, d) && strcmp(d->channel_path, ch->path) == 0)
+		/* A sync may not have run since the domain changed. */
+		if (chan_still_wanted(c, ch, vms_store_find(c->store, ch->uuid)))
 			chan_open(c, ch);
 	}
 }
