@@ -97,6 +97,8 @@ deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/[[:s
 	grep -v '^$' | paste -sd,)
 qemu_gid=$(getent group libvirt-qemu | cut -d: -f3)
 [ -n "$qemu_gid" ] || fail "the host has no libvirt-qemu group (libvirt-daemon-system makes it)"
+curl -sf -o /dev/null --max-time 15 "$mirror/dists/bookworm/Release" ||
+	skip "the Debian mirror $mirror does not answer: mmdebstrap cannot make the test system"
 echo "# mmdebstrap bookworm ($mirror) with systemd and $deps"
 t0=$SECONDS
 mmdebstrap --variant=minbase --include="systemd,systemd-sysv,dbus,curl,procps,$deps" \
