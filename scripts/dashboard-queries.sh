@@ -8,6 +8,8 @@
 #   $instance ${instance}  -> $INSTANCE (default .+)
 #   $domain   ${domain}    -> $DOMAIN   (default .+)
 #   $probe    ${probe}     -> $PROBE    (default .+)
+#   $site     ${site}      -> $SITE     (default .*: also series without a site label, as
+#                             on a site's own Prometheus; the fleet dashboard's variable)
 #   $__rate_interval -> 1m, $__interval -> 15s, $__range -> 5m
 # (the values are used inside =~ matchers, so they are regular expressions). Whitespace runs
 # in the expression (multi-line queries) become one space, so each query is one line.
@@ -23,13 +25,14 @@ dir=${1:-$(cd "$(dirname "$0")/.." && pwd)/grafana/dashboards}
 [ -d "$dir" ] || { echo "dashboard-queries: $dir: not a directory" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "dashboard-queries: python3 is required (scripts/bootstrap.sh)" >&2; exit 2; }
 
-INSTANCE=${INSTANCE:-.+} DOMAIN=${DOMAIN:-.+} PROBE=${PROBE:-.+} exec python3 - "$dir" <<'PY'
+INSTANCE=${INSTANCE:-.+} DOMAIN=${DOMAIN:-.+} PROBE=${PROBE:-.+} SITE=${SITE:-.*} exec python3 - "$dir" <<'PY'
 import glob, json, os, re, sys
 
 subst = {
     "instance": os.environ["INSTANCE"],
     "domain": os.environ["DOMAIN"],
     "probe": os.environ["PROBE"],
+    "site": os.environ["SITE"],
     "__rate_interval": "1m",
     "__interval": "15s",
     "__range": "5m",

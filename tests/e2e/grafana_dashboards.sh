@@ -2,9 +2,10 @@
 # The Grafana dashboards (grafana/dashboards/*.json) are valid without a Grafana: JSON parses,
 # provisioning style (a datasource template variable, no __inputs), the instance/domain
 # variables, unique uids, the vmscale tag, every target on ${datasource} and selecting on
-# $instance, at least 20 queries, and every query (variables substituted by
-# scripts/dashboard-queries.sh) parses as PromQL: promtool check rules on a rules file with one
-# recording rule per query. Also the provisioning examples are there, with their key lines.
+# $instance, at least 20 queries (the fleet dashboard: a site variable, and only the series
+# that cross the federation, vmscale:* and up, each selector on $site), and every query
+# (variables substituted by scripts/dashboard-queries.sh) parses as PromQL: promtool check
+# rules on a rules file with one recording rule per query. Also the provisioning examples are there, with their key lines.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -18,7 +19,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Structure of every dashboard (one "ok"/"not ok" line per check, from Python).
 python3 - "$dir" >"$tmp/structure" 2>&1 <<'PY'
-import glob, json, os, sys
+import glob, json, os, re, sys
 
 files = sorted(glob.glob(os.path.join(sys.argv[1], "*.json")))
 def say(ok, what):
@@ -48,15 +49,27 @@ for path in files:
     ds = tvars.get("datasource", {})
     say(ds.get("type") == "datasource" and ds.get("query") == "prometheus",
         f"{name}: datasource variable of type datasource/prometheus")
+    def vquery(v):
+        q = v.get("query")
+        return q.get("query") if isinstance(q, dict) else q
     inst = tvars.get("instance", {})
-    iq = inst.get("query")
-    iq = iq.get("query") if isinstance(iq, dict) else iq
-    say(iq == "label_values(vmscale_domains_running, instance)", f"{name}: instance variable")
-    dom = tvars.get("domain", {})
-    dq = dom.get("query")
-    dq = dq.get("query") if isinstance(dq, dict) else dq
-    say(dq == 'label_values(vmscale_domain_info{instance=~"$instance"}, domain)'
-        and dom.get("multi") and dom.get("includeAll"), f"{name}: domain variable, multi with All")
+    iq = vquery(inst)
+    # The fleet dashboard reads a global Prometheus, which holds only what crosses the
+    # federation (grafana/prometheus/prometheus.global.example.yml): recorded per-host series
+    # and up, told apart by site. Its variables and queries use nothing else.
+    fleet = "fleet" in d.get("tags", [])
+    if fleet:
+        site = tvars.get("site", {})
+        say(vquery(site) == "label_values(vmscale:domains_running:by_instance, site)"
+            and site.get("multi") and site.get("includeAll") and site.get("allValue") == ".*",
+            f"{name}: site variable, multi with All = .* (series without a site label too)")
+        say(iq == 'label_values(vmscale:domains_running:by_instance{site=~"$site"}, instance)'
+            and inst.get("multi") and inst.get("includeAll"), f"{name}: instance variable of the selected sites")
+    else:
+        say(iq == "label_values(vmscale_domains_running, instance)", f"{name}: instance variable")
+        dom = tvars.get("domain", {})
+        say(vquery(dom) == 'label_values(vmscale_domain_info{instance=~"$instance"}, domain)'
+            and dom.get("multi") and dom.get("includeAll"), f"{name}: domain variable, multi with All")
     for v in tvars.values():
         if v.get("type") == "query":
             say(v.get("datasource", {}).get("uid") == "${datasource}",
@@ -84,8 +97,19 @@ for path in files:
             n += 1
             if t.get("datasource", {}).get("uid") != "${datasource}":
                 bad.append(f"panel {p.get('title')!r} {t.get('refId')}: datasource is not ${{datasource}}")
-            if 'instance=~"$instance"' not in t.get("expr", ""):
+            expr = t.get("expr", "")
+            if 'instance=~"$instance"' not in expr:
                 bad.append(f"panel {p.get('title')!r} {t.get('refId')}: no instance=~\"$instance\"")
+            if fleet:
+                # Every selector is NAME{...} with the site matcher, NAME a recorded vmscale:
+                # series or up; no raw vmscale_ name anywhere.
+                names = re.findall(r"([A-Za-z_:][A-Za-z0-9_:]*)\s*\{", expr)
+                off = [x for x in names if not (x.startswith("vmscale:") or x == "up")]
+                if off or "vmscale_" in expr or not names:
+                    bad.append(f"panel {p.get('title')!r} {t.get('refId')}: not only federated series "
+                               f"(vmscale:* and up): {expr}")
+                if expr.count("{") != expr.count('site=~"$site"'):
+                    bad.append(f"panel {p.get('title')!r} {t.get('refId')}: a selector without site=~\"$site\"")
     say(not bad, f"{name}: panels ({n} queries)" + ("".join("\n    " + b for b in bad)))
     total += n
 say(total >= 20, f"at least 20 queries in all ({total})")

@@ -62,4 +62,13 @@ example_config() {
 	return $rc
 }
 check "promtool check config: prometheus.example.yml" example_config
+# The global (federating) example as it ships: it names no file.
+global_config() {
+	local out rc
+	out=$(promtool check config "$root/grafana/prometheus/prometheus.global.example.yml" 2>&1)
+	rc=$?
+	echo "$out" | sed 's/^/  # /'
+	[ $rc -eq 0 ] && grep -q SUCCESS <<<"$out"
+}
+check "promtool check config: prometheus.global.example.yml" global_config
 finish
