@@ -152,12 +152,28 @@ parse_net(struct vms_domstats *st, unsigned idx, const char *rest, const virType
 	set_device_field((char *)&st->net[idx], st->net[idx].name, net_keys, rest, p);
 }
 
+/* "perf.NAME": one of the events in the store's table, counted (an integer, not negative)
+ * and below the bound; anything else is left out. A count lower than the last one is kept:
+ * the event was disabled and enabled again, or QEMU restarted, and its counter began anew,
+ * which Prometheus' rate() reads as the counter reset it is. */
+static void
+parse_perf(struct vms_domstats *st, const char *name, const virTypedParameter *p)
+{
+	enum vms_perf_event e = vms_perf_event_find(name);
+	uint64_t v;
+	if (e == VMS_PERF_COUNT || !param_u64(p, &v) || v >= VMS_PERF_COUNT_MAX)
+		return;
+	st->perf[e] = v;
+	st->perf_have |= UINT32_C(1) << e;
+}
+
 int
 vms_domstats_parse(const virTypedParameter *params, int nparams, struct vms_domstats *st)
 {
 	/* Keep the arrays (capacity) but forget last round's values and counts. */
 	st->have_cpu = st->have_balloon_current = st->have_balloon_rss = false;
 	st->nvcpu = st->nblock = st->nnet = 0;
+	st->perf_have = 0;
 	if (st->vcpu)
 		memset(st->vcpu, 0, st->vcpu_cap * sizeof(*st->vcpu));
 	if (st->block)
@@ -180,6 +196,8 @@ vms_domstats_parse(const virTypedParameter *params, int nparams, struct vms_doms
 			st->have_balloon_current = param_u64(p, &st->balloon_current_kib);
 		else if (strcmp(f, "balloon.rss") == 0)
 			st->have_balloon_rss = param_u64(p, &st->balloon_rss_kib);
+		else if (strncmp(f, "perf.", 5) == 0)
+			parse_perf(st, f + 5, p);
 		else if ((idx = indexed(f, "vcpu.", VMS_MAX_VCPUS, &rest)) >= 0)
 			parse_vcpu(st, (unsigned)idx, rest, p);
 		else if ((idx = indexed(f, "block.", VMS_MAX_DEVICES, &rest)) >= 0)
@@ -214,7 +232,8 @@ domstats_equal(const struct vms_domstats *a, const struct vms_domstats *b)
 	       a->have_balloon_rss == b->have_balloon_rss &&
 	       a->balloon_current_kib == b->balloon_current_kib &&
 	       a->balloon_rss_kib == b->balloon_rss_kib && a->nvcpu == b->nvcpu &&
-	       a->nblock == b->nblock && a->nnet == b->nnet &&
+	       a->nblock == b->nblock && a->nnet == b->nnet && a->perf_have == b->perf_have &&
+	       same_bytes(a->perf, b->perf, sizeof(a->perf)) &&
 	       same_bytes(a->vcpu, b->vcpu, a->nvcpu * sizeof(*a->vcpu)) &&
 	       same_bytes(a->block, b->block, a->nblock * sizeof(*a->block)) &&
 	       same_bytes(a->net, b->net, a->nnet * sizeof(*a->net));

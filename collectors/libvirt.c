@@ -18,9 +18,12 @@
 #define BACKOFF_MAX_NS (60 * NS_PER_S)
 #define KEEPALIVE_INTERVAL_S 5
 #define KEEPALIVE_COUNT 3
+/* PERF reports the perf events the operator enabled (virsh perf DOMAIN --enable ...); vmscaled
+ * never enables them itself: that takes a read-write connection, root's power over libvirt. */
 #define DOMAIN_STATS                                                                               \
 	(VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |          \
-	 VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK)
+	 VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK |             \
+	 VIR_DOMAIN_STATS_PERF)
 
 struct vms_libvirt {
 	char *uri;

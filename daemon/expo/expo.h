@@ -28,7 +28,7 @@ struct vms_self_info {
 struct vms_metrics_source vms_expo_self_source(const struct vms_self_info *self);
 /* Adds the store's sources, in the exposition's order, each rendered again only when a part
  * of the store it shows changed: libvirt and N_up; probe liveness; host-side domain
- * statistics; what the probes report. */
+ * statistics; their perf events; what the probes report. */
 void vms_expo_add_store_sources(struct vms_registry *r, const struct vms_store *st);
 /* The host's own statistics. */
 struct vms_metrics_source vms_expo_host_source(const struct vms_store *st);

@@ -187,6 +187,13 @@ render_domain_stats(const void *ctx, struct vms_buf *b, uint64_t now_ns)
 	vms_expo_domain_stats(b, ctx);
 }
 
+static void
+render_domain_perf(const void *ctx, struct vms_buf *b, uint64_t now_ns)
+{
+	(void)now_ns;
+	vms_expo_domain_perf(b, ctx);
+}
+
 /* Its own source: drivers without CPU statistics (the test driver) count a record at every
  * refresh, which must not render every domain's statistics again. The counter only grows. */
 static uint64_t
@@ -236,6 +243,10 @@ vms_expo_add_store_sources(struct vms_registry *r, const struct vms_store *st)
 	     .ctx = st,
 	     .generation = domains_generation,
 	     .render = render_domain_stats},
+	    {.owner = "daemon/expo/store_perf.c",
+	     .ctx = st,
+	     .generation = domains_generation,
+	     .render = render_domain_perf},
 	    {.owner = "daemon/expo/store_domains.c",
 	     .ctx = st,
 	     .generation = incomplete_generation,

@@ -11,6 +11,8 @@
 void vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns);
 /* Host-side per-domain statistics: CPU, vCPUs, balloon, block and network devices. */
 void vms_expo_domain_stats(struct vms_buf *b, const struct vms_store *st);
+/* The perf events libvirt reports per domain: counts, and the two clocks in seconds. */
+void vms_expo_domain_perf(struct vms_buf *b, const struct vms_store *st);
 /* Domain records without CPU statistics: counted at every refresh with the test driver. */
 void vms_expo_stats_incomplete(struct vms_buf *b, const struct vms_store *st);
 /* The guests' CPU split from /proc/stat. */

@@ -124,6 +124,51 @@ vms_throttle_name(enum vms_throttle why)
 	return (unsigned)why < VMS_THROTTLE_COUNT ? names[why] : "unknown";
 }
 
+_Static_assert(VMS_PERF_COUNT <= 32, "perf_have holds one bit per event");
+
+static const char *const perf_names[VMS_PERF_COUNT] = {
+    [VMS_PERF_CPU_CYCLES] = "cpu_cycles",
+    [VMS_PERF_INSTRUCTIONS] = "instructions",
+    [VMS_PERF_CACHE_REFERENCES] = "cache_references",
+    [VMS_PERF_CACHE_MISSES] = "cache_misses",
+    [VMS_PERF_BRANCH_INSTRUCTIONS] = "branch_instructions",
+    [VMS_PERF_BRANCH_MISSES] = "branch_misses",
+    [VMS_PERF_BUS_CYCLES] = "bus_cycles",
+    [VMS_PERF_STALLED_CYCLES_FRONTEND] = "stalled_cycles_frontend",
+    [VMS_PERF_STALLED_CYCLES_BACKEND] = "stalled_cycles_backend",
+    [VMS_PERF_REF_CPU_CYCLES] = "ref_cpu_cycles",
+    [VMS_PERF_CPU_CLOCK] = "cpu_clock",
+    [VMS_PERF_TASK_CLOCK] = "task_clock",
+    [VMS_PERF_PAGE_FAULTS] = "page_faults",
+    [VMS_PERF_CONTEXT_SWITCHES] = "context_switches",
+    [VMS_PERF_CPU_MIGRATIONS] = "cpu_migrations",
+    [VMS_PERF_PAGE_FAULTS_MIN] = "page_faults_min",
+    [VMS_PERF_PAGE_FAULTS_MAJ] = "page_faults_maj",
+    [VMS_PERF_ALIGNMENT_FAULTS] = "alignment_faults",
+    [VMS_PERF_EMULATION_FAULTS] = "emulation_faults",
+};
+
+const char *
+vms_perf_event_name(enum vms_perf_event e)
+{
+	return (unsigned)e < VMS_PERF_COUNT ? perf_names[e] : NULL;
+}
+
+enum vms_perf_event
+vms_perf_event_find(const char *name)
+{
+	for (unsigned e = 0; e < VMS_PERF_COUNT; e++)
+		if (strcmp(name, perf_names[e]) == 0)
+			return (enum vms_perf_event)e;
+	return VMS_PERF_COUNT;
+}
+
+bool
+vms_perf_event_is_clock(enum vms_perf_event e)
+{
+	return e == VMS_PERF_CPU_CLOCK || e == VMS_PERF_TASK_CLOCK;
+}
+
 struct vms_domain *
 vms_store_upsert(struct vms_store *st, const char *uuid, const char *name, int id)
 {

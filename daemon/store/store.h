@@ -106,6 +106,40 @@ struct vms_net_stats {
 	uint64_t rx_bytes, rx_pkts, rx_errs, rx_drop, tx_bytes, tx_pkts, tx_errs, tx_drop;
 };
 
+/* libvirt's perf events (VIR_PERF_PARAM_*, "perf.NAME" in the bulk stats). cmt, mbmt and
+ * mbml are left out: Linux 4.14 dropped the perf side of Intel CMT/MBM for resctrl. */
+enum vms_perf_event {
+	VMS_PERF_CPU_CYCLES,
+	VMS_PERF_INSTRUCTIONS,
+	VMS_PERF_CACHE_REFERENCES,
+	VMS_PERF_CACHE_MISSES,
+	VMS_PERF_BRANCH_INSTRUCTIONS,
+	VMS_PERF_BRANCH_MISSES,
+	VMS_PERF_BUS_CYCLES,
+	VMS_PERF_STALLED_CYCLES_FRONTEND,
+	VMS_PERF_STALLED_CYCLES_BACKEND,
+	VMS_PERF_REF_CPU_CYCLES,
+	VMS_PERF_CPU_CLOCK,  /* nanoseconds */
+	VMS_PERF_TASK_CLOCK, /* nanoseconds */
+	VMS_PERF_PAGE_FAULTS,
+	VMS_PERF_CONTEXT_SWITCHES,
+	VMS_PERF_CPU_MIGRATIONS,
+	VMS_PERF_PAGE_FAULTS_MIN,
+	VMS_PERF_PAGE_FAULTS_MAJ,
+	VMS_PERF_ALIGNMENT_FAULTS,
+	VMS_PERF_EMULATION_FAULTS,
+	VMS_PERF_COUNT
+};
+/* libvirt's name of the event ("cpu_cycles"), also its metric label; NULL if out of range. */
+const char *vms_perf_event_name(enum vms_perf_event e);
+/* The event that libvirt calls name, or VMS_PERF_COUNT. */
+enum vms_perf_event vms_perf_event_find(const char *name);
+/* cpu_clock and task_clock count nanoseconds; the others count events. */
+bool vms_perf_event_is_clock(enum vms_perf_event e);
+/* A perf count at or above this is not believed (at 10^10 events a second it takes 29 years
+ * to get there; a clock, 292 years of CPU time): the event is left out of that round. */
+#define VMS_PERF_COUNT_MAX (UINT64_C(1) << 63)
+
 /* Host-side statistics of one domain (libvirt's bulk stats). */
 struct vms_domstats {
 	bool have_cpu;
@@ -116,6 +150,10 @@ struct vms_domstats {
 	struct vms_net_stats *net;
 	bool have_balloon_current, have_balloon_rss;
 	uint64_t balloon_current_kib, balloon_rss_kib;
+	/* The perf events the operator enabled on the domain: bit (1 << event) per event libvirt
+	 * reported this round, and their counts. */
+	uint32_t perf_have;
+	uint64_t perf[VMS_PERF_COUNT];
 	unsigned vcpu_cap, block_cap, net_cap;
 };
 

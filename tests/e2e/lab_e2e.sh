@@ -8,8 +8,9 @@
 # probe_up per guest, guest CPU counters that keep growing, libvirt_up, every
 # probe family for every guest within two active intervals (network both ways),
 # clock skew near zero, active runs of different guests never overlapping, the
-# guests' own `vmscale-probe --once --stdout`, and what happens when a guest
-# goes away. Exit 77 (skipped) only when the machine
+# guests' own `vmscale-probe --once --stdout`, host perf events enabled on one
+# guest with virsh (read-write) and read by vmscaled (read-only), and what
+# happens when a guest goes away. Exit 77 (skipped) only when the machine
 # lacks root, QEMU or libvirtd; the lab is always taken down at exit.
 set -euo pipefail
 
@@ -235,6 +236,60 @@ for d in "${guests[@]}"; do
 	done
 done
 ok "vmscale-probe --once --stdout in every guest printed every family (network needs the host's token)"
+
+# Host perf events: an operator enables the software ones on guest 1 (read-write virsh, as
+# root); vmscaled, read-only, reports them from its next collection and they grow. Guest 3 has
+# none enabled and shows none. (No hardware events: these hosts have no PMU.)
+perf_events=cpu_clock,task_clock,page_faults,context_switches,cpu_migrations
+out=$(virsh -c qemu:///system perf "$g1" --enable "$perf_events" --live 2>&1) ||
+	fail "virsh perf $g1 --enable $perf_events --live: $out"
+ok "virsh perf $g1 --enable $perf_events --live"
+perf_missing() {
+	local e gaps=()
+	get_metrics || {
+		echo "/metrics does not answer"
+		return
+	}
+	for e in page_faults context_switches cpu_migrations; do
+		[ -n "$(value vmscale_domain_perf_events_total "domain=\"$g1\"" "event=\"$e\"")" ] ||
+			gaps+=("vmscale_domain_perf_events_total{domain=\"$g1\",event=\"$e\"}")
+	done
+	for e in cpu_clock task_clock; do
+		[ -n "$(value vmscale_domain_perf_clock_seconds_total "domain=\"$g1\"" "event=\"$e\"")" ] ||
+			gaps+=("vmscale_domain_perf_clock_seconds_total{domain=\"$g1\",event=\"$e\"}")
+	done
+	echo "${gaps[*]}"
+}
+deadline=$((SECONDS + 20))
+while missing=$(perf_missing) && [ -n "$missing" ]; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "20 s after enabling perf events on $g1, missing: $missing"
+	sleep 1
+done
+grep -q "^vmscale_domain_perf_[a-z_]*{domain=\"$g3\"" "$scrape" &&
+	fail "$g3 has perf series though none were enabled on it"
+cs1=$(value vmscale_domain_perf_events_total "domain=\"$g1\"" 'event="context_switches"')
+tc1=$(value vmscale_domain_perf_clock_seconds_total "domain=\"$g1\"" 'event="task_clock"')
+t_perf=$SECONDS
+ok "perf counters of $g1 in /metrics (context_switches $cs1, task_clock ${tc1} s); none for $g3"
+deadline=$((SECONDS + grow_wait))
+while :; do
+	sleep "$gap"
+	get_metrics || fail "/metrics does not answer"
+	cs2=$(value vmscale_domain_perf_events_total "domain=\"$g1\"" 'event="context_switches"')
+	tc2=$(value vmscale_domain_perf_clock_seconds_total "domain=\"$g1\"" 'event="task_clock"')
+	num_gt "$cs2" "$cs1" && num_gt "$tc2" "$tc1" && break
+	[ "$SECONDS" -lt "$deadline" ] ||
+		fail "perf counters of $g1 did not grow: context_switches $cs1 -> $cs2, task_clock $tc1 -> $tc2"
+done
+# Seconds, not nanoseconds: the QEMU process cannot run longer than elapsed time x host CPUs.
+awk -v a="$tc1" -v b="$tc2" -v dt=$((SECONDS - t_perf + 2)) -v n="$(nproc)" \
+	'BEGIN { exit !(b - a <= dt * n) }' ||
+	fail "task_clock of $g1 grew $tc1 -> $tc2 s in $((SECONDS - t_perf)) s on $(nproc) CPUs: not seconds"
+ok "perf counters of $g1 grow: context_switches $cs1 -> $cs2, task_clock $tc1 -> $tc2 s over $((SECONDS - t_perf)) s"
+if command -v promtool >/dev/null; then
+	lint_scrape
+	ok "promtool check metrics: scrape with perf series clean"
+fi
 
 # A guest goes away: N_up drops and its probe is down or gone within 2 intervals.
 if ! "$lab" remove "$g2" 2>&1 | sed 's/^/#   /'; then

@@ -175,6 +175,14 @@ ok "VmscaleDegradationWarning firing $((SECONDS - t0)) s later"
 # Every recording rule produces series (rates need a minute of samples: they have had it).
 mapfile -t records < <(sed -n 's/^ *- record: *\([^ ]*\) *$/\1/p' "$repo/grafana/prometheus/vmscale-recording.rules.yml")
 [ "${#records[@]}" -gt 0 ] || fail "no recording rule found in vmscale-recording.rules.yml"
+# CPI needs cycles and instructions: a host PMU, and the events enabled with virsh perf. The lab
+# enables neither (our lab hosts are VMs without a PMU); promtool's test covers the rule.
+for i in "${!records[@]}"; do
+	[ "${records[$i]}" = "vmscale:domain_cpi:rate5m" ] || continue
+	unset 'records[i]'
+	echo "# vmscale:domain_cpi:rate5m not expected here: no perf cpu_cycles/instructions in the lab"
+done
+records=("${records[@]}")
 empty=()
 deadline=$((SECONDS + data_wait))
 while :; do

@@ -95,6 +95,20 @@ fixture_fill_store(struct vms_store *st)
 	ds->net = calloc(1, sizeof(*ds->net));
 	ds->net[0] = (struct vms_net_stats){
 	    .name = "vnet\"0", .rx_bytes = 1000, .tx_bytes = 2000, .rx_drop = 3};
+	/* Perf events: the hardware ones need a host PMU (recorded, not seen on our lab hosts). */
+	const struct {
+		enum vms_perf_event e;
+		uint64_t v;
+	} perf[] = {
+	    {VMS_PERF_CPU_CYCLES, 9876543210ull},   {VMS_PERF_INSTRUCTIONS, 7654321098ull},
+	    {VMS_PERF_CPU_CLOCK, 6543210987ull},    {VMS_PERF_TASK_CLOCK, 6543000000ull},
+	    {VMS_PERF_CONTEXT_SWITCHES, 123456ull}, {VMS_PERF_CPU_MIGRATIONS, 789ull},
+	    {VMS_PERF_PAGE_FAULTS, 45678ull},
+	};
+	for (size_t i = 0; i < sizeof(perf) / sizeof(perf[0]); i++) {
+		ds->perf[perf[i].e] = perf[i].v;
+		ds->perf_have |= UINT32_C(1) << perf[i].e;
+	}
 	st->stats_incomplete_total = 2;
 	/* 2.5 s of vCPU time over 5 s on 2 vCPUs: 25 %, above the 20 % busy threshold. */
 	d->util_prev_vcpu_ns = 6070000010ull - 2500000000ull;
