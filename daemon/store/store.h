@@ -132,6 +132,7 @@ enum vms_perf_event {
 	VMS_PERF_EMULATION_FAULTS,
 	VMS_PERF_COUNT
 };
+_Static_assert(VMS_PERF_COUNT <= 32, "vms_domstats.perf_have holds one bit per event");
 /* libvirt's name of the event ("cpu_cycles"), also its metric label; NULL if out of range. */
 const char *vms_perf_event_name(enum vms_perf_event e);
 /* The event that libvirt calls name, or VMS_PERF_COUNT. */
