@@ -206,8 +206,8 @@ search_victim(struct vms_analysis *a, struct an_domain *d, unsigned worst)
 static void
 search_round(struct vms_analysis *a)
 {
-	size_t nd = a->ndomains, budget = AN_PAIRS_PER_PASS, next = a->suspect_cursor;
-	bool spent = false;
+	size_t nd = a->ndomains, pairs = nd > 1 ? nd - 1 : 1;
+	size_t budget = AN_PAIRS_PER_PASS, next = a->suspect_cursor;
 	for (size_t j = 0; j < nd; j++) {
 		size_t i = (a->suspect_cursor + j) % nd;
 		struct an_domain *d = a->domains[i];
@@ -215,11 +215,9 @@ search_round(struct vms_analysis *a)
 			continue;
 		unsigned worst = worst_probe(a, d);
 		if (worst < VMS_AN_PROBE_COUNT) {
-			if (spent)
+			if (budget == 0)
 				continue; /* a victim: its turn comes in a later pass */
-			size_t pairs = nd > 1 ? nd - 1 : 1;
 			budget = budget > pairs ? budget - pairs : 0;
-			spent = budget == 0;
 			next = i + 1;
 		}
 		if (search_victim(a, d, worst))
