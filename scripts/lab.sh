@@ -949,19 +949,22 @@ cmd_status() {
 # ---------------------------------------------------------------- experiment
 
 # Seed 001 reproduced live: the first guest's probe values as loaded guests join one by one.
-# The probes the table reports: label of vmscale_nup_mean, then the fallback series (metric
-# and labels) and the family whose run end time dates a fallback sample.
-readonly exp_probes=(cpu_work memory_copy disk_read network_send network_receive fork_exit)
+# The probes the table reports: label of vmscale_nup_mean_<unit> and its unit, then the
+# fallback series (metric and labels) and the family whose run end time dates a fallback sample.
+readonly exp_probes=(cpu_work memory_copy disk_read network_transmit network_receive fork_exit)
 declare -A exp_series=(
 	[cpu_work]='vmscale_probe_cpu_work_units_per_second|'
 	[memory_copy]='vmscale_probe_memory_bandwidth_bytes_per_second|op="copy"'
 	[disk_read]='vmscale_probe_disk_read_bytes_per_second|'
-	[network_send]='vmscale_probe_network_throughput_bytes_per_second|direction="send"'
+	[network_transmit]='vmscale_probe_network_throughput_bytes_per_second|direction="transmit"'
 	[network_receive]='vmscale_probe_network_throughput_bytes_per_second|direction="receive"'
 	[fork_exit]='vmscale_probe_latency_seconds|op="fork_exit"'
 )
 declare -A exp_family=([cpu_work]=cpu_work [memory_copy]=memory [disk_read]=disk_read
-	[network_send]=network [network_receive]=network [fork_exit]=micro)
+	[network_transmit]=network [network_receive]=network [fork_exit]=micro)
+declare -A exp_unit=([cpu_work]=work_units_per_second [memory_copy]=bytes_per_second
+	[disk_read]=bytes_per_second [network_transmit]=bytes_per_second
+	[network_receive]=bytes_per_second [fork_exit]=seconds)
 
 # Active probes often enough for several samples per level. With concurrency 1 the host runs
 # one guest's run at a time and keeps 0.5 s quiet after each (daemon/probesched.c), so a run
@@ -997,7 +1000,7 @@ exp_samples() { # SCRAPE DOMAIN SINCE
 	for p in "${exp_probes[@]}"; do
 		fam=${exp_family[$p]}
 		[ -n "${ends[$fam]+x}" ] || ends[$fam]=$(prom_value "$1" vmscale_probe_run_end_timestamp_seconds \
-			"domain=\"$2\"" "probe=\"$fam\"")
+			"domain=\"$2\"" "family=\"$fam\"")
 		end=${ends[$fam]}
 		if [ -z "$end" ] || ! awk -v e="$end" -v s="$3" 'BEGIN { exit !(e > s) }'; then continue; fi
 		metric=${exp_series[$p]%%|*} labels=${exp_series[$p]#*|}
@@ -1022,7 +1025,7 @@ exp_svg() { # CSV SVG P TITLE
 		{ rows++; x[rows] = $1 + 0; for (i = 1; i <= NF; i++) cell[rows, i] = $i }
 		function esc(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); return s }
 		END {
-			split("cpu_work memory_copy disk_read network_send network_receive fork_exit", names, " ")
+			split("cpu_work memory_copy disk_read network_transmit network_receive fork_exit", names, " ")
 			split("#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b", colour, " ")
 			W = 760; H = 480; L = 70; R = 210; T = 50; B = 60
 			xmin = x[1]; xmax = x[1]
@@ -1157,7 +1160,7 @@ cmd_experiment() {
 		[ -f "$scrape" ] || die "level $i: no scrape of http://$listen/metrics; see $lab_dir/vmscaled.log"
 		n_up=$(prom_value "$scrape" vmscale_domains_running)
 		[ -n "$n_up" ] || die "level $i: no vmscale_domains_running in /metrics"
-		if [ -n "$(prom_value "$scrape" vmscale_nup_mean "domain=\"$g1\"" 'probe="cpu_work"' "n_up=\"$n_up\"")" ]; then
+		if [ -n "$(prom_value "$scrape" vmscale_nup_mean_work_units_per_second "domain=\"$g1\"" 'probe="cpu_work"' "n_up=\"$n_up\"")" ]; then
 			src=nup_mean
 			nup_seen=1
 		else
@@ -1167,7 +1170,7 @@ cmd_experiment() {
 		row="$n_up,$i"
 		for p in "${exp_probes[@]}"; do
 			if [ "$src" = nup_mean ]; then
-				v=$(prom_value "$scrape" vmscale_nup_mean "domain=\"$g1\"" "probe=\"$p\"" "n_up=\"$n_up\"")
+				v=$(prom_value "$scrape" "vmscale_nup_mean_${exp_unit[$p]}" "domain=\"$g1\"" "probe=\"$p\"" "n_up=\"$n_up\"")
 			else
 				# The mean of distinct runs (a run's values stay in /metrics until the next one).
 				v=$(sort -u "$samples" | awk -v l="$i" -v p="$p" '$1 == l && $2 == p { s += $4; n++ }
@@ -1189,19 +1192,19 @@ cmd_experiment() {
 	# The table, the model and the error.
 	local csv=$out/experiment.csv svg=$out/experiment.svg source_line
 	if [ "$nup_seen" = 1 ] && [ "$fb_seen" = 0 ]; then
-		source_line="vmscale_nup_mean{domain=\"$g1\",probe,n_up} (vmscaled's mean of all samples at that N_up); samples = vmscale_nup_samples for cpu_work"
+		source_line="vmscale_nup_mean_<unit>{domain=\"$g1\",probe,n_up} (vmscaled's mean of all samples at that N_up); samples = vmscale_nup_samples for cpu_work"
 	elif [ "$nup_seen" = 0 ]; then
-		source_line="fallback: vmscale_nup_mean absent; means of the per-sample gauges (vmscale_probe_*) of runs that ended during each level's ${hold} s hold, network at the largest block size; samples = distinct cpu_work runs"
+		source_line="fallback: vmscale_nup_mean_* absent; means of the per-sample gauges (vmscale_probe_*) of runs that ended during each level's ${hold} s hold, network at the largest block size; samples = distinct cpu_work runs"
 	else
-		source_line="mixed: vmscale_nup_mean where the source column says nup_mean, else per-sample gauges of the hold"
+		source_line="mixed: vmscale_nup_mean_* where the source column says nup_mean, else per-sample gauges of the hold"
 	fi
 	{
 		echo "# vmscale lab experiment (scripts/lab.sh experiment $want): $g1 measured while loaded guests join one at a time"
 		echo "# $(date -Is); host CPUs P = $cpus; hold ${hold} s per level; vmscaled ${daemon_args[*]}"
 		echo "# source: $source_line"
-		echo "# units: cpu_work units/s; memory_copy, disk_read, network_send, network_receive bytes/s; fork_exit seconds"
+		echo "# units: cpu_work units/s; memory_copy, disk_read, network_transmit, network_receive bytes/s; fork_exit seconds"
 		echo "# slowdown = cpu_work(N_up=1) / cpu_work(N_up); model = max(1, N_up / P) (seed 001); rel_error = (slowdown - model) / model"
-		echo "n_up,guests,cpu_work,memory_copy,disk_read,network_send,network_receive,fork_exit,cpu_work_samples,source,slowdown,model,rel_error"
+		echo "n_up,guests,cpu_work,memory_copy,disk_read,network_transmit,network_receive,fork_exit,cpu_work_samples,source,slowdown,model,rel_error"
 		printf '%s\n' "${rows[@]}" | awk -F, -v OFS=, -v P="$cpus" '
 			NR == 1 { base = $3 }
 			{

@@ -22,7 +22,7 @@ vms_netio_render_stats(const struct vms_netio_stats *n, struct vms_buf *b)
 	               (unsigned long long)n->aborted);
 	vms_buf_family(b, "vmscale_netio_bytes_total", "counter",
 	               "Payload bytes the responder moved, by direction as the guest sees it.");
-	vms_buf_printf(b, "vmscale_netio_bytes_total{direction=\"send\"} %llu\n",
+	vms_buf_printf(b, "vmscale_netio_bytes_total{direction=\"transmit\"} %llu\n",
 	               (unsigned long long)n->bytes_received);
 	vms_buf_printf(b, "vmscale_netio_bytes_total{direction=\"receive\"} %llu\n",
 	               (unsigned long long)n->bytes_sent);

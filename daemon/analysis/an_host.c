@@ -7,8 +7,23 @@
 #include "daemon/util/alloc.h"
 #include "vmscale/clock.h"
 
-const char *const an_host_metric_names[AN_HOST_COUNT] = {
+const char *const an_host_metric_names[AN_HOST_COUNT] = {"hypervisor_overhead",
+                                                         "virtualization_memory", "startup"};
+const char *const an_host_metric_units[AN_HOST_COUNT] = {"cpu_seconds_per_second", "bytes",
+                                                         "seconds"};
+/* Before 1.0 the state file named them with their unit. */
+static const char *const legacy_names[AN_HOST_COUNT] = {
     "hypervisor_overhead_cores", "virtualization_memory_bytes", "startup_seconds"};
+
+enum an_host_metric
+an_host_metric_from_name(const char *name)
+{
+	unsigned m = 0;
+	while (m < AN_HOST_COUNT && strcmp(an_host_metric_names[m], name) != 0 &&
+	       strcmp(legacy_names[m], name) != 0)
+		m++;
+	return (enum an_host_metric)m;
+}
 
 void
 an_host_feed(struct an_host_series *s, uint32_t n_up, double v)

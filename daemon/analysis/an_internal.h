@@ -100,6 +100,10 @@ struct an_domain {
 enum an_host_metric { AN_HOST_OVERHEAD, AN_HOST_MTOOL, AN_HOST_STARTUP, AN_HOST_COUNT };
 /* The `metric` label of the host series, also their name in the state file. */
 extern const char *const an_host_metric_names[AN_HOST_COUNT];
+/* Their unit, the suffix of their family names: "cpu_seconds_per_second", "bytes", "seconds". */
+extern const char *const an_host_metric_units[AN_HOST_COUNT];
+/* AN_HOST_COUNT if unknown; reads the names of state files written before 1.0 too. */
+enum an_host_metric an_host_metric_from_name(const char *name);
 
 struct an_host_bucket {
 	uint32_t n_up;

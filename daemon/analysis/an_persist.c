@@ -274,9 +274,7 @@ static int
 read_host(struct vms_analysis *fresh, char **f)
 {
 	uint64_t n_up;
-	unsigned m = 0;
-	while (m < AN_HOST_COUNT && strcmp(an_host_metric_names[m], f[1]) != 0)
-		m++;
+	unsigned m = an_host_metric_from_name(f[1]);
 	struct an_host_series *hs = m < AN_HOST_COUNT ? &fresh->host[m] : NULL;
 	/* N_up 0 is a host sample with no domain up: the hypervisor's own idle cost. */
 	if (!hs || hs->n == VMS_AN_MAX_BUCKETS || !parse_u64(f[2], UINT32_MAX, &n_up))

@@ -1,5 +1,6 @@
 /* The analysis' metric families, appended to a /metrics exposition. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "daemon/analysis/an_internal.h"
@@ -46,27 +47,47 @@ domain_line(struct vms_buf *b, const char *name, const struct an_domain *d, doub
 	value_line(b, v);
 }
 
+static const char *const host_metric_help[AN_HOST_COUNT] = {
+    "hypervisor CPU not spent in vCPUs (seed 001), in CPU seconds per second",
+    "virtualization memory M_tool (seed 000), in bytes", "domain startup time, in seconds"};
+
+/* name{metric="..."} — the caller goes on. */
+static void
+open_host(struct vms_buf *b, const char *name, unsigned m)
+{
+	vms_buf_printf(b, "%s{metric=\"%s\"", name, an_host_metric_names[m]);
+}
+
+/* Host-wide series by N_up (seeds 000, 001): the mean of each in its own family, the counts. */
+static void
+render_host_buckets(const struct vms_analysis *a, struct vms_buf *b)
+{
+	char name[96], help[256];
+	for (unsigned m = 0; m < AN_HOST_COUNT; m++) {
+		snprintf(name, sizeof(name), "vmscale_nup_host_mean_%s", an_host_metric_units[m]);
+		snprintf(help, sizeof(help), "Mean by N_up of the host's %s.", host_metric_help[m]);
+		vms_buf_family(b, name, "gauge", help);
+		for (unsigned i = 0; i < a->host[m].n; i++) {
+			open_host(b, name, m);
+			vms_buf_printf(b, ",n_up=\"%u\"}", a->host[m].b[i].n_up);
+			value_line(b, a->host[m].b[i].w.mean);
+		}
+	}
+	vms_buf_family(b, "vmscale_nup_host_samples", "gauge",
+	               "Samples behind vmscale_nup_host_mean_*.");
+	for (unsigned m = 0; m < AN_HOST_COUNT; m++)
+		for (unsigned i = 0; i < a->host[m].n; i++) {
+			open_host(b, "vmscale_nup_host_samples", m);
+			vms_buf_printf(b, ",n_up=\"%u\"} %llu\n", a->host[m].b[i].n_up,
+			               (unsigned long long)a->host[m].b[i].w.n);
+		}
+}
+
+/* Fit a + b*N_up of each host series: a and b in the series' unit, then R^2. */
 static void
 render_host_series(const struct vms_analysis *a, struct vms_buf *b)
 {
-	vms_buf_family(
-	    b, "vmscale_nup_host_mean", "gauge",
-	    "Host-wide series by N_up (seeds 000, 001): mean hypervisor CPU not spent in vCPUs "
-	    "(cores), virtualization memory M_tool (bytes), startup time (s).");
-	for (unsigned m = 0; m < AN_HOST_COUNT; m++)
-		for (unsigned i = 0; i < a->host[m].n; i++) {
-			vms_buf_printf(b, "vmscale_nup_host_mean{metric=\"%s\",n_up=\"%u\"}",
-			               an_host_metric_names[m], a->host[m].b[i].n_up);
-			value_line(b, a->host[m].b[i].w.mean);
-		}
-	vms_buf_family(b, "vmscale_nup_host_samples", "gauge",
-	               "Samples behind vmscale_nup_host_mean.");
-	for (unsigned m = 0; m < AN_HOST_COUNT; m++)
-		for (unsigned i = 0; i < a->host[m].n; i++)
-			vms_buf_printf(b,
-			               "vmscale_nup_host_samples{metric=\"%s\",n_up=\"%u\"} %llu\n",
-			               an_host_metric_names[m], a->host[m].b[i].n_up,
-			               (unsigned long long)a->host[m].b[i].w.n);
+	render_host_buckets(a, b);
 	struct vms_fit fits[AN_HOST_COUNT];
 	bool have[AN_HOST_COUNT];
 	for (unsigned m = 0; m < AN_HOST_COUNT; m++) {
@@ -77,22 +98,29 @@ render_host_series(const struct vms_analysis *a, struct vms_buf *b)
 		}
 		have[m] = vms_fit_linear(x, y, a->host[m].n, &fits[m]) == 0;
 	}
-	static const char *const parts[3][2] = {
-	    {"vmscale_host_linearity_intercept", "Fit a + b*N_up of each host series: a."},
-	    {"vmscale_host_linearity_slope", "Fit a + b*N_up of each host series: b, per domain."},
-	    {"vmscale_host_linearity_r_squared", "Fit a + b*N_up of each host series: R^2."}};
-	for (unsigned k = 0; k < 3; k++) {
-		vms_buf_family(b, parts[k][0], "gauge", parts[k][1]);
+	static const char *const parts[2][2] = {{"vmscale_host_linearity_intercept", "a"},
+	                                        {"vmscale_host_linearity_slope", "b, per domain"}};
+	char name[96], help[256];
+	for (unsigned k = 0; k < 2; k++)
 		for (unsigned m = 0; m < AN_HOST_COUNT; m++) {
+			snprintf(name, sizeof(name), "%s_%s", parts[k][0], an_host_metric_units[m]);
+			snprintf(help, sizeof(help), "Fit a + b*N_up of the host's %s: %s.",
+			         host_metric_help[m], parts[k][1]);
+			vms_buf_family(b, name, "gauge", help);
 			if (!have[m])
 				continue;
-			vms_buf_printf(b, "%s{metric=\"%s\"}", parts[k][0],
-			               an_host_metric_names[m]);
-			value_line(b, k == 0   ? fits[m].intercept
-			              : k == 1 ? fits[m].slope
-			                       : fits[m].r_squared);
+			open_host(b, name, m);
+			buf_lit(b, "}");
+			value_line(b, k == 0 ? fits[m].intercept : fits[m].slope);
 		}
-	}
+	vms_buf_family(b, "vmscale_host_linearity_r_squared", "gauge",
+	               "Fit a + b*N_up of each host series: R^2.");
+	for (unsigned m = 0; m < AN_HOST_COUNT; m++)
+		if (have[m]) {
+			open_host(b, "vmscale_host_linearity_r_squared", m);
+			buf_lit(b, "}");
+			value_line(b, fits[m].r_squared);
+		}
 }
 
 static void
@@ -146,40 +174,85 @@ render_capacity(const struct vms_analysis *a, const struct vms_store *st, struct
 			    vms_an_probe_name(p), capacity_reasons[caps[p].reason]);
 }
 
-/* Families with one series per domain, probe and N_up bucket: the mean, then the count. */
-static const struct {
-	const char *name, *help;
-} bucket_families[] = {
-    {"vmscale_nup_mean", "Mean of a probe's trusted samples taken while N_up domains ran, in "
-                         "the probe's unit (units/s, bytes/s or seconds); at most analysis-buckets "
-                         "N_up levels per domain and probe."},
-    {"vmscale_nup_samples", "Samples behind vmscale_nup_mean."},
-};
+/* A family name: the quantity, then the unit of the probes it holds (NEWS.md: one unit per
+ * name, so that a query over a name never adds bytes/s to seconds). */
+static const char *
+unit_name(char *out, size_t size, const char *base, int unit)
+{
+	if (unit < 0)
+		snprintf(out, size, "%s", base);
+	else
+		snprintf(out, size, "%s_%s", base, vms_an_unit_suffix((enum vms_an_unit)unit));
+	return out;
+}
+
+static const char *const unit_words[VMS_AN_UNIT_COUNT] = {
+    "CPU-work probe, in work units per second", "throughput probes, in bytes per second",
+    "latency probes, in seconds"};
+
+/* The help of a per-unit family: its text, then which probes it holds (nothing for all). */
+static void
+family_with_unit(struct vms_buf *b, const char *name, const char *help, int unit)
+{
+	char text[512];
+	snprintf(text, sizeof(text), "%s%s%s.", help, unit < 0 ? "" : " Of the ",
+	         unit < 0 ? "" : unit_words[unit]);
+	vms_buf_family(b, name, "gauge", text);
+}
+
+static bool
+probe_in_unit(unsigned p, int unit)
+{
+	return unit < 0 || (int)vms_an_probe_unit((enum vms_an_probe)p) == unit;
+}
+
+/* Per domain, probe and N_up bucket: the mean (one family per unit), or the count (unit -1). */
+static void
+render_buckets(const struct vms_analysis *a, struct vms_buf *b, int unit)
+{
+	char name[96];
+	unit_name(name, sizeof(name), unit < 0 ? "vmscale_nup_samples" : "vmscale_nup_mean", unit);
+	family_with_unit(b, name,
+	                 unit < 0
+	                     ? "Trusted samples behind vmscale_nup_mean_*"
+	                     : "Mean of a probe's trusted samples taken while N_up domains "
+	                       "ran; at most analysis-buckets N_up levels per domain and probe",
+	                 unit);
+	for (size_t i = 0; i < a->ndomains; i++)
+		for (unsigned p = 0; a->domains[i]->present && p < VMS_AN_PROBE_COUNT; p++) {
+			const struct an_probe *pr = &a->domains[i]->probes[p];
+			for (unsigned j = 0; probe_in_unit(p, unit) && j < pr->nbuckets; j++) {
+				sample_dp(b, name, a->domains[i], p);
+				buf_lit(b, ",n_up=\"");
+				vms_buf_u64(b, pr->buckets[j].n_up);
+				buf_lit(b, "\"}");
+				value_line(b, unit >= 0 ? pr->buckets[j].w.mean
+				                        : (double)pr->buckets[j].w.n);
+			}
+		}
+}
 
 enum probe_field { PF_BASELINE_N_UP, PF_BASELINE_VALUE, PF_BASELINE_PINNED, PF_SLOWDOWN };
 
-/* Families with one series per domain and probe. */
+/* Families with one series per domain and probe; `per_unit` ones come once per unit. */
 static const struct {
 	const char *name, *help;
 	enum probe_field field;
+	bool per_unit;
 } probe_families[] = {
     {"vmscale_baseline_n_up",
      "N_up of the baseline: the lowest N_up with baseline-min-samples "
-     "samples, or where an operator pinned it.",
-     PF_BASELINE_N_UP},
-    {"vmscale_baseline_value",
-     "The baseline, in the probe's unit: the median of the baseline "
-     "bucket's recent samples.",
-     PF_BASELINE_VALUE},
-    {"vmscale_baseline_pinned",
-     "1 when an operator pinned the baseline (vmscalectl baseline "
-     "pin).",
-     PF_BASELINE_PINNED},
+     "samples, or where an operator pinned it",
+     PF_BASELINE_N_UP, false},
+    {"vmscale_baseline", "The baseline: the median of the baseline bucket's recent samples",
+     PF_BASELINE_VALUE, true},
+    {"vmscale_baseline_pinned", "1 when an operator pinned the baseline (vmscalectl baseline pin)",
+     PF_BASELINE_PINNED, false},
     {"vmscale_slowdown_ratio",
      "Baseline performance over current performance (median over "
-     "slowdown-window): 1 = as at the baseline, 2 = twice as slow. "
-     "Throughputs inverted, latencies direct.",
-     PF_SLOWDOWN},
+     "slowdown-window): 1 = as at the baseline, 2 = twice as slow; "
+     "throughputs inverted, latencies direct",
+     PF_SLOWDOWN, false},
 };
 
 /* A probe's value for one of probe_families; false when its series is absent. */
@@ -196,40 +269,38 @@ probe_family_value(const struct an_probe *pr, enum probe_field f, double *v)
 	return pr->have_baseline;
 }
 
-/* Per domain, probe and N_up bucket: the mean, then the count; per domain and probe: the
+static void
+render_probe_family(const struct vms_analysis *a, struct vms_buf *b, unsigned k, int unit)
+{
+	char name[96];
+	unit_name(name, sizeof(name), probe_families[k].name, unit);
+	family_with_unit(b, name, probe_families[k].help, unit);
+	for (size_t i = 0; i < a->ndomains; i++)
+		for (unsigned p = 0; a->domains[i]->present && p < VMS_AN_PROBE_COUNT; p++) {
+			double v;
+			if (!probe_in_unit(p, unit) ||
+			    !probe_family_value(&a->domains[i]->probes[p], probe_families[k].field,
+			                        &v))
+				continue;
+			sample_dp(b, name, a->domains[i], p);
+			buf_lit(b, "}");
+			value_line(b, v);
+		}
+}
+
+/* Per domain, probe and N_up bucket: the means, then the counts; per domain and probe: the
  * baseline and the slowdown. */
 static void
 render_domain_probes(const struct vms_analysis *a, struct vms_buf *b)
 {
-	for (unsigned k = 0; k < sizeof(bucket_families) / sizeof(bucket_families[0]); k++) {
-		vms_buf_family(b, bucket_families[k].name, "gauge", bucket_families[k].help);
-		for (size_t i = 0; i < a->ndomains; i++)
-			for (unsigned p = 0; a->domains[i]->present && p < VMS_AN_PROBE_COUNT;
-			     p++) {
-				const struct an_probe *pr = &a->domains[i]->probes[p];
-				for (unsigned j = 0; j < pr->nbuckets; j++) {
-					sample_dp(b, bucket_families[k].name, a->domains[i], p);
-					buf_lit(b, ",n_up=\"");
-					vms_buf_u64(b, pr->buckets[j].n_up);
-					buf_lit(b, "\"}");
-					value_line(b, k == 0 ? pr->buckets[j].w.mean
-					                     : (double)pr->buckets[j].w.n);
-				}
-			}
-	}
+	for (int u = 0; u < VMS_AN_UNIT_COUNT; u++)
+		render_buckets(a, b, u);
+	render_buckets(a, b, -1);
 	for (unsigned k = 0; k < sizeof(probe_families) / sizeof(probe_families[0]); k++) {
-		vms_buf_family(b, probe_families[k].name, "gauge", probe_families[k].help);
-		for (size_t i = 0; i < a->ndomains; i++)
-			for (unsigned p = 0; a->domains[i]->present && p < VMS_AN_PROBE_COUNT;
-			     p++) {
-				double v;
-				if (!probe_family_value(&a->domains[i]->probes[p],
-				                        probe_families[k].field, &v))
-					continue;
-				sample_dp(b, probe_families[k].name, a->domains[i], p);
-				buf_lit(b, "}");
-				value_line(b, v);
-			}
+		if (!probe_families[k].per_unit)
+			render_probe_family(a, b, k, -1);
+		for (int u = 0; probe_families[k].per_unit && u < VMS_AN_UNIT_COUNT; u++)
+			render_probe_family(a, b, k, u);
 	}
 }
 
@@ -274,32 +345,42 @@ render_outliers(const struct vms_analysis *a, struct vms_buf *b)
 		}
 }
 
+/* Seed 000's linearity per domain and probe: part k (intercept, slope, R^2) of the probes in
+ * `unit` (-1: all). */
+static void
+render_linearity_part(const struct vms_analysis *a, struct vms_buf *b, unsigned k, int unit)
+{
+	static const char *const lin[3][2] = {
+	    {"vmscale_linearity_intercept",
+	     "Seed 000's linearity: fit a + b*N_up of the N_up means: a"},
+	    {"vmscale_linearity_slope",
+	     "Seed 000's linearity: fit a + b*N_up of the N_up means: b, per domain"},
+	    {"vmscale_linearity_r_squared",
+	     "Seed 000's linearity: R^2 of the fit (2 levels fit exactly)"}};
+	char name[96];
+	unit_name(name, sizeof(name), lin[k][0], unit);
+	family_with_unit(b, name, lin[k][1], unit);
+	for (size_t i = 0; i < a->ndomains; i++)
+		for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
+			const struct an_domain *d = a->domains[i];
+			struct vms_fit f;
+			if (!d->present || !probe_in_unit(p, unit) ||
+			    an_probe_linearity(a, &d->probes[p], &f) < 0)
+				continue;
+			sample_dp(b, name, d, p);
+			buf_lit(b, "}");
+			value_line(b, k == 0 ? f.intercept : k == 1 ? f.slope : f.r_squared);
+		}
+}
+
 /* Seed 000's linearity per domain and probe, then seed 001's CPU model error per domain. */
 static void
 render_linearity(const struct vms_analysis *a, struct vms_buf *b)
 {
-	static const char *const lin[3][2] = {
-	    {"vmscale_linearity_intercept",
-	     "Seed 000's linearity: fit a + b*N_up of the N_up means: a, in the probe's unit."},
-	    {"vmscale_linearity_slope", "Seed 000's linearity: fit a + b*N_up of the N_up means: "
-	                                "b, in the probe's unit per domain."},
-	    {"vmscale_linearity_r_squared",
-	     "Seed 000's linearity: R^2 of the fit (2 levels fit exactly)."}};
-	for (unsigned k = 0; k < 3; k++) {
-		vms_buf_family(b, lin[k][0], "gauge", lin[k][1]);
-		for (size_t i = 0; i < a->ndomains; i++)
-			for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++) {
-				const struct an_domain *d = a->domains[i];
-				struct vms_fit f;
-				if (!d->present || an_probe_linearity(a, &d->probes[p], &f) < 0)
-					continue;
-				sample_dp(b, lin[k][0], d, p);
-				buf_lit(b, "}");
-				value_line(b, k == 0   ? f.intercept
-				              : k == 1 ? f.slope
-				                       : f.r_squared);
-			}
-	}
+	for (unsigned k = 0; k < 2; k++)
+		for (int u = 0; u < VMS_AN_UNIT_COUNT; u++)
+			render_linearity_part(a, b, k, u);
+	render_linearity_part(a, b, 2, -1);
 	vms_buf_family(b, "vmscale_cpu_model_error_ratio", "gauge",
 	               "RMS relative error of the CPU-work slowdown by N_up against seed 001's "
 	               "ET(i) = ET_P * max(1, i/P), P = vmscale_host_cpus.");
@@ -317,11 +398,11 @@ render_hypervisor(const struct vms_analysis *a, struct vms_buf *b)
 	vms_buf_family(b, "vmscale_host_cpus", "gauge", "Host CPUs: P in seed 001's CPU model.");
 	vms_buf_printf(b, "vmscale_host_cpus %u\n", a->cfg.host_cpus);
 	vms_buf_family(
-	    b, "vmscale_hypervisor_overhead_cores", "gauge",
-	    "Host CPU time not spent in guests' vCPUs over the last host interval, in cores "
-	    "(QEMU's own threads, the kernel, libvirtd, vmscaled...).");
+	    b, "vmscale_hypervisor_overhead_cpu_seconds_per_second", "gauge",
+	    "Host CPU time not spent in guests' vCPUs over the last host interval, in CPU seconds "
+	    "per second (QEMU's own threads, the kernel, libvirtd, vmscaled...).");
 	if (!isnan(a->overhead_cores)) {
-		buf_lit(b, "vmscale_hypervisor_overhead_cores");
+		buf_lit(b, "vmscale_hypervisor_overhead_cpu_seconds_per_second");
 		value_line(b, a->overhead_cores);
 	}
 }

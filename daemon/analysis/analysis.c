@@ -30,14 +30,14 @@ static const struct {
     [VMS_AN_MEMORY_READ] = {VMS_OP_MEM_READ, "memory_read"},
     [VMS_AN_MEMORY_WRITE] = {VMS_OP_MEM_WRITE, "memory_write"},
     [VMS_AN_DISK_READ] = {VMS_OP_DISK_READ, "disk_read"},
-    [VMS_AN_NETWORK_SEND] = {VMS_OP_NET_SEND, "network_send"},
+    [VMS_AN_NETWORK_TRANSMIT] = {VMS_OP_NET_SEND, "network_transmit"},
     [VMS_AN_NETWORK_RECEIVE] = {VMS_OP_NET_RECV, "network_receive"},
     [VMS_AN_FORK_EXIT] = {VMS_OP_FORK_EXIT, "fork_exit"},
     [VMS_AN_FORK_EXEC] = {VMS_OP_FORK_EXEC, "fork_exec"},
     [VMS_AN_CTXSW] = {VMS_OP_CTXSW, "ctxsw"},
     [VMS_AN_FILE_CREATE_0K] = {VMS_OP_FILE_0K, "file_create_0k"},
     [VMS_AN_FILE_CREATE_10K] = {VMS_OP_FILE_10K, "file_create_10k"},
-    [VMS_AN_MEM_READ_LATENCY] = {VMS_OP_MEM_LATENCY, "mem_read_latency"},
+    [VMS_AN_MEMORY_READ_LATENCY] = {VMS_OP_MEM_LATENCY, "memory_read_latency"},
 };
 
 const char *
@@ -46,13 +46,46 @@ vms_an_probe_name(enum vms_an_probe p)
 	return (unsigned)p < VMS_AN_PROBE_COUNT ? probe_defs[p].name : "unknown";
 }
 
+/* Names before 1.0 (NEWS.md): still read from configuration, vmscalectl and state files. */
+static const struct {
+	const char *name;
+	enum vms_an_probe probe;
+} probe_aliases[] = {
+    {"network_send", VMS_AN_NETWORK_TRANSMIT},
+    {"mem_read_latency", VMS_AN_MEMORY_READ_LATENCY},
+};
+
 int
 vms_an_probe_from_name(const char *name)
 {
 	for (unsigned p = 0; p < VMS_AN_PROBE_COUNT; p++)
 		if (strcmp(probe_defs[p].name, name) == 0)
 			return (int)p;
+	for (unsigned k = 0; k < sizeof(probe_aliases) / sizeof(probe_aliases[0]); k++)
+		if (strcmp(probe_aliases[k].name, name) == 0)
+			return (int)probe_aliases[k].probe;
 	return -1;
+}
+
+enum vms_an_unit
+vms_an_probe_unit(enum vms_an_probe p)
+{
+	switch (vms_op_kind(probe_defs[(unsigned)p < VMS_AN_PROBE_COUNT ? p : 0].op)) {
+	case VMS_KIND_THROUGHPUT:
+		return VMS_AN_UNIT_THROUGHPUT;
+	case VMS_KIND_LATENCY:
+		return VMS_AN_UNIT_LATENCY;
+	default:
+		return VMS_AN_UNIT_WORK_RATE;
+	}
+}
+
+const char *
+vms_an_unit_suffix(enum vms_an_unit u)
+{
+	static const char *const suffixes[VMS_AN_UNIT_COUNT] = {"work_units_per_second",
+	                                                        "bytes_per_second", "seconds"};
+	return (unsigned)u < VMS_AN_UNIT_COUNT ? suffixes[u] : "invalid";
 }
 
 /* Rates and throughputs: more is better. Latencies: less is better. */

@@ -28,19 +28,27 @@ enum vms_an_probe {
 	VMS_AN_MEMORY_READ,
 	VMS_AN_MEMORY_WRITE,
 	VMS_AN_DISK_READ,
-	VMS_AN_NETWORK_SEND,
+	VMS_AN_NETWORK_TRANSMIT,
 	VMS_AN_NETWORK_RECEIVE,
 	VMS_AN_FORK_EXIT,
 	VMS_AN_FORK_EXEC,
 	VMS_AN_CTXSW,
 	VMS_AN_FILE_CREATE_0K,
 	VMS_AN_FILE_CREATE_10K,
-	VMS_AN_MEM_READ_LATENCY,
+	VMS_AN_MEMORY_READ_LATENCY,
 	VMS_AN_PROBE_COUNT
 };
-/* The `probe` label: "cpu_work", "memory_copy", ..., "mem_read_latency". */
+/* The `probe` label: "cpu_work", "memory_copy", ..., "memory_read_latency" (one vocabulary
+ * across the analysis families; the probe schedule's families say `family`). */
 const char *vms_an_probe_name(enum vms_an_probe p);
-int vms_an_probe_from_name(const char *name); /* -1 if unknown */
+int vms_an_probe_from_name(const char *name); /* -1 if unknown; reads pre-1.0 names too */
+
+/* Units of the probes' values; a metric family holds one (its name ends in the unit). */
+enum vms_an_unit { VMS_AN_UNIT_WORK_RATE, VMS_AN_UNIT_THROUGHPUT, VMS_AN_UNIT_LATENCY };
+#define VMS_AN_UNIT_COUNT 3
+enum vms_an_unit vms_an_probe_unit(enum vms_an_probe p);
+/* "work_units_per_second", "bytes_per_second" or "seconds". */
+const char *vms_an_unit_suffix(enum vms_an_unit u);
 
 #define VMS_AN_MAX_BUCKETS 32   /* upper bound of analysis-buckets */
 #define VMS_AN_BUCKET_WINDOW 16 /* recent values per bucket behind its robust central value */

@@ -162,7 +162,7 @@ render_per_family(struct vms_buf *b, const struct vms_store *st, const char *nam
 			if (!(d->probe.caps & (1u << f)) && !counts[f])
 				continue;
 			vms_sample_domain(b, name, d);
-			vms_sample_label(b, "probe", vms_family_name((enum vms_family)f));
+			vms_sample_label(b, "family", vms_family_name((enum vms_family)f));
 			vms_buf_append(b, "} ", 2);
 			vms_buf_u64(b, counts[f]);
 			vms_buf_append(b, "\n", 1);
@@ -176,7 +176,7 @@ render_network(struct vms_buf *b, const struct vms_store *st)
 {
 	vms_buf_family(
 	    b, "vmscale_probe_network_throughput_bytes_per_second", "gauge",
-	    "TCP throughput between the guest and vmscaled's responder by direction (send: "
+	    "TCP throughput between the guest and vmscaled's responder by direction (transmit: "
 	    "guest to host) and block size (seeds 000/004's NetIO).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -187,7 +187,7 @@ render_network(struct vms_buf *b, const struct vms_store *st)
 					continue;
 				vms_sample_domain(
 				    b, "vmscale_probe_network_throughput_bytes_per_second", d);
-				vms_sample_label(b, "direction", dir ? "receive" : "send");
+				vms_sample_label(b, "direction", dir ? "receive" : "transmit");
 				vms_buf_append(b, ",block_bytes=\"", 14);
 				vms_buf_u64(b, d->probe.net_blocks[k]);
 				vms_buf_append(b, "\"} ", 3);
@@ -211,7 +211,7 @@ render_runs(struct vms_buf *b, const struct vms_store *st)
 				if (!n && !(d->probe.caps & (1u << f)))
 					continue;
 				vms_sample_domain(b, "vmscale_probe_runs_total", d);
-				vms_sample_label(b, "probe", vms_family_name((enum vms_family)f));
+				vms_sample_label(b, "family", vms_family_name((enum vms_family)f));
 				vms_sample_label(b, "result", r == VMS_RUN_OK ? "ok" : "timeout");
 				vms_buf_append(b, "} ", 2);
 				vms_buf_u64(b, n);
@@ -226,7 +226,7 @@ render_runs(struct vms_buf *b, const struct vms_store *st)
 			if (!d->probe.have_run_window[f])
 				continue;
 			vms_sample_domain(b, "vmscale_probe_run_flagged", d);
-			vms_sample_label(b, "probe", vms_family_name((enum vms_family)f));
+			vms_sample_label(b, "family", vms_family_name((enum vms_family)f));
 			vms_buf_append(b, d->probe.run_flagged[f] ? "} 1\n" : "} 0\n", 4);
 		}
 	}
@@ -244,7 +244,7 @@ render_runs(struct vms_buf *b, const struct vms_store *st)
 				if (!d->probe.have_run_window[f])
 					continue;
 				vms_sample_domain(b, window[w][0], d);
-				vms_sample_label(b, "probe", vms_family_name((enum vms_family)f));
+				vms_sample_label(b, "family", vms_family_name((enum vms_family)f));
 				vms_buf_append(b, "} ", 2);
 				vms_buf_measured(
 				    b, w ? d->probe.run_end_unix[f] : d->probe.run_start_unix[f],
@@ -267,7 +267,7 @@ render_cost(struct vms_buf *b, const struct vms_store *st)
 			continue;
 		for (unsigned f = 0; f <= VMS_FAM_COUNT; f++) {
 			vms_sample_domain(b, "vmscale_probe_cost_seconds_total", d);
-			vms_sample_label(b, "probe",
+			vms_sample_label(b, "family",
 			                 f < VMS_FAM_COUNT ? vms_family_name((enum vms_family)f)
 			                                   : "other");
 			vms_buf_append(b, "} ", 2);

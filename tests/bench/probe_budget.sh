@@ -81,11 +81,11 @@ join <(cost_sum <"$LAB_DIR/m0") <(cost_sum <"$LAB_DIR/m1") | while read -r d c0 
 done
 # Per family, every guest together: CPU per run and its share at the default intervals.
 family_cost() { # "family seconds" summed over domains
-	awk '/^vmscale_probe_cost_seconds_total\{/ { f = $1; sub(/.*probe="/, "", f); sub(/".*/, "", f); s[f] += $2 }
+	awk '/^vmscale_probe_cost_seconds_total\{/ { f = $1; sub(/.*family="/, "", f); sub(/".*/, "", f); s[f] += $2 }
 	     END { for (f in s) print f, s[f] }' | sort
 }
 family_runs() { # "family runs" summed over domains
-	awk '/^vmscale_probe_runs_total\{/ { f = $1; sub(/.*probe="/, "", f); sub(/".*/, "", f); s[f] += $2 }
+	awk '/^vmscale_probe_runs_total\{/ { f = $1; sub(/.*family="/, "", f); sub(/".*/, "", f); s[f] += $2 }
 	     END { for (f in s) print f, s[f] }' | sort
 }
 echo "  by family, $nguests guests together (TCG):"

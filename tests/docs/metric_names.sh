@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every metric name the docs mention exists (issue 17).
+# Every metric name the docs mention exists, and NEWS.md's renames happened (issue 17).
 #
 #   tests/docs/metric_names.sh SOURCE_DIR
 #
@@ -94,6 +94,44 @@ for path in docs:
                 if not ok:
                     fails += 1
                     print("not ok - %s:%d:%s" % (rel(path), n, name + ("*" if prefix else "")))
+
+# NEWS.md's renames: no old name is still exported, every new one is; the families of the
+# label table exist, and in the golden exposition (tests/golden/metrics.prom) none of them
+# carries an old label or label value.
+news = open(os.path.join(src, "NEWS.md")).read()
+golden = open(os.path.join(src, "tests/golden/metrics.prom")).read().split("\n")
+renamed = 0
+for n, line in enumerate(news.split("\n"), 1):
+    if not line.startswith("| `"):
+        continue
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    names = [re.findall(r"`(vmscale_[a-z0-9_]+)`", c) for c in cells]
+    bad = []
+    if len(cells) == 2:
+        renamed += 1
+        bad += ["%s is still exported" % o for o in names[0] if exists(o)]
+        bad += ["%s is not exported" % w for w in names[1] if not exists(w)]
+    elif len(cells) == 3:
+        renamed += 1
+        bad += ["%s is not exported" % f for f in names[0] if not exists(f)]
+        old_label = re.match(r"label `(\w+)`", cells[1])
+        olds, label = [], None
+        for lab, val in re.findall(r'`(?:(\w+)=)?"([^"]*)"`', cells[1]):
+            label = lab or label
+            olds.append('%s="%s"' % (label, val))
+        for g in golden:
+            fam = g.split("{", 1)[0]
+            if fam not in names[0] and not (cells[0].startswith("every family") and "{" in g):
+                continue
+            if old_label and ("{%s=" % old_label.group(1) in g or ",%s=" % old_label.group(1) in g):
+                bad.append("the golden exposition still has: " + g)
+            bad += ["the golden exposition still has: " + g for o in olds if o in g]
+    for b in bad:
+        fails += 1
+        print("not ok - NEWS.md:%d: %s" % (n, b))
+if renamed < 10:
+    fails += 1
+    print("not ok - NEWS.md: only %d rename rows found: its tables changed" % renamed)
 
 # The job name.
 alerts = open(os.path.join(src, "grafana/prometheus/vmscale-alerts.rules.yml")).read()

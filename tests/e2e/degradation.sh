@@ -58,7 +58,7 @@ cpu_work_of() { value vmscale_probe_cpu_work_units_per_second "domain=\"$1\""; }
 slowdown() { value vmscale_slowdown_ratio "domain=\"$g1\"" 'probe="cpu_work"'; }
 alert() { value vmscale_alert "domain=\"$g1\"" 'probe="cpu_work"' 'severity="warning"'; }
 baseline_nup() { value vmscale_baseline_n_up "domain=\"$g1\"" 'probe="cpu_work"'; }
-baseline_value() { value vmscale_baseline_value "domain=\"$g1\"" 'probe="cpu_work"'; }
+baseline_value() { value vmscale_baseline_work_units_per_second "domain=\"$g1\"" 'probe="cpu_work"'; }
 
 # ---------------------------------------------------------------- the test
 
@@ -144,7 +144,7 @@ ok "slowdown $(slowdown) < $clear and no warning alert series after $((SECONDS -
 get_metrics || fail "/metrics does not answer before the restart"
 n_before=$(baseline_nup) v_before=$(baseline_value)
 num_eq "$n_before" "$nup1" || fail "baseline N_up before the restart is '$n_before', not $nup1"
-[ -n "$v_before" ] || fail "no vmscale_baseline_value{domain=\"$g1\",probe=\"cpu_work\"} before the restart"
+[ -n "$v_before" ] || fail "no vmscale_baseline_work_units_per_second{domain=\"$g1\",probe=\"cpu_work\"} before the restart"
 kill -TERM "$daemon_pid"
 for ((i = 0; ; i++)); do
 	st=$(awk '{ print $3 }' "/proc/$daemon_pid/stat" 2>/dev/null || true)

@@ -64,7 +64,7 @@ fail() {
 # utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-runs_ok() { value vmscale_probe_runs_total "domain=\"$1\"" "probe=\"$2\"" 'result="ok"'; }
+runs_ok() { value vmscale_probe_runs_total "domain=\"$1\"" "family=\"$2\"" 'result="ok"'; }
 idle_s() { value vmscale_guest_cpu_seconds_total "domain=\"$1\"" 'mode="idle"'; }
 rejected() { value vmscale_probe_records_rejected_total "domain=\"$bad\"" "reason=\"$1\""; }
 # Every reason together: the throttle has one per cause (records, bytes).

@@ -152,9 +152,9 @@ family_gaps() {
 			"vmscale_probe_memory_bandwidth_bytes_per_second domain=\"$d\" op=\"read\"" \
 			"vmscale_probe_memory_bandwidth_bytes_per_second domain=\"$d\" op=\"write\"" \
 			"vmscale_probe_disk_read_bytes_per_second domain=\"$d\"" \
-			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"send\" block_bytes=\"1024\"" \
+			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"transmit\" block_bytes=\"1024\"" \
 			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"receive\" block_bytes=\"1024\"" \
-			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"send\" block_bytes=\"32768\"" \
+			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"transmit\" block_bytes=\"32768\"" \
 			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"receive\" block_bytes=\"32768\"" \
 			"vmscale_probe_latency_seconds domain=\"$d\" op=\"fork_exit\"" \
 			"vmscale_probe_latency_seconds domain=\"$d\" op=\"fork_exec\"" \
@@ -162,7 +162,7 @@ family_gaps() {
 			"vmscale_probe_latency_seconds domain=\"$d\" op=\"file_create_0k\"" \
 			"vmscale_probe_latency_seconds domain=\"$d\" op=\"file_create_10k\"" \
 			"vmscale_probe_latency_seconds domain=\"$d\" op=\"mem_read\"" \
-			"vmscale_probe_cost_seconds_total domain=\"$d\" probe=\"memory\"" \
+			"vmscale_probe_cost_seconds_total domain=\"$d\" family=\"memory\"" \
 			"vmscale_probe_resident_memory_bytes domain=\"$d\"" \
 			"vmscale_domain_cpu_seconds_total domain=\"$d\" mode=\"user\"" \
 			"vmscale_domain_vcpu_seconds_total domain=\"$d\" vcpu=\"0\"" \
@@ -200,7 +200,7 @@ ok "every probe family reported for ${guests[*]} within $((SECONDS - t_up)) s (t
 for d in "${guests[@]}"; do
 	echo "#   $d: cpu_work $(value vmscale_probe_cpu_work_units_per_second "domain=\"$d\"") units/s," \
 		"memory copy $(value vmscale_probe_memory_bandwidth_bytes_per_second "domain=\"$d\"" 'op="copy"') B/s," \
-		"net send 32k $(value vmscale_probe_network_throughput_bytes_per_second "domain=\"$d\"" 'direction="send"' 'block_bytes="32768"') B/s," \
+		"net transmit 32k $(value vmscale_probe_network_throughput_bytes_per_second "domain=\"$d\"" 'direction="transmit"' 'block_bytes="32768"') B/s," \
 		"receive 32k $(value vmscale_probe_network_throughput_bytes_per_second "domain=\"$d\"" 'direction="receive"' 'block_bytes="32768"') B/s," \
 		"fork_exit $(value vmscale_probe_latency_seconds "domain=\"$d\"" 'op="fork_exit"') s"
 done

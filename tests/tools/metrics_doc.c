@@ -51,12 +51,12 @@ unit_of(const char *name)
 	static const struct {
 		const char *suffix, *unit;
 	} units[] = {{"_bytes_per_second", "bytes/second"},
-	             {"_units_per_second", "units/second"},
+	             {"_work_units_per_second", "work units/second"},
+	             {"_cpu_seconds_per_second", "CPU seconds/second"},
 	             {"_timestamp_seconds", "seconds (Unix time)"},
 	             {"_seconds", "seconds"},
 	             {"_bytes", "bytes"},
 	             {"_ratio", "ratio"},
-	             {"_cores", "cores"},
 	             {"_info", "info (value 1)"}};
 	char base[128];
 	snprintf(base, sizeof(base), "%s", name);

@@ -197,12 +197,15 @@ test_buckets(void)
 	sample(a, &st, d, 40, S(1));
 	char *t = render(a, &st);
 	HAS(t, "vmscale_nup_samples{domain=\"a\",probe=\"cpu_work\",n_up=\"1\"} 2");
-	HAS(t, "vmscale_nup_mean{domain=\"a\",probe=\"cpu_work\",n_up=\"1\"} 15");
+	HAS(t, "vmscale_nup_mean_work_units_per_second{domain=\"a\",probe=\"cpu_work\",n_up=\"1\"} "
+	       "15");
 	HAS(t, "vmscale_nup_samples{domain=\"a\",probe=\"cpu_work\",n_up=\"2\"} 1");
-	HAS(t, "vmscale_nup_mean{domain=\"a\",probe=\"cpu_work\",n_up=\"2\"} 30");
-	HAS(t, "vmscale_nup_mean{domain=\"a\",probe=\"cpu_work\",n_up=\"3\"} 40");
+	HAS(t, "vmscale_nup_mean_work_units_per_second{domain=\"a\",probe=\"cpu_work\",n_up=\"2\"} "
+	       "30");
+	HAS(t, "vmscale_nup_mean_work_units_per_second{domain=\"a\",probe=\"cpu_work\",n_up=\"3\"} "
+	       "40");
 	HAS(t, "vmscale_baseline_n_up{domain=\"a\",probe=\"cpu_work\"} 1");
-	HAS(t, "vmscale_baseline_value{domain=\"a\",probe=\"cpu_work\"} 15");
+	HAS(t, "vmscale_baseline_work_units_per_second{domain=\"a\",probe=\"cpu_work\"} 15");
 	/* Only fed probes and domains have buckets. */
 	CHECK_INT(count_prefix(t, "vmscale_nup_samples{"), 3);
 	free(t);
@@ -225,7 +228,7 @@ test_buckets(void)
 	}
 	t = render(a, &st);
 	CHECK_INT(count_prefix(t, "vmscale_nup_samples{domain=\"a\""), 3);
-	CHECK_INT(count_prefix(t, "vmscale_nup_mean{domain=\"a\""), 3);
+	CHECK_INT(count_prefix(t, "vmscale_nup_mean_work_units_per_second{domain=\"a\""), 3);
 	HAS(t, "vmscale_nup_samples{domain=\"a\",probe=\"cpu_work\",n_up=\"1\"} 2");
 	HAS(t, "vmscale_nup_samples{domain=\"a\",probe=\"cpu_work\",n_up=\"19\"} 1");
 	HAS(t, "vmscale_nup_samples{domain=\"a\",probe=\"cpu_work\",n_up=\"20\"} 1");
@@ -252,7 +255,7 @@ test_buckets(void)
 	HAS(t, "vmscale_nup_samples{domain=\"a\",probe=\"cpu_work\",n_up=\"3\"} 1");
 	CHECK_INT(count_prefix(t, "vmscale_nup_samples{domain=\"a\""), 2);
 	HAS(t, "vmscale_baseline_n_up{domain=\"a\",probe=\"cpu_work\"} 1");
-	HAS(t, "vmscale_baseline_value{domain=\"a\",probe=\"cpu_work\"} 15");
+	HAS(t, "vmscale_baseline_work_units_per_second{domain=\"a\",probe=\"cpu_work\"} 15");
 	free(t);
 
 	/* A lower cap on reload drops the extra buckets, never the baseline's. */
@@ -308,7 +311,7 @@ test_baseline_selection(void)
 	}
 	char *t = render(a, &st);
 	HAS(t, "vmscale_baseline_n_up{domain=\"a\",probe=\"cpu_work\"} 2");
-	HAS(t, "vmscale_baseline_value{domain=\"a\",probe=\"cpu_work\"} 100");
+	HAS(t, "vmscale_baseline_work_units_per_second{domain=\"a\",probe=\"cpu_work\"} 100");
 	HAS(t, "vmscale_baseline_n_up{domain=\"a\",probe=\"fork_exit\"} 2");
 	HAS(t, "vmscale_slowdown_ratio{domain=\"a\",probe=\"cpu_work\"} 1");
 	HAS(t, "vmscale_baseline_pinned{domain=\"a\",probe=\"cpu_work\"} 0");
@@ -327,14 +330,14 @@ test_baseline_selection(void)
 	sample(a, &st, d, 150, S(1));
 	t = render(a, &st);
 	HAS(t, "vmscale_baseline_n_up{domain=\"a\",probe=\"cpu_work\"} 1");
-	HAS(t, "vmscale_baseline_value{domain=\"a\",probe=\"cpu_work\"} 150");
+	HAS(t, "vmscale_baseline_work_units_per_second{domain=\"a\",probe=\"cpu_work\"} 150");
 	HAS(t, "vmscale_baseline_n_up{domain=\"a\",probe=\"fork_exit\"} 1");
-	HAS(t, "vmscale_baseline_value{domain=\"a\",probe=\"fork_exit\"} 0.25");
+	HAS(t, "vmscale_baseline_seconds{domain=\"a\",probe=\"fork_exit\"} 0.25");
 	/* The window holds 5 x 100 and 3 x 150: median 100. A rate: 150 / 100. A latency:
 	 * 0.375 / 0.25. Both mean 1.5 times slower. */
 	HAS(t, "vmscale_slowdown_ratio{domain=\"a\",probe=\"cpu_work\"} 1.5");
 	HAS(t, "vmscale_slowdown_ratio{domain=\"a\",probe=\"fork_exit\"} 1.5");
-	HAS(t, "vmscale_nup_mean{domain=\"a\",probe=\"fork_exit\",n_up=\"2\"} 0.375");
+	HAS(t, "vmscale_nup_mean_seconds{domain=\"a\",probe=\"fork_exit\",n_up=\"2\"} 0.375");
 	free(t);
 	struct vms_an_domain_view v;
 	CHECK(vms_analysis_domain_view(a, uuid_of(1), &v));
@@ -366,7 +369,7 @@ test_reset_on_change(void)
 	for (int i = 0; i < 3; i++)
 		sample(a, &st, d, 100, S(1));
 	char *t = render(a, &st);
-	HAS(t, "vmscale_baseline_value{domain=\"a\",probe=\"cpu_work\"} 100");
+	HAS(t, "vmscale_baseline_work_units_per_second{domain=\"a\",probe=\"cpu_work\"} 100");
 	free(t);
 
 	struct check_capture cap;
@@ -377,15 +380,16 @@ test_reset_on_change(void)
 	const char *log = check_capture_end(&cap);
 	CHECK(strstr(log, "baselines reset: vCPUs 2 -> 1") != NULL);
 	t = render(a, &st);
-	HASNT(t, "vmscale_baseline_value{domain=\"a\",probe=\"cpu_work\"} 100");
-	CHECK_INT(count_prefix(t, "vmscale_baseline_value{"), 0);
+	HASNT(t, "vmscale_baseline_work_units_per_second{domain=\"a\",probe=\"cpu_work\"} 100");
+	CHECK_INT(count_prefix(t, "vmscale_baseline_work_units_per_second{"), 0);
 	HAS(t, "vmscale_nup_samples{domain=\"a\",probe=\"cpu_work\",n_up=\"1\"} 1");
-	HAS(t, "vmscale_nup_mean{domain=\"a\",probe=\"cpu_work\",n_up=\"1\"} 200");
+	HAS(t, "vmscale_nup_mean_work_units_per_second{domain=\"a\",probe=\"cpu_work\",n_up=\"1\"} "
+	       "200");
 	free(t);
 	sample(a, &st, d, 200, S(1));
 	sample(a, &st, d, 200, S(1));
 	t = render(a, &st);
-	HAS(t, "vmscale_baseline_value{domain=\"a\",probe=\"cpu_work\"} 200");
+	HAS(t, "vmscale_baseline_work_units_per_second{domain=\"a\",probe=\"cpu_work\"} 200");
 	free(t);
 
 	/* Another probe version. */
@@ -395,7 +399,7 @@ test_reset_on_change(void)
 	log = check_capture_end(&cap);
 	CHECK(strstr(log, "baselines reset: probe version 1.0 -> 1.1") != NULL);
 	t = render(a, &st);
-	CHECK_INT(count_prefix(t, "vmscale_baseline_value{"), 0);
+	CHECK_INT(count_prefix(t, "vmscale_baseline_work_units_per_second{"), 0);
 	HAS(t, "vmscale_nup_samples{domain=\"a\",probe=\"cpu_work\",n_up=\"1\"} 1");
 	free(t);
 
@@ -408,7 +412,7 @@ test_reset_on_change(void)
 	log = check_capture_end(&cap);
 	CHECK(strstr(log, "baselines reset: memory 1048576 -> 2097152 KiB") != NULL);
 	t = render(a, &st);
-	CHECK_INT(count_prefix(t, "vmscale_baseline_value{"), 0);
+	CHECK_INT(count_prefix(t, "vmscale_baseline_work_units_per_second{"), 0);
 	free(t);
 
 	/* Nothing changed: nothing is reset. */
@@ -454,7 +458,7 @@ test_control(void)
 		sample(a, &st, d, 150, S(1));
 	char *t = render(a, &st);
 	HAS(t, "vmscale_baseline_n_up{domain=\"a\",probe=\"cpu_work\"} 2");
-	HAS(t, "vmscale_baseline_value{domain=\"a\",probe=\"cpu_work\"} 100");
+	HAS(t, "vmscale_baseline_work_units_per_second{domain=\"a\",probe=\"cpu_work\"} 100");
 	HAS(t, "vmscale_baseline_pinned{domain=\"a\",probe=\"cpu_work\"} 1");
 	free(t);
 	CHECK_INT(control(a, &out, err, sizeof(err), 3, "baseline", "list", uuid_of(1)), 0);
@@ -466,7 +470,7 @@ test_control(void)
 	CHECK_STR(buf_str(&out), "unpinned a cpu_work\n");
 	t = render(a, &st);
 	HAS(t, "vmscale_baseline_n_up{domain=\"a\",probe=\"cpu_work\"} 1");
-	HAS(t, "vmscale_baseline_value{domain=\"a\",probe=\"cpu_work\"} 150");
+	HAS(t, "vmscale_baseline_work_units_per_second{domain=\"a\",probe=\"cpu_work\"} 150");
 	HAS(t, "vmscale_baseline_pinned{domain=\"a\",probe=\"cpu_work\"} 0");
 	free(t);
 	CHECK_INT(control(a, &out, err, sizeof(err), 3, "baseline", "unpin", "a"), -1);
@@ -493,7 +497,7 @@ test_control(void)
 	CHECK_INT(control(a, &out, err, sizeof(err), 4, "baseline", "reset", "a", "cpu_work"), 0);
 	CHECK_STR(buf_str(&out), "reset a cpu_work\n");
 	t = render(a, &st);
-	CHECK_INT(count_prefix(t, "vmscale_baseline_value{"), 0);
+	CHECK_INT(count_prefix(t, "vmscale_baseline_work_units_per_second{"), 0);
 	CHECK_INT(count_prefix(t, "vmscale_nup_samples{"), 0);
 	HASNT(t, "vmscale_slowdown_ratio{domain=\"a\",probe=\"cpu_work\"} 1");
 	free(t);
@@ -752,9 +756,12 @@ test_overhead_and_model(void)
 	HAS(t, "vmscale_overhead_ratio{domain=\"a\",probe=\"cpu_work\",neighbours=\"busy\"} 0.5");
 	HAS(t, "vmscale_overhead_ratio{domain=\"a\",probe=\"cpu_work\",neighbours=\"idle\"} 0.25");
 	/* Means 120 at 1 and 88 at 2: a line through both. */
-	HAS(t, "vmscale_nup_mean{domain=\"a\",probe=\"cpu_work\",n_up=\"2\"} 88");
-	HAS(t, "vmscale_linearity_intercept{domain=\"a\",probe=\"cpu_work\"} 152");
-	HAS(t, "vmscale_linearity_slope{domain=\"a\",probe=\"cpu_work\"} -32");
+	HAS(t, "vmscale_nup_mean_work_units_per_second{domain=\"a\",probe=\"cpu_work\",n_up=\"2\"} "
+	       "88");
+	HAS(t, "vmscale_linearity_intercept_work_units_per_second{domain=\"a\",probe=\"cpu_work\"} "
+	       "152");
+	HAS(t,
+	    "vmscale_linearity_slope_work_units_per_second{domain=\"a\",probe=\"cpu_work\"} -32");
 	HAS(t, "vmscale_linearity_r_squared{domain=\"a\",probe=\"cpu_work\"} 1");
 	/* Seed 001 with P = 2: N_up 1 and 2 cost the same; measured 120 / 88. */
 	double e = value_of(t, "vmscale_cpu_model_error_ratio{domain=\"a\"}");
@@ -1128,7 +1135,7 @@ test_retention(void)
 /* ---------------------------------------------------------------- 7. persistence */
 
 static const char *const persisted[] = {
-    "vmscale_nup_mean{",
+    "vmscale_nup_mean_",
     "vmscale_nup_samples{",
     "vmscale_baseline_",
     "vmscale_overhead_ratio{",
@@ -1272,9 +1279,8 @@ test_persistence(void)
 	CHECK(strstr(before, "vmscale_overhead_ratio{domain=\"a "
 	                     "b\\\"%-\",probe=\"cpu_work\",neighbours=\"idle\"}") != NULL);
 	CHECK(strstr(before, "vmscale_domain_startup_seconds{domain=\"b\"} 2\n") != NULL);
-	CHECK(strstr(before,
-	             "vmscale_nup_host_mean{metric=\"hypervisor_overhead_cores\",n_up=\"2\"}") !=
-	      NULL);
+	CHECK(strstr(before, "vmscale_nup_host_mean_cpu_seconds_per_second{metric=\"hypervisor_"
+	                     "overhead\",n_up=\"2\"}") != NULL);
 	CHECK(strstr(before,
 	             "vmscale_baseline_pinned{domain=\"a b\\\"%-\",probe=\"fork_exit\"} 1\n") !=
 	      NULL);
@@ -1402,7 +1408,8 @@ test_persistence(void)
 	free(t);
 	update(a, &st);
 	t = render(a, &st);
-	HAS(t, "vmscale_baseline_value{domain=\"a b\\\"%-\",probe=\"cpu_work\"} 100");
+	HAS(t,
+	    "vmscale_baseline_work_units_per_second{domain=\"a b\\\"%-\",probe=\"cpu_work\"} 100");
 	HAS(t, "vmscale_nup_samples{domain=\"a b\\\"%-\",probe=\"cpu_work\",n_up=\"1\"} 3");
 	free(t);
 
@@ -1443,8 +1450,8 @@ test_startup(void)
 	t = render(a, &st);
 	HAS(t, "vmscale_domain_startup_seconds{domain=\"s\"} 3");
 	CHECK_INT(count_prefix(t, "vmscale_domain_startup_seconds{"), 1);
-	HAS(t, "vmscale_nup_host_mean{metric=\"startup_seconds\",n_up=\"2\"} 3");
-	HAS(t, "vmscale_nup_host_samples{metric=\"startup_seconds\",n_up=\"2\"} 1");
+	HAS(t, "vmscale_nup_host_mean_seconds{metric=\"startup\",n_up=\"2\"} 3");
+	HAS(t, "vmscale_nup_host_samples{metric=\"startup\",n_up=\"2\"} 1");
 	free(t);
 
 	/* A restart (new libvirt id) is another start. */
@@ -1459,8 +1466,8 @@ test_startup(void)
 	update(a, &st);
 	t = render(a, &st);
 	HAS(t, "vmscale_domain_startup_seconds{domain=\"s\"} 5");
-	HAS(t, "vmscale_nup_host_mean{metric=\"startup_seconds\",n_up=\"2\"} 4");
-	HAS(t, "vmscale_nup_host_samples{metric=\"startup_seconds\",n_up=\"2\"} 2");
+	HAS(t, "vmscale_nup_host_mean_seconds{metric=\"startup\",n_up=\"2\"} 4");
+	HAS(t, "vmscale_nup_host_samples{metric=\"startup\",n_up=\"2\"} 2");
 	free(t);
 	vms_analysis_free(a);
 	vms_store_fini(&st);
@@ -1485,8 +1492,8 @@ test_hypervisor(void)
 	now += S(10);
 	update(a, &st);
 	char *t = render(a, &st);
-	HASNT(t, "vmscale_hypervisor_overhead_cores 0");
-	CHECK_INT(count_prefix(t, "vmscale_hypervisor_overhead_cores "), 0);
+	HASNT(t, "vmscale_hypervisor_overhead_cpu_seconds_per_second 0");
+	CHECK_INT(count_prefix(t, "vmscale_hypervisor_overhead_cpu_seconds_per_second "), 0);
 	free(t);
 	/* 10 s on 4 CPUs = 4000 ticks: 1500 busy (15 CPU-seconds), the vCPUs ran 12 s. */
 	st.host.cpu_ticks_user += 1200;
@@ -1497,8 +1504,9 @@ test_hypervisor(void)
 	now += S(10);
 	update(a, &st);
 	t = render(a, &st);
-	HAS(t, "vmscale_hypervisor_overhead_cores 0.3");
-	HAS(t, "vmscale_nup_host_mean{metric=\"hypervisor_overhead_cores\",n_up=\"1\"} 0.3");
+	HAS(t, "vmscale_hypervisor_overhead_cpu_seconds_per_second 0.3");
+	HAS(t, "vmscale_nup_host_mean_cpu_seconds_per_second{metric=\"hypervisor_overhead\",n_up="
+	       "\"1\"} 0.3");
 	HAS(t, "vmscale_host_cpus 4");
 	free(t);
 	/* Another interval: 2 cores busy, 1.5 in vCPUs. */
@@ -1508,9 +1516,10 @@ test_hypervisor(void)
 	now += S(10);
 	update(a, &st);
 	t = render(a, &st);
-	HAS(t, "vmscale_hypervisor_overhead_cores 0.5");
-	HAS(t, "vmscale_nup_host_mean{metric=\"hypervisor_overhead_cores\",n_up=\"1\"} 0.4");
-	HAS(t, "vmscale_nup_host_samples{metric=\"hypervisor_overhead_cores\",n_up=\"1\"} 2");
+	HAS(t, "vmscale_hypervisor_overhead_cpu_seconds_per_second 0.5");
+	HAS(t, "vmscale_nup_host_mean_cpu_seconds_per_second{metric=\"hypervisor_overhead\",n_up="
+	       "\"1\"} 0.4");
+	HAS(t, "vmscale_nup_host_samples{metric=\"hypervisor_overhead\",n_up=\"1\"} 2");
 	free(t);
 	/* A domain arriving mid-interval: that interval is not attributable. */
 	struct vms_domain *e = add(&st, 2, "e");
@@ -1521,8 +1530,7 @@ test_hypervisor(void)
 	update(a, &st);
 	t = render(a, &st);
 	CHECK_INT(
-	    count_prefix(
-	        t, "vmscale_nup_host_samples{metric=\"hypervisor_overhead_cores\",n_up=\"2\"}"),
+	    count_prefix(t, "vmscale_nup_host_samples{metric=\"hypervisor_overhead\",n_up=\"2\"}"),
 	    0);
 	free(t);
 	vms_analysis_free(a);
@@ -1618,8 +1626,10 @@ test_outliers(void)
 	struct vms_domain *d = add(&st, 1, "a");
 	for (int i = 0; i < 20; i++)
 		sample(a, &st, d, 98 + i % 5, S(5)); /* 98 .. 102: median and mean 100 */
-	const char *base = "vmscale_baseline_value{domain=\"a\",probe=\"cpu_work\"}";
-	const char *mean = "vmscale_nup_mean{domain=\"a\",probe=\"cpu_work\",n_up=\"1\"}";
+	const char *base =
+	    "vmscale_baseline_work_units_per_second{domain=\"a\",probe=\"cpu_work\"}";
+	const char *mean =
+	    "vmscale_nup_mean_work_units_per_second{domain=\"a\",probe=\"cpu_work\",n_up=\"1\"}";
 	const char *outl = "vmscale_analysis_outliers_total{domain=\"a\",probe=\"cpu_work\"}";
 	char *t = render(a, &st);
 	CHECK(value_of(t, base) == 100);
@@ -1723,8 +1733,35 @@ test_subnormal_persists(void)
 	CHECK_INT(vms_analysis_deserialize(a, tiny, sizeof(tiny) - 1, err, sizeof(err)), 0);
 	CHECK_STR(err, "");
 	/* A host sample taken with no domain up is written at N_up 0 and loads (fuzz_analysis). */
-	static const char idle[] = "host hypervisor_overhead_cores 0 1 0.25 0\nend 0\n";
+	static const char idle[] = "host hypervisor_overhead 0 1 0.25 0\nend 0\n";
 	CHECK_INT(vms_analysis_deserialize(a, idle, sizeof(idle) - 1, err, sizeof(err)), 0);
+	/* A state file written before 1.0 names probes and host series as they were then
+	 * (NEWS.md); it loads under today's names. */
+	static const char old[] = "domain 00000000-0000-4000-8000-000000000001 1 0 0 - a\n"
+	                          "baseline network_send 0 1000000 1\n"
+	                          "bucket network_send 1 5 1000000 0 1 1000000\n"
+	                          "bucket mem_read_latency 1 5 0.0002 0 1 0.0002\n"
+	                          "host hypervisor_overhead_cores 1 3 0.25 0\n"
+	                          "host virtualization_memory_bytes 1 3 1000 0\n"
+	                          "host startup_seconds 1 1 2.5 0\n"
+	                          "end 1\n";
+	CHECK_INT(vms_analysis_deserialize(a, old, sizeof(old) - 1, err, sizeof(err)), 0);
+	CHECK_STR(err, "");
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	add(&st, 1, "a");
+	update(a, &st);
+	char *t = render(a, &st);
+	HAS(t,
+	    "vmscale_baseline_bytes_per_second{domain=\"a\",probe=\"network_transmit\"} 1000000");
+	HAS(t, "vmscale_nup_mean_seconds{domain=\"a\",probe=\"memory_read_latency\",n_up=\"1\"} "
+	       "0.0002");
+	HAS(t, "vmscale_nup_host_mean_cpu_seconds_per_second{metric=\"hypervisor_overhead\",n_up="
+	       "\"1\"} 0.25");
+	HAS(t, "vmscale_nup_host_mean_bytes{metric=\"virtualization_memory\",n_up=\"1\"} 1000");
+	HAS(t, "vmscale_nup_host_mean_seconds{metric=\"startup\",n_up=\"1\"} 2.5");
+	free(t);
+	vms_store_fini(&st);
 	static const char huge[] = "domain 00000000-0000-4000-8000-000000000001 1e999 0 0 - a\n"
 	                           "end 1\n";
 	CHECK_INT(vms_analysis_deserialize(a, huge, sizeof(huge) - 1, err, sizeof(err)), -1);

@@ -380,6 +380,19 @@ test_throughput(struct vms_netio *n, unsigned port)
 	CHECK_INT(after.bytes_received - before.bytes_received, 4 * MIB);
 	CHECK_INT(after.bytes_sent - before.bytes_sent, 4 * MIB);
 	CHECK(pump_until_active(n, 0, 3000));
+	/* The direction as the guest sees it, in node_exporter's words (NEWS.md). */
+	struct vms_buf b;
+	vms_buf_init(&b);
+	vms_netio_render_stats(&after, &b);
+	vms_buf_append(&b, "", 1);
+	char want[128];
+	snprintf(want, sizeof(want), "vmscale_netio_bytes_total{direction=\"transmit\"} %llu\n",
+	         (unsigned long long)after.bytes_received);
+	CHECK(strstr(b.data, want) != NULL);
+	snprintf(want, sizeof(want), "vmscale_netio_bytes_total{direction=\"receive\"} %llu\n",
+	         (unsigned long long)after.bytes_sent);
+	CHECK(strstr(b.data, want) != NULL);
+	vms_buf_free(&b);
 }
 
 /* The largest block the protocol allows, both ways: one write per block, reads in chunks. */

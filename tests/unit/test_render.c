@@ -108,14 +108,14 @@ test_metrics_golden(void)
 	    NULL);
 	CHECK(
 	    strstr(b.data,
-	           "vmscale_probe_samples_flagged_total{domain=\"web-1\",probe=\"memory\"} 3\n") !=
+	           "vmscale_probe_samples_flagged_total{domain=\"web-1\",family=\"memory\"} 3\n") !=
 	    NULL);
-	CHECK(strstr(b.data, "vmscale_probe_runs_total{domain=\"web-1\",probe=\"network\",result="
+	CHECK(strstr(b.data, "vmscale_probe_runs_total{domain=\"web-1\",family=\"network\",result="
 	                     "\"timeout\"} 1\n") != NULL);
 	CHECK(strstr(b.data,
-	             "vmscale_probe_cost_seconds_total{domain=\"web-1\",probe=\"other\"} 0.5\n") !=
+	             "vmscale_probe_cost_seconds_total{domain=\"web-1\",family=\"other\"} 0.5\n") !=
 	      NULL);
-	CHECK(strstr(b.data, "vmscale_probe_run_flagged{domain=\"web-1\",probe=\"memory\"} 1\n") !=
+	CHECK(strstr(b.data, "vmscale_probe_run_flagged{domain=\"web-1\",family=\"memory\"} 1\n") !=
 	      NULL);
 
 	/* The same exposition in OpenMetrics 1.0. */
