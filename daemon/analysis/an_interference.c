@@ -1,4 +1,19 @@
-/* Interference: which neighbours' resource use goes with a victim's slowdown (CPI²). */
+/*
+ * Interference: which neighbours a degraded domain suffers from (CPI²'s antagonists), and
+ * what named each. For a victim whose worst probe is over its warning threshold, every
+ * neighbour and resource (cpu, block, network) is scored by each evidence that names it, and
+ * ranked by the strongest:
+ *   onset        it started or turned busy with the resource lacking when the slowdown began:
+ *                (1 + share) / 2, so that it outranks neighbours that were busy before;
+ *   share        it is busy with the resource the slowed probe needs (CPU: only while the
+ *                victim waits for a host CPU, vcpu.N.delay, where the host reports it): its
+ *                share of all busy neighbours' use now;
+ *   correlation  its use goes with the victim's per-sample slowdown (Pearson's r >= 0.5);
+ *   cpi          its use goes with the victim's cycles per instruction (host perf events),
+ *                which replaces the slowdown when the host counts both.
+ * A neighbour never busy with a resource is not a suspect for it, whatever its correlation:
+ * an idle neighbour's noise correlates with anything now and then.
+ */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,8 +22,17 @@
 #include "daemon/util/alloc.h"
 #include "vmscale/clock.h"
 
+const char *const an_evidence_names[AN_EV_COUNT] = {"onset", "share", "correlation", "cpi"};
+
 #define AN_MIN_PAIRS 5 /* correlation needs this many paired points */
-/* A resource sample this near a probe sample pairs with it. */
+/* A weaker correlation is noise at 5 to 32 points (r = 0.5 is about the 5 % significance
+ * level at 16): not evidence. */
+#define AN_MIN_CORRELATION 0.5
+/* Block or network use at which a neighbour counts as busy with it (CPU: busy-threshold). */
+#define AN_IO_BUSY_BYTES_PER_S (1024.0 * 1024.0)
+/* The victim waits for a host CPU at least this share of its vCPU time: CPU is contended. */
+#define AN_MIN_DELAY_RATIO 0.01
+/* A resource sample this near a probe sample pairs with it (probe samples are sparse). */
 #define AN_PAIR_MAX_GAP_NS (30 * NS_PER_S)
 
 void
@@ -19,53 +43,10 @@ an_clear_suspects(struct an_domain *d)
 	d->nsuspects = 0;
 }
 
-static uint64_t
-sum_vcpu_ns(const struct vms_domstats *ds)
-{
-	uint64_t t = 0;
-	for (unsigned i = 0; i < ds->nvcpu; i++)
-		t += ds->vcpu[i].time_ns;
-	return t;
-}
-
-void
-an_track_resources(struct vms_analysis *a, struct an_domain *ad, const struct vms_domain *d,
-                   uint64_t now_ns)
-{
-	if (!d->stats.have_cpu)
-		return;
-	uint64_t vcpu = sum_vcpu_ns(&d->stats), blk = 0, net = 0;
-	for (unsigned i = 0; i < d->stats.nblock; i++)
-		blk += d->stats.block[i].rd_bytes + d->stats.block[i].wr_bytes;
-	for (unsigned i = 0; i < d->stats.nnet; i++)
-		net += d->stats.net[i].rx_bytes + d->stats.net[i].tx_bytes;
-	if (ad->have_prev && vcpu == ad->prev_vcpu_ns && blk == ad->prev_block_bytes &&
-	    net == ad->prev_net_bytes)
-		return; /* no new statistics since the last look */
-	if (ad->have_prev && now_ns > ad->prev_at_ns && vcpu >= ad->prev_vcpu_ns &&
-	    blk >= ad->prev_block_bytes && net >= ad->prev_net_bytes) {
-		double dt = (double)(now_ns - ad->prev_at_ns) / NS_PER_S;
-		vms_window_add(&ad->res[AN_RES_CPU], now_ns,
-		               (double)(vcpu - ad->prev_vcpu_ns) / NS_PER_S / dt);
-		vms_window_add(&ad->res[AN_RES_BLOCK], now_ns,
-		               (double)(blk - ad->prev_block_bytes) / dt);
-		vms_window_add(&ad->res[AN_RES_NETWORK], now_ns,
-		               (double)(net - ad->prev_net_bytes) / dt);
-		a->vcpu_acc_ns += vcpu - ad->prev_vcpu_ns;
-	} else if (ad->have_prev) {
-		a->vcpu_acc_valid = false; /* counters reset: the domain restarted */
-	}
-	ad->have_prev = true;
-	ad->prev_vcpu_ns = vcpu;
-	ad->prev_block_bytes = blk;
-	ad->prev_net_bytes = net;
-	ad->prev_at_ns = now_ns;
-}
-
 /* The resource sample of w nearest to at_ns, if within the pairing gap. Values enter a
  * window in time order, so index i (0 = newest) is in falling time: a binary search. */
 static bool
-nearest(const struct vms_window *w, uint64_t at_ns, double *v)
+nearest(const struct vms_window *w, uint64_t at_ns, uint64_t max_gap_ns, double *v)
 {
 	if (w->n == 0)
 		return false;
@@ -94,7 +75,7 @@ nearest(const struct vms_window *w, uint64_t at_ns, double *v)
 			*v = x;
 		}
 	}
-	return best_gap <= AN_PAIR_MAX_GAP_NS;
+	return best_gap <= max_gap_ns;
 }
 
 static bool
@@ -103,7 +84,8 @@ same_suspects(const struct an_suspect *x, unsigned nx, const struct an_suspect *
 	if (nx != ny)
 		return false;
 	for (unsigned i = 0; i < nx; i++)
-		if (x[i].resource != y[i].resource || x[i].score != y[i].score ||
+		if (x[i].resource != y[i].resource ||
+		    memcmp(x[i].score, y[i].score, sizeof(x[i].score)) != 0 ||
 		    strcmp(x[i].name, y[i].name) != 0)
 			return false;
 	return true;
@@ -126,12 +108,18 @@ worst_probe(const struct vms_analysis *a, const struct an_domain *victim)
 	return worst;
 }
 
-/* Into the victim's top list, kept sorted by score; a score below the last is left out. */
+/* Into the victim's top list, kept sorted by the best score; one below the last is left out. */
 static void
-rank_suspect(struct an_domain *victim, const char *name, unsigned resource, double score)
+rank_suspect(struct an_domain *victim, const char *name, unsigned resource,
+             const double score[AN_EV_COUNT])
 {
+	double top = 0;
+	for (unsigned e = 0; e < AN_EV_COUNT; e++)
+		top = score[e] > top ? score[e] : top;
+	if (!(top > 0))
+		return;
 	unsigned pos = victim->nsuspects;
-	while (pos > 0 && victim->suspects[pos - 1].score < score)
+	while (pos > 0 && victim->suspects[pos - 1].top < top)
 		pos--;
 	if (pos >= AN_SUSPECTS)
 		return;
@@ -139,42 +127,164 @@ rank_suspect(struct an_domain *victim, const char *name, unsigned resource, doub
 		free(victim->suspects[--victim->nsuspects].name);
 	memmove(&victim->suspects[pos + 1], &victim->suspects[pos],
 	        (victim->nsuspects - pos) * sizeof(victim->suspects[0]));
-	victim->suspects[pos] = (struct an_suspect){vms_xstrdup(name), resource, score};
+	struct an_suspect *sp = &victim->suspects[pos];
+	*sp = (struct an_suspect){.name = vms_xstrdup(name), .resource = resource, .top = top};
+	memcpy(sp->score, score, sizeof(sp->score));
 	victim->nsuspects++;
 }
 
-/*
- * CPI²'s antagonist search: for a victim over its warning threshold, the correlation of its
- * per-sample slowdown (on its worst probe) with each neighbour's host-side use of CPU, block
- * and network at the same moments. The top AN_SUSPECTS positive correlations are kept (the
- * victim comes in with none).
- */
-static void
-find_suspects(struct vms_analysis *a, struct an_domain *victim, unsigned worst)
+/* The resource a probe's slowdown points at. */
+static enum an_resource
+lacking_resource(unsigned p)
 {
-	const struct an_probe *pr = &victim->probes[worst];
-	uint64_t at[VMS_WINDOW_CAP];
-	double slow[VMS_WINDOW_CAP], xs[VMS_WINDOW_CAP], ys[VMS_WINDOW_CAP];
-	unsigned nslow = 0;
-	for (unsigned k = 0; k < pr->recent.n; k++) {
-		double v;
-		vms_window_get(&pr->recent, k, &at[nslow], &v);
-		slow[nslow] = an_oriented(worst, pr->baseline, v);
-		if (isfinite(slow[nslow]))
-			nslow++;
+	switch (p) {
+	case VMS_AN_DISK_READ:
+		return AN_RES_BLOCK;
+	case VMS_AN_NETWORK_TRANSMIT:
+	case VMS_AN_NETWORK_RECEIVE:
+		return AN_RES_NETWORK;
+	default:
+		return AN_RES_CPU; /* CPU work, memory bandwidth, the micro latencies */
 	}
+}
+
+/* One victim's search: its window, when its slowdown began, and the signal to correlate. */
+struct search {
+	const struct vms_analysis *a;
+	const struct an_domain *victim;
+	enum an_resource lacking;
+	uint64_t since_ns, onset_from_ns, onset_to_ns;
+	bool cpu_contended;
+	double busy_total; /* busy neighbours' use of the lacking resource now */
+	enum an_evidence signal;
+	uint64_t max_gap_ns; /* a use sample this near a signal sample pairs with it */
+	uint64_t at[VMS_WINDOW_CAP];
+	double value[VMS_WINDOW_CAP];
+	unsigned n;
+};
+
+/* What the neighbour uses of r now (the median over the slowdown window, at least its newest
+ * value), or NaN. */
+static double
+use_now(const struct an_domain *n, unsigned r, uint64_t since_ns)
+{
+	return vms_window_median_min(&n->use.res[r], since_ns, 1, NULL);
+}
+
+/* A use of r that counts as busy: CPU in cores over busy-threshold of its vCPUs. */
+static bool
+busy_use(const struct vms_analysis *a, const struct an_domain *n, unsigned r, double use)
+{
+	if (r == AN_RES_CPU)
+		return use > a->busy_threshold * (n->sig_vcpus ? n->sig_vcpus : 1);
+	return use >= AN_IO_BUSY_BYTES_PER_S;
+}
+
+static bool
+in_onset(const struct search *s, uint64_t t)
+{
+	return t && t >= s->onset_from_ns && t <= s->onset_to_ns;
+}
+
+/* Onset or share: a neighbour busy now with the resource the victim lacks. */
+static double
+share_score(const struct search *s, const struct an_domain *n, enum an_evidence *ev)
+{
+	double use = use_now(n, s->lacking, s->since_ns);
+	if (!(use > 0) || !busy_use(s->a, n, s->lacking, use) || !(s->busy_total > 0))
+		return 0;
+	double share = use / s->busy_total;
+	bool began = s->lacking == AN_RES_CPU ? in_onset(s, n->use.busy_since_ns) : false;
+	if (began || in_onset(s, n->start_ns)) {
+		*ev = AN_EV_ONSET;
+		return (1 + share) / 2;
+	}
+	if (s->lacking == AN_RES_CPU && !s->cpu_contended)
+		return 0; /* the victim does not wait for a CPU: CPU users are not its problem */
+	*ev = AN_EV_SHARE;
+	return share;
+}
+
+/* Correlation of the victim's signal with the neighbour's use of r, if it was ever busy. */
+static double
+correlation_score(const struct search *s, const struct an_domain *n, unsigned r)
+{
+	double xs[VMS_WINDOW_CAP], ys[VMS_WINDOW_CAP], top = 0;
+	unsigned m = 0;
+	for (unsigned k = 0; k < s->n; k++)
+		if (nearest(&n->use.res[r], s->at[k], s->max_gap_ns, &xs[m])) {
+			top = xs[m] > top ? xs[m] : top;
+			ys[m++] = s->value[k];
+		}
+	if (m < AN_MIN_PAIRS || !busy_use(s->a, n, r, top))
+		return 0;
+	double score = vms_pearson(xs, ys, m);
+	return score >= AN_MIN_CORRELATION ? score : 0;
+}
+
+/* The victim's signal: its CPI where the host counts it, else its per-sample slowdown. */
+static void
+victim_signal(struct search *s, unsigned worst)
+{
+	const struct an_host_use *u = &s->victim->use;
+	const struct vms_window *w =
+	    u->cpi && u->cpi->n >= AN_MIN_PAIRS ? u->cpi : &s->victim->probes[worst].recent;
+	s->signal = w == u->cpi ? AN_EV_CPI : AN_EV_CORRELATION;
+	/* The CPI is sampled with the use, at the same moments: only those pair. */
+	s->max_gap_ns = s->signal == AN_EV_CPI ? s->a->cfg.interval_ns / 2 : AN_PAIR_MAX_GAP_NS;
+	s->n = 0;
+	for (unsigned k = 0; k < w->n; k++) {
+		double v;
+		vms_window_get(w, k, &s->at[s->n], &v);
+		s->value[s->n] = s->signal == AN_EV_CPI
+		                     ? v
+		                     : an_oriented(worst, s->victim->probes[worst].baseline, v);
+		if (isfinite(s->value[s->n]))
+			s->n++;
+	}
+}
+
+static void
+begin_search(struct search *s, const struct vms_analysis *a, const struct an_domain *victim,
+             unsigned worst, uint64_t now_ns)
+{
+	uint64_t window = a->cfg.window_ns, tick = a->cfg.interval_ns;
+	uint64_t began =
+	    victim->probes[worst].warn_since_ns ? victim->probes[worst].warn_since_ns : now_ns;
+	*s = (struct search){.a = a, .victim = victim, .lacking = lacking_resource(worst)};
+	s->since_ns = now_ns > window ? now_ns - window : 0;
+	/* The median over the window crosses the threshold up to a window after the change. */
+	s->onset_from_ns = began > window + tick ? began - window - tick : 0;
+	s->onset_to_ns = began + tick;
+	s->cpu_contended = !victim->use.have_delay || victim->use.delay_ratio >= AN_MIN_DELAY_RATIO;
+	for (size_t i = 0; i < a->ndomains; i++) {
+		const struct an_domain *n = a->domains[i];
+		double use = n != victim && n->present ? use_now(n, s->lacking, s->since_ns) : NAN;
+		if (use > 0 && busy_use(a, n, s->lacking, use))
+			s->busy_total += use;
+	}
+	victim_signal(s, worst);
+}
+
+/* The victim's top AN_SUSPECTS (it comes in with none). */
+static void
+find_suspects(struct vms_analysis *a, struct an_domain *victim, unsigned worst, uint64_t now_ns)
+{
+	struct search s;
+	begin_search(&s, a, victim, worst, now_ns);
 	for (size_t i = 0; i < a->ndomains; i++) {
 		const struct an_domain *n = a->domains[i];
 		if (n == victim || !n->present)
 			continue;
 		for (unsigned r = 0; r < AN_RES_COUNT; r++) {
-			unsigned m = 0;
-			for (unsigned k = 0; k < nslow; k++)
-				if (nearest(&n->res[r], at[k], &xs[m]))
-					ys[m++] = slow[k];
-			double score = m >= AN_MIN_PAIRS ? vms_pearson(xs, ys, m) : NAN;
-			if (score > 0)
-				rank_suspect(victim, n->name, r, score);
+			double score[AN_EV_COUNT] = {0};
+			score[s.signal] = correlation_score(&s, n, r);
+			if (r == s.lacking) {
+				enum an_evidence ev = AN_EV_SHARE;
+				double v = share_score(&s, n, &ev);
+				score[ev] = v;
+			}
+			rank_suspect(victim, n->name, r, score);
 		}
 	}
 }
@@ -189,14 +299,14 @@ find_suspects(struct vms_analysis *a, struct an_domain *victim, unsigned worst)
 
 /* A domain's suspects anew; true if they changed. */
 static bool
-search_victim(struct vms_analysis *a, struct an_domain *d, unsigned worst)
+search_victim(struct vms_analysis *a, struct an_domain *d, unsigned worst, uint64_t now_ns)
 {
 	struct an_suspect old[AN_SUSPECTS];
 	unsigned nold = d->nsuspects;
 	memcpy(old, d->suspects, sizeof(old));
 	d->nsuspects = 0;
 	if (worst < VMS_AN_PROBE_COUNT)
-		find_suspects(a, d, worst);
+		find_suspects(a, d, worst, now_ns);
 	bool changed = !same_suspects(old, nold, d->suspects, d->nsuspects);
 	for (unsigned k = 0; k < nold; k++)
 		free(old[k].name);
@@ -204,7 +314,7 @@ search_victim(struct vms_analysis *a, struct an_domain *d, unsigned worst)
 }
 
 static void
-search_round(struct vms_analysis *a)
+search_round(struct vms_analysis *a, uint64_t now_ns)
 {
 	size_t nd = a->ndomains, pairs = nd > 1 ? nd - 1 : 1;
 	size_t budget = AN_PAIRS_PER_PASS, next = a->suspect_cursor;
@@ -220,7 +330,7 @@ search_round(struct vms_analysis *a)
 			budget = budget > pairs ? budget - pairs : 0;
 			next = i + 1;
 		}
-		if (search_victim(a, d, worst))
+		if (search_victim(a, d, worst, now_ns))
 			an_changed(a);
 	}
 	a->suspect_cursor = nd ? next % nd : 0;
@@ -232,7 +342,7 @@ an_update_suspects(struct vms_analysis *a, uint64_t now_ns)
 	/* Suspects once per collection interval at most: they follow the resource samples. */
 	if (now_ns - a->interference_at_ns >= a->cfg.interval_ns || !a->interference_at_ns) {
 		a->interference_at_ns = now_ns;
-		search_round(a);
+		search_round(a, now_ns);
 	}
 	/* The next search falls due with time alone; it keeps the cadence of one per interval. */
 	an_due_at(a, a->interference_at_ns + a->cfg.interval_ns);

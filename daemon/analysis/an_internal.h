@@ -59,10 +59,33 @@ struct an_probe {
 
 enum an_resource { AN_RES_CPU, AN_RES_BLOCK, AN_RES_NETWORK, AN_RES_COUNT };
 
+/* What named a suspect (an_interference.c): it started or turned busy when the victim's
+ * slowdown began; it holds a share of the resource the victim lacks; its use goes with the
+ * victim's slowdown; or with the victim's CPI (host perf events), CPI²'s own signal. */
+enum an_evidence { AN_EV_ONSET, AN_EV_SHARE, AN_EV_CORRELATION, AN_EV_CPI, AN_EV_COUNT };
+extern const char *const an_evidence_names[AN_EV_COUNT];
+
+/* A neighbour suspected over one resource: the score each evidence gives it (0: none), and
+ * the best of them, which ranks it. */
 struct an_suspect {
 	char *name;
 	enum an_resource resource;
-	double score;
+	double score[AN_EV_COUNT];
+	double top;
+};
+
+/* Host-side figures of one domain for the interference search, between consecutive
+ * statistics of libvirt. */
+struct an_host_use {
+	bool have_prev;
+	uint64_t prev_vcpu_ns, prev_block_bytes, prev_net_bytes, prev_at_ns;
+	uint64_t prev_delay_ns, prev_cycles, prev_instructions;
+	struct vms_window res[AN_RES_COUNT]; /* CPU in cores, block and network in bytes/s */
+	bool have_delay;                     /* the host reports vcpu.N.delay */
+	double delay_ratio; /* share of vCPU time spent runnable, not running (smoothed) */
+	bool busy;          /* vCPU utilization over busy-threshold (with hysteresis) */
+	uint64_t busy_since_ns;
+	struct vms_window *cpi; /* cycles per instruction, once the host reports both */
 };
 
 struct an_domain {
@@ -83,10 +106,7 @@ struct an_domain {
 	uint32_t start_n_up;
 	bool have_startup;
 	double startup_s;
-	/* Host-side resource use between consecutive statistics, for interference. */
-	bool have_prev;
-	uint64_t prev_vcpu_ns, prev_block_bytes, prev_net_bytes, prev_at_ns;
-	struct vms_window res[AN_RES_COUNT];
+	struct an_host_use use; /* for interference */
 	struct an_suspect suspects[AN_SUSPECTS];
 	unsigned nsuspects;
 	/* VMS_AN_PROBE_COUNT of them, read through probes: the shared read-only an_blank_probes
@@ -131,6 +151,7 @@ struct vms_analysis {
 	double overhead_cores; /* NaN until two host samples */
 	struct an_host_series host[AN_HOST_COUNT];
 	uint64_t interference_at_ns;
+	double busy_threshold; /* the store's, at the last update: who counts as busy */
 	size_t suspect_cursor; /* where the next search's round of victims begins */
 	/* Persistence, for the metrics. */
 	uint64_t saves_ok, saves_failed;
@@ -255,9 +276,13 @@ struct an_capacity an_capacity_of(const struct vms_analysis *a, unsigned probe);
 /* ---------------------------------------------------------------- interference */
 
 void an_clear_suspects(struct an_domain *d);
-/* Host-side resource use of a running domain between its consecutive statistics. */
+/* Host-side resource use of a running domain between its consecutive statistics; busy is
+ * its vCPU utilization against a->busy_threshold. */
 void an_track_resources(struct vms_analysis *a, struct an_domain *ad, const struct vms_domain *d,
                         uint64_t now_ns);
+/* Forget the previous statistics (the domain stopped): the next ones start afresh. */
+void an_forget_resources(struct an_domain *ad);
+void an_free_resources(struct an_domain *ad);
 /* The suspects of every running domain, at most once per collection interval (noted as due);
  * marks a change when they differ. */
 void an_update_suspects(struct vms_analysis *a, uint64_t now_ns);

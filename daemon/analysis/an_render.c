@@ -195,7 +195,7 @@ static void
 family_with_unit(struct vms_buf *b, const char *name, const char *help, int unit)
 {
 	char text[512];
-	snprintf(text, sizeof(text), "%s%s%s.", help, unit < 0 ? "" : " Of the ",
+	snprintf(text, sizeof(text), "%s%s%s.", help, unit < 0 ? "" : ", of the ",
 	         unit < 0 ? "" : unit_words[unit]);
 	vms_buf_family(b, name, "gauge", text);
 }
@@ -426,19 +426,25 @@ render_interference(const struct vms_analysis *a, struct vms_buf *b)
 {
 	vms_buf_family(
 	    b, "vmscale_interference_score", "gauge",
-	    "For a domain over its warning threshold: correlation of its slowdown with a "
-	    "neighbour's host-side use of a resource (cpu, block, network); top 3.");
+	    "For a domain over its warning threshold, its top 3 suspects (neighbour and resource: "
+	    "cpu, block, network), one series per evidence that names one: onset (started or "
+	    "turned busy when the slowdown began), share (of busy neighbours' use), correlation "
+	    "(with the slowdown) or cpi (with the victim's cycles per instruction); 0..1.");
 	for (size_t i = 0; i < a->ndomains; i++) {
 		const struct an_domain *d = a->domains[i];
-		for (unsigned k = 0; d->present && k < d->nsuspects; k++) {
-			buf_lit(b, "vmscale_interference_score{victim=\"");
-			vms_buf_label_value(b, d->name);
-			buf_lit(b, "\",suspect=\"");
-			vms_buf_label_value(b, d->suspects[k].name);
-			vms_buf_printf(b, "\",resource=\"%s\"}",
-			               resource_names[d->suspects[k].resource]);
-			value_line(b, d->suspects[k].score);
-		}
+		for (unsigned k = 0; d->present && k < d->nsuspects; k++)
+			for (unsigned e = 0; e < AN_EV_COUNT; e++) {
+				const struct an_suspect *sp = &d->suspects[k];
+				if (!(sp->score[e] > 0))
+					continue;
+				buf_lit(b, "vmscale_interference_score{victim=\"");
+				vms_buf_label_value(b, d->name);
+				buf_lit(b, "\",suspect=\"");
+				vms_buf_label_value(b, sp->name);
+				vms_buf_printf(b, "\",resource=\"%s\",evidence=\"%s\"}",
+				               resource_names[sp->resource], an_evidence_names[e]);
+				value_line(b, sp->score[e]);
+			}
 	}
 }
 

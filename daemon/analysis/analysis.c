@@ -178,6 +178,7 @@ an_free_domain(struct an_domain *d)
 			free(d->own_probes[p].buckets);
 	free(d->own_probes);
 	an_clear_suspects(d);
+	an_free_resources(d);
 	free(d->name);
 	free(d);
 }
@@ -305,9 +306,9 @@ stop_absent(struct vms_analysis *a, uint64_t now_ns, double now_unix, size_t n_u
 			continue;
 		if (ad->was_present)
 			an_changed(a); /* its series go */
-		if (ad->have_prev)
+		if (ad->use.have_prev)
 			a->vcpu_acc_valid = false;
-		ad->have_prev = false;
+		an_forget_resources(ad);
 		ad->awaiting_report = false;
 		an_clear_suspects(ad);
 		an_end_alerts(ad, n_up);
@@ -335,6 +336,7 @@ vms_analysis_update(struct vms_analysis *a, const struct vms_store *st, uint64_t
 		an_changed(a);
 	}
 	size_t busy = vms_store_domains_busy(st);
+	a->busy_threshold = st->busy_threshold;
 	for (size_t i = 0; i < a->ndomains; i++) {
 		a->domains[i]->was_present = a->domains[i]->present;
 		a->domains[i]->present = false;
