@@ -3,11 +3,14 @@
 #
 #   degradation.sh BUILD_DIR
 #
-# A private lab (scripts/lab.sh) of BUILD_DIR's binaries: guest 1 boots alone and unloaded
-# until vmscaled has its cpu_work baseline at N_up 1; two neighbours running a CPU + memory
-# load (LAB_LOAD=1) join, 3 busy VMs on the host's CPUs, until guest 1's slowdown ratio passes
-# the warning threshold and the warning alert fires (a transition line in the log); the
-# neighbours go, until the slowdown falls under the clear threshold and the alert is gone;
+# A private lab (scripts/lab.sh) of BUILD_DIR's binaries: guest 1 boots with an idle
+# neighbour (guest 2), unloaded, until vmscaled has its cpu_work baseline at N_up 2; two
+# neighbours running a CPU + memory load (LAB_LOAD=1, guests 3 and 4) join, 3 busy VMs on the
+# host's CPUs, until guest 1's slowdown ratio passes the warning threshold and the warning
+# alert fires (a transition line in the log); within three cpu_work periods after that the
+# two loaded neighbours are guest 1's top two interference suspects and the idle one is none
+# (issue 15: the culprit named, also when steadily busy); the loaded neighbours go, until the
+# slowdown falls under the clear threshold and the alert is gone;
 # vmscaled restarts and must come back with the same baseline from its state folder. Exit 77
 # (skipped) only when the machine lacks root, QEMU or libvirtd; the lab is always taken down.
 set -euo pipefail
@@ -25,7 +28,7 @@ fi
 build=$(cd "$1" && pwd)
 daemon=$build/daemon/vmscaled
 prefix=vmsdeg
-g1=${prefix}1 g2=${prefix}2 g3=${prefix}3
+g1=${prefix}1 g2=${prefix}2 g3=${prefix}3 g4=${prefix}4
 # shellcheck source=tests/e2e/lab_lib.sh
 . "$here/lab_lib.sh"
 lab_preconditions
@@ -48,7 +51,7 @@ state_dir=$LAB_DIR/state
 fail() {
 	echo "not ok - $*"
 	echo "# ---- last scrape of http://$LAB_LISTEN/metrics (analysis and cpu_work series)"
-	grep -E '^vmscale_(baseline|slowdown|alert|nup|domains_running|probe_cpu_work)' "$scrape" 2>/dev/null |
+	grep -E '^vmscale_(baseline|slowdown|alert|nup|domains_running|probe_cpu_work|interference_score)' "$scrape" 2>/dev/null |
 		sed 's/^/# /' || echo "# (none)"
 	lab_evidence
 	exit 1
@@ -62,15 +65,17 @@ baseline_value() { value vmscale_baseline_work_units_per_second "domain=\"$g1\""
 
 # ---------------------------------------------------------------- the test
 
-echo "# lab.sh up 1 (LAB_DIR=$LAB_DIR, LAB_LISTEN=$LAB_LISTEN, build $build)"
-"$lab" up 1 2>&1 | sed 's/^/#   /' || fail "lab.sh up 1 failed (see its output above)"
+echo "# lab.sh up 2 (LAB_DIR=$LAB_DIR, LAB_LISTEN=$LAB_LISTEN, build $build)"
+"$lab" up 2 2>&1 | sed 's/^/#   /' || fail "lab.sh up 2 failed (see its output above)"
 read -r daemon_pid _ <"$LAB_DIR/vmscaled.pid"
-ok "lab.sh up 1: $g1 (no load) and vmscaled (pid $daemon_pid) on $LAB_LISTEN"
-! grep -q 'load started' "$LAB_DIR/console/$g1.log" || fail "$g1 runs the load without LAB_LOAD=1"
+ok "lab.sh up 2: $g1 and its idle neighbour $g2 (no load), vmscaled (pid $daemon_pid) on $LAB_LISTEN"
+for g in "$g1" "$g2"; do
+	! grep -q 'load started' "$LAB_DIR/console/$g.log" || fail "$g runs the load without LAB_LOAD=1"
+done
 
-# N_up counts every running domain on the host: guest 1 alone is N_up 1 plus the others.
-nup1=$(($(others) + 1))
-[ "$nup1" -eq 1 ] || echo "# $((nup1 - 1)) other domain(s) run on this host: guest 1 alone is N_up $nup1"
+# N_up counts every running domain on the host: guests 1 and 2 are N_up 2 plus the others.
+nup1=$(($(others) + 2))
+[ "$nup1" -eq 2 ] || echo "# $((nup1 - 2)) other domain(s) run on this host: guests 1 and 2 are N_up $nup1"
 
 deadline=$((SECONDS + baseline_wait))
 until get_metrics && num_eq "$(baseline_nup)" "$nup1"; do
@@ -104,12 +109,12 @@ until_metrics 5 "vmscale_baseline_pinned{domain=\"$g1\",probe=\"cpu_work\"} 1 af
 ok "vmscalectl baseline pin: $pinned"
 
 # Two loaded neighbours: 3 busy VMs on (typically) 2 host CPUs.
-echo "# LAB_LOAD=1 lab.sh up 3"
-LAB_LOAD=1 "$lab" up 3 2>&1 | sed 's/^/#   /' || fail "LAB_LOAD=1 lab.sh up 3 failed (see its output above)"
-for g in "$g2" "$g3"; do
+echo "# LAB_LOAD=1 lab.sh up 4"
+LAB_LOAD=1 "$lab" up 4 2>&1 | sed 's/^/#   /' || fail "LAB_LOAD=1 lab.sh up 4 failed (see its output above)"
+for g in "$g3" "$g4"; do
 	grep -q 'load started' "$LAB_DIR/console/$g.log" || fail "$g's console lacks 'load started' (LAB_LOAD=1)"
 done
-ok "$g2 and $g3 up with the CPU + memory load"
+ok "$g3 and $g4 up with the CPU + memory load"
 
 t0=$SECONDS
 deadline=$((SECONDS + alert_wait))
@@ -125,10 +130,25 @@ alert_lines() { grep -i alert "$LAB_DIR/vmscaled.log" | grep -F "$g1" | grep -F 
 wait_for 5 alert_lines >/dev/null || fail "vmscaled.log has no line with 'alert', $g1 and cpu_work"
 ok "log: $(alert_lines | tail -n1)"
 
-for g in "$g2" "$g3"; do
+# The culprits: guest 1's suspects, "score suspect evidence" per series, best first.
+suspects() {
+	sed -n "s/^vmscale_interference_score{victim=\"$g1\",suspect=\"\([^\"]*\)\",resource=\"[a-z]*\",evidence=\"\([a-z]*\)\"} \(.*\)/\3 \1 \2/p" "$scrape" |
+		sort -grk1
+}
+# The two loaded ones hold the top two places (by their best score), the idle one none.
+culprits_named() {
+	local top
+	top=$(suspects | awk '!seen[$2]++ { print $2 }' | head -n2 | sort | tr '\n' ' ')
+	[ "$top" = "$g3 $g4 " ] && ! suspects | grep -q " $g2 "
+}
+t0=$SECONDS
+until_metrics $((3 * cpu_work_s)) "within three cpu_work periods of the alert, $g3 and $g4 as $g1's top suspects and $g2 none (the last scrape's series below)" culprits_named
+ok "culprits after $((SECONDS - t0)) s: $(suspects | tr '\n' ';')"
+
+for g in "$g3" "$g4"; do
 	"$lab" remove "$g" 2>&1 | sed 's/^/#   /' || fail "lab.sh remove $g failed"
 done
-ok "lab.sh remove $g2 $g3"
+ok "lab.sh remove $g3 $g4"
 t0=$SECONDS
 deadline=$((SECONDS + clear_wait))
 until get_metrics && num_lt "$(slowdown)" "$clear" && [ -z "$(alert)" ]; do
