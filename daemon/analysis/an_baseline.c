@@ -100,6 +100,32 @@ an_choose_baseline(const struct vms_analysis *a, struct an_probe *p)
 	p->baseline_n_up = best->n_up;
 }
 
+/* Fewer recent samples than this give no spread: a MAD of two values says little. */
+#define AN_SPREAD_MIN 5
+
+void
+an_baseline_spread(struct an_probe *p)
+{
+	p->spread_valid = true;
+	p->have_spread = false;
+	p->baseline_cv = NAN;
+	for (unsigned i = 0; p->have_baseline && i < p->nbuckets; i++) {
+		const struct an_bucket *b = &p->buckets[i];
+		if (b->n_up != p->baseline_n_up)
+			continue;
+		double v[VMS_AN_BUCKET_WINDOW];
+		memcpy(v, b->recent, b->nrecent * sizeof(double));
+		double m = vms_median(v, b->nrecent);
+		p->have_spread = true;
+		p->baseline_samples = b->w.n;
+		/* Robust: 1.4826 MAD estimates the standard deviation, and one odd sample among
+		 * sixteen does not move it. */
+		if (b->nrecent >= AN_SPREAD_MIN && m > 0)
+			p->baseline_cv = 1.4826 * vms_mad(v, b->nrecent, m) / m;
+		return;
+	}
+}
+
 void
 an_reset_probe(struct an_probe *p)
 {
@@ -185,6 +211,7 @@ an_feed(struct vms_analysis *a, struct an_probe *p, unsigned probe, double v, ui
 		b->nrecent++;
 	vms_window_add(&p->recent, at_ns, v);
 	an_choose_baseline(a, p);
+	p->spread_valid = false;
 	/* Seed 000's O_vn: the cost of n VMs up, with them idle or working. */
 	if (p->have_baseline && n_up >= 2) {
 		double s = an_oriented(probe, p->baseline, v);

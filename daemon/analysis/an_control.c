@@ -77,6 +77,7 @@ baseline_verb(struct vms_analysis *a, struct an_domain *d, unsigned p, const cha
 		}
 		struct an_probe *pr = &an_probes_mut(d)[p];
 		pr->pinned = true;
+		pr->spread_valid = false;
 		an_changed_pending(a);
 		vms_buf_printf(out, "pinned %s %s at %.9g (N_up %u)\n", d->name,
 		               vms_an_probe_name(p), pr->baseline, pr->baseline_n_up);
@@ -87,6 +88,7 @@ baseline_verb(struct vms_analysis *a, struct an_domain *d, unsigned p, const cha
 			return 0;
 		struct an_probe *pr = &an_probes_mut(d)[p];
 		pr->pinned = false;
+		pr->spread_valid = false;
 		an_choose_baseline(a, pr);
 		an_changed_pending(a); /* the slowdown against the baseline chosen again */
 		vms_buf_printf(out, "unpinned %s %s\n", d->name, vms_an_probe_name(p));

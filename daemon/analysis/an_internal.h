@@ -55,6 +55,14 @@ struct an_probe {
 	enum vms_an_severity severity;
 	uint64_t warn_since_ns, crit_since_ns; /* when the condition began; 0 = not met */
 	uint64_t outliers; /* samples an_feed kept out (a counter: survives resets, not saved) */
+	/* The baseline's spread (an_baseline_spread), recomputed after a feed or a change of
+	 * baseline: its bucket's samples and robust coefficient of variation (NaN: too few). */
+	bool spread_valid, have_spread;
+	uint64_t baseline_samples;
+	double baseline_cv;
+	bool too_noisy;            /* 1 + 2 CV reaches the warning threshold: not judged */
+	unsigned outside;          /* values of the slowdown window outside the normal range */
+	uint64_t outside_since_ns; /* when the oldest of them was taken */
 };
 
 enum an_resource { AN_RES_CPU, AN_RES_BLOCK, AN_RES_NETWORK, AN_RES_COUNT };
@@ -269,6 +277,10 @@ struct an_capacity {
 	unsigned levels;
 	double predicted_max;
 };
+
+/* The baseline bucket's sample count and robust coefficient of variation into p (have_spread
+ * false when the bucket is gone: a pinned baseline whose N_up was evicted since). */
+void an_baseline_spread(struct an_probe *p);
 
 /* The capacity prediction of one probe across the domains. */
 struct an_capacity an_capacity_of(const struct vms_analysis *a, unsigned probe);

@@ -232,7 +232,15 @@ render_buckets(const struct vms_analysis *a, struct vms_buf *b, int unit)
 		}
 }
 
-enum probe_field { PF_BASELINE_N_UP, PF_BASELINE_VALUE, PF_BASELINE_PINNED, PF_SLOWDOWN };
+enum probe_field {
+	PF_BASELINE_N_UP,
+	PF_BASELINE_VALUE,
+	PF_BASELINE_PINNED,
+	PF_BASELINE_SAMPLES,
+	PF_BASELINE_CV,
+	PF_BASELINE_NOISY,
+	PF_SLOWDOWN
+};
 
 /* Families with one series per domain and probe; `per_unit` ones come once per unit. */
 static const struct {
@@ -248,6 +256,19 @@ static const struct {
      PF_BASELINE_VALUE, true},
     {"vmscale_baseline_pinned", "1 when an operator pinned the baseline (vmscalectl baseline pin)",
      PF_BASELINE_PINNED, false},
+    {"vmscale_baseline_samples",
+     "Samples the baseline's N_up bucket took in (absent when a pinned baseline's bucket "
+     "was evicted)",
+     PF_BASELINE_SAMPLES, false},
+    {"vmscale_baseline_cv_ratio",
+     "Robust coefficient of variation of the baseline bucket's recent samples (1.4826 MAD / "
+     "median): the probe's noise; a sample counts as outside the normal range beyond 1 + 2 "
+     "CV of slowdown",
+     PF_BASELINE_CV, false},
+    {"vmscale_baseline_too_noisy",
+     "1 when the baseline is too noisy to judge (1 + 2 CV reaches the warning threshold): "
+     "the probe raises no alert until it settles",
+     PF_BASELINE_NOISY, false},
     {"vmscale_slowdown_ratio",
      "Baseline performance over current performance (median over "
      "slowdown-window): 1 = as at the baseline, 2 = twice as slow; "
@@ -262,6 +283,14 @@ probe_family_value(const struct an_probe *pr, enum probe_field f, double *v)
 	if (f == PF_SLOWDOWN) {
 		*v = pr->slowdown;
 		return !isnan(pr->slowdown);
+	}
+	if (f == PF_BASELINE_SAMPLES || f == PF_BASELINE_CV) {
+		*v = f == PF_BASELINE_SAMPLES ? (double)pr->baseline_samples : pr->baseline_cv;
+		return pr->have_baseline && pr->have_spread && !isnan(*v);
+	}
+	if (f == PF_BASELINE_NOISY) {
+		*v = pr->too_noisy;
+		return pr->have_baseline;
 	}
 	*v = f == PF_BASELINE_N_UP    ? pr->baseline_n_up
 	     : f == PF_BASELINE_VALUE ? pr->baseline

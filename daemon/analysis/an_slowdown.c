@@ -38,8 +38,12 @@ an_log_transition(const struct an_domain *d, unsigned probe, enum vms_an_severit
 /*
  * Netdata's hysteresis: warning fires at slowdown >= warning held for alert-for and ends only
  * below clear; critical fires at >= critical held as long and eases to warning below the
- * warning threshold. No fresh value: the state holds.
+ * warning threshold. No fresh value: the state holds. CPI²'s rule on top: the condition holds
+ * only while at least AN_MIN_OUTSIDE values of the window left the normal range, never on one
+ * value; and a probe whose baseline is too noisy to tell a threshold from its noise is not
+ * judged at all (an alert it had resolves).
  */
+#define AN_MIN_OUTSIDE 2
 void
 an_evaluate_alert(struct vms_analysis *a, struct an_domain *d, unsigned probe, uint64_t now_ns,
                   size_t n_up)
@@ -50,8 +54,12 @@ an_evaluate_alert(struct vms_analysis *a, struct an_domain *d, unsigned probe, u
 	double s = p->slowdown;
 	double warn = a->cfg.warning[probe], crit = a->cfg.critical[probe],
 	       clear = a->cfg.clear[probe];
-	p->warn_since_ns = s >= warn ? (p->warn_since_ns ? p->warn_since_ns : now_ns) : 0;
-	p->crit_since_ns = s >= crit ? (p->crit_since_ns ? p->crit_since_ns : now_ns) : 0;
+	bool judged = !p->too_noisy && p->outside >= AN_MIN_OUTSIDE;
+	/* The condition began with the oldest of the values outside, not with the second. */
+	uint64_t began =
+	    p->outside_since_ns && p->outside_since_ns <= now_ns ? p->outside_since_ns : now_ns;
+	p->warn_since_ns = judged && s >= warn ? (p->warn_since_ns ? p->warn_since_ns : began) : 0;
+	p->crit_since_ns = judged && s >= crit ? (p->crit_since_ns ? p->crit_since_ns : began) : 0;
 	enum vms_an_severity to = p->severity;
 	if (p->crit_since_ns && now_ns - p->crit_since_ns >= a->cfg.alert_for_ns)
 		to = VMS_AN_CRITICAL;
@@ -60,10 +68,11 @@ an_evaluate_alert(struct vms_analysis *a, struct an_domain *d, unsigned probe, u
 		to = VMS_AN_WARNING;
 	if (to == VMS_AN_CRITICAL && s < warn)
 		to = VMS_AN_WARNING;
-	if (to >= VMS_AN_WARNING && s < clear)
+	if (to >= VMS_AN_WARNING && (s < clear || p->too_noisy))
 		to = VMS_AN_OK;
 	if (to != p->severity) {
-		an_log_transition(d, probe, p->severity, to, s, n_up, NULL);
+		an_log_transition(d, probe, p->severity, to, s, n_up,
+		                  p->too_noisy ? "the baseline is too noisy to judge" : NULL);
 		p->severity = to;
 		an_changed(a);
 	}
@@ -107,6 +116,55 @@ any_probe_value(const struct vms_domain *d)
 	return false;
 }
 
+/* Values of the window (at or after since_ns, widened to the newest min_count) outside the
+ * normal range: oriented slowdown at or above upper. */
+static void
+count_outside(struct an_probe *pr, unsigned p, uint64_t since_ns, unsigned min_count, double upper)
+{
+	pr->outside = 0;
+	for (unsigned i = 0; i < pr->recent.n; i++) {
+		uint64_t at;
+		double v;
+		vms_window_get(&pr->recent, i, &at, &v);
+		if (at < since_ns && i >= min_count)
+			break; /* newest first: the rest are older still */
+		if (an_oriented(p, pr->baseline, v) >= upper) {
+			pr->outside++;
+			pr->outside_since_ns = at; /* the oldest so far */
+		}
+	}
+}
+
+/* The baseline's spread, whether it is too noisy to judge (logged when that changes), and
+ * the values of the window outside the normal range: beyond 2 robust standard deviations of
+ * the baseline, and never within the clear threshold. */
+static void
+judge_spread(struct vms_analysis *a, const struct an_domain *ad, struct an_probe *pr, unsigned p,
+             uint64_t since_ns)
+{
+	if (!pr->spread_valid) {
+		bool was = pr->too_noisy;
+		an_baseline_spread(pr);
+		pr->too_noisy =
+		    isfinite(pr->baseline_cv) && 1 + 2 * pr->baseline_cv >= a->cfg.warning[p];
+		if (pr->too_noisy != was) {
+			vms_log(pr->too_noisy ? LOG_WARNING : LOG_NOTICE, ad->name,
+			        "probe %s: baseline %s (coefficient of variation %.3f; the warning "
+			        "threshold %.3g needs under %.3f)",
+			        vms_an_probe_name(p),
+			        pr->too_noisy ? "too noisy to judge, no alerts until it settles"
+			                      : "steady enough to judge again",
+			        pr->baseline_cv, a->cfg.warning[p], (a->cfg.warning[p] - 1) / 2);
+			an_changed(a);
+		}
+	}
+	double upper =
+	    fmax(a->cfg.clear[p], 1 + 2 * (isfinite(pr->baseline_cv) ? pr->baseline_cv : 0));
+	/* At least the newest AN_MIN_OUTSIDE values, whatever the window holds. */
+	unsigned newest = a->cfg.window_min > AN_MIN_OUTSIDE ? a->cfg.window_min : AN_MIN_OUTSIDE;
+	count_outside(pr, p, since_ns, newest, upper);
+}
+
 /* Each probe's new value fed in (if any), its slowdown over the window, its alert. */
 void
 an_update_probes(struct vms_analysis *a, struct an_domain *ad, const struct vms_domain *d,
@@ -136,6 +194,7 @@ an_update_probes(struct vms_analysis *a, struct an_domain *ad, const struct vms_
 			    vms_window_median_min(&pr->recent, since, a->cfg.window_min, NULL);
 			slowdown = an_oriented(p, pr->baseline, cur);
 			an_due_at(a, window_turns_at(&pr->recent, since, a->cfg.window_ns));
+			judge_spread(a, ad, pr, p, since);
 		}
 		if (!same_value(slowdown, pr->slowdown))
 			an_changed(a);

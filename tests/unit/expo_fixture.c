@@ -213,6 +213,9 @@ fixture_analysis(struct vms_store *st)
 	    "end 2\n";
 	char err[256];
 	CHECK_INT(vms_analysis_deserialize(an, state, sizeof(state) - 1, err, sizeof(err)), 0);
+	/* Two values 1.6 times slower: one alone would not alert (CPI²'s rule). */
+	st->domains[0]->probe.ops[VMS_OP_CPU_WORK].at_ns = NOW_NS - 2000000000ull;
+	vms_analysis_update(an, st, NOW_NS - 1000000000ull, 1699999999);
 	st->domains[0]->probe.ops[VMS_OP_CPU_WORK].at_ns = NOW_NS - 1000000000ull;
 	st->domains[0]->probe.ops[VMS_OP_FORK_EXIT].at_ns = NOW_NS - 1000000000ull;
 	vms_analysis_update(an, st, NOW_NS, 1700000000);

@@ -871,6 +871,85 @@ test_capacity(void)
 	vms_store_fini(&st);
 }
 
+/*
+ * Statistical honesty (issue 15): each baseline says how many samples and how much noise are
+ * behind it; one sample out of the normal range never alerts, however long it is the newest;
+ * a baseline whose noise reaches the warning threshold is reported as too noisy instead of
+ * alerting.
+ */
+static void
+test_baseline_noise(void)
+{
+	struct vms_analysis_config c;
+	config(&c);
+	c.min_samples = 5;
+	c.window_ns = S(30); /* the newest value only: one odd one is the slowdown */
+	c.window_min = 1;
+	c.alert_for_ns = 0;
+	struct vms_analysis *a = vms_analysis_new(&c);
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *steady = add(&st, 1, "steady"), *noisy = add(&st, 2, "noisy");
+	static const double calm[8] = {100, 99, 101, 100, 98, 102, 100, 101};
+	static const double wild[8] = {100, 60, 140, 70, 130, 100, 65, 135};
+	struct check_capture cap;
+	check_capture_stderr(&cap);
+	for (unsigned i = 0; i < 8; i++) {
+		now += S(60);
+		put(noisy, VMS_OP_CPU_WORK, wild[i]);
+		put(steady, VMS_OP_CPU_WORK, calm[i]);
+		update(a, &st);
+	}
+	const char *log = check_capture_end(&cap);
+	CHECK(strstr(log, "domain noisy: probe cpu_work: baseline too noisy to judge") != NULL);
+	CHECK(strstr(log, "domain steady: probe cpu_work: baseline too noisy") == NULL);
+	char *t = render(a, &st);
+	HAS(t, "vmscale_baseline_samples{domain=\"steady\",probe=\"cpu_work\"} 8");
+	HAS(t, "vmscale_baseline_samples{domain=\"noisy\",probe=\"cpu_work\"} 8");
+	double cv_steady =
+	    value_of(t, "vmscale_baseline_cv_ratio{domain=\"steady\",probe=\"cpu_work\"}");
+	double cv_noisy =
+	    value_of(t, "vmscale_baseline_cv_ratio{domain=\"noisy\",probe=\"cpu_work\"}");
+	/* MAD 1 and 32.5 around a median of 100. */
+	CHECK(fabs(cv_steady - 1.4826 * 1 / 100) < 1e-6);
+	CHECK(fabs(cv_noisy - 1.4826 * 32.5 / 100) < 1e-6);
+	HAS(t, "vmscale_baseline_too_noisy{domain=\"steady\",probe=\"cpu_work\"} 0");
+	HAS(t, "vmscale_baseline_too_noisy{domain=\"noisy\",probe=\"cpu_work\"} 1");
+	free(t);
+
+	/* A neighbour joins (N_up 3): one odd sample of the steady one, then its usual values. */
+	add(&st, 3, "third");
+	now += S(60);
+	put(noisy, VMS_OP_CPU_WORK, 40);
+	put(steady, VMS_OP_CPU_WORK, 50);
+	update(a, &st);
+	t = render(a, &st);
+	HAS(t, "vmscale_slowdown_ratio{domain=\"steady\",probe=\"cpu_work\"} 2");
+	CHECK_INT(count_prefix(t, "vmscale_alert{"), 0); /* one value: not yet */
+	free(t);
+	sample(a, &st, steady, 100, S(60));
+	t = render(a, &st);
+	CHECK_INT(count_prefix(t, "vmscale_alert{"), 0);
+	free(t);
+	/* Slow for good: the second value out of range fires; the noisy one, as slow, stays
+	 * unjudged. */
+	check_capture_stderr(&cap);
+	for (int i = 0; i < 3; i++) {
+		now += S(60);
+		put(noisy, VMS_OP_CPU_WORK, 40);
+		put(steady, VMS_OP_CPU_WORK, 50);
+		update(a, &st);
+	}
+	check_capture_end(&cap);
+	t = render(a, &st);
+	HAS(t, "vmscale_alert{domain=\"steady\",probe=\"cpu_work\",severity=\"critical\"} 1");
+	CHECK(strstr(t, "vmscale_alert{domain=\"noisy\"") == NULL);
+	HAS(t, "vmscale_slowdown_ratio{domain=\"noisy\",probe=\"cpu_work\"} 2.5");
+	free(t);
+	vms_analysis_free(a);
+	vms_store_fini(&st);
+}
+
 /* ---------------------------------------------------------------- 6. interference */
 
 static void
@@ -1729,6 +1808,8 @@ test_generation_on_change(void)
 	add(&st, 2, "b");
 	sample(a, &st, d, 62.5, S(61)); /* the window holds only it: slowdown 1.6 */
 	uint64_t over_since = now;
+	/* A second value out of the normal range: the condition holds, since the first. */
+	sample(a, &st, d, 62.5, S(1));
 	now += S(1);
 	update(a, &st);
 	g = vms_analysis_generation(a);
@@ -1930,6 +2011,7 @@ main(void)
 	test_interference_interval();
 	test_interference_many_victims();
 	test_interference_steady();
+	test_baseline_noise();
 	test_interference_cpi();
 	test_top_suspects();
 	test_retention();
