@@ -126,7 +126,9 @@ void
 vms_analysis_config_defaults(struct vms_analysis_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->window_ns = 300 * NS_PER_S;
+	/* Two cpu_work periods: with slowdown-min-samples 3 the median turns at the second slow
+	 * sample, and alert-for (one period) has then passed since the first (issue 15). */
+	c->window_ns = 120 * NS_PER_S;
 	c->window_min = 3;
 	c->min_samples = 5;
 	c->max_buckets = 8;

@@ -1845,7 +1845,7 @@ static void
 test_outliers(void)
 {
 	struct vms_analysis_config c;
-	config(&c); /* 5 samples, a 300 s window, alert-for 60 s */
+	config(&c); /* 5 samples, a 120 s window, alert-for 60 s */
 	struct vms_analysis *a = vms_analysis_new(&c);
 	struct vms_store st;
 	vms_store_init(&st, 5000);

@@ -117,7 +117,7 @@ test_defaults(void)
 	CHECK_INT(p->active_concurrency, 1);
 	CHECK_INT(p->skew_tolerance_ms, 50);
 	const struct vms_analysis_keys *an = &c.analysis;
-	CHECK_INT(an->window_s, 300);
+	CHECK_INT(an->window_s, 120);
 	CHECK_INT(an->window_min, 3);
 	CHECK_INT(an->min_samples, 5);
 	CHECK_INT(an->buckets, 8);
