@@ -153,7 +153,7 @@ struct search {
 	const struct vms_analysis *a;
 	const struct an_domain *victim;
 	enum an_resource lacking;
-	uint64_t since_ns, onset_from_ns, onset_to_ns;
+	uint64_t onset_from_ns, onset_to_ns;
 	bool cpu_contended;
 	double busy_total; /* busy neighbours' use of the lacking resource now */
 	enum an_evidence signal;
@@ -164,11 +164,24 @@ struct search {
 };
 
 /* What the neighbour uses of r now (the median over the slowdown window, at least its newest
- * value), or NaN. */
+ * value), or NaN: taken once per pass (take_use_now), not once per victim. */
 static double
-use_now(const struct an_domain *n, unsigned r, uint64_t since_ns)
+use_now(const struct an_domain *n, unsigned r)
 {
-	return vms_window_median_min(&n->use.res[r], since_ns, 1, NULL);
+	return n->use.use_now[r];
+}
+
+static void
+take_use_now(struct vms_analysis *a, uint64_t now_ns)
+{
+	uint64_t since = now_ns > a->cfg.window_ns ? now_ns - a->cfg.window_ns : 0;
+	for (size_t i = 0; i < a->ndomains; i++) {
+		struct an_domain *d = a->domains[i];
+		for (unsigned r = 0; r < AN_RES_COUNT; r++)
+			d->use.use_now[r] =
+			    d->present ? vms_window_median_min(&d->use.res[r], since, 1, NULL)
+			               : NAN;
+	}
 }
 
 /* A use of r that counts as busy: CPU in cores over busy-threshold of its vCPUs. */
@@ -190,7 +203,7 @@ in_onset(const struct search *s, uint64_t t)
 static double
 share_score(const struct search *s, const struct an_domain *n, enum an_evidence *ev)
 {
-	double use = use_now(n, s->lacking, s->since_ns);
+	double use = use_now(n, s->lacking);
 	if (!(use > 0) || !busy_use(s->a, n, s->lacking, use) || !(s->busy_total > 0))
 		return 0;
 	double share = use / s->busy_total;
@@ -252,14 +265,13 @@ begin_search(struct search *s, const struct vms_analysis *a, const struct an_dom
 	uint64_t began =
 	    victim->probes[worst].warn_since_ns ? victim->probes[worst].warn_since_ns : now_ns;
 	*s = (struct search){.a = a, .victim = victim, .lacking = lacking_resource(worst)};
-	s->since_ns = now_ns > window ? now_ns - window : 0;
 	/* The median over the window crosses the threshold up to a window after the change. */
 	s->onset_from_ns = began > window + tick ? began - window - tick : 0;
 	s->onset_to_ns = began + tick;
 	s->cpu_contended = !victim->use.have_delay || victim->use.delay_ratio >= AN_MIN_DELAY_RATIO;
 	for (size_t i = 0; i < a->ndomains; i++) {
 		const struct an_domain *n = a->domains[i];
-		double use = n != victim && n->present ? use_now(n, s->lacking, s->since_ns) : NAN;
+		double use = n != victim && n->present ? use_now(n, s->lacking) : NAN;
 		if (use > 0 && busy_use(a, n, s->lacking, use))
 			s->busy_total += use;
 	}
@@ -318,6 +330,7 @@ search_round(struct vms_analysis *a, uint64_t now_ns)
 {
 	size_t nd = a->ndomains, pairs = nd > 1 ? nd - 1 : 1;
 	size_t budget = AN_PAIRS_PER_PASS, next = a->suspect_cursor;
+	bool taken = false; /* the use now of every domain: only once a victim needs it */
 	for (size_t j = 0; j < nd; j++) {
 		size_t i = (a->suspect_cursor + j) % nd;
 		struct an_domain *d = a->domains[i];
@@ -329,6 +342,9 @@ search_round(struct vms_analysis *a, uint64_t now_ns)
 				continue; /* a victim: its turn comes in a later pass */
 			budget = budget > pairs ? budget - pairs : 0;
 			next = i + 1;
+			if (!taken)
+				take_use_now(a, now_ns);
+			taken = true;
 		}
 		if (search_victim(a, d, worst, now_ns))
 			an_changed(a);

@@ -94,6 +94,7 @@ struct an_host_use {
 	bool busy;          /* vCPU utilization over busy-threshold (with hysteresis) */
 	uint64_t busy_since_ns;
 	struct vms_window *cpi; /* cycles per instruction, once the host reports both */
+	double use_now[AN_RES_COUNT]; /* at the current search pass: median over the window */
 };
 
 struct an_domain {
