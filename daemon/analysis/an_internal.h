@@ -93,7 +93,7 @@ struct an_host_use {
 	double delay_ratio; /* share of vCPU time spent runnable, not running (smoothed) */
 	bool busy;          /* vCPU utilization over busy-threshold (with hysteresis) */
 	uint64_t busy_since_ns;
-	struct vms_window *cpi; /* cycles per instruction, once the host reports both */
+	struct vms_window *cpi;       /* cycles per instruction, once the host reports both */
 	double use_now[AN_RES_COUNT]; /* at the current search pass: median over the window */
 };
 
