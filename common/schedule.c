@@ -73,6 +73,8 @@ vms_encode_run(char *out, size_t outsz, const struct vms_run *r)
 		vms_writer_add_str(&w, "addr", r->addr);
 		vms_writer_add_u64(&w, "port", r->port);
 		vms_writer_add_str(&w, "token", r->token);
+		if (r->udp_port)
+			vms_writer_add_u64(&w, "udp_port", r->udp_port);
 	}
 	return vms_writer_copy(&w, out, outsz);
 }
@@ -164,5 +166,10 @@ vms_decode_run(const struct vms_record *rec, struct vms_run *r)
 	vms_copy_str(r->addr, sizeof(r->addr), addr);
 	vms_copy_str(r->token, sizeof(r->token), token);
 	r->port = (uint32_t)port;
+	/* Optional: a host without UDP sends none, a probe without UDP ignores it. */
+	uint64_t udp_port = 0;
+	if ((err = vms_get_opt_u64(rec, "udp_port", 1, 65535, &udp_port)))
+		return err;
+	r->udp_port = (uint32_t)udp_port;
 	return VMS_PROTO_OK;
 }

@@ -213,6 +213,9 @@ vms_netio_open(const char *listen_spec, char *err, size_t errsz)
 	n->zeros = vms_xcalloc(1, VMS_NETIO_MAX_BLOCK);
 	n->lfd = fd;
 	n->lwatch = -1;
+	n->ufd = n->uwatch = -1;
+	n->laddr = bound;
+	n->laddrlen = bl;
 	n->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
 	                                            : ((struct sockaddr_in *)&bound)->sin_port);
 	n->lwatch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, on_listen, n, NULL);
@@ -241,6 +244,7 @@ vms_netio_close(struct vms_netio *n)
 		return;
 	while (n->nconns > 0)
 		netio_conn_free(n->conns[n->nconns - 1]);
+	netio_udp_close(n);
 	if (n->lwatch >= 0)
 		virEventRemoveHandle(n->lwatch);
 	vms_tick_remove(&n->tick);

@@ -17,8 +17,9 @@
 #include "daemon/util/tick.h"
 #include "vmscale/protocol.h"
 
-#define RESULTS_PER_OWNER 12 /* two directions times six block sizes (the seeds' 1k..32k) */
-#define SCRATCH (64 * 1024)  /* reads need not match the block size: recv() takes what is there */
+/* TCP both ways and UDP, times six block sizes (the seeds' 1k..32k) */
+#define RESULTS_PER_OWNER 18
+#define SCRATCH (64 * 1024) /* reads need not match the block size: recv() takes what is there */
 
 enum conn_state {
 	ST_REQUEST,    /* reading the request line */
@@ -58,6 +59,17 @@ struct grant {
 	uint64_t seq; /* creation order: the oldest unusable grant goes first */
 };
 
+/* One UDP burst: paced datagrams to the peer that presented the token. */
+struct udp_session {
+	bool active;
+	char owner[VMS_NETIO_OWNER_MAX + 1];
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	uint64_t id, requested;
+	uint32_t block, count, sent;
+	uint64_t start_ns, last_ns;
+};
+
 struct owner_results {
 	char owner[VMS_NETIO_OWNER_MAX + 1];
 	struct vms_netio_result r[RESULTS_PER_OWNER];
@@ -84,6 +96,15 @@ struct vms_netio {
 	struct vms_complaint abort_complaint, accept_complaint;
 	struct vms_record rec; /* 2 KiB: parsed here, one thread only */
 	char scratch[SCRATCH]; /* guest payload lands here and goes nowhere */
+	/* UDP, when on: its socket, the bursts, their pacing timer. */
+	struct sockaddr_storage laddr; /* the TCP listener's address, shared by UDP */
+	socklen_t laddrlen;
+	int ufd, uwatch;
+	uint64_t udp_rate; /* bytes per second per burst */
+	struct vms_tick upace;
+	struct udp_session usess[VMS_NETIO_UDP_MAX_SESSIONS];
+	struct vms_complaint udp_complaint[VMS_NETIO_UDP_DROP_COUNT], udp_send_complaint;
+	unsigned char *ubuf; /* one datagram: a header, then zeros */
 	/* Payload the host sends: zeros, never written, so that no guest's data can reach
 	 * another guest (and, calloc'd, its pages stay the kernel's shared zero page). */
 	char *zeros;
@@ -99,6 +120,11 @@ void netio_conn_free(struct conn *c);
 void netio_conn_abort(struct conn *c, const char *why, bool complain);
 /* Sends "refused reason=..." and lingers; returns false if c is gone. */
 bool netio_refuse(struct conn *c, enum vms_netio_refuse reason);
+
+/* netio_udp.c */
+/* Ends owner's UDP burst, counted as aborted. */
+void netio_udp_revoke(struct vms_netio *n, const char *owner);
+void netio_udp_close(struct vms_netio *n);
 
 /* netio_grants.c */
 /* Connections that owner's grants hold now (for the per-owner limit). */

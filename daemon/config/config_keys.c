@@ -71,6 +71,8 @@ const struct cfg_key cfg_keys[] = {
         "TCP responder of the network probe (default: off)"),
     ROW("netio-guest-address", 0, "HOST", LIVE, K_HOST, F(netio_guest_address), NO_BOUNDS, NULL,
         "where guests reach --netio-listen (default: its address)"),
+    ROW("netio-udp-rate", 0, "SIZE", RESTART, K_SIZE, F(netio_udp_rate), RANGE(0, 1ull << 30), NULL,
+        "UDP receive bursts paced at SIZE bytes/s per guest, 0 = off (default 0)"),
     ROW("state-dir", 0, "DIR", RESTART, K_PATH, F(state_dir), NO_BOUNDS, NULL,
         "persistent state (default " CFG_DEFAULT_STATE_DIR ")"),
     ROW("vsock-port", 0, "PORT", RESTART, K_COUNT, F(vsock_port), RANGE(0, 4294967294u), NULL,

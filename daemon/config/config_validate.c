@@ -96,7 +96,8 @@ check_analysis(const struct vms_config *c, char *err, size_t errsz)
 	return 0;
 }
 
-/* Keys that go in pairs: tls-cert and tls-key; netio-guest-address, which follows netio-listen. */
+/* Keys that go in pairs: tls-cert and tls-key; netio-guest-address, which follows netio-listen;
+ * netio-udp-rate, which needs netio-listen. */
 static int
 check_pairs(struct vms_config *c, char *err, size_t errsz)
 {
@@ -116,6 +117,13 @@ check_pairs(struct vms_config *c, char *err, size_t errsz)
 		snprintf(err, errsz, "%s%s needs %s", cfg_where(c, ng, w, sizeof(w)),
 		         cfg_keyref(c, ng, na, sizeof(na)),
 		         cfg_keyref_like(c, nl, ng, nb, sizeof(nb)));
+		return -1;
+	}
+	size_t nu = (size_t)cfg_key_index("netio-udp-rate");
+	if (c->netio_udp_rate && !c->netio_listen) {
+		snprintf(err, errsz, "%s%s needs %s", cfg_where(c, nu, w, sizeof(w)),
+		         cfg_keyref(c, nu, na, sizeof(na)),
+		         cfg_keyref_like(c, nl, nu, nb, sizeof(nb)));
 		return -1;
 	}
 	if (c->netio_listen && !c->netio_guest_address) {
@@ -144,8 +152,8 @@ check_probes(const struct vms_config *c, char *err, size_t errsz)
 	    check_run(c, "probe-disk-read-max", p->disk_read_max_ms, 1, "probe-disk-read-interval",
 	              p->disk_read_interval_ms, err, errsz) < 0 ||
 	    check_run(c, "probe-network-max", p->network_max_ms,
-	              NET_DIRECTIONS * p->network_nblocks, "probe-network-interval",
-	              p->network_interval_ms, err, errsz) < 0 ||
+	              (NET_DIRECTIONS + (c->netio_udp_rate ? 1 : 0)) * p->network_nblocks,
+	              "probe-network-interval", p->network_interval_ms, err, errsz) < 0 ||
 	    check_run(c, "probe-micro-max", p->micro_max_ms, MICRO_OPS, "probe-micro-interval",
 	              p->micro_interval_ms, err, errsz) < 0)
 		return -1;

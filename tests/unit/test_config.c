@@ -151,6 +151,7 @@ static const struct {
     {"http-header-timeout", "3s"},
     {"netio-listen", "192.0.2.1:18767"},
     {"netio-guest-address", "vmhost.example"},
+    {"netio-udp-rate", "4MiB"},
     {"state-dir", "/srv/vmscale"},
     {"vsock-port", "18768"},
     {"tcp-listen", "192.0.2.1:18769"},
@@ -246,6 +247,7 @@ test_every_key(void)
 	CHECK_INT(c.http_header_timeout_s, 3);
 	CHECK_STR(c.netio_listen, "192.0.2.1:18767");
 	CHECK_STR(c.netio_guest_address, "vmhost.example");
+	CHECK(c.netio_udp_rate == 4u << 20);
 	CHECK_STR(c.state_dir, "/srv/vmscale");
 	const struct vms_probe_config *p = &c.probe;
 	CHECK_INT(p->cpu_interval_ms, 10000);
