@@ -309,7 +309,7 @@ apply_probe_config(struct vmscaled *v)
 		snprintf(plan.netio_addr, sizeof(plan.netio_addr), "%s",
 		         v->cfg.netio_guest_address ? v->cfg.netio_guest_address : "");
 		plan.netio_port = vms_netio_port(v->netio);
-		plan.netio_udp = v->cfg.netio_udp_rate > 0;
+		plan.netio_udp_rate = v->cfg.netio_udp_rate;
 	}
 	v->store.probe_interval_ms = p->cpu_interval_ms;
 	vms_channels_set_plan(v->channels, &plan);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <poll.h>
 
@@ -13,9 +14,12 @@
 
 #define RCVBUF (1 << 20) /* a burst's datagrams wait here while the guest is descheduled */
 
-/* One burst as it arrives. */
+/* One burst as it arrives. Arrival times are the kernel's (SO_TIMESTAMPNS, CLOCK_REALTIME)
+ * moved onto the monotonic clock by real_off, taken when the measurement starts: a probe
+ * descheduled while datagrams queue still sees when each arrived, not when it read it. */
 struct burst {
 	uint64_t id;
+	int64_t real_off; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	uint32_t block, count, received;
 	uint64_t first_ns, last_ns;
 	bool last_seen;
@@ -61,6 +65,37 @@ wait_until(const struct burst *b, uint64_t setup, uint64_t end)
 	return idle < end ? idle : end;
 }
 
+/* One datagram into buf, and when it arrived: the kernel's receive time on the monotonic
+ * clock, or now if the kernel gave none. */
+static ssize_t
+read_datagram(int fd, unsigned char *buf, size_t cap, const struct burst *b, uint64_t *at)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = buf, .iov_len = cap};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl)};
+	ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT);
+	*at = vms_monotonic_ns();
+	if (n < 0)
+		return n;
+	if (m.msg_flags & MSG_TRUNC)
+		return (ssize_t)cap + 1; /* not a datagram of ours */
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		struct timespec ts;
+		memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+		int64_t mono = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - b->real_off;
+		/* A step of the real-time clock since real_off must not move it past now. */
+		if (mono > 0 && (uint64_t)mono <= *at)
+			*at = (uint64_t)mono;
+	}
+	return n;
+}
+
 /* Receives the burst; 0, or -1 with r filled. */
 static int
 receive(int fd, const char *req, size_t reqlen, unsigned max_ms, struct burst *b,
@@ -86,7 +121,8 @@ receive(int fd, const char *req, size_t reqlen, unsigned max_ms, struct burst *b
 			retry = now + VMSP_UDP_RETRY_MS * NS_PER_MS;
 			continue;
 		}
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		uint64_t at;
+		ssize_t n = read_datagram(fd, buf, sizeof(buf), b, &at);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
 		if (n < 0) {
@@ -96,7 +132,7 @@ receive(int fd, const char *req, size_t reqlen, unsigned max_ms, struct burst *b
 			return -1;
 		}
 		bool first = !b->count;
-		take(b, buf, (size_t)n, now);
+		take(b, buf, (size_t)n, at);
 		if (first && b->count)
 			end = now + ((uint64_t)max_ms + VMSP_NET_CONFIRM_MS) * NS_PER_MS;
 	}
@@ -105,6 +141,15 @@ receive(int fd, const char *req, size_t reqlen, unsigned max_ms, struct burst *b
 		return -1;
 	}
 	return 0;
+}
+
+/* CLOCK_REALTIME - CLOCK_MONOTONIC now, ns. */
+static int64_t
+realtime_offset(void)
+{
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	return (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - (int64_t)vms_monotonic_ns();
 }
 
 void
@@ -144,8 +189,12 @@ vmsp_udp_measure(const char *addr, unsigned port, const char *token, uint64_t id
 		fail(r, errno, "cannot create a socket");
 		return;
 	}
-	int sz = RCVBUF;
+	int sz = RCVBUF, on = 1;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) < 0) {
+		fail(r, errno, "cannot ask for kernel receive times");
+		goto cleanup;
+	}
 	/* Connected: the kernel hands us only the host's datagrams. */
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
 	    send(fd, w.buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
@@ -153,6 +202,7 @@ vmsp_udp_measure(const char *addr, unsigned port, const char *token, uint64_t id
 		goto cleanup;
 	}
 	memset(&b, 0, sizeof(b));
+	b.real_off = realtime_offset();
 	b.id = id;
 	b.block = block;
 	if (receive(fd, w.buf, len, max_ms, &b, r) < 0)

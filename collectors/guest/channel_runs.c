@@ -35,6 +35,37 @@ chan_run_abandoned(const struct chan *ch, const struct vms_record *rec)
 	       id == ch->abandoned_run_id && (!ch->run.active || ch->run.id != id);
 }
 
+/* The responder's own result for the transfer of sm, if it is from this run. */
+static bool
+host_result(const struct vms_channels *c, const struct chan *ch, const struct vms_sample *sm,
+            struct vms_netio_result *hr)
+{
+	if (!c->plan.netio)
+		return false;
+	bool found = sm->op == VMS_OP_NET_UDP_RECV
+	                 ? vms_netio_find_udp_result(c->plan.netio, ch->uuid, sm->block, hr)
+	                 : vms_netio_find_result(c->plan.netio, ch->uuid, sm->op == VMS_OP_NET_SEND,
+	                                         sm->block, hr);
+	return found && hr->end_mono_ns >= ch->run.sent_ns;
+}
+
+/*
+ * A UDP figure is only as good as the burst behind it: the responder must have sent this
+ * guest, in this run, a burst of that block size. A measurement of datagrams the host never
+ * sent (a burst it refused, or never saw asked for) is rejected, not stored.
+ */
+static enum vms_proto_error
+udp_match(const struct vms_channels *c, struct chan *ch, const struct vms_sample *sm)
+{
+	struct vms_netio_result hr;
+	if (sm->op != VMS_OP_NET_UDP_RECV || sm->err || host_result(c, ch, sm, &hr))
+		return VMS_PROTO_OK;
+	vms_complain(&ch->plaus_complaint, LOG_WARNING, ch->name,
+	             "rejected a UDP measurement of %u-byte datagrams: the host sent no such burst",
+	             (unsigned)sm->block);
+	return VMS_PROTO_E_UNMATCHED;
+}
+
 enum vms_proto_error
 chan_accept_sample(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
                    const struct vms_record *rec, uint64_t now_ns)
@@ -52,6 +83,8 @@ chan_accept_sample(struct vms_channels *c, struct chan *ch, struct vms_domain *d
 	chan_advance_seq(ch, d, sm.seq, now_ns);
 	if ((err = chan_plaus_sample(c, ch, d, &sm, now_ns)))
 		return err; /* received, not lost: its seq counts */
+	if ((err = udp_match(c, ch, &sm)))
+		return err;
 	ch->run.samples[ch->run.nsamples++] = sm;
 	return VMS_PROTO_OK;
 }
@@ -97,24 +130,11 @@ realtime_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The responder's own result for the transfer of sm, if it is from this run. */
-static bool
-host_result(const struct vms_channels *c, const struct chan *ch, const struct vms_sample *sm,
-            struct vms_netio_result *hr)
-{
-	if (!c->plan.netio)
-		return false;
-	bool found = sm->op == VMS_OP_NET_UDP_RECV
-	                 ? vms_netio_find_udp_result(c->plan.netio, ch->uuid, sm->block, hr)
-	                 : vms_netio_find_result(c->plan.netio, ch->uuid, sm->op == VMS_OP_NET_SEND,
-	                                         sm->block, hr);
-	return found && hr->end_mono_ns >= ch->run.sent_ns;
-}
-
 /*
- * The responder timed the same transfer on our clock: a TCP figure well above the host's
- * means the guest's clock ran slow. A UDP burst's window on the guest (first to last
- * arrival) shrinks with loss, so there only a count above what the host sent is flagged.
+ * The responder timed the same transfer on our clock: a figure well above the host's means
+ * the guest's clock ran slow (or the guest lies). For UDP the guest's window (first to last
+ * arrival, kernel receive times) must not be shorter than the host's send window over as
+ * many datagrams, and the guest cannot have received more datagrams than the host sent.
  */
 static bool
 host_disagrees(const struct vms_channels *c, const struct chan *ch, const struct vms_sample *sm,
@@ -122,9 +142,9 @@ host_disagrees(const struct vms_channels *c, const struct chan *ch, const struct
 {
 	struct vms_netio_result hr;
 	if (!host_result(c, ch, sm, &hr))
-		return false;
+		return sm->op == VMS_OP_NET_UDP_RECV; /* gone since the sample came: not trusted */
 	if (sm->op == VMS_OP_NET_UDP_RECV)
-		return sm->ops > hr.datagrams;
+		return !vms_netio_udp_plausible(&hr, sm->ops, sm->end_ns - sm->start_ns, tol);
 	if (hr.host_ns == 0 || hr.bytes == 0)
 		return false;
 	double host_secs = (double)hr.host_ns / 1e9 * (double)sm->bytes / (double)hr.bytes;
@@ -273,7 +293,7 @@ start_run(struct vms_channels *c, struct chan *ch, enum vms_family f, uint64_t n
 	if (f == VMS_FAM_NETWORK) {
 		if (!c->plan.netio || vms_token_new(r.token) < 0 ||
 		    vms_netio_grant(c->plan.netio, r.token, ch->uuid, c->plan.schedule.net_bytes,
-		                    (c->plan.netio_udp ? 3 : 2) * c->plan.schedule.net_nblocks,
+		                    (c->plan.netio_udp_rate ? 3 : 2) * c->plan.schedule.net_nblocks,
 		                    deadline) < 0) {
 			vms_complain(&ch->run_complaint, LOG_WARNING, ch->name,
 			             "cannot grant a network run: %s", strerror(errno));
@@ -282,7 +302,8 @@ start_run(struct vms_channels *c, struct chan *ch, enum vms_family f, uint64_t n
 		}
 		snprintf(r.addr, sizeof(r.addr), "%s", c->plan.netio_addr);
 		r.port = c->plan.netio_port;
-		r.udp_port = c->plan.netio_udp ? c->plan.netio_port : 0;
+		r.udp_port = c->plan.netio_udp_rate ? c->plan.netio_port : 0;
+		r.udp_rate = c->plan.netio_udp_rate;
 	}
 	char out[VMS_PROTO_MAX_RECORD + 1];
 	if (!d || ch->fd < 0 || chan_send(ch, out, vms_encode_run(out, sizeof(out), &r)) < 0) {

@@ -25,8 +25,8 @@
 #define ACCEPTS_PER_WAKEUP 16
 #define LISTEN_BACKLOG 16
 
-static void
-format_peer(const struct sockaddr_storage *ss, char *out, size_t outsz)
+const char *
+netio_peer_name(const struct sockaddr_storage *ss, char *out, size_t outsz)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
 	if (ss->ss_family == AF_INET6) {
@@ -40,6 +40,7 @@ format_peer(const struct sockaddr_storage *ss, char *out, size_t outsz)
 	} else {
 		snprintf(out, outsz, "?");
 	}
+	return out;
 }
 
 /* The sweep runs only while a deadline can pass. */
@@ -107,7 +108,7 @@ on_listen(int watch, int lfd, int events, void *opaque)
 		                       "netio: accepting connections again");
 		n->st.connections++;
 		char peer[sizeof(((struct conn *)0)->peer)];
-		format_peer(&ss, peer, sizeof(peer));
+		netio_peer_name(&ss, peer, sizeof(peer));
 		/* The peer's own share first: a guest that holds slots is told, and counted, as
 		 * such rather than as the host being full. */
 		if (peer_pending(n, &ss) >= VMS_NETIO_MAX_PEER_PENDING) {

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "vmscale/clock.h"
+#include "vmscale/netudp.h"
 
 #include "vmscale/protocol.h"
 #include "daemon/util/metrics_source.h"
@@ -41,6 +42,8 @@
 #define VMS_NETIO_IDLE_MS 5000    /* a transfer without progress this long ends */
 #define VMS_NETIO_LIFETIME_MS (VMS_MAX_BOUND_MS + 10000u) /* no connection lives longer */
 /* UDP (off unless vms_netio_udp_open): bursts paced to guests, see vmscale/netudp.h. */
+#define VMS_NETIO_UDP_MIN_RATE VMS_UDP_MIN_RATE /* bytes/s per burst (vmscale/netudp.h) */
+#define VMS_NETIO_UDP_MAX_RATE VMS_UDP_MAX_RATE /* 4 bursts at once at most */
 #define VMS_NETIO_UDP_MAX_SESSIONS 4      /* bursts at once host-wide, at most one per owner */
 #define VMS_NETIO_UDP_READS 64            /* request datagrams read per wakeup */
 #define VMS_NETIO_UDP_BUDGET (256 * 1024) /* bytes one burst may send per turn of the loop */
@@ -74,6 +77,12 @@ enum vms_netio_udp_drop {
 	VMS_NETIO_UDP_TOO_MANY_BYTES, /* "too_many_bytes": bytes above the grant's max_bytes */
 	VMS_NETIO_UDP_OWNER_BUSY,     /* "owner_busy": the owner's burst is still running */
 	VMS_NETIO_UDP_FULL,           /* "too_many_sessions": VMS_NETIO_UDP_MAX_SESSIONS run */
+	/* "unproven_address": no granted TCP connection with this token came from the source
+	 * address, so nothing shows the requester receives there (it may be forged) */
+	VMS_NETIO_UDP_UNPROVEN,
+	VMS_NETIO_UDP_BLOCK_TOO_BIG, /* "block_exceeds_bytes": block > bytes or > max_bytes */
+	VMS_NETIO_UDP_TOO_FAST,      /* "exceeds_rate": bytes > the rate times ms */
+	VMS_NETIO_UDP_REPEATED,      /* "repeated_id": id not above the grant's last burst's */
 	VMS_NETIO_UDP_DROP_COUNT
 };
 
@@ -155,13 +164,23 @@ bool vms_netio_find_result(const struct vms_netio *n, const char *owner, bool gu
 
 /*
  * Turns on the UDP responder: a UDP socket on the TCP listener's address and port, paced
- * bursts of at most rate bytes per second to each guest that presents a granted token (a
- * UDP burst uses one of the grant's connections). 0, or -1 with a message in err.
+ * bursts of at most rate bytes per second (VMS_NETIO_UDP_MIN_RATE..VMS_NETIO_UDP_MAX_RATE)
+ * to each guest that presents a granted token from an address a granted TCP connection with
+ * that token came from (a UDP burst uses one of the grant's connections). Replies leave from
+ * the local address the request arrived at. 0, or -1 with a message in err.
  */
 int vms_netio_udp_open(struct vms_netio *n, uint64_t rate, char *err, size_t errsz);
 /* The last UDP burst of owner with that block size. */
 bool vms_netio_find_udp_result(const struct vms_netio *n, const char *owner, uint32_t block,
                                struct vms_netio_result *out);
+/*
+ * Whether a guest's UDP receive figure fits the burst the host sent (hr): the guest received
+ * no more datagrams than the host sent, and did not receive them faster than the host sent
+ * them: its window (first to last arrival of `received` datagrams, guest_ns) times 1.5 plus
+ * tol_ns is at least the host's send window over as many gaps between datagrams.
+ */
+bool vms_netio_udp_plausible(const struct vms_netio_result *hr, uint64_t received,
+                             uint64_t guest_ns, double tol_ns);
 
 /* The responder's families: connections, refusals, transfers, bytes. */
 void vms_netio_render_stats(const struct vms_netio_stats *n, struct vms_buf *b);

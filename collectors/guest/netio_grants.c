@@ -42,6 +42,42 @@ netio_grant_find(struct vms_netio *n, const char *token)
 	return NULL;
 }
 
+/* The IP of a socket address: its bytes and their length, 0 for another family. */
+static size_t
+addr_ip(const struct sockaddr_storage *ss, const void **ip)
+{
+	if (ss->ss_family == AF_INET) {
+		*ip = &((const struct sockaddr_in *)ss)->sin_addr;
+		return sizeof(struct in_addr);
+	}
+	if (ss->ss_family == AF_INET6) {
+		*ip = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		return sizeof(struct in6_addr);
+	}
+	return 0;
+}
+
+bool
+netio_grant_proven(const struct grant *g, const struct sockaddr_storage *addr)
+{
+	const void *a, *b;
+	size_t len = addr_ip(addr, &a);
+	for (unsigned i = 0; len && i < g->nproven; i++)
+		if (g->proven[i].ss_family == addr->ss_family && addr_ip(&g->proven[i], &b) == len &&
+		    memcmp(a, b, len) == 0)
+			return true;
+	return false;
+}
+
+void
+netio_grant_prove(struct grant *g, const struct sockaddr_storage *addr)
+{
+	const void *ip;
+	if (!addr_ip(addr, &ip) || netio_grant_proven(g, addr) || g->nproven == GRANT_PROVEN_ADDRS)
+		return;
+	g->proven[g->nproven++] = *addr;
+}
+
 unsigned
 netio_owner_conns(const struct vms_netio *n, const char *owner)
 {

@@ -9,6 +9,7 @@
 #include "daemon/http_webconfig.h"
 #include "daemon/util/alloc.h"
 #include "daemon/util/sockaddr.h"
+#include "collectors/guest/netio.h"
 
 #define MEM_OPS 3   /* copy, read, write: one run does each */
 #define MICRO_OPS 6 /* fork_exit ... mem_latency */
@@ -120,6 +121,14 @@ check_pairs(struct vms_config *c, char *err, size_t errsz)
 		return -1;
 	}
 	size_t nu = (size_t)cfg_key_index("netio-udp-rate");
+	/* The key's own bounds stop at VMS_NETIO_UDP_MAX_RATE; below the floor no burst of the
+	 * largest block size would hold two datagrams in a second. */
+	if (c->netio_udp_rate && c->netio_udp_rate < VMS_NETIO_UDP_MIN_RATE) {
+		snprintf(err, errsz, "%s%s %llu is below %u bytes/s (64K): set 0 (off) or more",
+		         cfg_where(c, nu, w, sizeof(w)), cfg_keyref(c, nu, na, sizeof(na)),
+		         (unsigned long long)c->netio_udp_rate, VMS_NETIO_UDP_MIN_RATE);
+		return -1;
+	}
 	if (c->netio_udp_rate && !c->netio_listen) {
 		snprintf(err, errsz, "%s%s needs %s", cfg_where(c, nu, w, sizeof(w)),
 		         cfg_keyref(c, nu, na, sizeof(na)),

@@ -32,6 +32,10 @@
 #define VMS_UDP_MAX_BLOCK 65507u
 /* Datagrams in one burst: the guest keeps one bit per datagram (8 KiB) to ignore repeats. */
 #define VMS_UDP_MAX_COUNT 65536u
+/* The host's pace, bytes/s per burst (netio-udp-rate): two 32 KiB datagrams a second at
+ * least, 1 GiB/s at most. A request may ask for at most pace x ms / 1000 bytes. */
+#define VMS_UDP_MIN_RATE (64u * 1024)
+#define VMS_UDP_MAX_RATE (1u << 30)
 
 struct vms_udp_header {
 	uint8_t flags;

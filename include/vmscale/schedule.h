@@ -6,9 +6,10 @@
  *   schedule cpu_ms=N [disk_ms=N cpu_work_units=N mem_bytes=N mem_ms=N disk_read_bytes=N
  *       disk_read_ms=N net_bytes=N net_ms=N net_blocks=N[,N...] micro_ms=N]
  *       Passive intervals and active sizes/bounds; absent keys take the defaults below.
- *   run id=N probe=FAMILY [addr=ADDR port=N token=HEX [udp_port=N]]
+ *   run id=N probe=FAMILY [addr=ADDR port=N token=HEX [udp_port=N udp_rate=N]]
  *       Run one active family now (network: against the host's responder with this token;
- *       with udp_port, the UDP receive measurement too: vmscale/netudp.h).
+ *       with udp_port, the UDP receive measurement too, paced at udp_rate bytes/s, which
+ *       bounds what the guest may ask for: vmscale/netudp.h).
  */
 #ifndef VMSCALE_SCHEDULE_H
 #define VMSCALE_SCHEDULE_H
@@ -69,6 +70,7 @@ struct vms_run {
 	uint32_t port;
 	char token[VMS_TOKEN_LEN + 1];
 	uint32_t udp_port; /* network only: the responder's UDP port, 0 = no UDP measurement */
+	uint64_t udp_rate; /* with udp_port: the host's pace, bytes/s (VMS_UDP_MIN..MAX_RATE) */
 };
 
 size_t vms_encode_host(char *out, size_t outsz);

@@ -407,11 +407,29 @@ test_families(void)
 	CHECK_INT(r2.udp_port, 0);
 	CHECK(strstr(out, "udp_port") == NULL); /* an older probe sees what it always saw */
 	r.udp_port = 18767;                     /* UDP on: the same port number */
+	r.udp_rate = 4u << 20;                  /* and the host's pace */
 	n = vms_encode_run(out, sizeof(out), &r);
-	CHECK(strstr(out, " udp_port=18767") != NULL);
+	CHECK(strstr(out, " udp_port=18767 udp_rate=4194304") != NULL);
 	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
 	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_OK);
 	CHECK_INT(r2.udp_port, 18767);
+	CHECK(r2.udp_rate == 4u << 20);
+	/* The port and the pace go together; the pace within its bounds. */
+	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=1 udp_port=2 "
+	                "token=0123456789abcdef0123456789abcdef",
+	                &rec),
+	          VMS_PROTO_OK);
+	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_E_MISSING);
+	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=1 udp_rate=65536 "
+	                "token=0123456789abcdef0123456789abcdef",
+	                &rec),
+	          VMS_PROTO_OK);
+	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_E_MISSING);
+	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=1 udp_port=2 udp_rate=65535 "
+	                "token=0123456789abcdef0123456789abcdef",
+	                &rec),
+	          VMS_PROTO_OK);
+	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_E_VALUE);
 	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=1 udp_port=65536 "
 	                "token=0123456789abcdef0123456789abcdef",
 	                &rec),
