@@ -75,8 +75,10 @@ read_datagram(int fd, unsigned char *buf, size_t cap, const struct burst *b, uin
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {.iov_base = buf, .iov_len = cap};
-	struct msghdr m = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl)};
+	struct msghdr m = {.msg_iov = &iov,
+	                   .msg_iovlen = 1,
+	                   .msg_control = ctl.buf,
+	                   .msg_controllen = sizeof(ctl)};
 	ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT);
 	*at = vms_monotonic_ns();
 	if (n < 0)

@@ -212,8 +212,8 @@ run_udp(struct probe_state *s, probe_sample_sink sink, const struct vms_run *run
 	if (bytes > sc->net_bytes)
 		bytes = sc->net_bytes;
 	for (unsigned i = 0; run->udp_port && i < sc->net_nblocks; i++) {
-		if (sc->net_blocks[i] < VMS_UDP_MIN_BLOCK || sc->net_blocks[i] > VMS_UDP_MAX_BLOCK ||
-		    bytes / sc->net_blocks[i] < 2)
+		if (sc->net_blocks[i] < VMS_UDP_MIN_BLOCK ||
+		    sc->net_blocks[i] > VMS_UDP_MAX_BLOCK || bytes / sc->net_blocks[i] < 2)
 			continue;
 		/* The id tells this burst's datagrams from a late one of the run before, and grows
 		 * within a run as the host wants (it never starts two bursts for one id). */

@@ -63,8 +63,8 @@ netio_grant_proven(const struct grant *g, const struct sockaddr_storage *addr)
 	const void *a, *b;
 	size_t len = addr_ip(addr, &a);
 	for (unsigned i = 0; len && i < g->nproven; i++)
-		if (g->proven[i].ss_family == addr->ss_family && addr_ip(&g->proven[i], &b) == len &&
-		    memcmp(a, b, len) == 0)
+		if (g->proven[i].ss_family == addr->ss_family &&
+		    addr_ip(&g->proven[i], &b) == len && memcmp(a, b, len) == 0)
 			return true;
 	return false;
 }

@@ -10,7 +10,8 @@ render_udp(const struct vms_netio_stats *n, struct vms_buf *b)
 	vms_buf_printf(b, "vmscale_netio_udp_requests_total %llu\n",
 	               (unsigned long long)n->udp_requests);
 	vms_buf_family(b, "vmscale_netio_udp_dropped_total", "counter",
-	               "UDP requests dropped unanswered, by reason.");
+	               "UDP requests dropped unanswered, by reason (unproven_address: the source "
+	               "is no address a granted TCP connection came from).");
 	for (unsigned r = 0; r < VMS_NETIO_UDP_DROP_COUNT; r++)
 		vms_buf_printf(b, "vmscale_netio_udp_dropped_total{reason=\"%s\"} %llu\n",
 		               vms_netio_udp_drop_name((enum vms_netio_udp_drop)r),
@@ -21,10 +22,18 @@ render_udp(const struct vms_netio_stats *n, struct vms_buf *b)
 	               (unsigned long long)n->udp_completed);
 	vms_buf_printf(b, "vmscale_netio_udp_bursts_total{result=\"aborted\"} %llu\n",
 	               (unsigned long long)n->udp_aborted);
-	vms_buf_family(b, "vmscale_netio_udp_sent_bytes_total", "counter",
-	               "Bytes of UDP datagrams the responder sent to guests, headers included.");
-	vms_buf_printf(b, "vmscale_netio_udp_sent_bytes_total %llu\n",
+	vms_buf_family(
+	    b, "vmscale_netio_udp_bytes_total", "counter",
+	    "Bytes of the UDP datagrams the responder paced to guests (headers included), "
+	    "by direction as the guest sees it (only receive).");
+	vms_buf_printf(b, "vmscale_netio_udp_bytes_total{direction=\"receive\"} %llu\n",
 	               (unsigned long long)n->udp_bytes_sent);
+	vms_buf_family(
+	    b, "vmscale_netio_udp_datagrams_total", "counter",
+	    "UDP datagrams the responder paced to guests, by direction as the guest sees it "
+	    "(only receive).");
+	vms_buf_printf(b, "vmscale_netio_udp_datagrams_total{direction=\"receive\"} %llu\n",
+	               (unsigned long long)n->udp_datagrams_sent);
 }
 
 void

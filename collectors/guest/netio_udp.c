@@ -89,10 +89,8 @@ send_one(const struct vms_netio *n, struct udp_session *s)
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {.iov_base = n->ubuf, .iov_len = s->block};
-	struct msghdr m = {.msg_name = &s->peer,
-	                   .msg_namelen = s->peerlen,
-	                   .msg_iov = &iov,
-	                   .msg_iovlen = 1};
+	struct msghdr m = {
+	    .msg_name = &s->peer, .msg_namelen = s->peerlen, .msg_iov = &iov, .msg_iovlen = 1};
 	if (s->have_local) {
 		bool v6 = s->local_v6;
 		size_t len = v6 ? sizeof(s->local.v6) : sizeof(s->local.v4);
@@ -160,7 +158,7 @@ static uint32_t
 burst_count(const struct vms_netio *n, const struct grant *g, uint64_t bytes, uint64_t ms,
             uint64_t block, enum vms_netio_udp_drop *why)
 {
-	*why = bytes > g->max_bytes                  ? VMS_NETIO_UDP_TOO_MANY_BYTES
+	*why = bytes > g->max_bytes                    ? VMS_NETIO_UDP_TOO_MANY_BYTES
 	       : block > bytes || block > g->max_bytes ? VMS_NETIO_UDP_BLOCK_TOO_BIG
 	       : (double)bytes > (double)n->udp_rate * (double)ms / 1e3 ? VMS_NETIO_UDP_TOO_FAST
 	                                                                : VMS_NETIO_UDP_DROP_COUNT;
@@ -181,9 +179,9 @@ request_grant(struct vms_netio *n, const char *token, const struct udp_session *
 	if (!g)
 		return NULL;
 	uint64_t now = vms_monotonic_ns();
-	*why = now >= g->expires_ns                  ? VMS_NETIO_UDP_EXPIRED
-	       : g->used >= g->max_conns             ? VMS_NETIO_UDP_USED_UP
-	       : !netio_grant_proven(g, &s->peer)    ? VMS_NETIO_UDP_UNPROVEN
+	*why = now >= g->expires_ns                        ? VMS_NETIO_UDP_EXPIRED
+	       : g->used >= g->max_conns                   ? VMS_NETIO_UDP_USED_UP
+	       : !netio_grant_proven(g, &s->peer)          ? VMS_NETIO_UDP_UNPROVEN
 	       : g->udp_started && s->id <= g->udp_last_id ? VMS_NETIO_UDP_REPEATED
 	                                                   : VMS_NETIO_UDP_DROP_COUNT;
 	return *why == VMS_NETIO_UDP_DROP_COUNT ? g : NULL;
@@ -243,7 +241,8 @@ static ssize_t
 read_request(int fd, char *buf, size_t cap, struct udp_session *s)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+		         CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {.iov_base = buf, .iov_len = cap};
@@ -263,7 +262,7 @@ read_request(int fd, char *buf, size_t cap, struct udp_session *s)
 		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
 			memcpy(&s->local.v4, CMSG_DATA(cm), sizeof(s->local.v4));
 			s->local.v4.ipi_spec_dst = s->local.v4.ipi_addr; /* the reply's source */
-			s->local.v4.ipi_ifindex = 0;                   /* routed as usual */
+			s->local.v4.ipi_ifindex = 0;                     /* routed as usual */
 			s->have_local = true;
 			s->local_v6 = false;
 		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {

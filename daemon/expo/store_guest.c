@@ -206,8 +206,9 @@ render_network_udp(struct vms_buf *b, const struct vms_store *st, unsigned k)
 	    "vmscale_probe_network_udp_loss_ratio",
 	};
 	static const char *const helps[2] = {
-	    "Rate at which UDP datagrams the responder paced to the guest arrived (guest clock, "
-	    "first to last arrival), by block size (seeds 000/004's NetIO).",
+	    "Rate at which UDP datagrams the responder paced to the guest arrived (the guest "
+	    "kernel's receive times, first to last arrival; a run whose window is shorter than the "
+	    "host's send window is flagged), by block size (seeds 000/004's NetIO).",
 	    "Share of the responder's UDP datagrams that did not reach the guest: 1 - received "
 	    "/ sent, the sent count being the host's.",
 	};

@@ -222,8 +222,15 @@ for d in "${guests[@]}"; do
 done
 ok "network throughput > 0 both ways, 1 KiB and 32 KiB blocks, for every guest"
 ok "UDP receive rate > 0 and loss in 0..1 through slirp, 1 KiB and 32 KiB datagrams, for every guest"
-num_eq "$(value vmscale_netio_udp_dropped_total 'reason="bad_token"')" 0 ||
-	fail "the responder dropped UDP requests with a bad token in a lab without hostile peers"
+for reason in bad_token unproven_address block_exceeds_bytes exceeds_rate too_many_bytes; do
+	num_eq "$(value vmscale_netio_udp_dropped_total "reason=\"$reason\"")" 0 ||
+		fail "the responder dropped UDP requests ($reason) in a lab without hostile peers"
+done
+num_gt "$(value vmscale_netio_udp_datagrams_total 'direction="receive"')" 0 ||
+	fail "the responder counted no UDP datagrams paced to guests"
+grep -q '^vmscale_probe_records_rejected_total{.*reason="unmatched"' "$scrape" &&
+	fail "UDP samples without a burst the host sent, in a lab without hostile peers"
+ok "UDP: the probe asked only what the grant, the pace and its proven address allow; every sample matched a burst the host sent"
 ok "host-side per-domain CPU, vCPU time, vCPU delay (steal seen from the host) and RSS > 0 for every guest"
 
 # Clock skew of an idle lab: guest and host clocks agree within 50 ms per report.

@@ -260,8 +260,7 @@ answered(int fd, const char *msg, size_t len)
 }
 
 static void
-request_id(char *out, size_t outsz, const char *token, uint64_t id, uint64_t block,
-           uint64_t bytes)
+request_id(char *out, size_t outsz, const char *token, uint64_t id, uint64_t block, uint64_t bytes)
 {
 	snprintf(out, outsz, "udp proto=1 token=%s id=%llu block=%llu bytes=%llu ms=100\n", token,
 	         (unsigned long long)id, (unsigned long long)block, (unsigned long long)bytes);
@@ -550,7 +549,7 @@ test_plausible(void)
 	struct vms_netio_result hr = {.udp = true, .datagrams = 101, .host_ns = 100 * NS_PER_MS};
 	double tol = 5e6; /* 5 ms */
 	CHECK(vms_netio_udp_plausible(&hr, 101, 100 * NS_PER_MS, tol));
-	CHECK(vms_netio_udp_plausible(&hr, 101, 64 * NS_PER_MS, tol)); /* within 1.5x + tol */
+	CHECK(vms_netio_udp_plausible(&hr, 101, 64 * NS_PER_MS, tol));  /* within 1.5x + tol */
 	CHECK(!vms_netio_udp_plausible(&hr, 101, 60 * NS_PER_MS, tol)); /* faster than sent */
 	CHECK(!vms_netio_udp_plausible(&hr, 101, 1 * NS_PER_MS, tol));
 	/* Lost datagrams shrink the window in proportion: 51 received over 50 ms is fine. */
