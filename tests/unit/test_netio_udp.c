@@ -472,6 +472,51 @@ test_wildcard_source(void)
 	vms_netio_close(w);
 }
 
+/* The same over IPv6: on [::1], and on the dual-stack wildcard [::] asked at 127.0.0.2 (an
+ * IPv4 request arrives v4-mapped; the reply must still leave from 127.0.0.2). */
+static void
+test_ipv6(void)
+{
+	int probe = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 lo = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	if (probe < 0 || bind(probe, (struct sockaddr *)&lo, sizeof(lo)) < 0) {
+		fprintf(stderr, "  SKIP IPv6: no ::1 here (%s)\n", strerror(errno));
+		if (probe >= 0)
+			close(probe);
+		return;
+	}
+	close(probe);
+	const char *specs[2] = {"[::1]", "[::]"}, *addrs[2] = {"::1", "127.0.0.2"};
+	for (int k = 0; k < 2; k++) {
+		char spec[64], err[256] = "";
+		struct vms_netio *w = NULL;
+		for (int tries = 0; !w && tries < 10; tries++) {
+			snprintf(spec, sizeof(spec), "%s:%d", specs[k], free_port());
+			w = vms_netio_open(spec, err, sizeof(err));
+		}
+		if (!CHECK(w != NULL) ||
+		    !CHECK_INT(vms_netio_udp_open(w, RATE, err, sizeof(err)), 0)) {
+			fprintf(stderr, "  %s: %s\n", spec, err);
+			vms_netio_close(w);
+			continue;
+		}
+		unsigned port = vms_netio_port(w);
+		struct client c = {.addr = addrs[k],
+		                   .port = port,
+		                   .id = 1,
+		                   .block = 1024,
+		                   .bytes = 64 * 1024,
+		                   .max_ms = 1000};
+		grant(w, c.token, OWNER, c.bytes, 2, 10000);
+		prove(port, c.token, addrs[k]);
+		run_client(&c);
+		if (!CHECK_INT(c.r.err, 0))
+			fprintf(stderr, "  %s via %s: %s\n", spec, addrs[k], c.r.why ? c.r.why : "?");
+		CHECK_INT(c.r.ops, 64);
+		vms_netio_close(w);
+	}
+}
+
 /* Holds the probe thread in a signal handler while datagrams queue for it. */
 static void
 on_stall(int sig)
@@ -662,6 +707,7 @@ main(void)
 	test_render(n);
 	vms_netio_close(n);
 	test_wildcard_source();
+	test_ipv6();
 	test_kernel_timestamps();
 	test_plausible();
 	virEventRemoveTimeout(ticker);
