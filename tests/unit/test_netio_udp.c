@@ -511,7 +511,8 @@ test_ipv6(void)
 		prove(port, c.token, addrs[k]);
 		run_client(&c);
 		if (!CHECK_INT(c.r.err, 0))
-			fprintf(stderr, "  %s via %s: %s\n", spec, addrs[k], c.r.why ? c.r.why : "?");
+			fprintf(stderr, "  %s via %s: %s\n", spec, addrs[k],
+			        c.r.why ? c.r.why : "?");
 		CHECK_INT(c.r.ops, 64);
 		vms_netio_close(w);
 	}
