@@ -19,6 +19,7 @@ static const char *const error_names[VMS_PROTO_E_COUNT] = {
     [VMS_PROTO_E_VERSION] = "bad_version",
     [VMS_PROTO_E_SEQUENCE] = "out_of_sequence",
     [VMS_PROTO_E_IMPLAUSIBLE] = "implausible",
+    [VMS_PROTO_E_UNMATCHED] = "unmatched",
 };
 
 const char *

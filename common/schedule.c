@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/proto_internal.h"
+#include "vmscale/netudp.h"
 
 void
 vms_schedule_defaults(struct vms_schedule *s)
@@ -73,6 +74,10 @@ vms_encode_run(char *out, size_t outsz, const struct vms_run *r)
 		vms_writer_add_str(&w, "addr", r->addr);
 		vms_writer_add_u64(&w, "port", r->port);
 		vms_writer_add_str(&w, "token", r->token);
+		if (r->udp_port) {
+			vms_writer_add_u64(&w, "udp_port", r->udp_port);
+			vms_writer_add_u64(&w, "udp_rate", r->udp_rate);
+		}
 	}
 	return vms_writer_copy(&w, out, outsz);
 }
@@ -164,5 +169,15 @@ vms_decode_run(const struct vms_record *rec, struct vms_run *r)
 	vms_copy_str(r->addr, sizeof(r->addr), addr);
 	vms_copy_str(r->token, sizeof(r->token), token);
 	r->port = (uint32_t)port;
+	/* Optional: a host without UDP sends none, a probe without UDP ignores it. With a port
+	 * comes the pace, which bounds the bytes a request may ask for. */
+	uint64_t udp_port = 0, udp_rate = 0;
+	if ((err = vms_get_opt_u64(rec, "udp_port", 1, 65535, &udp_port)) ||
+	    (err = vms_get_opt_u64(rec, "udp_rate", VMS_UDP_MIN_RATE, VMS_UDP_MAX_RATE, &udp_rate)))
+		return err;
+	if (!udp_port != !udp_rate)
+		return VMS_PROTO_E_MISSING;
+	r->udp_port = (uint32_t)udp_port;
+	r->udp_rate = udp_rate;
 	return VMS_PROTO_OK;
 }

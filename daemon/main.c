@@ -309,6 +309,7 @@ apply_probe_config(struct vmscaled *v)
 		snprintf(plan.netio_addr, sizeof(plan.netio_addr), "%s",
 		         v->cfg.netio_guest_address ? v->cfg.netio_guest_address : "");
 		plan.netio_port = vms_netio_port(v->netio);
+		plan.netio_udp_rate = v->cfg.netio_udp_rate;
 	}
 	v->store.probe_interval_ms = p->cpu_interval_ms;
 	vms_channels_set_plan(v->channels, &plan);
@@ -592,7 +593,9 @@ start_collection(struct vmscaled *v)
 	}
 	if (v->cfg.netio_listen) {
 		v->netio = vms_netio_open(v->cfg.netio_listen, err, sizeof(err));
-		if (!v->netio) {
+		if (!v->netio ||
+		    (v->cfg.netio_udp_rate &&
+		     vms_netio_udp_open(v->netio, v->cfg.netio_udp_rate, err, sizeof(err)) < 0)) {
 			vms_err("%s", err);
 			return -1;
 		}

@@ -28,9 +28,8 @@ fail(struct vmsp_result *r, int err, const char *why)
 	r->why = why;
 }
 
-/* 1: ready (or an error the next call will tell), 0: deadline passed, -1: poll failed. */
-static int
-wait_fd(int fd, short events, uint64_t deadline_ns)
+int
+vmsp_wait_fd(int fd, short events, uint64_t deadline_ns)
 {
 	for (;;) {
 		uint64_t now = vms_monotonic_ns();
@@ -63,8 +62,9 @@ connect_why(int err)
 	}
 }
 
-static int
-connect_to(const char *addr, unsigned port, uint64_t deadline, struct vmsp_result *r)
+int
+vmsp_net_addr(const char *addr, unsigned port, struct sockaddr_storage *out, socklen_t *outlen,
+              struct vmsp_result *r)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -96,6 +96,18 @@ connect_to(const char *addr, unsigned port, uint64_t deadline, struct vmsp_resul
 		fail(r, EINVAL, "not an IP address");
 		return -1;
 	}
+	*out = ss;
+	*outlen = sl;
+	return 0;
+}
+
+static int
+connect_to(const char *addr, unsigned port, uint64_t deadline, struct vmsp_result *r)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (vmsp_net_addr(addr, port, &ss, &sl, r) < 0)
+		return -1;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		fail(r, errno, "cannot create a socket");
@@ -107,7 +119,7 @@ connect_to(const char *addr, unsigned port, uint64_t deadline, struct vmsp_resul
 		fail(r, errno, connect_why(errno));
 		goto cleanup;
 	}
-	int rc = wait_fd(fd, POLLOUT, deadline);
+	int rc = vmsp_wait_fd(fd, POLLOUT, deadline);
 	if (rc <= 0) {
 		fail(r, rc == 0 ? ETIMEDOUT : errno, connect_why(rc == 0 ? ETIMEDOUT : errno));
 		goto cleanup;
@@ -141,7 +153,7 @@ send_step(int fd, const char *p, size_t len, uint64_t deadline)
 	if (w < 0 && errno == EINTR)
 		return SEND_AGAIN;
 	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		int rc = wait_fd(fd, POLLOUT, deadline);
+		int rc = vmsp_wait_fd(fd, POLLOUT, deadline);
 		return rc > 0 ? SEND_AGAIN : rc == 0 ? SEND_DEADLINE : SEND_FAILED;
 	}
 	return SEND_FAILED;
@@ -203,7 +215,7 @@ read_record(int fd, char *buf, size_t cap, size_t *extra, uint64_t deadline, str
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
-		int rc = wait_fd(fd, POLLIN, deadline);
+		int rc = vmsp_wait_fd(fd, POLLIN, deadline);
 		if (rc == 0)
 			errno = ETIMEDOUT;
 		if (rc <= 0)
@@ -350,7 +362,7 @@ run_recv(int fd, char *buf, uint32_t block, uint64_t bytes, uint64_t got, unsign
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			int rc = wait_fd(fd, POLLIN, deadline);
+			int rc = vmsp_wait_fd(fd, POLLIN, deadline);
 			if (rc == 0) {
 				end = vms_monotonic_ns(); /* cut: the window is the whole max_ms */
 				break;
@@ -373,7 +385,7 @@ run_recv(int fd, char *buf, uint32_t block, uint64_t bytes, uint64_t got, unsign
 		/* Closing with unread payload would reset the connection and could destroy our
 		 * "done" on the way: read until the host closes (it stops sending on "done"). */
 		shutdown(fd, SHUT_WR);
-		while (wait_fd(fd, POLLIN, confirm) > 0) {
+		while (vmsp_wait_fd(fd, POLLIN, confirm) > 0) {
 			ssize_t n = recv(fd, buf, READ_CHUNK, MSG_DONTWAIT);
 			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
 				break;

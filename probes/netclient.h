@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "probes/bench.h"
 #include "vmscale/protocol.h"
@@ -40,5 +41,37 @@
  */
 void vmsp_net_measure(const char *addr, unsigned port, const char *token, bool guest_sends,
                       uint32_t block, uint64_t bytes, unsigned max_ms, struct vmsp_result *r);
+
+/* An IPv4 or IPv6 literal ("[::1]" too) and a port as a socket address; 0, or -1 with r->err
+ * EINVAL and r->why set. No name lookup. */
+int vmsp_net_addr(const char *addr, unsigned port, struct sockaddr_storage *out, socklen_t *outlen,
+                  struct vmsp_result *r);
+/* Polls fd for events until deadline_ns: 1 ready (or an error the next call will tell),
+ * 0 deadline passed, -1 poll failed. */
+int vmsp_wait_fd(int fd, short events, uint64_t deadline_ns);
+
+#define VMSP_UDP_RETRY_MS 500u /* the request again while nothing has arrived */
+#define VMSP_UDP_IDLE_MS 500u  /* a burst that falls silent this long is over */
+
+/*
+ * UDP receive rate and loss (NetIO's UDP mode; vmscale/netudp.h): asks the host at
+ * addr:port, presenting token, for a burst of datagrams of `block` bytes
+ * (VMS_UDP_MIN_BLOCK..VMS_UDP_MAX_BLOCK) totalling at most `bytes`, sent within max_ms at
+ * the host's pace; id marks this burst's datagrams. The request is sent again every
+ * VMSP_UDP_RETRY_MS until a datagram arrives, within VMSP_NET_SETUP_MS. The burst is over
+ * when all its datagrams arrived, when it is silent for VMSP_UDP_IDLE_MS, or max_ms +
+ * VMSP_NET_CONFIRM_MS after the first arrival. Repeats and strays (another id, another
+ * size) are not counted.
+ *
+ * r->ops = distinct datagrams received; r->start_ns / end_ns = the first and last arrival;
+ * r->bytes = the bytes of the datagrams after the first (the rate is over the gaps between
+ * arrivals). *count = the burst's size the host announced (0 if nothing arrived): the
+ * guest's view of the loss, 1 - ops / count. Errors: ETIMEDOUT (nothing arrived: the host
+ * dropped the request, or nothing reaches us), ENODATA (a single datagram: no rate),
+ * ECONNREFUSED (nothing listens), EMSGSIZE (block out of bounds), EINVAL.
+ */
+void vmsp_udp_measure(const char *addr, unsigned port, const char *token, uint64_t id,
+                      uint32_t block, uint64_t bytes, unsigned max_ms, struct vmsp_result *r,
+                      uint32_t *count);
 
 #endif

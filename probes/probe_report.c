@@ -17,6 +17,7 @@
 #include "probes/procstat.h"
 #include "probes/probe_internal.h"
 #include "vmscale/clock.h"
+#include "vmscale/netudp.h"
 
 /* CPU time of this process and of its reaped children (the fork latencies' children). */
 uint64_t
@@ -198,6 +199,30 @@ static const enum vms_op micro_ops[VMSP_MICRO_COUNT] = {
     [VMSP_MICRO_FILE_10K] = VMS_OP_FILE_10K,   [VMSP_MICRO_MEM_READ] = VMS_OP_MEM_LATENCY,
 };
 
+/* UDP receive, when the host asked for it, for every block size a datagram can carry and a
+ * burst at the host's pace within net_ms holds twice: the host refuses more bytes than its
+ * pace sends in the time asked, and two datagrams at least make a rate. */
+static void
+run_udp(struct probe_state *s, probe_sample_sink sink, const struct vms_run *run)
+{
+	const struct vms_schedule *sc = &s->sched;
+	struct vmsp_result r;
+	uint32_t count;
+	uint64_t bytes = run->udp_rate * sc->net_ms / 1000;
+	if (bytes > sc->net_bytes)
+		bytes = sc->net_bytes;
+	for (unsigned i = 0; run->udp_port && i < sc->net_nblocks; i++) {
+		if (sc->net_blocks[i] < VMS_UDP_MIN_BLOCK ||
+		    sc->net_blocks[i] > VMS_UDP_MAX_BLOCK || bytes / sc->net_blocks[i] < 2)
+			continue;
+		/* The id tells this burst's datagrams from a late one of the run before, and grows
+		 * within a run as the host wants (it never starts two bursts for one id). */
+		vmsp_udp_measure(run->addr, run->udp_port, run->token, run->id << 8 | i,
+		                 sc->net_blocks[i], bytes, sc->net_ms, &r, &count);
+		emit(s, sink, run->id, VMS_OP_NET_UDP_RECV, sc->net_blocks[i], &r);
+	}
+}
+
 /* Runs one active family; its samples go to sink. Returns the run's guest start time. */
 uint64_t
 probe_run_family(const struct probe_opts *o, struct probe_state *s, const struct vms_run *run,
@@ -237,6 +262,7 @@ probe_run_family(const struct probe_opts *o, struct probe_state *s, const struct
 			                 sc->net_bytes, sc->net_ms, &r);
 			emit(s, sink, run->id, VMS_OP_NET_RECV, sc->net_blocks[i], &r);
 		}
+		run_udp(s, sink, run);
 		break;
 	case VMS_FAM_MICRO: {
 		struct vmsp_micro_opts mo = {

@@ -39,6 +39,7 @@ struct vms_probe_plan {
 	struct vms_netio *netio;       /* the network responder; NULL turns the family off */
 	char netio_addr[64];           /* where guests reach it */
 	unsigned netio_port;
+	uint64_t netio_udp_rate; /* the responder's UDP pace (netio-udp-rate), 0 = off */
 };
 
 struct vms_channels *vms_channels_new(struct vms_store *st);

@@ -35,6 +35,37 @@ chan_run_abandoned(const struct chan *ch, const struct vms_record *rec)
 	       id == ch->abandoned_run_id && (!ch->run.active || ch->run.id != id);
 }
 
+/* The responder's own result for the transfer of sm, if it is from this run. */
+static bool
+host_result(const struct vms_channels *c, const struct chan *ch, const struct vms_sample *sm,
+            struct vms_netio_result *hr)
+{
+	if (!c->plan.netio)
+		return false;
+	bool found = sm->op == VMS_OP_NET_UDP_RECV
+	                 ? vms_netio_find_udp_result(c->plan.netio, ch->uuid, sm->block, hr)
+	                 : vms_netio_find_result(c->plan.netio, ch->uuid, sm->op == VMS_OP_NET_SEND,
+	                                         sm->block, hr);
+	return found && hr->end_mono_ns >= ch->run.sent_ns;
+}
+
+/*
+ * A UDP figure is only as good as the burst behind it: the responder must have sent this
+ * guest, in this run, a burst of that block size. A measurement of datagrams the host never
+ * sent (a burst it refused, or never saw asked for) is rejected, not stored.
+ */
+static enum vms_proto_error
+udp_match(const struct vms_channels *c, struct chan *ch, const struct vms_sample *sm)
+{
+	struct vms_netio_result hr;
+	if (sm->op != VMS_OP_NET_UDP_RECV || sm->err || host_result(c, ch, sm, &hr))
+		return VMS_PROTO_OK;
+	vms_complain(&ch->plaus_complaint, LOG_WARNING, ch->name,
+	             "rejected a UDP measurement of %u-byte datagrams: the host sent no such burst",
+	             (unsigned)sm->block);
+	return VMS_PROTO_E_UNMATCHED;
+}
+
 enum vms_proto_error
 chan_accept_sample(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
                    const struct vms_record *rec, uint64_t now_ns)
@@ -52,6 +83,8 @@ chan_accept_sample(struct vms_channels *c, struct chan *ch, struct vms_domain *d
 	chan_advance_seq(ch, d, sm.seq, now_ns);
 	if ((err = chan_plaus_sample(c, ch, d, &sm, now_ns)))
 		return err; /* received, not lost: its seq counts */
+	if ((err = udp_match(c, ch, &sm)))
+		return err;
 	ch->run.samples[ch->run.nsamples++] = sm;
 	return VMS_PROTO_OK;
 }
@@ -69,8 +102,9 @@ value_slot(struct vms_probe_state *p, const struct vms_sample *sm)
 			return NULL;
 		p->net_blocks[p->net_nblocks++] = sm->block;
 		memset(p->net[i], 0, sizeof(p->net[i]));
+		memset(p->udp[i], 0, sizeof(p->udp[i]));
 	}
-	return &p->net[i][dir];
+	return sm->op == VMS_OP_NET_UDP_RECV ? &p->udp[i][0] : &p->net[i][dir];
 }
 
 static double
@@ -94,6 +128,40 @@ realtime_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The responder timed the same transfer on our clock: a figure well above the host's means
+ * the guest's clock ran slow (or the guest lies). For UDP the guest's window (first to last
+ * arrival, kernel receive times) must not be shorter than the host's send window over as
+ * many datagrams, and the guest cannot have received more datagrams than the host sent.
+ */
+static bool
+host_disagrees(const struct vms_channels *c, const struct chan *ch, const struct vms_sample *sm,
+               double tol)
+{
+	struct vms_netio_result hr;
+	if (!host_result(c, ch, sm, &hr))
+		return sm->op == VMS_OP_NET_UDP_RECV; /* gone since the sample came: not trusted */
+	if (sm->op == VMS_OP_NET_UDP_RECV)
+		return !vms_netio_udp_plausible(&hr, sm->ops, sm->end_ns - sm->start_ns, tol);
+	if (hr.host_ns == 0 || hr.bytes == 0)
+		return false;
+	double host_secs = (double)hr.host_ns / 1e9 * (double)sm->bytes / (double)hr.bytes;
+	double guest_secs = (double)(sm->end_ns - sm->start_ns) / 1e9;
+	return guest_secs * 1.5 + tol / 1e9 < host_secs;
+}
+
+/* UDP loss: 1 - datagrams the guest received / datagrams the host says it sent. */
+static bool
+udp_loss(const struct vms_channels *c, const struct chan *ch, const struct vms_sample *sm,
+         double *loss)
+{
+	struct vms_netio_result hr;
+	if (!host_result(c, ch, sm, &hr) || hr.datagrams == 0 || sm->ops > hr.datagrams)
+		return false;
+	*loss = 1.0 - (double)sm->ops / (double)hr.datagrams;
+	return true;
 }
 
 /*
@@ -130,19 +198,8 @@ chan_accept_done(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 		const struct vms_sample *sm = &ch->run.samples[i];
 		if (!sm->err && (sm->start_ns < dn.start_ns || sm->end_ns > dn.end_ns))
 			flagged = true;
-		/* The responder timed the same transfer on our clock: a guest figure well above
-		 * the host's means the guest's clock ran slow. */
-		struct vms_netio_result hr;
-		if (!sm->err && f == VMS_FAM_NETWORK && c->plan.netio &&
-		    vms_netio_find_result(c->plan.netio, ch->uuid, sm->op == VMS_OP_NET_SEND,
-		                          sm->block, &hr) &&
-		    hr.end_mono_ns >= ch->run.sent_ns && hr.host_ns > 0 && hr.bytes > 0) {
-			double host_secs =
-			    (double)hr.host_ns / 1e9 * (double)sm->bytes / (double)hr.bytes;
-			double guest_secs = (double)(sm->end_ns - sm->start_ns) / 1e9;
-			if (guest_secs * 1.5 + tol / 1e9 < host_secs)
-				flagged = true;
-		}
+		if (!sm->err && f == VMS_FAM_NETWORK && host_disagrees(c, ch, sm, tol))
+			flagged = true;
 	}
 	for (unsigned i = 0; i < ch->run.nsamples; i++) {
 		const struct vms_sample *sm = &ch->run.samples[i];
@@ -159,6 +216,11 @@ chan_accept_done(struct vms_channels *c, struct chan *ch, struct vms_domain *d,
 		if (v)
 			*v = (struct vms_probe_value){
 			    .have = true, .value = sample_value(sm), .at_ns = now_ns};
+		double loss;
+		/* v is udp[block][0]; the loss goes beside it, in udp[block][1]. */
+		if (v && sm->op == VMS_OP_NET_UDP_RECV && udp_loss(c, ch, sm, &loss))
+			v[1] =
+			    (struct vms_probe_value){.have = true, .value = loss, .at_ns = now_ns};
 	}
 	if (flagged)
 		vms_complain(&ch->run_complaint, LOG_WARNING, ch->name,
@@ -213,8 +275,8 @@ run_deadline_ms(const struct vms_schedule *s, enum vms_family f)
 		return 3ull * s->mem_ms + slack;
 	case VMS_FAM_DISK_READ:
 		return s->disk_read_ms + slack;
-	case VMS_FAM_NETWORK:
-		return 2ull * s->net_nblocks * (s->net_ms + 2000) + slack;
+	case VMS_FAM_NETWORK: /* TCP both ways and UDP, each within its bounds */
+		return 3ull * s->net_nblocks * (s->net_ms + 3000) + slack;
 	case VMS_FAM_MICRO:
 		return 6ull * s->micro_ms + slack;
 	default:
@@ -231,7 +293,8 @@ start_run(struct vms_channels *c, struct chan *ch, enum vms_family f, uint64_t n
 	if (f == VMS_FAM_NETWORK) {
 		if (!c->plan.netio || vms_token_new(r.token) < 0 ||
 		    vms_netio_grant(c->plan.netio, r.token, ch->uuid, c->plan.schedule.net_bytes,
-		                    2 * c->plan.schedule.net_nblocks, deadline) < 0) {
+		                    (c->plan.netio_udp_rate ? 3 : 2) * c->plan.schedule.net_nblocks,
+		                    deadline) < 0) {
 			vms_complain(&ch->run_complaint, LOG_WARNING, ch->name,
 			             "cannot grant a network run: %s", strerror(errno));
 			vms_psched_finish(c->psched, ch->uuid, now_ns);
@@ -239,6 +302,8 @@ start_run(struct vms_channels *c, struct chan *ch, enum vms_family f, uint64_t n
 		}
 		snprintf(r.addr, sizeof(r.addr), "%s", c->plan.netio_addr);
 		r.port = c->plan.netio_port;
+		r.udp_port = c->plan.netio_udp_rate ? c->plan.netio_port : 0;
+		r.udp_rate = c->plan.netio_udp_rate;
 	}
 	char out[VMS_PROTO_MAX_RECORD + 1];
 	if (!d || ch->fd < 0 || chan_send(ch, out, vms_encode_run(out, sizeof(out), &r)) < 0) {

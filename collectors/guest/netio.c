@@ -25,8 +25,8 @@
 #define ACCEPTS_PER_WAKEUP 16
 #define LISTEN_BACKLOG 16
 
-static void
-format_peer(const struct sockaddr_storage *ss, char *out, size_t outsz)
+const char *
+netio_peer_name(const struct sockaddr_storage *ss, char *out, size_t outsz)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
 	if (ss->ss_family == AF_INET6) {
@@ -40,6 +40,7 @@ format_peer(const struct sockaddr_storage *ss, char *out, size_t outsz)
 	} else {
 		snprintf(out, outsz, "?");
 	}
+	return out;
 }
 
 /* The sweep runs only while a deadline can pass. */
@@ -107,7 +108,7 @@ on_listen(int watch, int lfd, int events, void *opaque)
 		                       "netio: accepting connections again");
 		n->st.connections++;
 		char peer[sizeof(((struct conn *)0)->peer)];
-		format_peer(&ss, peer, sizeof(peer));
+		netio_peer_name(&ss, peer, sizeof(peer));
 		/* The peer's own share first: a guest that holds slots is told, and counted, as
 		 * such rather than as the host being full. */
 		if (peer_pending(n, &ss) >= VMS_NETIO_MAX_PEER_PENDING) {
@@ -213,6 +214,9 @@ vms_netio_open(const char *listen_spec, char *err, size_t errsz)
 	n->zeros = vms_xcalloc(1, VMS_NETIO_MAX_BLOCK);
 	n->lfd = fd;
 	n->lwatch = -1;
+	n->ufd = n->uwatch = -1;
+	n->laddr = bound;
+	n->laddrlen = bl;
 	n->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
 	                                            : ((struct sockaddr_in *)&bound)->sin_port);
 	n->lwatch = virEventAddHandle(fd, VIR_EVENT_HANDLE_READABLE, on_listen, n, NULL);
@@ -241,6 +245,7 @@ vms_netio_close(struct vms_netio *n)
 		return;
 	while (n->nconns > 0)
 		netio_conn_free(n->conns[n->nconns - 1]);
+	netio_udp_close(n);
 	if (n->lwatch >= 0)
 		virEventRemoveHandle(n->lwatch);
 	vms_tick_remove(&n->tick);

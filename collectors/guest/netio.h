@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "vmscale/clock.h"
+#include "vmscale/netudp.h"
 
 #include "vmscale/protocol.h"
 #include "daemon/util/metrics_source.h"
@@ -40,6 +41,13 @@
 #define VMS_NETIO_REQUEST_MS 2000 /* from accept to a whole request line */
 #define VMS_NETIO_IDLE_MS 5000    /* a transfer without progress this long ends */
 #define VMS_NETIO_LIFETIME_MS (VMS_MAX_BOUND_MS + 10000u) /* no connection lives longer */
+/* UDP (off unless vms_netio_udp_open): bursts paced to guests, see vmscale/netudp.h. */
+#define VMS_NETIO_UDP_MIN_RATE VMS_UDP_MIN_RATE /* bytes/s per burst (vmscale/netudp.h) */
+#define VMS_NETIO_UDP_MAX_RATE VMS_UDP_MAX_RATE /* 4 bursts at once at most */
+#define VMS_NETIO_UDP_MAX_SESSIONS 4      /* bursts at once host-wide, at most one per owner */
+#define VMS_NETIO_UDP_READS 64            /* request datagrams read per wakeup */
+#define VMS_NETIO_UDP_BUDGET (256 * 1024) /* bytes one burst may send per turn of the loop */
+#define VMS_NETIO_UDP_PACE_MS 1           /* the pacing timer's period while bursts run */
 
 /* Why a connection was refused before any data moved; each name is a stable metric label. */
 enum vms_netio_refuse {
@@ -59,6 +67,27 @@ enum vms_netio_refuse {
 
 const char *vms_netio_refuse_name(enum vms_netio_refuse reason);
 
+/* Why a UDP request datagram was dropped (never answered); each a stable metric label. */
+enum vms_netio_udp_drop {
+	VMS_NETIO_UDP_SYNTAX,         /* "syntax": not a well-formed udp request */
+	VMS_NETIO_UDP_VERSION,        /* "bad_version": proto is not VMS_UDP_PROTO */
+	VMS_NETIO_UDP_BAD_TOKEN,      /* "bad_token": unknown or revoked token */
+	VMS_NETIO_UDP_EXPIRED,        /* "expired": the grant's time is up */
+	VMS_NETIO_UDP_USED_UP,        /* "used_up": the grant served all its connections */
+	VMS_NETIO_UDP_TOO_MANY_BYTES, /* "too_many_bytes": bytes above the grant's max_bytes */
+	VMS_NETIO_UDP_OWNER_BUSY,     /* "owner_busy": the owner's burst is still running */
+	VMS_NETIO_UDP_FULL,           /* "too_many_sessions": VMS_NETIO_UDP_MAX_SESSIONS run */
+	/* "unproven_address": no granted TCP connection with this token came from the source
+	 * address, so nothing shows the requester receives there (it may be forged) */
+	VMS_NETIO_UDP_UNPROVEN,
+	VMS_NETIO_UDP_BLOCK_TOO_BIG, /* "block_exceeds_bytes": block > bytes or > max_bytes */
+	VMS_NETIO_UDP_TOO_FAST,      /* "exceeds_rate": bytes > the rate times ms */
+	VMS_NETIO_UDP_REPEATED,      /* "repeated_id": id not above the grant's last burst's */
+	VMS_NETIO_UDP_DROP_COUNT
+};
+
+const char *vms_netio_udp_drop_name(enum vms_netio_udp_drop reason);
+
 struct vms_netio_stats {
 	uint64_t connections; /* TCP connections accepted */
 	uint64_t accepted;    /* requests granted: transfers started */
@@ -70,6 +99,13 @@ struct vms_netio_stats {
 	uint64_t bytes_sent;     /* payload bytes, host to guest */
 	unsigned active;         /* connections open now */
 	unsigned grants;         /* grants still usable (neither expired nor used up) */
+	/* UDP */
+	uint64_t udp_requests;  /* request datagrams received, good or not */
+	uint64_t udp_completed; /* bursts sent whole */
+	uint64_t udp_aborted;   /* bursts cut: revoked, the owner went away, a send error */
+	uint64_t udp_dropped[VMS_NETIO_UDP_DROP_COUNT];
+	uint64_t udp_datagrams_sent, udp_bytes_sent;
+	bool udp; /* the UDP responder is on */
 };
 
 /*
@@ -80,6 +116,7 @@ struct vms_netio_stats {
  * wrote). complete: all requested bytes moved.
  */
 struct vms_netio_result {
+	bool udp; /* a UDP burst: host_ns is from the first datagram sent to the last */
 	bool guest_sends;
 	uint32_t block;
 	uint64_t requested; /* bytes the guest asked to move */
@@ -87,6 +124,7 @@ struct vms_netio_result {
 	uint64_t host_ns;   /* host monotonic duration of the transfer */
 	bool complete;
 	uint64_t end_mono_ns; /* host monotonic time the transfer ended (tells fresh from stale) */
+	uint32_t datagrams;   /* UDP: datagrams the host sent (the guest's loss is against this) */
 };
 
 struct vms_netio;
@@ -123,6 +161,26 @@ bool vms_netio_last_result(const struct vms_netio *n, const char *owner,
 /* The last transfer of owner in that direction with that block size. */
 bool vms_netio_find_result(const struct vms_netio *n, const char *owner, bool guest_sends,
                            uint32_t block, struct vms_netio_result *out);
+
+/*
+ * Turns on the UDP responder: a UDP socket on the TCP listener's address and port, paced
+ * bursts of at most rate bytes per second (VMS_NETIO_UDP_MIN_RATE..VMS_NETIO_UDP_MAX_RATE)
+ * to each guest that presents a granted token from an address a granted TCP connection with
+ * that token came from (a UDP burst uses one of the grant's connections). Replies leave from
+ * the local address the request arrived at. 0, or -1 with a message in err.
+ */
+int vms_netio_udp_open(struct vms_netio *n, uint64_t rate, char *err, size_t errsz);
+/* The last UDP burst of owner with that block size. */
+bool vms_netio_find_udp_result(const struct vms_netio *n, const char *owner, uint32_t block,
+                               struct vms_netio_result *out);
+/*
+ * Whether a guest's UDP receive figure fits the burst the host sent (hr): the guest received
+ * no more datagrams than the host sent, and did not receive them faster than the host sent
+ * them: its window (first to last arrival of `received` datagrams, guest_ns) times 1.5 plus
+ * tol_ns is at least the host's send window over as many gaps between datagrams.
+ */
+bool vms_netio_udp_plausible(const struct vms_netio_result *hr, uint64_t received,
+                             uint64_t guest_ns, double tol_ns);
 
 /* The responder's families: connections, refusals, transfers, bytes. */
 void vms_netio_render_stats(const struct vms_netio_stats *n, struct vms_buf *b);

@@ -239,6 +239,7 @@ check_request(struct conn *c, const char *line, size_t len, enum vms_netio_refus
 		return -1;
 	}
 	g->used++;
+	netio_grant_prove(g, &c->addr); /* the handshake showed the peer receives there */
 	snprintf(c->owner, sizeof(c->owner), "%s", g->owner);
 	c->guest_sends = strcmp(dir, "send") == 0;
 	c->block = (uint32_t)block;

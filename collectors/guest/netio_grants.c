@@ -42,6 +42,42 @@ netio_grant_find(struct vms_netio *n, const char *token)
 	return NULL;
 }
 
+/* The IP of a socket address: its bytes and their length, 0 for another family. */
+static size_t
+addr_ip(const struct sockaddr_storage *ss, const void **ip)
+{
+	if (ss->ss_family == AF_INET) {
+		*ip = &((const struct sockaddr_in *)ss)->sin_addr;
+		return sizeof(struct in_addr);
+	}
+	if (ss->ss_family == AF_INET6) {
+		*ip = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		return sizeof(struct in6_addr);
+	}
+	return 0;
+}
+
+bool
+netio_grant_proven(const struct grant *g, const struct sockaddr_storage *addr)
+{
+	const void *a, *b;
+	size_t len = addr_ip(addr, &a);
+	for (unsigned i = 0; len && i < g->nproven; i++)
+		if (g->proven[i].ss_family == addr->ss_family &&
+		    addr_ip(&g->proven[i], &b) == len && memcmp(a, b, len) == 0)
+			return true;
+	return false;
+}
+
+void
+netio_grant_prove(struct grant *g, const struct sockaddr_storage *addr)
+{
+	const void *ip;
+	if (!addr_ip(addr, &ip) || netio_grant_proven(g, addr) || g->nproven == GRANT_PROVEN_ADDRS)
+		return;
+	g->proven[g->nproven++] = *addr;
+}
+
 unsigned
 netio_owner_conns(const struct vms_netio *n, const char *owner)
 {
@@ -109,6 +145,7 @@ vms_netio_revoke(struct vms_netio *n, const char *owner)
 	for (unsigned i = n->nconns; i-- > 0;)
 		if (strcmp(n->conns[i]->owner, owner) == 0)
 			netio_conn_abort(n->conns[i], "revoked", false);
+	netio_udp_revoke(n, owner);
 }
 
 static struct owner_results *
@@ -151,7 +188,8 @@ netio_record_result(struct vms_netio *n, const char *owner, const struct vms_net
 	o->touched = ++n->seq;
 	unsigned slot = o->nr;
 	for (unsigned i = 0; i < o->nr; i++) {
-		if (o->r[i].guest_sends == res->guest_sends && o->r[i].block == res->block) {
+		if (o->r[i].udp == res->udp && o->r[i].guest_sends == res->guest_sends &&
+		    o->r[i].block == res->block) {
 			slot = i;
 			break;
 		}
@@ -186,6 +224,7 @@ vms_netio_get_stats(const struct vms_netio *n, struct vms_netio_stats *out)
 	uint64_t now = vms_monotonic_ns();
 	*out = n->st;
 	out->active = n->nconns;
+	out->udp = n->ufd >= 0;
 	out->grants = 0;
 	for (unsigned i = 0; i < n->ngrants; i++)
 		if (grant_usable(&n->grants[i], now))
@@ -210,7 +249,21 @@ vms_netio_find_result(const struct vms_netio *n, const char *owner, bool guest_s
 	if (!o)
 		return false;
 	for (unsigned i = 0; i < o->nr; i++) {
-		if (o->r[i].guest_sends == guest_sends && o->r[i].block == block) {
+		if (!o->r[i].udp && o->r[i].guest_sends == guest_sends && o->r[i].block == block) {
+			*out = o->r[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+vms_netio_find_udp_result(const struct vms_netio *n, const char *owner, uint32_t block,
+                          struct vms_netio_result *out)
+{
+	const struct owner_results *o = owner_find(n, owner, NULL);
+	for (unsigned i = 0; o && i < o->nr; i++) {
+		if (o->r[i].udp && o->r[i].block == block) {
 			*out = o->r[i];
 			return true;
 		}

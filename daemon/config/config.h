@@ -82,8 +82,9 @@ struct vms_config {
 	char *netio_listen;             /* "netio-listen" ADDR:PORT, NULL = network probe off */
 	char *netio_guest_address;      /* "netio-guest-address": where guests reach netio-listen;
 	                                   after validation, netio-listen's address if not given */
-	char *state_dir;                /* "state-dir", default /var/lib/vmscale */
-	unsigned vsock_port;            /* "vsock-port": AF_VSOCK listener, 0 = off (the default) */
+	uint64_t netio_udp_rate; /* "netio-udp-rate": UDP bursts' bytes/s per guest, 0 = off */
+	char *state_dir;         /* "state-dir", default /var/lib/vmscale */
+	unsigned vsock_port;     /* "vsock-port": AF_VSOCK listener, 0 = off (the default) */
 	char *tcp_listen; /* "tcp-listen" ADDR:PORT: token-authenticated probes, NULL = off */
 	struct vms_probe_config probe; /* "probe-*" keys */
 	struct vms_analysis_keys analysis;

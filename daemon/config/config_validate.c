@@ -9,6 +9,7 @@
 #include "daemon/http_webconfig.h"
 #include "daemon/util/alloc.h"
 #include "daemon/util/sockaddr.h"
+#include "collectors/guest/netio.h"
 
 #define MEM_OPS 3   /* copy, read, write: one run does each */
 #define MICRO_OPS 6 /* fork_exit ... mem_latency */
@@ -96,7 +97,8 @@ check_analysis(const struct vms_config *c, char *err, size_t errsz)
 	return 0;
 }
 
-/* Keys that go in pairs: tls-cert and tls-key; netio-guest-address, which follows netio-listen. */
+/* Keys that go in pairs: tls-cert and tls-key; netio-guest-address, which follows netio-listen;
+ * netio-udp-rate, which needs netio-listen. */
 static int
 check_pairs(struct vms_config *c, char *err, size_t errsz)
 {
@@ -116,6 +118,21 @@ check_pairs(struct vms_config *c, char *err, size_t errsz)
 		snprintf(err, errsz, "%s%s needs %s", cfg_where(c, ng, w, sizeof(w)),
 		         cfg_keyref(c, ng, na, sizeof(na)),
 		         cfg_keyref_like(c, nl, ng, nb, sizeof(nb)));
+		return -1;
+	}
+	size_t nu = (size_t)cfg_key_index("netio-udp-rate");
+	/* The key's own bounds stop at VMS_NETIO_UDP_MAX_RATE; below the floor no burst of the
+	 * largest block size would hold two datagrams in a second. */
+	if (c->netio_udp_rate && c->netio_udp_rate < VMS_NETIO_UDP_MIN_RATE) {
+		snprintf(err, errsz, "%s%s %llu is below %u bytes/s (64K): set 0 (off) or more",
+		         cfg_where(c, nu, w, sizeof(w)), cfg_keyref(c, nu, na, sizeof(na)),
+		         (unsigned long long)c->netio_udp_rate, VMS_NETIO_UDP_MIN_RATE);
+		return -1;
+	}
+	if (c->netio_udp_rate && !c->netio_listen) {
+		snprintf(err, errsz, "%s%s needs %s", cfg_where(c, nu, w, sizeof(w)),
+		         cfg_keyref(c, nu, na, sizeof(na)),
+		         cfg_keyref_like(c, nl, nu, nb, sizeof(nb)));
 		return -1;
 	}
 	if (c->netio_listen && !c->netio_guest_address) {
@@ -144,8 +161,8 @@ check_probes(const struct vms_config *c, char *err, size_t errsz)
 	    check_run(c, "probe-disk-read-max", p->disk_read_max_ms, 1, "probe-disk-read-interval",
 	              p->disk_read_interval_ms, err, errsz) < 0 ||
 	    check_run(c, "probe-network-max", p->network_max_ms,
-	              NET_DIRECTIONS * p->network_nblocks, "probe-network-interval",
-	              p->network_interval_ms, err, errsz) < 0 ||
+	              (NET_DIRECTIONS + (c->netio_udp_rate ? 1 : 0)) * p->network_nblocks,
+	              "probe-network-interval", p->network_interval_ms, err, errsz) < 0 ||
 	    check_run(c, "probe-micro-max", p->micro_max_ms, MICRO_OPS, "probe-micro-interval",
 	              p->micro_interval_ms, err, errsz) < 0)
 		return -1;

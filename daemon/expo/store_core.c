@@ -86,8 +86,9 @@ vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 		                         d->probe.clock_skew_s);
 	}
 	vms_buf_family(b, "vmscale_probe_records_rejected_total", "counter",
-	               "Records from the domain's probe rejected as malformed or implausible, by "
-	               "reason (present once non-zero).");
+	               "Records from the domain's probe rejected as malformed or implausible, or "
+	               "(unmatched) a UDP measurement of a burst the host never sent, by reason "
+	               "(present once non-zero).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		for (unsigned e = 1; e < VMS_PROTO_E_COUNT; e++) {

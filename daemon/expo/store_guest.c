@@ -197,6 +197,39 @@ render_network(struct vms_buf *b, const struct vms_store *st)
 	}
 }
 
+/* UDP receive (netio-udp-rate): the rate the datagrams arrived at, and the share lost. */
+static void
+render_network_udp(struct vms_buf *b, const struct vms_store *st, unsigned k)
+{
+	static const char *const names[2] = {
+	    "vmscale_probe_network_udp_throughput_bytes_per_second",
+	    "vmscale_probe_network_udp_loss_ratio",
+	};
+	static const char *const helps[2] = {
+	    "Rate at which UDP datagrams the responder paced to the guest arrived (the guest "
+	    "kernel's receive times, first to last arrival; a run whose window is shorter than the "
+	    "host's send window is flagged), by block size (seeds 000/004's NetIO).",
+	    "Share of the responder's UDP datagrams that did not reach the guest: 1 - received "
+	    "/ sent, the sent count being the host's.",
+	};
+	vms_buf_family(b, names[k], "gauge", helps[k]);
+	for (size_t i = 0; i < st->ndomains; i++) {
+		const struct vms_domain *d = st->domains[i];
+		for (unsigned j = 0; j < d->probe.net_nblocks; j++) {
+			const struct vms_probe_value *v = &d->probe.udp[j][k];
+			if (!v->have)
+				continue;
+			vms_sample_domain(b, names[k], d);
+			vms_sample_label(b, "direction", "receive");
+			vms_buf_append(b, ",block_bytes=\"", 14);
+			vms_buf_u64(b, d->probe.net_blocks[j]);
+			vms_buf_append(b, "\"} ", 3);
+			vms_buf_measured(b, v->value, k ? 6 : 0);
+			vms_buf_append(b, "\n", 1);
+		}
+	}
+}
+
 /* Active runs: results, whether the latest was flagged, and its window. */
 static void
 render_runs(struct vms_buf *b, const struct vms_store *st)
@@ -324,6 +357,8 @@ vms_expo_probe_measurements(struct vms_buf *b, const struct vms_store *st)
 	    "000's dd).",
 	    VMS_FAM_DISK_READ, false);
 	render_network(b, st);
+	render_network_udp(b, st, 0);
+	render_network_udp(b, st, 1);
 	render_probe_values(
 	    b, st, "vmscale_probe_latency_seconds",
 	    "lmbench-style latency by op: fork_exit, fork_exec, ctxsw (pipe round "

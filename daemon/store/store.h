@@ -51,6 +51,8 @@ struct vms_probe_state {
 	/* Active measurements: one value per op; network per (block, direction). */
 	struct vms_probe_value ops[VMS_OP_COUNT];
 	struct vms_probe_value net[VMS_MAX_NET_BLOCKS][2]; /* [block][0 send, 1 receive] */
+	/* UDP receive by block (the same net_blocks): [block][0 bytes/s, 1 loss ratio]. */
+	struct vms_probe_value udp[VMS_MAX_NET_BLOCKS][2];
 	uint32_t net_blocks[VMS_MAX_NET_BLOCKS];
 	unsigned net_nblocks;
 	uint64_t samples_total[VMS_FAM_COUNT];

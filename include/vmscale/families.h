@@ -31,7 +31,7 @@ enum vms_family {
 	VMS_FAM_CPU_WORK,  /* fixed arithmetic work, timed */
 	VMS_FAM_MEMORY,    /* copy/read/write bandwidth */
 	VMS_FAM_DISK_READ, /* O_DIRECT read of the guest's disk */
-	VMS_FAM_NETWORK,   /* TCP send/receive against vmscaled's responder */
+	VMS_FAM_NETWORK,   /* TCP send/receive (and UDP receive) against vmscaled's responder */
 	VMS_FAM_MICRO,     /* lmbench-style latencies */
 	VMS_FAM_COUNT
 };
@@ -53,6 +53,7 @@ enum vms_op {
 	VMS_OP_DISK_READ,
 	VMS_OP_NET_SEND,
 	VMS_OP_NET_RECV,
+	VMS_OP_NET_UDP_RECV, /* UDP datagrams the host paced to the guest */
 	VMS_OP_FORK_EXIT,
 	VMS_OP_FORK_EXEC,
 	VMS_OP_CTXSW,

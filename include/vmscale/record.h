@@ -37,6 +37,7 @@ enum vms_proto_error {
 	VMS_PROTO_E_VERSION,     /* an unsupported protocol version */
 	VMS_PROTO_E_SEQUENCE,    /* a report before hello, or counters that went backwards */
 	VMS_PROTO_E_IMPLAUSIBLE, /* well-formed, but beyond what the guest could physically do */
+	VMS_PROTO_E_UNMATCHED, /* a measurement the host has no record of (a UDP burst not sent) */
 	VMS_PROTO_E_COUNT
 };
 

@@ -6,8 +6,10 @@
  *   schedule cpu_ms=N [disk_ms=N cpu_work_units=N mem_bytes=N mem_ms=N disk_read_bytes=N
  *       disk_read_ms=N net_bytes=N net_ms=N net_blocks=N[,N...] micro_ms=N]
  *       Passive intervals and active sizes/bounds; absent keys take the defaults below.
- *   run id=N probe=FAMILY [addr=ADDR port=N token=HEX]
- *       Run one active family now (network: against the host's responder with this token).
+ *   run id=N probe=FAMILY [addr=ADDR port=N token=HEX [udp_port=N udp_rate=N]]
+ *       Run one active family now (network: against the host's responder with this token;
+ *       with udp_port, the UDP receive measurement too, paced at udp_rate bytes/s, which
+ *       bounds what the guest may ask for: vmscale/netudp.h).
  */
 #ifndef VMSCALE_SCHEDULE_H
 #define VMSCALE_SCHEDULE_H
@@ -24,7 +26,7 @@
 #define VMS_SCHEDULE_DEFAULT_CPU_MS 5000u
 
 #define VMS_MAX_NET_BLOCKS 6
-#define VMS_MAX_RUN_SAMPLES 16 /* samples one run may report: 2 directions x 6 blocks */
+#define VMS_MAX_RUN_SAMPLES 18 /* samples one run may report: (2 TCP + 1 UDP) x 6 blocks */
 
 /* Defaults of the schedule (the host's configuration overrides them). */
 #define VMS_SCHEDULE_DEFAULT_DISK_MS 5000u
@@ -67,6 +69,8 @@ struct vms_run {
 	char addr[64]; /* network only: where the responder is, as the guest reaches it */
 	uint32_t port;
 	char token[VMS_TOKEN_LEN + 1];
+	uint32_t udp_port; /* network only: the responder's UDP port, 0 = no UDP measurement */
+	uint64_t udp_rate; /* with udp_port: the host's pace, bytes/s (VMS_UDP_MIN..MAX_RATE) */
 };
 
 size_t vms_encode_host(char *out, size_t outsz);

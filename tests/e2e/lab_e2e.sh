@@ -41,6 +41,8 @@ args=()
 for fam in cpu-work memory disk-read network micro; do
 	args+=(--probe-$fam-interval "${active_s}s")
 done
+# UDP receive rate and loss too (off by default), through QEMU's user networking (slirp).
+args+=(--netio-udp-rate 4M)
 lab_prepare "${args[@]}"
 export LAB_SELFTEST=1
 remove_windows() { rm -f "$LAB_DIR.windows"; }
@@ -156,6 +158,8 @@ family_gaps() {
 			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"receive\" block_bytes=\"1024\"" \
 			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"transmit\" block_bytes=\"32768\"" \
 			"vmscale_probe_network_throughput_bytes_per_second domain=\"$d\" direction=\"receive\" block_bytes=\"32768\"" \
+			"vmscale_probe_network_udp_throughput_bytes_per_second domain=\"$d\" direction=\"receive\" block_bytes=\"1024\"" \
+			"vmscale_probe_network_udp_throughput_bytes_per_second domain=\"$d\" direction=\"receive\" block_bytes=\"32768\"" \
 			"vmscale_probe_latency_seconds domain=\"$d\" op=\"fork_exit\"" \
 			"vmscale_probe_latency_seconds domain=\"$d\" op=\"fork_exec\"" \
 			"vmscale_probe_latency_seconds domain=\"$d\" op=\"ctxsw\"" \
@@ -170,6 +174,14 @@ family_gaps() {
 			"vmscale_domain_memory_rss_bytes domain=\"$d\""; do
 			# shellcheck disable=SC2086
 			num_gt "$(value $series)" 0 || gaps+=("${series// /,}")
+		done
+		# A loss ratio may well be 0: it must be there, within 0..1.
+		for series in \
+			"vmscale_probe_network_udp_loss_ratio domain=\"$d\" direction=\"receive\" block_bytes=\"1024\"" \
+			"vmscale_probe_network_udp_loss_ratio domain=\"$d\" direction=\"receive\" block_bytes=\"32768\""; do
+			# shellcheck disable=SC2086
+			awk -v v="$(value $series)" 'BEGIN { exit !(v != "" && v >= 0 && v <= 1) }' ||
+				gaps+=("${series// /,}")
 		done
 	done
 	echo "${gaps[*]}"
@@ -202,9 +214,23 @@ for d in "${guests[@]}"; do
 		"memory copy $(value vmscale_probe_memory_bandwidth_bytes_per_second "domain=\"$d\"" 'op="copy"') B/s," \
 		"net transmit 32k $(value vmscale_probe_network_throughput_bytes_per_second "domain=\"$d\"" 'direction="transmit"' 'block_bytes="32768"') B/s," \
 		"receive 32k $(value vmscale_probe_network_throughput_bytes_per_second "domain=\"$d\"" 'direction="receive"' 'block_bytes="32768"') B/s," \
+		"udp 1k $(value vmscale_probe_network_udp_throughput_bytes_per_second "domain=\"$d\"" 'block_bytes="1024"') B/s" \
+		"loss $(value vmscale_probe_network_udp_loss_ratio "domain=\"$d\"" 'block_bytes="1024"')," \
+		"udp 32k $(value vmscale_probe_network_udp_throughput_bytes_per_second "domain=\"$d\"" 'block_bytes="32768"') B/s" \
+		"loss $(value vmscale_probe_network_udp_loss_ratio "domain=\"$d\"" 'block_bytes="32768"')," \
 		"fork_exit $(value vmscale_probe_latency_seconds "domain=\"$d\"" 'op="fork_exit"') s"
 done
 ok "network throughput > 0 both ways, 1 KiB and 32 KiB blocks, for every guest"
+ok "UDP receive rate > 0 and loss in 0..1 through slirp, 1 KiB and 32 KiB datagrams, for every guest"
+for reason in bad_token unproven_address block_exceeds_bytes exceeds_rate too_many_bytes; do
+	num_eq "$(value vmscale_netio_udp_dropped_total "reason=\"$reason\"")" 0 ||
+		fail "the responder dropped UDP requests ($reason) in a lab without hostile peers"
+done
+num_gt "$(value vmscale_netio_udp_datagrams_total 'direction="receive"')" 0 ||
+	fail "the responder counted no UDP datagrams paced to guests"
+grep -q '^vmscale_probe_records_rejected_total{.*reason="unmatched"' "$scrape" &&
+	fail "UDP samples without a burst the host sent, in a lab without hostile peers"
+ok "UDP: the probe asked only what the grant, the pace and its proven address allow; every sample matched a burst the host sent"
 ok "host-side per-domain CPU, vCPU time, vCPU delay (steal seen from the host) and RSS > 0 for every guest"
 
 # Clock skew of an idle lab: guest and host clocks agree within 50 ms per report.

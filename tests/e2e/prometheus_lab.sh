@@ -37,13 +37,15 @@ readonly warn=1.3 min_samples=3
 # then the rule's `for: 1m`, then an evaluation or two.
 readonly baseline_wait=90 pending_wait=180 firing_wait=120 data_wait=120
 
-# Every family on, so that every Guest detail panel has data; two guests may run active
-# probes at once, so the schedule keeps up with three guests under load. CPU work ten times
-# the default (about 100 ms): a shorter run measures a waking vCPU's scheduler bonus.
+# Every family on (UDP too: it is off by default), so that every Guest detail panel has
+# data; two guests may run active probes at once, so the schedule keeps up with three guests
+# under load. CPU work ten times the default (about 100 ms): a shorter run measures a waking
+# vCPU's scheduler bonus.
 lab_prepare --probe-cpu-work-interval 5s --probe-cpu-work-units 1720000 --probe-memory-interval 20s \
 	--probe-disk-read-interval 20s --probe-network-interval 20s --probe-micro-interval 20s \
 	--probe-active-concurrency 2 --slowdown-warning "$warn" --slowdown-clear 1.15 \
-	--alert-for 10s --slowdown-window 30s --baseline-min-samples "$min_samples"
+	--alert-for 10s --slowdown-window 30s --baseline-min-samples "$min_samples" \
+	--netio-udp-rate 4M
 prom_dir=$LAB_DIR.prometheus
 prom_pid=
 stop_prometheus() {

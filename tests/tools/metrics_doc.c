@@ -1,6 +1,7 @@
 /*
  * Prints the metrics reference (docs/metrics.md below its marker) from the registry itself:
- * every source of the exposition fixture, with the listeners and the network responder on,
+ * every source of the exposition fixture, with the listeners and the network responder (UDP
+ * too) on,
  * rendered and read back: each family's name, type, unit (from its name's suffix), label
  * names (from its samples), help text and the module that owns it. scripts/metrics-doc.sh
  * writes it into the document; the metrics_doc test fails when the two differ.
@@ -144,7 +145,7 @@ main(void)
 	struct vms_channels *chans = vms_channels_new(&st);
 	struct vms_listeners *lis = vms_listeners_new(&st, chans);
 	struct vms_listener_stats ls = {.vsock_on = true, .tcp_on = true};
-	struct vms_netio_stats ns = {0};
+	struct vms_netio_stats ns = {.udp = true};
 	struct vms_analysis_source as = {.analysis = an, .store = &st};
 	/* The real sources' owners, with stats standing in for open listeners. */
 	struct vms_metrics_source lsrc =

@@ -51,6 +51,8 @@ fixture_fill_store(struct vms_store *st)
 	d->probe.net_blocks[1] = 32768;
 	d->probe.net[0][0] = (struct vms_probe_value){.have = true, .value = 5e8};
 	d->probe.net[1][1] = (struct vms_probe_value){.have = true, .value = 2.5e9};
+	d->probe.udp[0][0] = (struct vms_probe_value){.have = true, .value = 7.5e6};
+	d->probe.udp[0][1] = (struct vms_probe_value){.have = true, .value = 0.0125};
 	d->probe.samples_total[VMS_FAM_MEMORY] = 9;
 	d->probe.samples_flagged_total[VMS_FAM_MEMORY] = 3;
 	d->probe.sample_errors_total[VMS_FAM_DISK_READ] = 1;

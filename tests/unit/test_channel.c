@@ -2,7 +2,9 @@
  * Probe channels: record validation and accounting, then a real unix socket standing in for
  * QEMU's end of the virtio-serial channel, driven by libvirt's event loop as in the daemon.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include <libvirt/libvirt.h>
 
 #include "collectors/guest/channel.h"
+#include "collectors/guest/netio.h"
 #include "daemon/util/log.h"
 #include "check.h"
 #include "check_loop.h"
@@ -510,6 +513,95 @@ test_active_runs(void)
 	fake_qemu_close(&q);
 }
 
+/*
+ * Review finding 7: a UDP measurement counts only if the responder sent this guest, in this
+ * run, a burst of that block size. Without one (the host refused the request, or no request
+ * was ever made) the sample is rejected as "unmatched" and counted; an error sample, which
+ * claims no rate, is still taken. Needs the event loop (test_socket registered it).
+ */
+#define FEED(...)                                                                                  \
+	(snprintf(rec, sizeof(rec), __VA_ARGS__),                                                  \
+	 vms_channels_handle_line(c, UUID, rec, strlen(rec), t))
+static void
+test_udp_unmatched(void)
+{
+	char err[256] = "", spec[64];
+	struct vms_netio *n = NULL;
+	for (int tries = 0; !n && tries < 10; tries++) { /* a port free for a moment */
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		socklen_t sl = sizeof(sa);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sl) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		close(fd);
+		snprintf(spec, sizeof(spec), "127.0.0.1:%u", ntohs(sa.sin_port));
+		n = vms_netio_open(spec, err, sizeof(err));
+	}
+	if (!CHECK(n != NULL) || !CHECK_INT(vms_netio_udp_open(n, 4u << 20, err, sizeof(err)), 0)) {
+		fprintf(stderr, "  %s\n", err);
+		vms_netio_close(n);
+		return;
+	}
+	struct fake_qemu q;
+	fake_qemu_listen(&q);
+	struct vms_store st;
+	vms_store_init(&st, 5000);
+	struct vms_domain *d = vms_store_upsert(&st, UUID, "dvm1", 1);
+	vms_store_set_channel(d, q.path);
+	struct vms_channels *c = vms_channels_new(&st);
+	struct vms_probe_plan plan = {.skew_tolerance_ms = 50,
+	                              .netio = n,
+	                              .netio_addr = "127.0.0.1",
+	                              .netio_port = vms_netio_port(n),
+	                              .netio_udp_rate = 4u << 20};
+	vms_schedule_defaults(&plan.schedule);
+	plan.runs.concurrency = 1;
+	plan.runs.interval_ms[VMS_FAM_NETWORK] = 10000;
+	vms_channels_set_plan(c, &plan);
+	vms_channels_sync(c);
+	int qfd = accept(q.fd, NULL, NULL);
+	CHECK(qfd >= 0);
+	char buf[2048], rec[512];
+	CHECK(next_record(qfd, buf, sizeof(buf), "host proto=1"));
+	/* Host time is the real monotonic clock here: the grant's deadline is on it. */
+	uint64_t t = vms_monotonic_ns(), g = 50 * SEC;
+	CHECK_INT(FEED("hello proto=1 probe=0.2.0 caps=cpu,network"), VMS_PROTO_OK);
+	CHECK(next_record(qfd, buf, sizeof(buf), "schedule cpu_ms="));
+	unsigned seq = 0;
+	CHECK_INT(FEED("cpu seq=%u mono_ns=%llu real_ns=1 hz=100 ncpu=1 user=1 nice=0 system=1 "
+	               "idle=1",
+	               seq++, (unsigned long long)g),
+	          VMS_PROTO_OK);
+	unsigned long long id = 0;
+	for (int i = 0; i < 12 && !id; i++) {
+		t += SEC;
+		vms_channels_tick(c, t);
+		if (try_read(qfd, buf, sizeof(buf)) > 0 &&
+		    sscanf(buf, "run id=%llu probe=network", &id) == 1)
+			CHECK(strstr(buf, " udp_rate=4194304") != NULL);
+	}
+	CHECK(id > 0);
+	CHECK_INT(FEED("sample seq=%u id=%llu probe=network op=udp_receive start_ns=%llu "
+	               "end_ns=%llu ops=100 bytes=101376 block=1024",
+	               seq++, id, (unsigned long long)g + SEC, (unsigned long long)g + 2 * SEC),
+	          VMS_PROTO_E_UNMATCHED);
+	CHECK_INT(d->probe.rejected[VMS_PROTO_E_UNMATCHED], 1);
+	CHECK_INT(FEED("sample seq=%u id=%llu probe=network op=udp_receive errno=110 block=1024",
+	               seq++, id),
+	          VMS_PROTO_OK);
+	close(qfd);
+	vms_channels_free(c);
+	vms_store_fini(&st);
+	fake_qemu_close(&q);
+	vms_netio_close(n);
+}
+#undef FEED
+
 #define CPU_FMT "cpu seq=%u mono_ns=%llu real_ns=1 hz=%u ncpu=2 user=%llu nice=0 system=0 idle=%llu"
 #define MAXU64 18446744073709551615ull
 #define COST_FMT "cost seq=%u mono_ns=%llu cpu=%llu other=0"
@@ -934,6 +1026,7 @@ main(void)
 	test_cost_alternating();
 	test_implausible_samples();
 	test_reconnect_storm(); /* after test_socket: it registered the event loop */
+	test_udp_unmatched();
 	test_flood();
 	return check_done("test_channel");
 }

@@ -151,6 +151,7 @@ static const struct {
     {"http-header-timeout", "3s"},
     {"netio-listen", "192.0.2.1:18767"},
     {"netio-guest-address", "vmhost.example"},
+    {"netio-udp-rate", "4MiB"},
     {"state-dir", "/srv/vmscale"},
     {"vsock-port", "18768"},
     {"tcp-listen", "192.0.2.1:18769"},
@@ -246,6 +247,7 @@ test_every_key(void)
 	CHECK_INT(c.http_header_timeout_s, 3);
 	CHECK_STR(c.netio_listen, "192.0.2.1:18767");
 	CHECK_STR(c.netio_guest_address, "vmhost.example");
+	CHECK(c.netio_udp_rate == 4u << 20);
 	CHECK_STR(c.state_dir, "/srv/vmscale");
 	const struct vms_probe_config *p = &c.probe;
 	CHECK_INT(p->cpu_interval_ms, 10000);
@@ -939,6 +941,23 @@ test_validate(void)
 	    "reach by that name: set 'netio-guest-address' (10.0.2.2 for user-mode networking)");
 	CHECK_STR(error_of("netio-listen 127.0.0.1:18767\nnetio-guest-address 10.0.2.2\n"),
 	          "(accepted)");
+	/* netio-udp-rate: 0 (off), or 64K..1G bytes/s; needs netio-listen. */
+	const char *nl = "netio-listen 127.0.0.1:18767\nnetio-guest-address 10.0.2.2\n";
+	char text[256];
+	snprintf(text, sizeof(text), "%snetio-udp-rate 65535\n", nl);
+	CHECK_STR(error_of(text), "F:3: 'netio-udp-rate' 65535 is below 65536 bytes/s (64K): set 0 "
+	                          "(off) or more");
+	snprintf(text, sizeof(text), "%snetio-udp-rate 1\n", nl);
+	CHECK(strstr(error_of(text), "is below 65536 bytes/s") != NULL);
+	snprintf(text, sizeof(text), "%snetio-udp-rate 1073741825\n", nl);
+	CHECK(strcmp(error_of(text), "(accepted)") != 0);
+	snprintf(text, sizeof(text), "%snetio-udp-rate 64K\n", nl);
+	CHECK_STR(error_of(text), "(accepted)");
+	snprintf(text, sizeof(text), "%snetio-udp-rate 1G\n", nl);
+	CHECK_STR(error_of(text), "(accepted)");
+	snprintf(text, sizeof(text), "%snetio-udp-rate 0\n", nl);
+	CHECK_STR(error_of(text), "(accepted)");
+	CHECK_STR(error_of("netio-udp-rate 4M\n"), "F:1: 'netio-udp-rate' needs 'netio-listen'");
 	struct vms_config c;
 	char err[512];
 	CHECK_INT(load_text(&c, "netio-listen [2001:db8::1]:18767\n", err, sizeof(err)), 0);

@@ -404,6 +404,52 @@ test_families(void)
 	CHECK(r2.id == 7 && r2.family == VMS_FAM_NETWORK && r2.port == 18767);
 	CHECK_STR(r2.addr, "10.0.2.2");
 	CHECK_STR(r2.token, r.token);
+	CHECK_INT(r2.udp_port, 0);
+	CHECK(strstr(out, "udp_port") == NULL); /* an older probe sees what it always saw */
+	r.udp_port = 18767;                     /* UDP on: the same port number */
+	r.udp_rate = 4u << 20;                  /* and the host's pace */
+	n = vms_encode_run(out, sizeof(out), &r);
+	CHECK(strstr(out, " udp_port=18767 udp_rate=4194304") != NULL);
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_OK);
+	CHECK_INT(r2.udp_port, 18767);
+	CHECK(r2.udp_rate == 4u << 20);
+	/* The port and the pace go together; the pace within its bounds. */
+	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=1 udp_port=2 "
+	                "token=0123456789abcdef0123456789abcdef",
+	                &rec),
+	          VMS_PROTO_OK);
+	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_E_MISSING);
+	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=1 udp_rate=65536 "
+	                "token=0123456789abcdef0123456789abcdef",
+	                &rec),
+	          VMS_PROTO_OK);
+	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_E_MISSING);
+	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=1 udp_port=2 udp_rate=65535 "
+	                "token=0123456789abcdef0123456789abcdef",
+	                &rec),
+	          VMS_PROTO_OK);
+	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_E_VALUE);
+	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=1 udp_port=65536 "
+	                "token=0123456789abcdef0123456789abcdef",
+	                &rec),
+	          VMS_PROTO_OK);
+	CHECK_INT(vms_decode_run(&rec, &r2), VMS_PROTO_E_VALUE);
+	/* The UDP sample: a network op with its block, ops = datagrams received. */
+	struct vms_sample us = {.seq = 3,
+	                        .id = 7,
+	                        .op = VMS_OP_NET_UDP_RECV,
+	                        .start_ns = 10,
+	                        .end_ns = 20,
+	                        .ops = 512,
+	                        .bytes = 523264,
+	                        .block = 1024},
+	                  us2;
+	n = vms_encode_sample(out, sizeof(out), &us);
+	CHECK(strstr(out, " probe=network op=udp_receive ") != NULL);
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_sample(&rec, &us2), VMS_PROTO_OK);
+	CHECK(us2.op == VMS_OP_NET_UDP_RECV && us2.ops == 512 && us2.block == 1024);
 	struct vms_run passive = {.id = 1, .family = VMS_FAM_CPU};
 	CHECK_INT(vms_encode_run(out, sizeof(out), &passive), 0);
 	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=1 token=XYZ", &rec),
