@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/proto_internal.h"
+#include "vmscale/netudp.h"
 
 static const char *const disk_field_names[VMS_DISK_FIELD_COUNT] = {
     "reads",          "read_merges",   "read_sectors",   "read_ms",         "writes",
@@ -275,6 +276,11 @@ vms_decode_sample(const struct vms_record *rec, struct vms_sample *s)
 			return err;
 		s->block = (uint32_t)block;
 	}
+	/* UDP: the blocks after the first of at least two datagrams (PROTOCOL.md), nothing
+	 * else: any other byte count claims a rate no burst had. */
+	if (s->op == VMS_OP_NET_UDP_RECV &&
+	    (s->ops < 2 || s->ops > VMS_UDP_MAX_COUNT || s->bytes != (s->ops - 1) * s->block))
+		return VMS_PROTO_E_VALUE;
 	return VMS_PROTO_OK;
 }
 

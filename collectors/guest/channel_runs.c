@@ -144,7 +144,7 @@ host_disagrees(const struct vms_channels *c, const struct chan *ch, const struct
 	if (!host_result(c, ch, sm, &hr))
 		return sm->op == VMS_OP_NET_UDP_RECV; /* gone since the sample came: not trusted */
 	if (sm->op == VMS_OP_NET_UDP_RECV)
-		return !vms_netio_udp_plausible(&hr, sm->ops, sm->end_ns - sm->start_ns, tol);
+		return !vms_netio_udp_plausible(&hr, sm->ops, sm->bytes, sm->end_ns - sm->start_ns);
 	if (hr.host_ns == 0 || hr.bytes == 0)
 		return false;
 	double host_secs = (double)hr.host_ns / 1e9 * (double)sm->bytes / (double)hr.bytes;

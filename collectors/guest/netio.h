@@ -47,7 +47,11 @@
 #define VMS_NETIO_UDP_MAX_SESSIONS 4      /* bursts at once host-wide, at most one per owner */
 #define VMS_NETIO_UDP_READS 64            /* request datagrams read per wakeup */
 #define VMS_NETIO_UDP_BUDGET (256 * 1024) /* bytes one burst may send per turn of the loop */
-#define VMS_NETIO_UDP_PACE_MS 1           /* the pacing timer's period while bursts run */
+/* Datagrams per turn of the loop, one burst and all: each is a sendmsg, so the event loop's
+ * time per turn is bounded whatever block size a guest asks for. */
+#define VMS_NETIO_UDP_SESSION_DATAGRAMS 32
+#define VMS_NETIO_UDP_TURN_DATAGRAMS 96
+#define VMS_NETIO_UDP_PACE_MS 1 /* the pacing timer's period while bursts run */
 
 /* Why a connection was refused before any data moved; each name is a stable metric label. */
 enum vms_netio_refuse {
@@ -174,13 +178,14 @@ int vms_netio_udp_open(struct vms_netio *n, uint64_t rate, char *err, size_t err
 bool vms_netio_find_udp_result(const struct vms_netio *n, const char *owner, uint32_t block,
                                struct vms_netio_result *out);
 /*
- * Whether a guest's UDP receive figure fits the burst the host sent (hr): the guest received
- * no more datagrams than the host sent, and did not receive them faster than the host sent
- * them: its window (first to last arrival of `received` datagrams, guest_ns) times 1.5 plus
- * tol_ns is at least the host's send window over as many gaps between datagrams.
+ * Whether a guest's UDP receive figure fits the burst the host sent (hr): at least two and no
+ * more datagrams than the host sent, bytes exactly the blocks after the first, and not
+ * received faster than sent: its window (first to last arrival, guest_ns) times 1.5 is at
+ * least the host's send window over as many gaps between datagrams. No allowance for clock
+ * skew: each window is a span on one clock.
  */
-bool vms_netio_udp_plausible(const struct vms_netio_result *hr, uint64_t received,
-                             uint64_t guest_ns, double tol_ns);
+bool vms_netio_udp_plausible(const struct vms_netio_result *hr, uint64_t received, uint64_t bytes,
+                             uint64_t guest_ns);
 
 /* The responder's families: connections, refusals, transfers, bytes. */
 void vms_netio_render_stats(const struct vms_netio_stats *n, struct vms_buf *b);

@@ -106,14 +106,16 @@ send_one(const struct vms_netio *n, struct udp_session *s)
 	return sendmsg(n->ufd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-/* Sends what the pace allows by now: never more than rate * elapsed + one datagram. */
+/* Sends what the pace allows by now: never more than rate * elapsed + one datagram, nor more
+ * than this turn's datagrams (*left, shared by the bursts). */
 static void
-session_pace(struct vms_netio *n, struct udp_session *s, uint64_t now)
+session_pace(struct vms_netio *n, struct udp_session *s, uint64_t now, unsigned *left)
 {
 	double due = floor((double)n->udp_rate * (double)(now - s->start_ns) / 1e9 / s->block) + 1;
 	uint32_t allowed = due >= s->count ? s->count : (uint32_t)due;
 	size_t budget = VMS_NETIO_UDP_BUDGET;
-	while (s->sent < allowed && budget >= s->block) {
+	unsigned datagrams = VMS_NETIO_UDP_SESSION_DATAGRAMS;
+	while (s->sent < allowed && budget >= s->block && datagrams > 0 && *left > 0) {
 		struct vms_udp_header h = {
 		    .flags = s->sent + 1 == s->count ? VMS_UDP_FLAG_LAST : 0,
 		    .id = s->id,
@@ -133,6 +135,8 @@ session_pace(struct vms_netio *n, struct udp_session *s, uint64_t now)
 			return;
 		}
 		s->sent++;
+		datagrams--;
+		(*left)--;
 		s->last_ns = vms_monotonic_ns();
 		budget -= s->block;
 		n->st.udp_datagrams_sent++;
@@ -147,9 +151,10 @@ on_pace(void *opaque)
 {
 	struct vms_netio *n = opaque;
 	uint64_t now = vms_monotonic_ns();
+	unsigned left = VMS_NETIO_UDP_TURN_DATAGRAMS;
 	for (unsigned i = 0; i < VMS_NETIO_UDP_MAX_SESSIONS; i++)
 		if (n->usess[i].active)
-			session_pace(n, &n->usess[i], now);
+			session_pace(n, &n->usess[i], now, &left);
 }
 
 /* The request's sizes against its grant and the rate: its burst's datagram count, or 0 with
@@ -308,7 +313,8 @@ on_request(int watch, int fd, int events, void *opaque)
 		s.start_ns = s.last_ns = vms_monotonic_ns();
 		n->usess[i] = s;
 		vms_tick_arm(&n->upace, true);
-		session_pace(n, &n->usess[i], s.start_ns);
+		unsigned left = VMS_NETIO_UDP_SESSION_DATAGRAMS; /* its first datagrams at once */
+		session_pace(n, &n->usess[i], s.start_ns, &left);
 	}
 }
 
@@ -377,13 +383,14 @@ netio_udp_close(struct vms_netio *n)
 }
 
 bool
-vms_netio_udp_plausible(const struct vms_netio_result *hr, uint64_t received, uint64_t guest_ns,
-                        double tol_ns)
+vms_netio_udp_plausible(const struct vms_netio_result *hr, uint64_t received, uint64_t bytes,
+                        uint64_t guest_ns)
 {
-	if (!hr->udp || received > hr->datagrams)
-		return false;
-	if (received < 2 || hr->datagrams < 2)
-		return true; /* no gap between arrivals: no rate claimed */
+	if (!hr->udp || received > hr->datagrams || received < 2 || hr->datagrams < 2)
+		return false; /* more than was sent, or no gap between arrivals to time */
+	if (bytes != (received - 1) * (uint64_t)hr->block)
+		return false; /* the bytes after the first datagram, and nothing else */
+	/* Both windows are spans on one clock each: no skew allowance, only jitter's 1.5. */
 	double host_ns = (double)hr->host_ns * (double)(received - 1) / (double)(hr->datagrams - 1);
-	return (double)guest_ns * 1.5 + tol_ns >= host_ns;
+	return (double)guest_ns * 1.5 >= host_ns;
 }

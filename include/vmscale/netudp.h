@@ -27,8 +27,9 @@
 #define VMS_UDP_HEADER 24
 #define VMS_UDP_MAGIC "vmsU"
 #define VMS_UDP_FLAG_LAST 1u
-/* A datagram is one block: at least the header and 64 bytes, at most what IPv4 carries. */
-#define VMS_UDP_MIN_BLOCK 64u
+/* A datagram is one block: at least 1 KiB (each datagram costs the host a sendmsg, so a burst
+ * of tiny blocks would cost it most per byte), at most what IPv4 carries. */
+#define VMS_UDP_MIN_BLOCK 1024u
 #define VMS_UDP_MAX_BLOCK 65507u
 /* Datagrams in one burst: the guest keeps one bit per datagram (8 KiB) to ignore repeats. */
 #define VMS_UDP_MAX_COUNT 65536u

@@ -450,6 +450,20 @@ test_families(void)
 	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
 	CHECK_INT(vms_decode_sample(&rec, &us2), VMS_PROTO_OK);
 	CHECK(us2.op == VMS_OP_NET_UDP_RECV && us2.ops == 512 && us2.block == 1024);
+	/* UDP bytes are the blocks after the first, of at least two datagrams: anything else
+	 * claims a rate no burst had (second review). */
+	static const char *const bad_udp[] = {
+	    "sample seq=1 id=7 probe=network op=udp_receive start_ns=10 end_ns=20 ops=512 "
+	    "bytes=2000000000 block=1024",
+	    "sample seq=1 id=7 probe=network op=udp_receive start_ns=10 end_ns=20 ops=512 "
+	    "bytes=524288 block=1024",
+	    "sample seq=1 id=7 probe=network op=udp_receive start_ns=10 end_ns=20 ops=1 "
+	    "bytes=1024 block=1024",
+	};
+	for (size_t i = 0; i < sizeof(bad_udp) / sizeof(bad_udp[0]); i++) {
+		CHECK_INT(parse(bad_udp[i], &rec), VMS_PROTO_OK);
+		CHECK_INT(vms_decode_sample(&rec, &us2), VMS_PROTO_E_VALUE);
+	}
 	struct vms_run passive = {.id = 1, .family = VMS_FAM_CPU};
 	CHECK_INT(vms_encode_run(out, sizeof(out), &passive), 0);
 	CHECK_INT(parse("run id=1 probe=network addr=10.0.2.2 port=1 token=XYZ", &rec),
