@@ -141,6 +141,10 @@ static const struct {
     {"interval", "2m"},
     {"busy-threshold", "0.75"},
     {"probe-domains", "^dvm[0-9]+$"},
+    {"agent-connect", "qemu:///system"},
+    {"agent-domains", "^legacy-"},
+    {"agent-interval", "30s"},
+    {"agent-timeout", "3s"},
     {"verbose", "yes"},
     {"tls-cert", "/etc/vmscale/cert.pem"},
     {"tls-key", "/etc/vmscale/key.pem"},
@@ -1000,7 +1004,8 @@ value_unlike(const struct cfg_key *k, const struct vms_config *c)
 static bool
 is_string(const struct cfg_key *k)
 {
-	return k->kind == K_LISTEN || k->kind == K_REGEX || k->kind == K_PATH || k->kind == K_HOST;
+	return k->kind == K_LISTEN || k->kind == K_REGEX || k->kind == K_PATH ||
+	       k->kind == K_HOST || k->kind == K_URI;
 }
 
 /* A copy of a string key's value (NULL if unset): setting it frees the old one. */
