@@ -233,6 +233,8 @@ vms_agent_new(const char *uri, const char *regex, unsigned interval_s, unsigned 
 		return NULL;
 	}
 	a->uri = vms_xstrdup(uri);
+	/* Not "": the first connection then counts as a change, and is logged. */
+	snprintf(a->conn_error, sizeof(a->conn_error), "not connected yet");
 	a->interval_s = interval_s;
 	a->timeout_s = timeout_s;
 	vms_agent_scratch_init(&a->scratch);
