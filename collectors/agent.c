@@ -28,6 +28,7 @@
 struct agent_read {
 	char uuid[VMS_UUID_LEN + 1];
 	char name[96];
+	bool sent[VMS_AGENT_COMMAND_COUNT]; /* not after an agent that did not answer */
 	enum vms_agent_result result[VMS_AGENT_COMMAND_COUNT];
 	char why[VMS_AGENT_COMMAND_COUNT][200];
 	struct vms_cpu_report cpu;
@@ -48,6 +49,7 @@ struct vms_agent {
 	uint64_t mail_dropped;
 	char conn_error[256]; /* the worker's latest connection failure, "" when connected */
 	bool conn_changed;
+	uint64_t round_ns; /* how long the latest round of reads took */
 	/* The worker's own. */
 	virConnectPtr conn;
 	unsigned backoff_s;
@@ -129,8 +131,14 @@ read_domain(struct vms_agent *a, virDomainPtr dom, struct agent_read *r)
 	                                                          "guest-get-diskstats"};
 	for (unsigned c = 0; c < VMS_AGENT_COMMAND_COUNT; c++) {
 		char *reply = command(a, dom, cmds[c], r->why[c], sizeof(r->why[c]));
+		r->sent[c] = true;
 		if (!reply) {
 			r->result[c] = VMS_AGENT_ERROR;
+			/* No agent, or it stopped answering: the next command would only wait
+			 * again (libvirt syncs with the agent first, up to its own timeout). */
+			virErrorPtr e = virGetLastError();
+			if (e && e->code == VIR_ERR_AGENT_UNRESPONSIVE)
+				break;
 			continue;
 		}
 		size_t len = strnlen(reply, VMS_AGENT_REPLY_MAX + 1);
@@ -210,7 +218,10 @@ worker_main(void *arg)
 		}
 		a->backoff_s = 0;
 		read_round(a);
-		uint64_t spent_s = (vms_monotonic_ns() - start) / NS_PER_S;
+		uint64_t spent_ns = vms_monotonic_ns() - start, spent_s = spent_ns / NS_PER_S;
+		pthread_mutex_lock(&a->lock);
+		a->round_ns = spent_ns;
+		pthread_mutex_unlock(&a->lock);
 		a->backoff_s = spent_s < a->interval_s ? (unsigned)(a->interval_s - spent_s) : 0;
 		/* A round longer than the interval (many guests timing out) starts the next at
 		 * once: the interval is a minimum, never a queue. */
@@ -277,13 +288,14 @@ vms_agent_free(struct vms_agent *a)
 	free(a);
 }
 
-/* One domain's reads into the store; true if its figures changed. */
-static bool
+/* One domain's reads into the store (its read counters move at every read). */
+static void
 apply(struct vms_agent *a, struct vms_domain *d, const struct agent_read *r, uint64_t now_ns)
 {
 	struct vms_agent_state *s = &d->agent;
-	bool changed = false;
 	for (unsigned c = 0; c < VMS_AGENT_COMMAND_COUNT; c++) {
+		if (!r->sent[c])
+			continue;
 		s->reads_total[c][r->result[c]]++;
 		if (r->result[c] == VMS_AGENT_ERROR)
 			vms_complain(
@@ -295,29 +307,28 @@ apply(struct vms_agent *a, struct vms_domain *d, const struct agent_read *r, uin
 			vms_complain(&a->reject_complaint, LOG_WARNING, d->name,
 			             "guest agent reply rejected: %s", r->why[c]);
 	}
-	if (r->result[VMS_AGENT_CPUSTATS] == VMS_AGENT_OK) {
+	if (r->sent[VMS_AGENT_CPUSTATS] && r->result[VMS_AGENT_CPUSTATS] == VMS_AGENT_OK) {
 		s->cpu = r->cpu;
 		s->cpu.mono_ns = now_ns;
 		s->have_cpu = true;
 		s->last_ok_ns = now_ns;
-		changed = true;
 	}
-	if (r->result[VMS_AGENT_DISKSTATS] == VMS_AGENT_OK) {
+	if (r->sent[VMS_AGENT_DISKSTATS] && r->result[VMS_AGENT_DISKSTATS] == VMS_AGENT_OK) {
 		memcpy(s->disks, r->disks, r->ndisks * sizeof(r->disks[0]));
 		s->ndisks = r->ndisks;
 		s->disks_dropped_total += r->dropped;
 		s->last_ok_ns = now_ns;
-		changed = true;
 	}
-	return changed || r->result[0] != VMS_AGENT_OK || r->result[1] != VMS_AGENT_OK;
 }
 
-/* Figures no read refreshed for STALE_INTERVALS intervals are not shown as current. */
+/* Figures no read refreshed for STALE_INTERVALS intervals (or rounds, when guests that do not
+ * answer make a round longer than the interval) are not shown as current. */
 static bool
-forget_stale(const struct vms_agent *a, struct vms_store *st, uint64_t now_ns)
+forget_stale(const struct vms_agent *a, struct vms_store *st, uint64_t round_ns, uint64_t now_ns)
 {
 	bool changed = false;
-	uint64_t limit = (uint64_t)a->interval_s * STALE_INTERVALS * NS_PER_S;
+	uint64_t interval_ns = (uint64_t)a->interval_s * NS_PER_S;
+	uint64_t limit = (round_ns > interval_ns ? round_ns : interval_ns) * STALE_INTERVALS;
 	for (size_t i = 0; i < st->ndomains; i++) {
 		struct vms_agent_state *s = &st->domains[i]->agent;
 		if ((s->have_cpu || s->ndisks) && now_ns - s->last_ok_ns > limit) {
@@ -357,7 +368,7 @@ vms_agent_collect(struct vms_agent *a, struct vms_store *st, uint64_t now_ns)
 	bool conn_changed = a->conn_changed;
 	a->conn_changed = false;
 	snprintf(conn_error, sizeof(conn_error), "%s", a->conn_error);
-	uint64_t dropped = a->mail_dropped;
+	uint64_t dropped = a->mail_dropped, round_ns = a->round_ns;
 	pthread_mutex_unlock(&a->lock);
 
 	log_connection(a, conn_error, conn_changed);
@@ -369,11 +380,13 @@ vms_agent_collect(struct vms_agent *a, struct vms_store *st, uint64_t now_ns)
 	bool changed = false;
 	for (size_t i = 0; i < n; i++) {
 		struct vms_domain *d = vms_store_find(st, mail[i].uuid);
-		if (d)
-			changed |= apply(a, d, &mail[i], now_ns);
+		if (d) {
+			apply(a, d, &mail[i], now_ns);
+			changed = true;
+		}
 	}
 	free(mail);
-	changed |= forget_stale(a, st, now_ns);
+	changed |= forget_stale(a, st, round_ns, now_ns);
 	if (changed)
 		vms_store_part_changed(st, VMS_STORE_PROBES);
 }

@@ -203,6 +203,37 @@ check_series() {
 	check "vmscaled logged no rejected reply" bash -c "! grep -q 'guest agent reply rejected' '$T/vmscaled.log'"
 }
 
+# The guest's qemu-ga stops answering (SIGSTOP, its port still open): each read now waits for
+# agent-timeout and libvirt's own sync, on vmscaled's agent thread. /metrics must answer at
+# once meanwhile; the failures are counted and logged; diskstats is not sent after a cpustats
+# that found the agent unresponsive; the guest's figures go once they are stale.
+scrape_fast() {
+	local t
+	t=$(curl -s -o /dev/null -w '%{time_total}' --max-time 5 "http://$LAB_LISTEN/metrics") || return 1
+	num_lt "$t" 1 || { echo "# /metrics took $t s"; return 1; }
+}
+cpu_errors() { value vmscale_agent_reads_total "$(sel)" 'command="cpustats"' 'result="error"'; }
+check_hung_agent() {
+	local err1 disk_err1 slow=0 t0=$SECONDS
+	err1=$(cpu_errors)
+	disk_err1=$(value vmscale_agent_reads_total "$(sel)" 'command="diskstats"' 'result="error"')
+	virsh -q -c qemu:///system qemu-agent-command "$name" \
+		'{"execute":"guest-exec","arguments":{"path":"/bin/sh","arg":["-c","kill -STOP $(pidof qemu-ga)"]}}' \
+		>/dev/null || fail "guest-exec of kill -STOP in $name failed"
+	gone() { [ -z "$(value vmscale_guest_source_info "$(sel)")" ] && [ -z "$(idle)" ]; }
+	while ! { get_metrics && num_gt "$(cpu_errors)" "$err1" && gone; }; do
+		[ $((SECONDS - t0)) -lt 120 ] || fail "with qemu-ga stopped: no cpustats error counted and series kept for 120 s (errors $(cpu_errors), was $err1)"
+		scrape_fast || slow=$((slow + 1))
+		sleep 1
+	done
+	ok "qemu-ga stopped: cpustats errors $err1 -> $(cpu_errors), the guest's series gone $((SECONDS - t0)) s later"
+	check "/metrics answered in under 1 s at every scrape while the agent hung" test "$slow" -eq 0
+	check "diskstats not sent after an unresponsive agent (errors stay ${disk_err1:-0})" \
+		num_eq "$(value vmscale_agent_reads_total "$(sel)" 'command="diskstats"' 'result="error"')" "${disk_err1:-0}"
+	echo "# vmscaled: $(grep -m1 'guest agent: guest-get-cpustats' "$T/vmscaled.log" || echo '(no line)')"
+	check "vmscaled logged the failed read" grep -q "domain $name: guest agent: guest-get-cpustats" "$T/vmscaled.log"
+}
+
 # ---------------------------------------------------------------- the test
 
 echo "# guest $name; state folder $T"
@@ -213,4 +244,5 @@ start_vmscaled
 boot_guest
 check_read_only
 check_series
+check_hung_agent
 finish
