@@ -49,7 +49,8 @@ struct vms_agent {
 	uint64_t mail_dropped;
 	char conn_error[256]; /* the worker's latest connection failure, "" when connected */
 	bool conn_changed;
-	uint64_t round_ns; /* how long the latest round of reads took */
+	uint64_t round_ns;       /* how long the latest round of reads took */
+	uint64_t round_start_ns; /* when the round in progress started, 0 between rounds */
 	/* The worker's own. */
 	virConnectPtr conn;
 	unsigned backoff_s;
@@ -217,10 +218,14 @@ worker_main(void *arg)
 			continue;
 		}
 		a->backoff_s = 0;
+		pthread_mutex_lock(&a->lock);
+		a->round_start_ns = start;
+		pthread_mutex_unlock(&a->lock);
 		read_round(a);
 		uint64_t spent_ns = vms_monotonic_ns() - start, spent_s = spent_ns / NS_PER_S;
 		pthread_mutex_lock(&a->lock);
 		a->round_ns = spent_ns;
+		a->round_start_ns = 0;
 		pthread_mutex_unlock(&a->lock);
 		a->backoff_s = spent_s < a->interval_s ? (unsigned)(a->interval_s - spent_s) : 0;
 		/* A round longer than the interval (many guests timing out) starts the next at
@@ -369,6 +374,10 @@ vms_agent_collect(struct vms_agent *a, struct vms_store *st, uint64_t now_ns)
 	a->conn_changed = false;
 	snprintf(conn_error, sizeof(conn_error), "%s", a->conn_error);
 	uint64_t dropped = a->mail_dropped, round_ns = a->round_ns;
+	/* A round still going (a guest that does not answer) counts as long as it has lasted. */
+	if (a->round_start_ns && now_ns > a->round_start_ns &&
+	    now_ns - a->round_start_ns > round_ns)
+		round_ns = now_ns - a->round_start_ns;
 	pthread_mutex_unlock(&a->lock);
 
 	log_connection(a, conn_error, conn_changed);

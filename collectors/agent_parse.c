@@ -208,7 +208,8 @@ vms_agent_parse_diskstats(struct vms_agent_scratch *s, const char *reply, size_t
 		return -1;
 	uint32_t count = j.nodes[ret].count;
 	if (count > VMS_AGENT_MAX_DISK_ENTRIES) {
-		snprintf(err, errsz, "%u devices (at most %u)", count, (unsigned)VMS_AGENT_MAX_DISK_ENTRIES);
+		snprintf(err, errsz, "%u devices (at most %u)", count,
+		         (unsigned)VMS_AGENT_MAX_DISK_ENTRIES);
 		return -1;
 	}
 	int e = vms_json_first(&j, (uint32_t)ret);

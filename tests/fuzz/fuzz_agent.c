@@ -67,8 +67,8 @@ check_disks(const char *text, size_t len)
 	struct vms_disk_report out[4];
 	unsigned n, dropped;
 	char err[160];
-	if (vms_agent_parse_diskstats(&scratch, text, len, out, 4, &n, &dropped, err,
-	                              sizeof(err)) < 0)
+	if (vms_agent_parse_diskstats(&scratch, text, len, out, 4, &n, &dropped, err, sizeof(err)) <
+	    0)
 		return;
 	FUZZ_ASSERT(n <= 4 && n + dropped <= VMS_AGENT_MAX_DISK_ENTRIES);
 	for (unsigned i = 0; i < n; i++) {
