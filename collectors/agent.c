@@ -357,7 +357,7 @@ log_connection(struct vms_agent *a, const char *conn_error, bool conn_changed)
 		vms_complain_recovered(&a->conn_complaint, NULL,
 		                       "guest agent: connected to %s again", a->uri);
 	else
-		vms_info("guest agent: connected to %s (read-write, for agent-domains only)",
+		vms_info("guest agent: connected to %s (read-write, for qemu-agent-domains only)",
 		         a->uri);
 }
 

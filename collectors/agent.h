@@ -1,11 +1,11 @@
 /*
  * Agentless guests: the CPU split and disk counters of running domains whose name matches
- * agent-domains, read through the QEMU guest agent (qemu-ga >= 7.1: guest-get-cpustats,
+ * qemu-agent-domains, read through the QEMU guest agent (qemu-ga >= 7.1: guest-get-cpustats,
  * guest-get-diskstats) with libvirt's virDomainQemuAgentCommand.
  *
  * libvirt refuses that call on a read-only connection, so this collector has its own
- * connection to agent-connect, a URI the operator gives on purpose (docs/security.md). An
- * agent command blocks until the guest answers or agent-timeout passes, so the reads run on
+ * connection to qemu-agent-connect, a URI the operator gives on purpose (docs/security.md). An
+ * agent command blocks until the guest answers or qemu-agent-timeout passes, so the reads run on
  * a worker thread of their own: it lists the running domains, reads the matching ones one
  * after the other, and posts each domain's results to a mailbox. The event loop never waits
  * on a guest: vms_agent_collect takes the mailbox (a mutex held for a pointer swap) and writes

@@ -54,7 +54,8 @@ struct vmscaled {
 	struct vms_store store;
 	struct vms_libvirt *libvirt[VMS_CONFIG_MAX_URIS]; /* one per URI, as configured */
 	unsigned nlibvirt;
-	struct vms_agent *agent; /* guest agent reads of agent-domains; NULL when not configured */
+	struct vms_agent
+	    *agent; /* guest agent reads of qemu-agent-domains; NULL when not configured */
 	struct vms_channels *channels;
 	struct vms_netio *netio; /* the network probe's responder; NULL when not configured */
 	struct vms_listeners *listeners; /* vsock and tcp probe transports */
@@ -594,7 +595,7 @@ start_collection(struct vmscaled *v)
 		    vms_agent_new(v->cfg.agent_uri, v->cfg.agent_domains, v->cfg.agent_interval_s,
 		                  v->cfg.agent_timeout_s, err, sizeof(err));
 		if (!v->agent) {
-			vms_err("agent-domains: %s", err);
+			vms_err("qemu-agent-domains: %s", err);
 			return -1;
 		}
 	}
@@ -701,7 +702,7 @@ stop(struct vmscaled *v)
 	vms_listeners_free(v->listeners); /* before the channels they hand connections to */
 	vms_channels_free(v->channels);
 	vms_netio_close(v->netio); /* after the channels: they revoke their grants */
-	vms_agent_free(v->agent);  /* joins its thread: at most one agent-timeout */
+	vms_agent_free(v->agent);  /* joins its thread: at most one qemu-agent-timeout */
 	for (unsigned i = v->nlibvirt; i-- > 0;)
 		vms_libvirt_free(v->libvirt[i]);
 	vms_publisher_free(v->publisher); /* its watch on the endpoint's demand fd first */

@@ -90,10 +90,10 @@ struct vms_config {
 	char *control_socket; /* "control-socket", default /run/vmscale/control.sock */
 	/* Agentless guests (collectors/agent.c): a read-write URI the operator gives on purpose,
 	 * the domains to read, how often and how long one agent command may take. */
-	char *agent_uri;           /* "agent-connect", NULL = no agent reads */
-	char *agent_domains;       /* "agent-domains" regex, NULL = none */
-	unsigned agent_interval_s; /* "agent-interval", default 10 */
-	unsigned agent_timeout_s;  /* "agent-timeout", default 2 */
+	char *agent_uri;           /* "qemu-agent-connect", NULL = no agent reads */
+	char *agent_domains;       /* "qemu-agent-domains" regex, NULL = none */
+	unsigned agent_interval_s; /* "qemu-agent-interval", default 10 */
+	unsigned agent_timeout_s;  /* "qemu-agent-timeout", default 2 */
 
 	/* Where each key was set, for error messages: 0 = default, -1 = command line, else the
 	 * line of path. Indexed like vms_config_key_at(). */

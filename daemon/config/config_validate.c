@@ -191,12 +191,13 @@ load_web_config(struct vms_config *c, char *err, size_t errsz)
 static int
 check_agent(const struct vms_config *c, char *err, size_t errsz)
 {
-	size_t u = (size_t)cfg_key_index("agent-connect"),
-	       d = (size_t)cfg_key_index("agent-domains");
-	size_t t = (size_t)cfg_key_index("agent-timeout"),
-	       i = (size_t)cfg_key_index("agent-interval");
+	size_t u = (size_t)cfg_key_index("qemu-agent-connect"),
+	       d = (size_t)cfg_key_index("qemu-agent-domains");
+	size_t t = (size_t)cfg_key_index("qemu-agent-timeout"),
+	       i = (size_t)cfg_key_index("qemu-agent-interval");
 	char w[600], na[64], nb[64];
-	/* One message for either half missing: "'agent-domains' needs 'agent-connect'". */
+	/* One message for either half missing: "'qemu-agent-domains' needs 'qemu-agent-connect'".
+	 */
 	if (!c->agent_domains != !c->agent_uri) {
 		size_t have = c->agent_uri ? u : d, missing = c->agent_uri ? d : u;
 		snprintf(err, errsz, "%s%s needs %s: %s", cfg_where(c, have, w, sizeof(w)),
@@ -209,9 +210,10 @@ check_agent(const struct vms_config *c, char *err, size_t errsz)
 		return -1;
 	}
 	if (c->agent_timeout_s >= c->agent_interval_s) {
-		snprintf(err, errsz,
-		         "%sagent-timeout (%us) must be shorter than agent-interval (%us)",
-		         where2(c, t, i, w, sizeof(w)), c->agent_timeout_s, c->agent_interval_s);
+		snprintf(
+		    err, errsz,
+		    "%sqemu-agent-timeout (%us) must be shorter than qemu-agent-interval (%us)",
+		    where2(c, t, i, w, sizeof(w)), c->agent_timeout_s, c->agent_interval_s);
 		return -1;
 	}
 	return 0;

@@ -14,7 +14,7 @@ vms_expo_guest_source(struct vms_buf *b, const struct vms_store *st)
 	vms_buf_family(
 	    b, "vmscale_guest_source_info", "gauge",
 	    "1 per domain with guest CPU or disk series: source=\"probe\" (vmscale-probe) "
-	    "or \"agent\" (QEMU guest agent, passive figures only, read by the host: no "
+	    "or \"qemu_agent\" (QEMU guest agent, passive figures only, read by the host: no "
 	    "active probes, no slowdown).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
@@ -26,8 +26,8 @@ vms_expo_guest_source(struct vms_buf *b, const struct vms_store *st)
 		vms_buf_append(b, "} 1\n", 4);
 	}
 	vms_buf_family(
-	    b, "vmscale_agent_reads_total", "counter",
-	    "QEMU guest agent commands sent to agent-domains guests, by command and result "
+	    b, "vmscale_qemu_agent_reads_total", "counter",
+	    "QEMU guest agent commands sent to qemu-agent-domains guests, by command and result "
 	    "(ok; error: no agent, timeout or qemu-ga before 7.1; rejected: the reply broke "
 	    "a bound).");
 	for (size_t i = 0; i < st->ndomains; i++) {
@@ -40,7 +40,7 @@ vms_expo_guest_source(struct vms_buf *b, const struct vms_store *st)
 			continue;
 		for (unsigned c = 0; c < VMS_AGENT_COMMAND_COUNT; c++)
 			for (unsigned r = 0; r < VMS_AGENT_RESULT_COUNT; r++) {
-				vms_sample_domain(b, "vmscale_agent_reads_total", d);
+				vms_sample_domain(b, "vmscale_qemu_agent_reads_total", d);
 				vms_sample_label(b, "command",
 				                 vms_agent_command_name((enum vms_agent_command)c));
 				vms_sample_label(b, "result",

@@ -359,7 +359,7 @@ vms_agent_result_name(enum vms_agent_result r)
 const char *
 vms_guest_source_name(enum vms_guest_source s)
 {
-	return s == VMS_SOURCE_PROBE ? "probe" : s == VMS_SOURCE_AGENT ? "agent" : "none";
+	return s == VMS_SOURCE_PROBE ? "probe" : s == VMS_SOURCE_AGENT ? "qemu_agent" : "none";
 }
 
 struct vms_passive

@@ -321,7 +321,7 @@ size_t vms_store_probes_up(const struct vms_store *st, uint64_t now_ns);
 
 /* The passive figures d's guest series show, and their source (see enum vms_guest_source). */
 struct vms_passive vms_domain_passive(const struct vms_domain *d);
-/* "probe", "agent": the source label. */
+/* "probe", "qemu_agent": the source label. */
 const char *vms_guest_source_name(enum vms_guest_source s);
 
 /* Updates d->vcpu_utilization from its latest host-side vCPU time, sampled at now_ns. */

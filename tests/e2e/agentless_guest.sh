@@ -7,10 +7,10 @@
 # qemu-guest-agent (mmdebstrap, cached apart from the probe test's image), and boots it as a
 # transient TCG libvirt domain that has the org.qemu.guest_agent.0 channel and no probe
 # channel; the guest's udev starts qemu-ga when the port appears. BUILD_DIR's vmscaled runs
-# with agent-domains matching that domain alone and agent-connect on qemu:///system. Checks:
-# libvirt refuses the agent command on a read-only connection (why agent-connect exists);
+# with qemu-agent-domains matching that domain alone and qemu-agent-connect on qemu:///system. Checks:
+# libvirt refuses the agent command on a read-only connection (why qemu-agent-connect exists);
 # the guest CPU split, CPU count and disk series appear, vmscale_guest_source_info says
-# source="agent", the counters move between reads, no reply is rejected, and /metrics answers
+# source="qemu_agent", the counters move between reads, no reply is rejected, and /metrics answers
 # at once while the agent is being read. Exit 77 only when the machine lacks root, QEMU,
 # libvirtd, mmdebstrap or e2fsprogs, or has no cached image and cannot reach the mirror.
 set -euo pipefail
@@ -80,7 +80,7 @@ trap 'exit 143' TERM
 fail() {
 	echo "not ok - $*"
 	echo "# ---- last scrape (guest and agent series of $name)"
-	grep -E "^vmscale_(guest_|agent_|probe_disk_read_bytes)" "$scrape" 2>/dev/null | sed 's/^/# /' || echo "# (none)"
+	grep -E "^vmscale_(guest_|qemu_agent_|probe_disk_read_bytes)" "$scrape" 2>/dev/null | sed 's/^/# /' || echo "# (none)"
 	echo "# ---- vmscaled log"
 	sed 's/^/# /' "$T/vmscaled.log" 2>/dev/null || echo "# (none)"
 	echo "# ---- last 40 lines of the console"
@@ -131,17 +131,17 @@ start_vmscaled() {
 connect qemu:///system
 listen $LAB_LISTEN
 state-dir $T/state
-agent-connect qemu:///system
-agent-domains ^$name\$
-agent-interval 2s
-agent-timeout 1s
+qemu-agent-connect qemu:///system
+qemu-agent-domains ^$name\$
+qemu-agent-interval 2s
+qemu-agent-timeout 1s
 EOF
 	# --probe-domains on the command line: other tests' lab_preconditions look for it there.
 	"$build/daemon/vmscaled" --config "$T/vmscaled.conf" --probe-domains "^$name\$" \
 		--control-socket "$T/control.sock" </dev/null >"$T/vmscaled.log" 2>&1 &
 	daemon_pid=$!
 	wait_for 30 get_metrics || fail "vmscaled does not answer on $LAB_LISTEN within 30 s"
-	ok "vmscaled (pid $daemon_pid) on $LAB_LISTEN, agent-domains ^$name\$ over agent-connect qemu:///system"
+	ok "vmscaled (pid $daemon_pid) on $LAB_LISTEN, qemu-agent-domains ^$name\$ over qemu-agent-connect qemu:///system"
 }
 
 # Once the guest's qemu-ga answers a read-write connection: the read-only one is refused.
@@ -152,7 +152,7 @@ check_read_only() {
 	ok "qemu-ga answers guest-ping $((SECONDS - t_create)) s after virsh create"
 	echo "# guest-info: $(virsh -q -c qemu:///system qemu-agent-command "$name" '{"execute":"guest-info"}' | grep -o '"version":"[^"]*"')"
 	if out=$(virsh -r -q -c qemu:///system qemu-agent-command "$name" '{"execute":"guest-ping"}' 2>&1); then
-		not_ok "a read-only connection ran a guest agent command: agent-connect would not be needed"
+		not_ok "a read-only connection ran a guest agent command: qemu-agent-connect would not be needed"
 	else
 		echo "# virsh -r qemu-agent-command: $out"
 		check "libvirt refuses virDomainQemuAgentCommand on a read-only connection" \
@@ -162,13 +162,13 @@ check_read_only() {
 
 sel() { echo "domain=\"$name\""; }
 idle() { value vmscale_guest_cpu_seconds_total "$(sel)" 'mode="idle"'; }
-cpu_reads() { value vmscale_agent_reads_total "$(sel)" 'command="cpustats"' 'result="ok"'; }
-agent_source() { num_eq "$(value vmscale_guest_source_info "$(sel)" 'source="agent"')" 1 && [ -n "$(idle)" ]; }
+cpu_reads() { value vmscale_qemu_agent_reads_total "$(sel)" 'command="cpustats"' 'result="ok"'; }
+agent_source() { num_eq "$(value vmscale_guest_source_info "$(sel)" 'source="qemu_agent"')" 1 && [ -n "$(idle)" ]; }
 
 check_series() {
 	local idle1 reads1 rd t
-	until_metrics 60 "vmscale_guest_source_info{source=\"agent\"} with guest CPU series for $name" agent_source
-	ok "vmscale_guest_source_info{$(sel),source=\"agent\"} 1"
+	until_metrics 60 "vmscale_guest_source_info{source=\"qemu_agent\"} with guest CPU series for $name" agent_source
+	ok "vmscale_guest_source_info{$(sel),source=\"qemu_agent\"} 1"
 	check "no source=\"probe\" series for $name (it has no probe)" \
 		test -z "$(value vmscale_guest_source_info "$(sel)" 'source="probe"')"
 	check "vmscale_probe_up{$(sel)} is 0 (no probe channel)" \
@@ -182,8 +182,8 @@ check_series() {
 	check "vmscale_probe_disk_read_bytes_total{device=\"vda\"} $rd > 0 (the guest booted from it)" num_gt "$rd" 0
 	check "no partition or virtual device among the disks" \
 		test -z "$(grep -E "^vmscale_probe_disk_read_bytes_total\{domain=\"$name\",device=\"(vda[0-9]|loop|ram|sr|dm-)" "$scrape")"
-	check "no reply rejected" num_eq "$(value vmscale_agent_reads_total "$(sel)" 'command="cpustats"' 'result="rejected"')" 0
-	check "no diskstats reply rejected" num_eq "$(value vmscale_agent_reads_total "$(sel)" 'command="diskstats"' 'result="rejected"')" 0
+	check "no reply rejected" num_eq "$(value vmscale_qemu_agent_reads_total "$(sel)" 'command="cpustats"' 'result="rejected"')" 0
+	check "no diskstats reply rejected" num_eq "$(value vmscale_qemu_agent_reads_total "$(sel)" 'command="diskstats"' 'result="rejected"')" 0
 	idle1=$(idle) reads1=$(cpu_reads)
 	grown() { num_gt "$(idle)" "$idle1" && num_gt "$(cpu_reads)" "$reads1"; }
 	until_metrics "$grow_wait" "guest idle seconds and cpustats reads grow" grown
@@ -204,7 +204,7 @@ check_series() {
 }
 
 # The guest's qemu-ga stops answering (SIGSTOP, its port still open): each read now waits for
-# agent-timeout and libvirt's own sync, on vmscaled's agent thread. /metrics must answer at
+# qemu-agent-timeout and libvirt's own sync, on vmscaled's agent thread. /metrics must answer at
 # once meanwhile; the failures are counted and logged; diskstats is not sent after a cpustats
 # that found the agent unresponsive; the guest's figures go once they are stale.
 scrape_fast() {
@@ -212,11 +212,11 @@ scrape_fast() {
 	t=$(curl -s -o /dev/null -w '%{time_total}' --max-time 5 "http://$LAB_LISTEN/metrics") || return 1
 	num_lt "$t" 1 || { echo "# /metrics took $t s"; return 1; }
 }
-cpu_errors() { value vmscale_agent_reads_total "$(sel)" 'command="cpustats"' 'result="error"'; }
+cpu_errors() { value vmscale_qemu_agent_reads_total "$(sel)" 'command="cpustats"' 'result="error"'; }
 check_hung_agent() {
 	local err1 disk_err1 slow=0 t0=$SECONDS
 	err1=$(cpu_errors)
-	disk_err1=$(value vmscale_agent_reads_total "$(sel)" 'command="diskstats"' 'result="error"')
+	disk_err1=$(value vmscale_qemu_agent_reads_total "$(sel)" 'command="diskstats"' 'result="error"')
 	virsh -q -c qemu:///system qemu-agent-command "$name" \
 		'{"execute":"guest-exec","arguments":{"path":"/bin/sh","arg":["-c","kill -STOP $(pidof qemu-ga)"]}}' \
 		>/dev/null || fail "guest-exec of kill -STOP in $name failed"
@@ -229,7 +229,7 @@ check_hung_agent() {
 	ok "qemu-ga stopped: cpustats errors $err1 -> $(cpu_errors), the guest's series gone $((SECONDS - t0)) s later"
 	check "/metrics answered in under 1 s at every scrape while the agent hung" test "$slow" -eq 0
 	check "diskstats not sent after an unresponsive agent (errors stay ${disk_err1:-0})" \
-		num_eq "$(value vmscale_agent_reads_total "$(sel)" 'command="diskstats"' 'result="error"')" "${disk_err1:-0}"
+		num_eq "$(value vmscale_qemu_agent_reads_total "$(sel)" 'command="diskstats"' 'result="error"')" "${disk_err1:-0}"
 	echo "# vmscaled: $(grep -m1 'guest agent: guest-get-cpustats' "$T/vmscaled.log" || echo '(no line)')"
 	check "vmscaled logged the failed read" grep -q "domain $name: guest agent: guest-get-cpustats" "$T/vmscaled.log"
 }

@@ -131,7 +131,7 @@ fixture_fill_store(struct vms_store *st)
 	d->probe.rejected[VMS_PROTO_E_IMPLAUSIBLE] = 2;
 	d->probe.hellos_total[VMS_HELLO_RESET] = 1;
 	d->probe.hellos_total[VMS_HELLO_DEFERRED] = 4;
-	/* Matched by agent-domains too: its probe's figures are shown, the agent's are not. */
+	/* Matched by qemu-agent-domains too: its probe's figures are shown, the agent's are not. */
 	d->agent.have_cpu = true;
 	d->agent.cpu =
 	    (struct vms_cpu_report){.hz = 1000, .ncpu = 2, .nmodes = 4, .ticks = {999999}};

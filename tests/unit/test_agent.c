@@ -293,7 +293,7 @@ test_passive_source(void)
 	struct vms_passive p = vms_domain_passive(d);
 	CHECK_INT(p.source, VMS_SOURCE_AGENT);
 	CHECK(p.cpu == &d->agent.cpu);
-	CHECK_STR(vms_guest_source_name(p.source), "agent");
+	CHECK_STR(vms_guest_source_name(p.source), "qemu_agent");
 	d->probe.ndisks = 1;
 	p = vms_domain_passive(d);
 	CHECK_INT(p.source, VMS_SOURCE_PROBE);
