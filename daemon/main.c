@@ -21,6 +21,7 @@
 #include "collectors/guest/channel.h"
 #include "collectors/guest/listeners.h"
 #include "collectors/host.h"
+#include "collectors/agent.h"
 #include "collectors/libvirt.h"
 #include "daemon/analysis/analysis.h"
 #include "daemon/config/config.h"
@@ -53,6 +54,8 @@ struct vmscaled {
 	struct vms_store store;
 	struct vms_libvirt *libvirt[VMS_CONFIG_MAX_URIS]; /* one per URI, as configured */
 	unsigned nlibvirt;
+	struct vms_agent
+	    *agent; /* guest agent reads of qemu-agent-domains; NULL when not configured */
 	struct vms_channels *channels;
 	struct vms_netio *netio; /* the network probe's responder; NULL when not configured */
 	struct vms_listeners *listeners; /* vsock and tcp probe transports */
@@ -196,6 +199,8 @@ run_jobs(struct vmscaled *v)
 	if (job_due(&v->tick, now) && !refreshed)
 		vms_channels_retry(v->channels);
 	vms_channels_tick(v->channels, now); /* active probe runs: start the due, end the stuck */
+	if (v->agent)
+		vms_agent_collect(v->agent, &v->store, now); /* a mailbox: never waits on a guest */
 	analyse(v, now);
 	if (job_due(&v->save, now))
 		save_state(v);
@@ -586,6 +591,15 @@ start_collection(struct vmscaled *v)
 	for (unsigned i = 0; i < v->cfg.nuris; i++)
 		v->libvirt[v->nlibvirt++] =
 		    vms_libvirt_new(v->cfg.uris[i], &v->store, on_domains_changed, v);
+	if (v->cfg.agent_domains) {
+		v->agent =
+		    vms_agent_new(v->cfg.agent_uri, v->cfg.agent_domains, v->cfg.agent_interval_s,
+		                  v->cfg.agent_timeout_s, err, sizeof(err));
+		if (!v->agent) {
+			vms_err("qemu-agent-domains: %s", err);
+			return -1;
+		}
+	}
 	v->channels = vms_channels_new(&v->store);
 	if (vms_channels_set_filter(v->channels, v->cfg.probe_domains, err, sizeof(err)) < 0) {
 		vms_err("probe-domains: %s", err);
@@ -691,6 +705,7 @@ stop(struct vmscaled *v)
 	vms_listeners_free(v->listeners); /* before the channels they hand connections to */
 	vms_channels_free(v->channels);
 	vms_netio_close(v->netio); /* after the channels: they revoke their grants */
+	vms_agent_free(v->agent);  /* joins its thread: at most one qemu-agent-timeout */
 	for (unsigned i = v->nlibvirt; i-- > 0;)
 		vms_libvirt_free(v->libvirt[i]);
 	vms_publisher_free(v->publisher); /* its watch on the endpoint's demand fd first */

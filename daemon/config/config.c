@@ -61,6 +61,8 @@ vms_config_defaults(struct vms_config *c)
 	c->http_header_timeout_s = VMS_HTTP_HEADER_TIMEOUT_S_DEFAULT;
 	c->state_dir = vms_xstrdup(CFG_DEFAULT_STATE_DIR);
 	c->control_socket = vms_xstrdup(VMS_CONTROL_DEFAULT_PATH);
+	c->agent_interval_s = 10;
+	c->agent_timeout_s = 2;
 	struct vms_analysis_config ac;
 	vms_analysis_config_defaults(&ac);
 	c->analysis = (struct vms_analysis_keys){
@@ -128,6 +130,8 @@ vms_config_fini(struct vms_config *c)
 	free(c->state_dir);
 	free(c->tcp_listen);
 	free(c->control_socket);
+	free(c->agent_uri);
+	free(c->agent_domains);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }
@@ -149,5 +153,7 @@ vms_config_copy(struct vms_config *dst, const struct vms_config *src)
 	dst->state_dir = dup_or_null(src->state_dir);
 	dst->tcp_listen = dup_or_null(src->tcp_listen);
 	dst->control_socket = dup_or_null(src->control_socket);
+	dst->agent_uri = dup_or_null(src->agent_uri);
+	dst->agent_domains = dup_or_null(src->agent_domains);
 	dst->path = dup_or_null(src->path);
 }

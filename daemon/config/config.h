@@ -24,7 +24,7 @@
 #define VMS_CONFIG_MAX_NET_BLOCKS 6
 #define VMS_CONFIG_MAX_FILE (64 * 1024) /* bytes */
 #define VMS_CONFIG_MAX_LINE 1024        /* bytes, without the LF */
-#define VMS_CONFIG_MAX_KEYS 56          /* room in origin[] for every key of config_keys.c */
+#define VMS_CONFIG_MAX_KEYS 64          /* room in origin[] for every key of config_keys.c */
 
 /* Probe schedule and sizes: the host owns them and pushes them to every guest. */
 struct vms_probe_config {
@@ -89,6 +89,12 @@ struct vms_config {
 	struct vms_probe_config probe; /* "probe-*" keys */
 	struct vms_analysis_keys analysis;
 	char *control_socket; /* "control-socket", default /run/vmscale/control.sock */
+	/* Agentless guests (collectors/agent.c): a read-write URI the operator gives on purpose,
+	 * the domains to read, how often and how long one agent command may take. */
+	char *agent_uri;           /* "qemu-agent-connect", NULL = no agent reads */
+	char *agent_domains;       /* "qemu-agent-domains" regex, NULL = none */
+	unsigned agent_interval_s; /* "qemu-agent-interval", default 10 */
+	unsigned agent_timeout_s;  /* "qemu-agent-timeout", default 2 */
 
 	/* Where each key was set, for error messages: 0 = default, -1 = command line, else the
 	 * line of path. Indexed like vms_config_key_at(). */

@@ -46,6 +46,7 @@ enum cfg_kind {
 	K_SIZE,       /* bytes with an optional binary unit (uint64_t) */
 	K_SIZES,      /* comma-separated sizes: uint32_t[] at off, its count at count_off */
 	K_HOST,       /* host name or IP address */
+	K_URI,        /* one libvirt URI (char *) */
 	K_THRESHOLDS, /* slowdown ratio for every probe, then PROBE=RATIO overrides */
 	K_KIND_COUNT
 };

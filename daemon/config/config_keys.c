@@ -149,6 +149,17 @@ const struct cfg_key cfg_keys[] = {
     ROW("analysis-retention", 0, "DURATION", LIVE, K_SECONDS, A(retention_s),
         RANGE(60, 3650u * 86400), NULL,
         "forget the baselines of a domain not running for this long (default 720h, 30 days)"),
+    ROW("qemu-agent-connect", 0, "URI", RESTART, K_URI, F(agent_uri), NO_BOUNDS, NULL,
+        "libvirt URI opened READ-WRITE, only for QEMU guest agent reads of --qemu-agent-domains "
+        "(default: none; docs/security.md)"),
+    ROW("qemu-agent-domains", 0, "REGEX", RESTART, K_REGEX, F(agent_domains), NO_BOUNDS, NULL,
+        "read the CPU split and disks of running domains whose name matches this extended regex "
+        "through their QEMU guest agent, for guests without vmscale-probe (default: none)"),
+    ROW("qemu-agent-interval", 0, "DURATION", RESTART, K_SECONDS, F(agent_interval_s),
+        RANGE(1, 3600), NULL,
+        "how often each --qemu-agent-domains guest is read, 1s..1h (default 10s)"),
+    ROW("qemu-agent-timeout", 0, "DURATION", RESTART, K_SECONDS, F(agent_timeout_s), RANGE(1, 30),
+        NULL, "time limit of one guest agent command, 1s..30s (default 2s)"),
     ROW("control-socket", 0, "PATH", RESTART, K_PATH, F(control_socket), NO_BOUNDS, NULL,
         "unix socket of vmscalectl (default " VMS_CONTROL_DEFAULT_PATH ")"),
 };

@@ -46,7 +46,8 @@ same_value(const struct cfg_key *k, const struct vms_config *a, const struct vms
 	case K_LISTEN:
 	case K_REGEX:
 	case K_PATH:
-	case K_HOST: {
+	case K_HOST:
+	case K_URI: {
 		const char *sa, *sb;
 		memcpy(&sa, fa, sizeof(sa));
 		memcpy(&sb, fb, sizeof(sb));

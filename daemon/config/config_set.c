@@ -154,6 +154,20 @@ set_uris(const struct setting *s)
 }
 
 static int
+set_uri(const struct setting *s)
+{
+	char what[96];
+	if (!cfg_valid_uri(s->value)) {
+		snprintf(what, sizeof(what),
+		         "a libvirt URI (printable ASCII without spaces, at most %d bytes)",
+		         CFG_MAX_URI);
+		return bad_value(s, what);
+	}
+	put_string(s);
+	return 0;
+}
+
+static int
 set_listen(const struct setting *s)
 {
 	struct sockaddr_storage ss;
@@ -361,7 +375,7 @@ static int (*const setters[K_KIND_COUNT])(const struct setting *) = {
     [K_MS] = set_duration,  [K_MS_OR_OFF] = set_duration,    [K_RATIO] = set_ratio_or_bool,
     [K_REGEX] = set_regex,  [K_BOOL] = set_ratio_or_bool,    [K_PATH] = set_path,
     [K_COUNT] = set_number, [K_SIZE] = set_number,           [K_SIZES] = set_sizes,
-    [K_HOST] = set_host,    [K_THRESHOLDS] = set_thresholds,
+    [K_HOST] = set_host,    [K_THRESHOLDS] = set_thresholds, [K_URI] = set_uri,
 };
 
 /* ------------------------------------------------------------------ every value */

@@ -204,6 +204,38 @@ load_web_config(struct vms_config *c, char *err, size_t errsz)
 	return 0;
 }
 
+/* The agent keys go together: a read-write connection only for domains named on purpose. */
+static int
+check_agent(const struct vms_config *c, char *err, size_t errsz)
+{
+	size_t u = (size_t)cfg_key_index("qemu-agent-connect"),
+	       d = (size_t)cfg_key_index("qemu-agent-domains");
+	size_t t = (size_t)cfg_key_index("qemu-agent-timeout"),
+	       i = (size_t)cfg_key_index("qemu-agent-interval");
+	char w[600], na[64], nb[64];
+	/* One message for either half missing: "'qemu-agent-domains' needs 'qemu-agent-connect'".
+	 */
+	if (!c->agent_domains != !c->agent_uri) {
+		size_t have = c->agent_uri ? u : d, missing = c->agent_uri ? d : u;
+		snprintf(err, errsz, "%s%s needs %s: %s", cfg_where(c, have, w, sizeof(w)),
+		         cfg_keyref(c, have, na, sizeof(na)),
+		         cfg_keyref_like(c, missing, have, nb, sizeof(nb)),
+		         c->agent_uri
+		             ? "alone it would open a read-write connection to read no domain"
+		             : "libvirt refuses guest agent commands on the read-only "
+		               "connections of connect (docs/security.md)");
+		return -1;
+	}
+	if (c->agent_timeout_s >= c->agent_interval_s) {
+		snprintf(
+		    err, errsz,
+		    "%sqemu-agent-timeout (%us) must be shorter than qemu-agent-interval (%us)",
+		    where2(c, t, i, w, sizeof(w)), c->agent_timeout_s, c->agent_interval_s);
+		return -1;
+	}
+	return 0;
+}
+
 int
 vms_config_validate(struct vms_config *c, char *err, size_t errsz)
 {
@@ -212,7 +244,8 @@ vms_config_validate(struct vms_config *c, char *err, size_t errsz)
 	if (!c->probe.disk_interval_ms)
 		c->probe.disk_interval_ms = c->interval_s * 1000;
 	if (check_analysis(c, err, errsz) < 0 || check_pairs(c, err, errsz) < 0 ||
-	    check_probes(c, err, errsz) < 0 || load_web_config(c, err, errsz) < 0)
+	    check_probes(c, err, errsz) < 0 || check_agent(c, err, errsz) < 0 ||
+	    load_web_config(c, err, errsz) < 0)
 		return -1;
 	return 0;
 }

@@ -10,10 +10,10 @@
 #include "daemon/util/buf.h"
 #include "daemon/util/svgplot.h"
 
+/* Since the guest booted, from the probe's split, else the guest agent's. */
 static double
-guest_busy_percent(const struct vms_domain *d)
+guest_busy_percent(const struct vms_cpu_report *c)
 {
-	const struct vms_cpu_report *c = &d->probe.cpu;
 	uint64_t total = 0;
 	for (unsigned m = 0; m < c->nmodes && m < VMS_CPU_GUEST; m++)
 		total += c->ticks[m];
@@ -120,9 +120,12 @@ vms_expo_landing(struct vms_buf *b, const struct vms_store *st, const char *vers
 		                                   : "down");
 		if (d->probe.hello)
 			vms_buf_html(b, d->probe.info.probe_version);
-		if (d->probe.have_cpu)
-			vms_buf_printf(b, "</td><td>%u</td><td>%.1f %%</td>", d->probe.cpu.ncpu,
-			               guest_busy_percent(d));
+		struct vms_passive p = vms_domain_passive(d);
+		if (p.source == VMS_SOURCE_AGENT)
+			vms_buf_printf(b, "(guest agent)");
+		if (p.have_cpu)
+			vms_buf_printf(b, "</td><td>%u</td><td>%.1f %%</td>", p.cpu->ncpu,
+			               guest_busy_percent(p.cpu));
 		else
 			vms_buf_printf(b, "</td><td></td><td></td>");
 		vms_buf_printf(b, "<td>%llu</td>", (unsigned long long)d->probe.reports_total);

@@ -17,6 +17,8 @@ void vms_expo_domain_perf(struct vms_buf *b, const struct vms_store *st);
 void vms_expo_stats_incomplete(struct vms_buf *b, const struct vms_store *st);
 /* The guests' CPU split from /proc/stat. */
 void vms_expo_guest_cpu(struct vms_buf *b, const struct vms_store *st);
+/* vmscale_guest_source_info and the guest agent's read counters (store_agent.c). */
+void vms_expo_guest_source(struct vms_buf *b, const struct vms_store *st);
 /* The guests' disks and every active probe's measurements, counters and cost. */
 void vms_expo_probe_measurements(struct vms_buf *b, const struct vms_store *st);
 /* The host: CPU, memory, load, disks, interfaces, processes. */

@@ -1,4 +1,5 @@
-/* What the guests' probes report (CPU split, disks, active measurements) as metric families. */
+/* What the guests' probes report (CPU split, disks, active measurements) as metric families;
+ * the passive ones from the QEMU guest agent for guests without the probe. */
 #include "daemon/expo/store_families.h"
 
 #include <math.h>
@@ -14,17 +15,18 @@ vms_expo_guest_cpu(struct vms_buf *b, const struct vms_store *st)
 	    b, "vmscale_guest_cpu_seconds_total", "counter",
 	    "Guest CPU time by mode, summed over the guest's CPUs, from /proc/stat inside the "
 	    "guest (mpstat's split; guest and guest_nice are in "
-	    "vmscale_guest_cpu_guest_seconds_total).");
+	    "vmscale_guest_cpu_guest_seconds_total); from the probe, else the guest agent "
+	    "(vmscale_guest_source_info).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
-		if (!d->probe.have_cpu)
+		struct vms_passive p = vms_domain_passive(d);
+		if (!p.have_cpu)
 			continue;
-		unsigned last =
-		    d->probe.cpu.nmodes < VMS_CPU_GUEST ? d->probe.cpu.nmodes : VMS_CPU_GUEST;
+		unsigned last = p.cpu->nmodes < VMS_CPU_GUEST ? p.cpu->nmodes : VMS_CPU_GUEST;
 		for (unsigned m = 0; m < last; m++) {
 			vms_sample_domain(b, "vmscale_guest_cpu_seconds_total", d);
 			vms_buf_printf(b, ",mode=\"%s\"}", vms_cpu_mode_name((enum vms_cpu_mode)m));
-			vms_buf_ticks_sample_value(b, d->probe.cpu.ticks[m], d->probe.cpu.hz);
+			vms_buf_ticks_sample_value(b, p.cpu->ticks[m], p.cpu->hz);
 		}
 	}
 	vms_buf_family(b, "vmscale_guest_cpu_guest_seconds_total", "counter",
@@ -32,22 +34,25 @@ vms_expo_guest_cpu(struct vms_buf *b, const struct vms_store *st)
 	               "user and nice).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
-		if (!d->probe.have_cpu)
+		struct vms_passive p = vms_domain_passive(d);
+		if (!p.have_cpu)
 			continue;
 		static const char *const nested[] = {"user", "nice"};
-		for (unsigned m = VMS_CPU_GUEST; m < d->probe.cpu.nmodes; m++) {
+		for (unsigned m = VMS_CPU_GUEST; m < p.cpu->nmodes; m++) {
 			vms_sample_domain(b, "vmscale_guest_cpu_guest_seconds_total", d);
 			vms_buf_printf(b, ",mode=\"%s\"}", nested[m - VMS_CPU_GUEST]);
-			vms_buf_ticks_sample_value(b, d->probe.cpu.ticks[m], d->probe.cpu.hz);
+			vms_buf_ticks_sample_value(b, p.cpu->ticks[m], p.cpu->hz);
 		}
 	}
 	vms_buf_family(b, "vmscale_guest_cpus", "gauge", "Number of CPUs the guest kernel sees.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
-		if (!d->probe.have_cpu)
+		struct vms_passive p = vms_domain_passive(d);
+		if (!p.have_cpu)
 			continue;
-		vms_sample_domain_u64(b, "vmscale_guest_cpus", d, d->probe.cpu.ncpu);
+		vms_sample_domain_u64(b, "vmscale_guest_cpus", d, p.cpu->ncpu);
 	}
+	vms_expo_guest_source(b, st);
 }
 
 /* Guest /proc/diskstats columns as Prometheus families: sectors are 512 bytes whatever the
@@ -101,8 +106,9 @@ render_guest_disks(struct vms_buf *b, const struct vms_store *st)
 		               guest_disk_families[k].help);
 		for (size_t i = 0; i < st->ndomains; i++) {
 			const struct vms_domain *d = st->domains[i];
-			for (unsigned j = 0; j < d->probe.ndisks; j++) {
-				const struct vms_disk_report *r = &d->probe.disks[j];
+			struct vms_passive p = vms_domain_passive(d);
+			for (unsigned j = 0; j < p.ndisks; j++) {
+				const struct vms_disk_report *r = &p.disks[j];
 				if (col >= r->nfields)
 					continue;
 				vms_sample_domain(b, guest_disk_families[k].name, d);
@@ -328,12 +334,13 @@ render_cost(struct vms_buf *b, const struct vms_store *st)
 	vms_buf_family(
 	    b, "vmscale_probe_disks_dropped_total", "counter",
 	    "Guest disk reports dropped because the domain already has 16 devices (present "
-	    "once non-zero).");
+	    "once non-zero; the probe's, else the guest agent's).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
-		if (d->probe.disks_dropped_total)
+		struct vms_passive p = vms_domain_passive(d);
+		if (p.disks_dropped_total)
 			vms_sample_domain_u64(b, "vmscale_probe_disks_dropped_total", d,
-			                      d->probe.disks_dropped_total);
+			                      p.disks_dropped_total);
 	}
 }
 

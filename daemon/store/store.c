@@ -342,3 +342,36 @@ vms_store_virtualization_memory(const struct vms_store *st, uint64_t *bytes)
 	*bytes = used >= rss ? used - rss : 0;
 	return used >= rss ? 0 : 1;
 }
+
+const char *
+vms_agent_command_name(enum vms_agent_command c)
+{
+	return c == VMS_AGENT_CPUSTATS ? "cpustats" : c == VMS_AGENT_DISKSTATS ? "diskstats" : NULL;
+}
+
+const char *
+vms_agent_result_name(enum vms_agent_result r)
+{
+	static const char *const names[] = {"ok", "error", "rejected"};
+	return (unsigned)r < VMS_AGENT_RESULT_COUNT ? names[r] : NULL;
+}
+
+const char *
+vms_guest_source_name(enum vms_guest_source s)
+{
+	return s == VMS_SOURCE_PROBE ? "probe" : s == VMS_SOURCE_AGENT ? "qemu_agent" : "none";
+}
+
+struct vms_passive
+vms_domain_passive(const struct vms_domain *d)
+{
+	const struct vms_probe_state *p = &d->probe;
+	const struct vms_agent_state *a = &d->agent;
+	if (p->have_cpu || p->ndisks)
+		return (struct vms_passive){VMS_SOURCE_PROBE, p->have_cpu, &p->cpu,
+		                            p->disks,         p->ndisks,   p->disks_dropped_total};
+	if (a->have_cpu || a->ndisks)
+		return (struct vms_passive){VMS_SOURCE_AGENT, a->have_cpu, &a->cpu,
+		                            a->disks,         a->ndisks,   a->disks_dropped_total};
+	return (struct vms_passive){.source = VMS_SOURCE_NONE};
+}

@@ -87,6 +87,38 @@ struct vms_probe_state {
 	bool cost_rebase; /* one smaller cost may still be a probe restart (once per reset) */
 };
 
+/* What the QEMU guest agent gave for a guest without the probe (collectors/agent.c): the same
+ * passive figures as the probe's, read on the host's schedule. */
+enum vms_agent_command { VMS_AGENT_CPUSTATS, VMS_AGENT_DISKSTATS, VMS_AGENT_COMMAND_COUNT };
+/* ok; error: libvirt or the agent failed (not running, timeout, command unknown before qemu-ga
+ * 7.1); rejected: the reply broke a bound or the expected shape (it comes from the guest). */
+enum vms_agent_result { VMS_AGENT_OK, VMS_AGENT_ERROR, VMS_AGENT_REJECTED, VMS_AGENT_RESULT_COUNT };
+/* "cpustats", "diskstats"; "ok", "error", "rejected": stable metric labels. */
+const char *vms_agent_command_name(enum vms_agent_command c);
+const char *vms_agent_result_name(enum vms_agent_result r);
+
+struct vms_agent_state {
+	bool have_cpu;
+	struct vms_cpu_report cpu; /* ticks in ms (hz 1000), summed over the guest's CPUs */
+	struct vms_disk_report disks[VMS_PROBE_MAX_DISKS];
+	unsigned ndisks;
+	uint64_t disks_dropped_total;
+	uint64_t reads_total[VMS_AGENT_COMMAND_COUNT][VMS_AGENT_RESULT_COUNT];
+	uint64_t last_ok_ns; /* host monotonic time of the latest accepted reply */
+};
+
+/* Whose passive figures a domain's guest series show: the probe's whenever it has any (it
+ * measures on the guest's own timer and costs nothing extra), else the guest agent's. */
+enum vms_guest_source { VMS_SOURCE_NONE, VMS_SOURCE_PROBE, VMS_SOURCE_AGENT };
+struct vms_passive {
+	enum vms_guest_source source;
+	bool have_cpu;
+	const struct vms_cpu_report *cpu;
+	const struct vms_disk_report *disks;
+	unsigned ndisks;
+	uint64_t disks_dropped_total;
+};
+
 #define VMS_MAX_VCPUS 1024 /* bounds of what we keep per domain from libvirt */
 #define VMS_MAX_DEVICES 64
 #define VMS_DEVICE_NAME_MAX 64
@@ -186,6 +218,7 @@ struct vms_domain {
 	uint64_t util_prev_vcpu_ns, util_prev_at_ns;
 	struct vms_domstats stats;
 	struct vms_probe_state probe;
+	struct vms_agent_state agent;
 };
 
 #define VMS_HOST_MAX_DISKS 64 /* per-device series kept; the rest are counted as dropped */
@@ -287,6 +320,11 @@ bool vms_probe_is_up(const struct vms_store *st, const struct vms_domain *d, uin
  * goes stale: it is asked several times a second, and a walk over every domain costs a cache
  * miss or two each (a fifth of the idle CPU with 1 000 domains). */
 size_t vms_store_probes_up(const struct vms_store *st, uint64_t now_ns);
+
+/* The passive figures d's guest series show, and their source (see enum vms_guest_source). */
+struct vms_passive vms_domain_passive(const struct vms_domain *d);
+/* "probe", "qemu_agent": the source label. */
+const char *vms_guest_source_name(enum vms_guest_source s);
 
 /* Updates d->vcpu_utilization from its latest host-side vCPU time, sampled at now_ns. */
 void vms_domain_update_utilization(struct vms_domain *d, uint64_t now_ns);

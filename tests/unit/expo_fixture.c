@@ -133,8 +133,25 @@ fixture_fill_store(struct vms_store *st)
 	d->probe.rejected[VMS_PROTO_E_IMPLAUSIBLE] = 2;
 	d->probe.hellos_total[VMS_HELLO_RESET] = 1;
 	d->probe.hellos_total[VMS_HELLO_DEFERRED] = 4;
+	/* Matched by qemu-agent-domains too: its probe's figures are shown, the agent's are not. */
+	d->agent.have_cpu = true;
+	d->agent.cpu =
+	    (struct vms_cpu_report){.hz = 1000, .ncpu = 2, .nmodes = 4, .ticks = {999999}};
+	d->agent.reads_total[VMS_AGENT_CPUSTATS][VMS_AGENT_OK] = 1;
 
-	vms_store_upsert_in(st, conn, "99999999-0000-0000-0000-000000000000", "nochannel", 5);
+	/* An agentless guest: its CPU split and disk through the QEMU guest agent. */
+	d = vms_store_upsert_in(st, conn, "99999999-0000-0000-0000-000000000000", "nochannel", 5);
+	d->agent.have_cpu = true;
+	d->agent.cpu = (struct vms_cpu_report){.hz = 1000,
+	                                       .ncpu = 1,
+	                                       .nmodes = VMS_CPU_GUEST + 1,
+	                                       .ticks = {12340, 0, 5670, 800000, 120, 0, 30, 5, 0}};
+	d->agent.ndisks = 1;
+	d->agent.disks[0] = (struct vms_disk_report){
+	    .dev = "vda", .nfields = 11, .v = {10, 0, 800, 3, 5, 0, 400, 2, 0, 4, 6}};
+	d->agent.reads_total[VMS_AGENT_CPUSTATS][VMS_AGENT_OK] = 7;
+	d->agent.reads_total[VMS_AGENT_DISKSTATS][VMS_AGENT_OK] = 6;
+	d->agent.reads_total[VMS_AGENT_DISKSTATS][VMS_AGENT_REJECTED] = 1;
 
 	st->host = (struct vms_host_stats){
 	    .valid = true,

@@ -141,6 +141,10 @@ static const struct {
     {"interval", "2m"},
     {"busy-threshold", "0.75"},
     {"probe-domains", "^dvm[0-9]+$"},
+    {"qemu-agent-connect", "qemu:///system"},
+    {"qemu-agent-domains", "^legacy-"},
+    {"qemu-agent-interval", "30s"},
+    {"qemu-agent-timeout", "3s"},
     {"verbose", "yes"},
     {"tls-cert", "/etc/vmscale/cert.pem"},
     {"tls-key", "/etc/vmscale/key.pem"},
@@ -929,6 +933,32 @@ test_validate(void)
 {
 	CHECK_STR(error_of("# tls\ntls-cert /c.pem\n"), "F:2: 'tls-cert' needs 'tls-key'");
 	CHECK_STR(error_of("tls-cert /c.pem\ntls-key /k.pem\n"), "(accepted)");
+	/* The guest agent's read-write connection only with domains to read, and never alone. */
+	CHECK_STR(error_of("qemu-agent-domains ^legacy-\n"),
+	          "F:1: 'qemu-agent-domains' needs 'qemu-agent-connect': libvirt refuses guest "
+	          "agent commands "
+	          "on the read-only connections of connect (docs/security.md)");
+	CHECK_STR(error_of("# rw\nqemu-agent-connect qemu:///system\n"),
+	          "F:2: 'qemu-agent-connect' needs 'qemu-agent-domains': alone it would open a "
+	          "read-write "
+	          "connection to read no domain");
+	CHECK_STR(error_of("qemu-agent-connect qemu:///system\nqemu-agent-domains ^legacy-\n"),
+	          "(accepted)");
+	CHECK_STR(error_of("qemu-agent-connect qemu:///system\nqemu-agent-domains "
+	                   "^a\nqemu-agent-timeout 10s\n"),
+	          "F:3: qemu-agent-timeout (10s) must be shorter than qemu-agent-interval (10s)");
+	CHECK_STR(error_of("qemu-agent-connect qemu:///system\nqemu-agent-domains "
+	                   "^a\nqemu-agent-timeout 31s\n"),
+	          "F:3: 'qemu-agent-timeout' must be 1..30 seconds, got '31s'");
+	CHECK_STR(error_of("qemu-agent-connect qemu:///system\nqemu-agent-domains (a+)+\n"),
+	          "F:2: 'qemu-agent-domains': '(a+)+' is refused before compiling: '+' at offset 4 "
+	          "repeats a group that contains a "
+	          "repetition (nested repetitions multiply what regcomp builds; only '?' may apply "
+	          "to such a group)");
+	CHECK_STR(error_of("qemu-agent-connect qemu:///sys tem\n"),
+	          "F:1: 'qemu-agent-connect' must be a libvirt URI (printable ASCII without "
+	          "spaces, at most "
+	          "1024 bytes), got 'qemu:///sys tem'");
 	CHECK_STR(error_of("netio-guest-address 10.0.2.2\n"),
 	          "F:1: 'netio-guest-address' needs 'netio-listen'");
 	CHECK_STR(error_of("netio-listen 127.0.0.1:18767\n"),
@@ -1021,7 +1051,8 @@ value_unlike(const struct cfg_key *k, const struct vms_config *c)
 static bool
 is_string(const struct cfg_key *k)
 {
-	return k->kind == K_LISTEN || k->kind == K_REGEX || k->kind == K_PATH || k->kind == K_HOST;
+	return k->kind == K_LISTEN || k->kind == K_REGEX || k->kind == K_PATH ||
+	       k->kind == K_HOST || k->kind == K_URI;
 }
 
 /* A copy of a string key's value (NULL if unset): setting it frees the old one. */
