@@ -120,7 +120,7 @@ vms_expo_landing(struct vms_buf *b, const struct vms_store *st, const char *vers
 		                                   : "down");
 		if (d->probe.hello)
 			vms_buf_html(b, d->probe.info.probe_version);
-		if (d->probe.have_cpu)
+		if (vms_probe_own_counters(d))
 			vms_buf_printf(b, "</td><td>%u</td><td>%.1f %%</td>", d->probe.cpu.ncpu,
 			               guest_busy_percent(d));
 		else

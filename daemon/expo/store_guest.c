@@ -17,7 +17,7 @@ vms_expo_guest_cpu(struct vms_buf *b, const struct vms_store *st)
 	    "vmscale_guest_cpu_guest_seconds_total).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
-		if (!d->probe.have_cpu)
+		if (!vms_probe_own_counters(d))
 			continue;
 		unsigned last =
 		    d->probe.cpu.nmodes < VMS_CPU_GUEST ? d->probe.cpu.nmodes : VMS_CPU_GUEST;
@@ -32,7 +32,7 @@ vms_expo_guest_cpu(struct vms_buf *b, const struct vms_store *st)
 	               "user and nice).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
-		if (!d->probe.have_cpu)
+		if (!vms_probe_own_counters(d))
 			continue;
 		static const char *const nested[] = {"user", "nice"};
 		for (unsigned m = VMS_CPU_GUEST; m < d->probe.cpu.nmodes; m++) {
@@ -44,7 +44,7 @@ vms_expo_guest_cpu(struct vms_buf *b, const struct vms_store *st)
 	vms_buf_family(b, "vmscale_guest_cpus", "gauge", "Number of CPUs the guest kernel sees.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
-		if (!d->probe.have_cpu)
+		if (!vms_probe_own_counters(d))
 			continue;
 		vms_sample_domain_u64(b, "vmscale_guest_cpus", d, d->probe.cpu.ncpu);
 	}
@@ -101,7 +101,7 @@ render_guest_disks(struct vms_buf *b, const struct vms_store *st)
 		               guest_disk_families[k].help);
 		for (size_t i = 0; i < st->ndomains; i++) {
 			const struct vms_domain *d = st->domains[i];
-			for (unsigned j = 0; j < d->probe.ndisks; j++) {
+			for (unsigned j = 0; !d->probe.info.view_host && j < d->probe.ndisks; j++) {
 				const struct vms_disk_report *r = &d->probe.disks[j];
 				if (col >= r->nfields)
 					continue;

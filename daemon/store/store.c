@@ -48,6 +48,7 @@ domain_free(struct vms_domain *d)
 	vms_domstats_free(&d->stats);
 	free(d->name);
 	free(d->channel_path);
+	free(d->socket_dir);
 	free(d);
 }
 
@@ -211,6 +212,13 @@ vms_store_set_channel(struct vms_domain *d, const char *path)
 {
 	free(d->channel_path);
 	d->channel_path = path ? vms_xstrdup(path) : NULL;
+}
+
+void
+vms_store_set_socket_dir(struct vms_domain *d, const char *dir)
+{
+	free(d->socket_dir);
+	d->socket_dir = dir ? vms_xstrdup(dir) : NULL;
 }
 
 void

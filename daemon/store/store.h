@@ -173,11 +173,12 @@ struct vms_domain {
 	char uuid[VMS_UUID_LEN + 1];
 	const struct vms_conn *conn; /* where it runs; NULL only for domains made by tests */
 	char *name;
-	int id;               /* libvirt's runtime id; changes when the domain restarts */
-	char *channel_path;   /* host end of the probe channel, NULL if the domain has none */
-	uint32_t vsock_cid;   /* guest CID of its virtio vsock device, 0 if none */
-	bool probe_excluded;  /* has a channel, but --probe-domains leaves it alone */
-	bool seen;            /* mark for the sweep after a listing */
+	int id;              /* libvirt's runtime id; changes when the domain restarts */
+	char *channel_path;  /* host end of the probe channel, NULL if the domain has none */
+	uint32_t vsock_cid;  /* guest CID of its virtio vsock device, 0 if none */
+	char *socket_dir;    /* a container's host directory for the probe's socket, NULL if none */
+	bool probe_excluded; /* has a channel, but --probe-domains leaves it alone */
+	bool seen;           /* mark for the sweep after a listing */
 	bool devices_changed; /* a device was hot-plugged or unplugged: read its XML again */
 	double
 	    vcpu_utilization; /* share of its vCPUs used over the last interval; NaN until known */
@@ -271,6 +272,14 @@ struct vms_domain *vms_store_upsert_in(struct vms_store *st, const struct vms_co
 struct vms_domain *vms_store_upsert(struct vms_store *st, const char *uuid, const char *name,
                                     int id);
 void vms_store_set_channel(struct vms_domain *d, const char *path);
+/* The probe's CPU split and disk counters are the guest's own: not a container's view of
+ * the host's /proc (vms_hello.view_host). */
+static inline bool
+vms_probe_own_counters(const struct vms_domain *d)
+{
+	return d->probe.have_cpu && !d->probe.info.view_host;
+}
+void vms_store_set_socket_dir(struct vms_domain *d, const char *dir); /* NULL: none */
 void vms_domstats_free(struct vms_domstats *ds);
 /* Frees d; the others keep their order (O(n): removals are rare, lookups are not). */
 void vms_store_remove(struct vms_store *st, struct vms_domain *d);
