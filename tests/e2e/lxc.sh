@@ -100,10 +100,14 @@ XML
 }
 
 port=$(free_port)
-"$daemon" -c "$uri" -l "127.0.0.1:$port" -i 1 --state-dir "$tmp/state" >"$tmp/daemon.log" 2>&1 &
+"$daemon" -c "$uri" -l "127.0.0.1:$port" -i 1 --state-dir "$tmp/state" --control-socket "$tmp/control.sock" >"$tmp/daemon.log" 2>&1 &
 pids+=($!)
-metrics() { curl -fsS "http://127.0.0.1:$port/metrics"; }
-has() { metrics | grep -qE "$1"; }
+metrics() { curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null; }
+# Whole text first: grep -q ending early would SIGPIPE curl, which pipefail counts as a failure.
+has() {
+	local m
+	m=$(metrics) && grep -qE "$1" <<<"$m"
+}
 wait_for 20 has '^vmscale_libvirt_up\{uri="lxc:///system"\} 1' || {
 	cat "$tmp/daemon.log"
 	not_ok "vmscaled connected to $uri"
@@ -115,7 +119,7 @@ define 1 'exec /bin/vmscale-probe --interval 1' '' ||
 	{ not_ok "container ${prefix}ct1 started"; finish; }
 ok "container ${prefix}ct1 started"
 if [ -n "$lxcfs_ok" ]; then
-	define 2 'mount --bind /lxcfs/proc/stat /proc/stat && exec /bin/vmscale-probe --interval 1' \
+	define 2 'mount --bind /lxcfs/proc/stat /proc/stat &amp;&amp; exec /bin/vmscale-probe --interval 1' \
 		"<filesystem type='mount'><source dir='$tmp/lxcfs'/><target dir='/lxcfs'/></filesystem>" &&
 		ok "container ${prefix}ct2 (lxcfs) started" || not_ok "container ${prefix}ct2 (lxcfs) started"
 fi
