@@ -182,8 +182,7 @@ static void
 test_view_host(void)
 {
 	struct vms_store st;
-	vms_store_init(&st, 5000);
-	fixture_fill_store(&st);
+	fixture_fill_store(&st); /* inits the store */
 	struct vms_domain *d = vms_store_find(&st, "11111111-2222-3333-4444-555555555555");
 	CHECK(d && d->probe.have_cpu && d->probe.ndisks > 0);
 	if (!d) {
