@@ -197,7 +197,9 @@ vms_sockdirs_sync(struct vms_sockdirs *s)
 		s->e[i]->seen = false;
 	for (size_t i = 0; i < s->store->ndomains; i++) {
 		const struct vms_domain *d = s->store->domains[i];
-		if (d->socket_dir)
+		/* probe-domains leaves it to another daemon: not ours to bind (the channels'
+		 * sync, just before, says which). */
+		if (d->socket_dir && !d->probe_excluded)
 			sync_domain(s, d);
 	}
 	for (size_t i = 0; i < s->n;) {

@@ -31,9 +31,9 @@ vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 		vms_buf_printf(b, ",uuid=\"%s\",uri=\"", d->uuid);
 		vms_buf_label_value(b, d->conn ? d->conn->uri : "");
 		vms_buf_printf(b, "\",probe_channel=\"%s\"} 1\n",
-		               !d->channel_path    ? "no"
-		               : d->probe_excluded ? "excluded"
-		                                   : "yes");
+		               !d->channel_path && !d->socket_dir ? "no"
+		               : d->probe_excluded                ? "excluded"
+		                                                  : "yes");
 	}
 	vms_buf_family(
 	    b, "vmscale_probe_up", "gauge",

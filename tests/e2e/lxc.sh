@@ -100,7 +100,8 @@ XML
 }
 
 port=$(free_port)
-"$daemon" -c "$uri" -l "127.0.0.1:$port" -i 1 --state-dir "$tmp/state" --control-socket "$tmp/control.sock" >"$tmp/daemon.log" 2>&1 &
+"$daemon" -c "$uri" -l "127.0.0.1:$port" -i 1 --state-dir "$tmp/state" --control-socket "$tmp/control.sock" \
+	--probe-domains "^${prefix}ct[0-9]+\$" >"$tmp/daemon.log" 2>&1 &
 pids+=($!)
 metrics() { curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null; }
 # Whole text first: grep -q ending early would SIGPIPE curl, which pipefail counts as a failure.

@@ -78,7 +78,8 @@ test_sockets(void)
 {
 	struct vms_store st;
 	vms_store_init(&st, 5000);
-	char da[80], db[80], dc[80], dd[80], p[100];
+	char da[80], db[80], dc[80], dd[80], de[80], p[100];
+	subdir(de, sizeof(de), "e");
 	subdir(da, sizeof(da), "a");
 	subdir(db, sizeof(db), "b");
 	subdir(dc, sizeof(dc), "c");
@@ -92,6 +93,10 @@ test_sockets(void)
 	vms_store_set_socket_dir(b, db);
 	vms_store_set_socket_dir(c, dc);
 	vms_store_set_socket_dir(d, dd);
+	/* Another daemon's container (probe-domains leaves it out): its socket is not ours. */
+	struct vms_domain *e =
+	    vms_store_upsert(&st, "2b3c4d5e-5555-4e38-9a8e-0d6c1b1c2a66", "xe", 6);
+	vms_store_set_socket_dir(e, de);
 	/* c's directory holds a regular file, d's a link to one: both are left as they are. */
 	snprintf(p, sizeof(p), "%s/probe.sock", dc);
 	FILE *f = fopen(p, "w");
@@ -107,7 +112,10 @@ test_sockets(void)
 	CHECK(symlink(target, p) == 0);
 
 	struct vms_channels *chans = vms_channels_new(&st);
+	char ferr[128];
+	CHECK_INT(vms_channels_set_filter(chans, "^ct-", ferr, sizeof(ferr)), 0);
 	vms_channels_sync(chans);
+	CHECK(e->probe_excluded && !a->probe_excluded);
 	struct vms_listeners *l = vms_listeners_new(&st, chans);
 	struct vms_buf out;
 	vms_buf_init(&out);
@@ -119,7 +127,7 @@ test_sockets(void)
 	const char *log = check_capture_end(&cap);
 	CHECK(strstr(log, "is not a socket: left alone") != NULL);
 	CHECK(is_socket(da) && is_socket(db));
-	CHECK(!is_socket(dc) && !is_socket(dd));
+	CHECK(!is_socket(dc) && !is_socket(dd) && !is_socket(de));
 	struct stat sb;
 	CHECK(stat(target, &sb) == 0 && sb.st_size == 0); /* the link was not followed */
 	CHECK(lstat(p, &sb) == 0 && S_ISLNK(sb.st_mode));
