@@ -161,3 +161,55 @@ cleanup:
 	xmlFreeDoc(doc);
 	return rc;
 }
+
+/* The <source dir> of mount, which must be absolute and leave room for "/" + socket_name in a
+ * sockaddr_un; -1 with err filled otherwise. */
+static int
+mount_source(const xmlNode *fs, const char *target_dir, const char *socket_name, char *dir,
+             size_t dirsz, char *err, size_t errsz)
+{
+	const xmlNode *source = child(fs, "source");
+	size_t room = sizeof(((struct sockaddr_un *)0)->sun_path) - 1 - strlen(socket_name) - 1;
+	char p[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	if (!source || !attr(source, "dir", p, sizeof(p)) || p[0] != '/' || strlen(p) > room ||
+	    strlen(p) >= dirsz) {
+		snprintf(err, errsz,
+		         "the filesystem mounted at %s has no usable source dir (absent, not "
+		         "absolute, or longer than %zu bytes)",
+		         target_dir, room);
+		return -1;
+	}
+	snprintf(dir, dirsz, "%s", p);
+	return 1;
+}
+
+int
+vms_domxml_socket_dir(const char *xml, const char *target_dir, const char *socket_name, char *dir,
+                      size_t dirsz, char *err, size_t errsz)
+{
+	const xmlNode *devices = NULL;
+	xmlDoc *doc = read_domain(xml, &devices, err, errsz);
+	if (!doc)
+		return -1;
+	int rc = 0;
+	char type[16];
+	const xmlNode *root = xmlDocGetRootElement(doc);
+	if (!devices || !attr(root, "type", type, sizeof(type)) || strcmp(type, "lxc") != 0)
+		goto cleanup; /* a VM's filesystems are mount tags, not paths it sees */
+	for (const xmlNode *c = devices->children; c; c = c->next) {
+		char fstype[16], tdir[256];
+		if (!name_is(c, "filesystem"))
+			continue;
+		if (attr(c, "type", fstype, sizeof(fstype)) && strcmp(fstype, "mount") != 0)
+			continue; /* type='mount' is the default */
+		const xmlNode *target = child(c, "target");
+		if (!target || !attr(target, "dir", tdir, sizeof(tdir)) ||
+		    strcmp(tdir, target_dir) != 0)
+			continue;
+		rc = mount_source(c, target_dir, socket_name, dir, dirsz, err, errsz);
+		break;
+	}
+cleanup:
+	xmlFreeDoc(doc);
+	return rc;
+}

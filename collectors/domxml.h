@@ -24,4 +24,14 @@ int vms_domxml_channel_path(const char *xml, const char *channel_name, char *pat
  */
 int vms_domxml_vsock_cid(const char *xml, uint32_t *cid, char *err, size_t errsz);
 
+/*
+ * A container's probe socket directory: the host directory (<source dir>) of the
+ * <filesystem type='mount'> whose <target dir> is target_dir, in a <domain type='lxc'>; the
+ * daemon listens on DIR/socket_name there. Returns 1 and fills dir, 0 when there is none (or
+ * the domain is not a container), -1 when the XML is broken or the source dir unusable (not
+ * absolute, too long for DIR/socket_name in a sockaddr_un); err then says why.
+ */
+int vms_domxml_socket_dir(const char *xml, const char *target_dir, const char *socket_name,
+                          char *dir, size_t dirsz, char *err, size_t errsz);
+
 #endif

@@ -11,6 +11,7 @@
 #include "daemon/util/log.h"
 #include "collectors/domstats.h"
 #include "collectors/domxml.h"
+#include "collectors/lxcstats.h"
 #include "vmscale/clock.h"
 #include "daemon/util/alloc.h"
 
@@ -33,6 +34,7 @@ struct vms_libvirt {
 	int lifecycle_cb;
 	int device_cb[2];    /* device added, device removed: a channel may come or go live */
 	bool closed_by_peer; /* set by the close callback; the connection is dropped on refresh */
+	bool per_domain;     /* the driver has no bulk statistics (LXC): lxcstats.c instead */
 	uint64_t retry_at_ns;
 	uint64_t backoff_ns;
 	struct vms_complaint complaint;
@@ -195,6 +197,18 @@ connect_libvirt(struct vms_libvirt *lv)
 	return 0;
 }
 
+/* A container's probe socket directory (the host side of its VMS_PROTO_CONTAINER_DIR). */
+static void
+read_socket_dir(struct vms_domain *d, const char *xml)
+{
+	char dir[256], err[256];
+	int rc = vms_domxml_socket_dir(xml, VMS_PROTO_CONTAINER_DIR, VMS_PROTO_CONTAINER_SOCKET,
+	                               dir, sizeof(dir), err, sizeof(err));
+	if (rc < 0)
+		vms_log(LOG_WARNING, d->name, "ignoring its probe socket directory: %s", err);
+	vms_store_set_socket_dir(d, rc == 1 ? dir : NULL);
+}
+
 /* Reads the probe channel path from the live XML of a domain we have not seen at this id, or
  * whose devices changed. */
 static void
@@ -207,6 +221,7 @@ read_channel(struct vms_domain *d, virDomainPtr dom)
 		int prio = e && e->code == VIR_ERR_NO_DOMAIN ? LOG_DEBUG : LOG_WARNING;
 		vms_log(prio, d->name, "cannot read live XML: %s", last_error());
 		vms_store_set_channel(d, NULL);
+		vms_store_set_socket_dir(d, NULL);
 		d->vsock_cid = 0;
 		return;
 	}
@@ -216,6 +231,7 @@ read_channel(struct vms_domain *d, virDomainPtr dom)
 	uint32_t cid = 0;
 	char verr[256];
 	int vrc = vms_domxml_vsock_cid(xml, &cid, verr, sizeof(verr));
+	read_socket_dir(d, xml);
 	free(xml);
 	if (vrc < 0)
 		vms_log(LOG_WARNING, d->name, "ignoring its vsock device: %s", verr);
@@ -225,7 +241,9 @@ read_channel(struct vms_domain *d, virDomainPtr dom)
 	else if (rc == 0)
 		vms_log(LOG_INFO, d->name, "no %s channel: %s", VMS_PROTO_CHANNEL_NAME,
 		        d->vsock_cid ? "its probe may use vsock"
-		                     : "no probe data unless over vsock or tcp");
+		        : d->socket_dir
+		            ? "its probe uses the socket in its " VMS_PROTO_CONTAINER_DIR
+		            : "no probe data unless over vsock or tcp");
 	vms_store_set_channel(d, rc == 1 ? path : NULL);
 }
 
@@ -274,6 +292,28 @@ update_stats(struct vms_libvirt *lv, struct vms_domain *d, virDomainStatsRecordP
 	return changed || !same_ratio(before, d->vcpu_utilization);
 }
 
+/* The running domains and their statistics: one bulk call, or, on a driver that has none
+ * (LXC), the per-domain calls (lxcstats.c), found out once per connection. */
+static int
+list_stats(struct vms_libvirt *lv, virDomainStatsRecordPtr **recs)
+{
+	if (!lv->per_domain) {
+		/* NOWAIT: a domain stuck in a job returns what can be had at once instead of
+		 * stalling everyone. */
+		int n = virConnectGetAllDomainStats(lv->conn, DOMAIN_STATS, recs,
+		                                    VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE |
+		                                        VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+		virErrorPtr e = virGetLastError();
+		if (n >= 0 || !e || e->code != VIR_ERR_NO_SUPPORT)
+			return n;
+		vms_info("libvirt: %s has no bulk domain statistics (%s): reading each domain's "
+		         "with the per-domain calls",
+		         lv->uri, last_error());
+		lv->per_domain = true;
+	}
+	return vms_lxcstats_collect(lv->conn, recs);
+}
+
 int
 vms_libvirt_refresh(struct vms_libvirt *lv)
 {
@@ -288,12 +328,9 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 		return -1;
 	}
 
-	/* One bulk call lists the running domains and their host-side statistics. NOWAIT: a
-	 * domain stuck in a job returns what can be had at once instead of stalling everyone. */
+	/* One call lists the running domains and their host-side statistics. */
 	virDomainStatsRecordPtr *recs = NULL;
-	int n = virConnectGetAllDomainStats(lv->conn, DOMAIN_STATS, &recs,
-	                                    VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE |
-	                                        VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+	int n = list_stats(lv, &recs);
 	if (n < 0) {
 		vms_complain(&lv->complaint, LOG_ERR, NULL,
 		             "libvirt: cannot list domains on %s: %s", lv->uri, last_error());
@@ -328,7 +365,10 @@ vms_libvirt_refresh(struct vms_libvirt *lv)
 		d->seen = true;
 		stats_changed |= update_stats(lv, d, recs[i]);
 	}
-	virDomainStatsRecordListFree(recs);
+	if (lv->per_domain)
+		vms_lxcstats_free(recs, n);
+	else
+		virDomainStatsRecordListFree(recs);
 	if (stats_changed)
 		vms_store_part_changed(st, VMS_STORE_DOMSTATS);
 	for (size_t i = 0; i < st->ndomains;) {

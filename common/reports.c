@@ -58,6 +58,8 @@ vms_encode_hello(char *out, size_t outsz, const struct vms_hello *hello)
 	vms_writer_add_u64(&w, "proto", hello->proto);
 	vms_writer_add_str(&w, "probe", hello->probe_version);
 	vms_writer_add_str(&w, "caps", hello->caps);
+	if (hello->view_host)
+		vms_writer_add_str(&w, "view", "host");
 	return vms_writer_copy(&w, out, outsz);
 }
 
@@ -93,6 +95,10 @@ vms_decode_hello(const struct vms_record *rec, struct vms_hello *hello)
 	const char *caps = vms_record_get(rec, "caps");
 	if (!probe || !caps)
 		return VMS_PROTO_E_MISSING;
+	const char *view = vms_record_get(rec, "view");
+	if (view && strcmp(view, "host") != 0 && strcmp(view, "guest") != 0)
+		return VMS_PROTO_E_VALUE;
+	hello->view_host = view && strcmp(view, "host") == 0;
 	hello->proto = (unsigned)proto;
 	vms_copy_str(hello->probe_version, sizeof(hello->probe_version), probe);
 	vms_copy_str(hello->caps, sizeof(hello->caps), caps);

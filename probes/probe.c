@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "probes/probe_internal.h"
+#include "probes/procview.h"
 #include "vmscale/clock.h"
 
 #define COMPLAIN_INTERVAL_S 60
@@ -68,12 +69,17 @@ reach_host(const struct probe_opts *o, char *path, size_t pathsz, int *sfd,
 	} else if (o->port) {
 		snprintf(path, pathsz, "%s", o->port);
 	} else if (probe_find_port(path, pathsz) < 0) {
-		if (!o->once && o->vsock_port && (*sfd = probe_connect_vsock(o->vsock_port)) >= 0) {
+		if (!o->once && o->unix_path && (*sfd = probe_connect_unix(o->unix_path)) >= 0) {
+			snprintf(path, pathsz, "unix %s", o->unix_path);
+		} else if (!o->once && o->vsock_port &&
+		           (*sfd = probe_connect_vsock(o->vsock_port)) >= 0) {
 			snprintf(path, pathsz, "vsock port %u", o->vsock_port);
 		} else {
 			probe_complain(last_complaint,
 			               "no virtio-serial port named " VMS_PROTO_CHANNEL_NAME
-			               " (is the channel in the domain XML?)%s; retrying",
+			               " (is the channel in the domain XML?)%s%s%s; retrying",
+			               o->unix_path ? ", no container socket " : "",
+			               o->unix_path ? o->unix_path : "",
 			               o->vsock_port ? " and no vsock listener on the host" : "");
 			return -1;
 		}
@@ -98,6 +104,21 @@ report_once(const struct probe_opts *o, struct probe_state *s, const char *path)
 	return rc < 0 ? 1 : 0;
 }
 
+/* Whose counters /proc shows (procview.h), said when it changes; in_container: reached
+ * vmscaled through a container's socket. */
+static void
+set_view(const struct probe_opts *o, struct probe_state *s, bool in_container)
+{
+	static int said = -1;
+	char why[256];
+	const struct vmsp_procview_paths paths = {o->mountinfo, o->pid1_environ, o->procstat};
+	s->view_host = vmsp_procview_is_host(&paths, in_container, why, sizeof(why));
+	if (said != (int)s->view_host)
+		fprintf(stderr, "vmscale-probe: /proc view: %s (%s)\n",
+		        s->view_host ? "host" : "guest", why);
+	said = (int)s->view_host;
+}
+
 /* Reaches vmscaled and serves it, again after every loss, until a stop; the exit status. */
 static int
 serve_until_stopped(const struct probe_opts *o)
@@ -115,6 +136,7 @@ serve_until_stopped(const struct probe_opts *o)
 			poll(NULL, 0, 5 * PROBE_RETRY_MS);
 			continue;
 		}
+		set_view(o, &s, strncmp(path, "unix ", 5) == 0);
 		if (sfd >= 0) {
 			if (probe_serve_port(o, &s, path, sfd) < 0)
 				poll(NULL, 0, PROBE_RETRY_MS);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "probes/probe_internal.h"
+#include "probes/procview.h"
 
 static void
 print_human_cpu(const struct vms_cpu_report *r)
@@ -98,6 +99,13 @@ probe_run_once_stdout(const struct probe_opts *o)
 	}
 	print_human_cpu(&r);
 	print_human_disks(o);
+	/* A container without lxcfs reads the host's counters: said, never passed off. */
+	char why[256];
+	const struct vmsp_procview_paths paths = {o->mountinfo, o->pid1_environ, o->procstat};
+	if (vmsp_procview_is_host(&paths, false, why, sizeof(why)))
+		printf("/proc view: host (%s): the CPU split and disks above are the host's, not "
+		       "this container's\n",
+		       why);
 	printf("active probes (default sizes; disk read on %s):\n",
 	       s.disk_dev[0] ? s.disk_dev : "no disk");
 	for (unsigned f = VMS_FAM_FIRST_ACTIVE; f < VMS_FAM_COUNT; f++) {
@@ -127,6 +135,9 @@ probe_run_stdout_stream(const struct probe_opts *o)
 	vms_schedule_defaults(&s.sched);
 	s.sched.cpu_ms = s.sched.disk_ms = o->interval_ms;
 	probe_build_caps(o, &s);
+	char why[256];
+	const struct vmsp_procview_paths paths = {o->mountinfo, o->pid1_environ, o->procstat};
+	s.view_host = vmsp_procview_is_host(&paths, false, why, sizeof(why));
 	probe_queue_hello(&s);
 	while (!probe_stop_requested) {
 		if (probe_queue_cpu(o, &s) < 0) {

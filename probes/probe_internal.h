@@ -36,8 +36,11 @@ struct probe_opts {
 	const char *net_addr; /* --once only: a responder and its token */
 	unsigned net_port;
 	const char *net_token;
-	unsigned vsock_port; /* tried when there is no virtio-serial port; 0 = never */
-	const char *tcp;     /* HOST:PORT of vmscaled's tcp-listen, with token */
+	unsigned vsock_port;   /* tried when there is no virtio-serial port; 0 = never */
+	const char *tcp;       /* HOST:PORT of vmscaled's tcp-listen, with token */
+	const char *unix_path; /* a container's socket, tried when there is no port; NULL never */
+	const char *mountinfo; /* /proc/self/mountinfo: lxcfs over procstat? (procview.h) */
+	const char *pid1_environ; /* /proc/1/environ: container=? */
 	char token[VMS_TOKEN_LEN + 1];
 };
 
@@ -58,6 +61,7 @@ struct probe_state {
 	uint64_t disk_offset;
 	uint64_t cost_ns[VMS_FAM_COUNT];
 	char caps[VMS_PROTO_MAX_VALUE + 1];
+	bool view_host; /* /proc shows the host's counters (procview.h): said in the hello */
 };
 
 /* probe.c: set by SIGTERM and SIGINT; every loop ends when it is. */
@@ -74,6 +78,7 @@ int probe_find_port(char *path, size_t pathsz); /* the virtio-serial port's /dev
 int probe_connect_vsock(unsigned port);
 /* "ADDR:PORT" or "[V6ADDR]:PORT", numeric addresses only (the probe has no resolver). */
 int probe_parse_hostport(const char *spec, struct sockaddr_storage *ss, socklen_t *sl);
+int probe_connect_unix(const char *path);
 int probe_connect_tcp(const struct probe_opts *o); /* connected and authenticated */
 
 /* probe_report.c: the records, queued in s->out. A sink takes one measurement of a run: as

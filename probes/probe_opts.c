@@ -23,6 +23,8 @@ enum {
 	OPT_VSOCK_PORT,
 	OPT_TCP,
 	OPT_TOKEN_FILE,
+	OPT_UNIX,
+	OPT_MOUNTINFO,
 };
 
 static const struct option longopts[] = {
@@ -41,6 +43,8 @@ static const struct option longopts[] = {
     {"vsock-port", required_argument, NULL, OPT_VSOCK_PORT},
     {"tcp", required_argument, NULL, OPT_TCP},
     {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"unix", required_argument, NULL, OPT_UNIX},
+    {"mountinfo", required_argument, NULL, OPT_MOUNTINFO},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -69,6 +73,13 @@ usage(FILE *f)
 	    "      --net-addr ADDR     with --once: vmscaled's network responder\n"
 	    "      --net-port PORT     its port (default 18767)\n"
 	    "      --net-token HEX     a token vmscaled granted for it\n"
+	    "      --unix PATH         without a virtio-serial port, try this unix socket first:\n"
+	    "                          a container's (default " VMS_PROTO_CONTAINER_DIR
+	    "/" VMS_PROTO_CONTAINER_SOCKET ",\n"
+	    "                          \"\" for never)\n"
+	    "      --mountinfo PATH    where to look for lxcfs over --proc-stat (default\n"
+	    "                          /proc/self/mountinfo): without it a container's /proc\n"
+	    "                          is the host's, and the probe says view=host\n"
 	    "      --vsock-port PORT   without a virtio-serial port, try AF_VSOCK to the host\n"
 	    "                          on this port, 0 for never (default %u)\n"
 	    "      --tcp HOST:PORT     reach vmscaled's tcp-listen instead (numeric address;\n"
@@ -125,6 +136,12 @@ apply_option(struct probe_opts *o, int c, const char *arg, const char **token_fi
 			return 2;
 		}
 		o->interval_ms = (unsigned)n * 1000;
+		break;
+	case OPT_UNIX:
+		o->unix_path = arg[0] ? arg : NULL;
+		break;
+	case OPT_MOUNTINFO:
+		o->mountinfo = arg;
 		break;
 	case OPT_ONCE:
 		o->once = true;
@@ -233,6 +250,9 @@ probe_opts_parse(struct probe_opts *o, int argc, char **argv)
 	    .interval_ms = VMS_SCHEDULE_DEFAULT_CPU_MS,
 	    .net_port = 18767,
 	    .vsock_port = VMS_PROTO_VSOCK_PORT,
+	    .unix_path = VMS_PROTO_CONTAINER_DIR "/" VMS_PROTO_CONTAINER_SOCKET,
+	    .mountinfo = "/proc/self/mountinfo",
+	    .pid1_environ = "/proc/1/environ",
 	};
 	o->disk_filter.sysfs_block = o->sysfs_block;
 	const char *token_file = NULL;

@@ -82,6 +82,7 @@ probe_queue_hello(struct probe_state *s)
 	struct vms_hello h = {.proto = VMS_PROTO_VERSION};
 	snprintf(h.probe_version, sizeof(h.probe_version), "%s", VMSCALE_VERSION);
 	snprintf(h.caps, sizeof(h.caps), "%s", s->caps);
+	h.view_host = s->view_host;
 	char rec[VMS_PROTO_MAX_RECORD + 1];
 	queue_record(s, rec, vms_encode_hello(rec, sizeof(rec), &h));
 }

@@ -1,7 +1,8 @@
 /*
  * How the probe reaches vmscaled: the virtio-serial port named VMS_PROTO_CHANNEL_NAME, found
- * through udev's link or sysfs; AF_VSOCK to the host; or TCP to vmscaled's tcp-listen with
- * this domain's token.
+ * through udev's link or sysfs; in a container, the unix socket vmscaled listens on in the
+ * directory bind-mounted at VMS_PROTO_CONTAINER_DIR; AF_VSOCK to the host; or TCP to vmscaled's
+ * tcp-listen with this domain's token.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +15,8 @@
 #include <arpa/inet.h>
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "probes/probe_internal.h"
 
@@ -76,6 +79,25 @@ probe_connect_vsock(unsigned port)
 		return -1;
 	struct sockaddr_vm sa = {
 	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = port};
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		return close_failed(fd);
+	return fd;
+}
+
+/* Connects to the socket vmscaled listens on in a container's directory; -1 with errno. */
+int
+probe_connect_unix(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
 		return close_failed(fd);

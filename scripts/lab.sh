@@ -39,6 +39,8 @@ load=${LAB_LOAD:-}
 hostile=${LAB_HOSTILE:-}
 [ "$hostile" = 1 ] || hostile=
 no_daemon=${LAB_NO_DAEMON:-0}
+# N: up also starts N libvirt LXC containers (PREFIXct1..N) with the probe (scripts/lab-lxc.sh).
+lxc=${LAB_LXC:-0}
 probe_bin=${VMSCALE_PROBE:-$build/probes/vmscale-probe}
 daemon_bin=${VMSCALE_DAEMON:-$build/daemon/vmscaled}
 # Tests that source this file for its image and domain builders (tests/e2e/libvirtd_restart.sh)
@@ -62,6 +64,8 @@ readonly guest_modules=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_mode
 readonly libvirt_wait=30 boot_wait=90 daemon_wait=30 stop_wait=15
 # The line /init prints once userspace is up; `up` waits for it.
 readonly ready_line='userspace ready'
+# shellcheck source=scripts/lab-lxc.sh
+. "$repo/scripts/lab-lxc.sh"
 
 # All output is plain text so logs and CI read it well; failures are one line.
 say() { printf '%s: %s\n' "$prog" "$*"; }
@@ -110,6 +114,10 @@ Environment:
                      probe (kernel option vmscale.hostile=1): garbage, oversized lines,
                      absurd values, a record flood, hello and reconnect storms on their
                      channel, held and garbage connections to the network responder
+  LAB_LXC            N: up also starts N libvirt LXC containers (PREFIXct1..N), the probe
+                     as their init, each with its socket directory at /run/vmscale, and
+                     vmscaled also watches lxc:///system (needs libvirt-daemon-driver-lxc;
+                     on hybrid cgroups the lab detaches /sys/fs/cgroup/unified until down)
   LAB_NO_DAEMON=1    do not start vmscaled
   LAB_HOLD           experiment: seconds per N_up level (default 90)
   VMSCALE_BUILD_DIR  build folder             (default <repo>/build)
@@ -128,6 +136,7 @@ check_settings() {
 	# lab_dir goes verbatim into domain XML attributes.
 	[[ $lab_dir != *[\'\"\<\>\&[:space:]]* ]] || die "LAB_DIR '$lab_dir' must not contain quotes, <, >, & or spaces"
 	[[ $listen =~ ^[^[:space:]]+:[0-9]+$ ]] || die "LAB_LISTEN '$listen' must be HOST:PORT"
+	[[ $lxc =~ ^[0-9]{1,2}$ ]] || die "LAB_LXC '$lxc' must be a number of containers (0..99)"
 	[[ $netio =~ ^127\.0\.0\.1:[0-9]+$ ]] || die "LAB_NETIO '$netio' must be 127.0.0.1:PORT (slirp reaches the host's loopback)"
 }
 
@@ -701,6 +710,11 @@ start_guests() { # COUNT
 daemon_args=(--connect "$uri" --listen "$listen" --probe-domains "^${prefix}[0-9]+\$"
 	--state-dir "$lab_dir/state" --control-socket "$lab_dir/control.sock"
 	--netio-listen "$netio" --netio-guest-address 10.0.2.2 "${extra_daemon_args[@]}")
+if [ "$lxc" != 0 ]; then
+	# The containers: a second connection, and their names among the claimed ones.
+	daemon_args=(--connect "$uri" --connect lxc:///system --listen "$listen"
+		--probe-domains "^${prefix}(ct)?[0-9]+\$" "${daemon_args[@]:6}")
+fi
 daemon_stamp() { echo "$daemon_bin $(stat -L -c '%i %Y %s' "$daemon_bin") ${daemon_args[*]}"; }
 
 metrics_answer() { curl -sf -o /dev/null --max-time 3 "http://$listen/metrics"; }
@@ -806,6 +820,9 @@ cmd_up() {
 	else
 		say "$have lab guests already running"
 	fi
+	if [ "$lxc" != 0 ]; then
+		start_containers "$lxc"
+	fi
 	ensure_daemon
 	where_to_look
 }
@@ -859,6 +876,7 @@ cmd_down() {
 		destroy_guest "$n"
 		say "destroyed $n"
 	done
+	stop_containers
 	stop_daemon
 	if [ -f "$lab_dir/started-libvirtd" ] || [ -f "$lab_dir/started-virtlogd" ]; then
 		others=""
@@ -928,6 +946,9 @@ cmd_status() {
 	else
 		echo "  (unknown: $uri does not answer)"
 	fi
+	for m in $(lab_containers); do
+		printf '  %-10s %-9s socket %s\n' "$m" container "$lab_dir/lxc/$m/probe.sock"
+	done
 	if pid=$(recorded_pid "$lab_dir/vmscaled.pid"); then
 		echo "vmscaled: running (pid $pid), listen $listen, log $lab_dir/vmscaled.log"
 	else

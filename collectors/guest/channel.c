@@ -404,7 +404,8 @@ vms_channels_sync(struct vms_channels *c)
 	for (size_t i = 0; i < c->store->ndomains; i++) {
 		struct vms_domain *d = c->store->domains[i];
 		bool want = wanted(c, d);
-		bool excluded = d->channel_path && !want;
+		/* A container's socket (sockdir.c) is claimed by the same filter. */
+		bool excluded = (d->channel_path || d->socket_dir) && !filter_ok(c, d);
 		if (excluded != d->probe_excluded) {
 			d->probe_excluded = excluded;
 			vms_store_part_changed(c->store, VMS_STORE_PROBES);

@@ -55,6 +55,7 @@ struct vms_listeners {
 	struct pending *pend[VMS_AUTH_MAX_PENDING];
 	size_t npend;
 	struct vms_listener_stats stats;
+	struct vms_sockdirs *sockdirs;
 	struct vms_complaint cid_complaint, auth_complaint, token_complaint;
 };
 
@@ -77,6 +78,7 @@ vms_listeners_new(struct vms_store *st, struct vms_channels *chans)
 	l->socket_fn = socket;
 	l->auth_timeout_ms = VMS_AUTH_TIMEOUT_MS;
 	l->vfd = l->vwatch = l->tfd = l->twatch = -1;
+	l->sockdirs = vms_sockdirs_new(st, chans);
 	return l;
 }
 
@@ -212,6 +214,7 @@ token_find(struct vms_listeners *l, const char *key)
 void
 vms_listeners_sync(struct vms_listeners *l)
 {
+	vms_sockdirs_sync(l->sockdirs);
 	if (l->tfd < 0)
 		return;
 	for (size_t i = 0; i < l->store->ndomains; i++) {
@@ -531,6 +534,7 @@ void
 vms_listeners_get_stats(const struct vms_listeners *l, struct vms_listener_stats *out)
 {
 	*out = l->stats;
+	vms_sockdirs_get_stats(l->sockdirs, &out->unix_);
 }
 
 void
@@ -540,6 +544,7 @@ vms_listeners_free(struct vms_listeners *l)
 		return;
 	while (l->npend)
 		pending_end(l, l->pend[0], false);
+	vms_sockdirs_free(l->sockdirs);
 	if (l->vwatch >= 0)
 		virEventRemoveHandle(l->vwatch);
 	if (l->vfd >= 0)

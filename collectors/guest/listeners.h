@@ -20,6 +20,7 @@
 
 #include "daemon/store/store.h"
 #include "collectors/guest/channel.h"
+#include "collectors/guest/sockdir.h"
 #include "vmscale/token.h"
 #include "daemon/util/metrics_source.h"
 
@@ -45,9 +46,10 @@ const char *vms_auth_fail_name(enum vms_auth_fail f);
 
 struct vms_listener_stats {
 	bool vsock_on, tcp_on;
-	uint64_t vsock_accepted;    /* tied to a domain */
-	uint64_t vsock_unknown_cid; /* refused: no running domain has the peer's CID */
-	uint64_t tcp_accepted;      /* authenticated */
+	struct vms_sockdir_stats unix_; /* the containers' sockets (sockdir.h) */
+	uint64_t vsock_accepted;        /* tied to a domain */
+	uint64_t vsock_unknown_cid;     /* refused: no running domain has the peer's CID */
+	uint64_t tcp_accepted;          /* authenticated */
 	uint64_t tcp_refused[VMS_AUTH_FAIL_COUNT];
 };
 
@@ -72,7 +74,8 @@ int vms_listeners_open_tcp(struct vms_listeners *l, const char *spec, const char
                            char *err, size_t errsz);
 unsigned vms_listeners_tcp_port(const struct vms_listeners *l); /* the bound port, 0 if off */
 
-/* After the domain list changed: provisions the tokens of new domains (tcp on). */
+/* After the domain list changed: provisions the tokens of new domains (tcp on), listens on
+ * the sockets of new containers (sockdir.h). */
 void vms_listeners_sync(struct vms_listeners *l);
 
 void vms_listeners_get_stats(const struct vms_listeners *l, struct vms_listener_stats *out);

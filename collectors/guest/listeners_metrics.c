@@ -1,11 +1,28 @@
 /* The probe transports' families (see listeners.h): connections accepted and refused. */
 #include "collectors/guest/listeners.h"
 
-/* The vsock and tcp probe transports: present only when their listener is on. */
+/* The containers' sockets: present once one was listened on. */
+static void
+render_unix(const struct vms_sockdir_stats *u, struct vms_buf *b)
+{
+	if (!u->on)
+		return;
+	vms_buf_family(b, "vmscale_probe_container_sockets", "gauge",
+	               "Containers whose probe socket vmscaled listens on now.");
+	vms_buf_printf(b, "vmscale_probe_container_sockets %u\n", u->listening);
+	vms_buf_family(b, "vmscale_probe_container_socket_failures_total", "counter",
+	               "Attempts to make a container's probe socket that failed (bind, or a "
+	               "non-socket in its place).");
+	vms_buf_printf(b, "vmscale_probe_container_socket_failures_total %llu\n",
+	               (unsigned long long)u->failures);
+}
+
+/* The vsock, tcp and unix probe transports: present only when their listener is on. */
 void
 vms_listeners_render_stats(const struct vms_listener_stats *ls, struct vms_buf *b)
 {
-	if (!ls->vsock_on && !ls->tcp_on)
+	render_unix(&ls->unix_, b);
+	if (!ls->vsock_on && !ls->tcp_on && !ls->unix_.on)
 		return;
 	vms_buf_family(
 	    b, "vmscale_probe_transport_connections_total", "counter",
@@ -20,6 +37,13 @@ vms_listeners_render_stats(const struct vms_listener_stats *ls, struct vms_buf *
 		               "vmscale_probe_transport_connections_total{transport=\"tcp\"} "
 		               "%llu\n",
 		               (unsigned long long)ls->tcp_accepted);
+	if (ls->unix_.on)
+		vms_buf_printf(b,
+		               "vmscale_probe_transport_connections_total{transport=\"unix\"} "
+		               "%llu\n",
+		               (unsigned long long)ls->unix_.accepted);
+	if (!ls->vsock_on && !ls->tcp_on)
+		return;
 	vms_buf_family(
 	    b, "vmscale_probe_auth_failures_total", "counter",
 	    "Probe connections refused before they were tied to a domain, by transport and "
@@ -44,10 +68,12 @@ listeners_generation(const void *ctx, uint64_t now_ns)
 	(void)now_ns;
 	vms_listeners_get_stats(ctx, &s);
 	/* Counters only grow: their sum moves exactly when one of them does. */
-	uint64_t sum = s.vsock_accepted + s.vsock_unknown_cid + s.tcp_accepted;
+	uint64_t sum = s.vsock_accepted + s.vsock_unknown_cid + s.tcp_accepted + s.unix_.accepted +
+	               s.unix_.failures + s.unix_.on;
 	for (unsigned r = 0; r < VMS_AUTH_FAIL_COUNT; r++)
 		sum += s.tcp_refused[r];
-	return sum;
+	/* The sockets open now go up and down: in bits of their own. */
+	return sum + ((uint64_t)s.unix_.listening << 48);
 }
 
 static void

@@ -114,10 +114,10 @@ vms_expo_landing(struct vms_buf *b, const struct vms_store *st, const char *vers
 		vms_buf_html(b, d->name);
 		vms_buf_printf(b, "</td><td>%s</td><td class=\"%s\">%s</td><td>", d->uuid,
 		               up ? "up" : "down",
-		               up                  ? "up"
-		               : !d->channel_path  ? "no channel"
-		               : d->probe_excluded ? "excluded"
-		                                   : "down");
+		               up                                   ? "up"
+		               : !d->channel_path && !d->socket_dir ? "no channel"
+		               : d->probe_excluded                  ? "excluded"
+		                                                    : "down");
 		if (d->probe.hello)
 			vms_buf_html(b, d->probe.info.probe_version);
 		struct vms_passive p = vms_domain_passive(d);

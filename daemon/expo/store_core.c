@@ -31,9 +31,9 @@ vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 		vms_buf_printf(b, ",uuid=\"%s\",uri=\"", d->uuid);
 		vms_buf_label_value(b, d->conn ? d->conn->uri : "");
 		vms_buf_printf(b, "\",probe_channel=\"%s\"} 1\n",
-		               !d->channel_path    ? "no"
-		               : d->probe_excluded ? "excluded"
-		                                   : "yes");
+		               !d->channel_path && !d->socket_dir ? "no"
+		               : d->probe_excluded                ? "excluded"
+		                                                  : "yes");
 	}
 	vms_buf_family(
 	    b, "vmscale_probe_up", "gauge",
@@ -45,7 +45,10 @@ vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 	}
 	vms_buf_family(
 	    b, "vmscale_probe_info", "gauge",
-	    "Version of the probe in the guest, from its hello; 1 while it is connected.");
+	    "Version of the probe in the guest, from its hello, and its /proc view: guest (its "
+	    "own kernel's counters) or host (a container without lxcfs: its CPU and disk "
+	    "counters are the host's and are not shown as the guest's); 1 while it is "
+	    "connected.");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		if (!d->probe.connected || !d->probe.hello)
@@ -53,7 +56,8 @@ vms_expo_probes(struct vms_buf *b, const struct vms_store *st, uint64_t now_ns)
 		vms_sample_domain(b, "vmscale_probe_info", d);
 		vms_buf_append(b, ",version=\"", 10);
 		vms_buf_label_value(b, d->probe.info.probe_version);
-		vms_buf_printf(b, "\",protocol=\"%u\"} 1\n", d->probe.info.proto);
+		vms_buf_printf(b, "\",protocol=\"%u\",view=\"%s\"} 1\n", d->probe.info.proto,
+		               d->probe.info.view_host ? "host" : "guest");
 	}
 	vms_buf_family(b, "vmscale_probe_reports_total", "counter",
 	               "Reports accepted from the domain's probe.");

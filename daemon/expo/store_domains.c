@@ -147,8 +147,8 @@ void
 vms_expo_domain_stats(struct vms_buf *b, const struct vms_store *st)
 {
 	vms_buf_family(b, "vmscale_domain_cpu_seconds_total", "counter",
-	               "CPU time of the domain's QEMU process seen from the host, by mode (libvirt "
-	               "cpu.user, cpu.system).");
+	               "CPU time of the domain seen from the host (its QEMU process, a container's "
+	               "cgroup), by mode (libvirt cpu.user, cpu.system).");
 	for (size_t i = 0; i < st->ndomains; i++) {
 		const struct vms_domain *d = st->domains[i];
 		if (!d->stats.have_cpu)

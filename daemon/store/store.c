@@ -48,6 +48,7 @@ domain_free(struct vms_domain *d)
 	vms_domstats_free(&d->stats);
 	free(d->name);
 	free(d->channel_path);
+	free(d->socket_dir);
 	free(d);
 }
 
@@ -214,6 +215,13 @@ vms_store_set_channel(struct vms_domain *d, const char *path)
 }
 
 void
+vms_store_set_socket_dir(struct vms_domain *d, const char *dir)
+{
+	free(d->socket_dir);
+	d->socket_dir = dir ? vms_xstrdup(dir) : NULL;
+}
+
+void
 vms_store_remove(struct vms_store *st, struct vms_domain *d)
 {
 	for (size_t i = 0; i < st->ndomains; i++) {
@@ -367,7 +375,8 @@ vms_domain_passive(const struct vms_domain *d)
 {
 	const struct vms_probe_state *p = &d->probe;
 	const struct vms_agent_state *a = &d->agent;
-	if (p->have_cpu || p->ndisks)
+	/* A container's probe without lxcfs reads the host's /proc: none of it is the guest's. */
+	if (!p->info.view_host && (p->have_cpu || p->ndisks))
 		return (struct vms_passive){VMS_SOURCE_PROBE, p->have_cpu, &p->cpu,
 		                            p->disks,         p->ndisks,   p->disks_dropped_total};
 	if (a->have_cpu || a->ndisks)

@@ -207,11 +207,12 @@ struct vms_domain {
 	char uuid[VMS_UUID_LEN + 1];
 	const struct vms_conn *conn; /* where it runs; NULL only for domains made by tests */
 	char *name;
-	int id;               /* libvirt's runtime id; changes when the domain restarts */
-	char *channel_path;   /* host end of the probe channel, NULL if the domain has none */
-	uint32_t vsock_cid;   /* guest CID of its virtio vsock device, 0 if none */
-	bool probe_excluded;  /* has a channel, but --probe-domains leaves it alone */
-	bool seen;            /* mark for the sweep after a listing */
+	int id;              /* libvirt's runtime id; changes when the domain restarts */
+	char *channel_path;  /* host end of the probe channel, NULL if the domain has none */
+	uint32_t vsock_cid;  /* guest CID of its virtio vsock device, 0 if none */
+	char *socket_dir;    /* a container's host directory for the probe's socket, NULL if none */
+	bool probe_excluded; /* has a channel, but --probe-domains leaves it alone */
+	bool seen;           /* mark for the sweep after a listing */
 	bool devices_changed; /* a device was hot-plugged or unplugged: read its XML again */
 	double
 	    vcpu_utilization; /* share of its vCPUs used over the last interval; NaN until known */
@@ -306,6 +307,7 @@ struct vms_domain *vms_store_upsert_in(struct vms_store *st, const struct vms_co
 struct vms_domain *vms_store_upsert(struct vms_store *st, const char *uuid, const char *name,
                                     int id);
 void vms_store_set_channel(struct vms_domain *d, const char *path);
+void vms_store_set_socket_dir(struct vms_domain *d, const char *dir); /* NULL: none */
 void vms_domstats_free(struct vms_domstats *ds);
 /* Frees d; the others keep their order (O(n): removals are rare, lookups are not). */
 void vms_store_remove(struct vms_store *st, struct vms_domain *d);
@@ -321,7 +323,9 @@ bool vms_probe_is_up(const struct vms_store *st, const struct vms_domain *d, uin
  * miss or two each (a fifth of the idle CPU with 1 000 domains). */
 size_t vms_store_probes_up(const struct vms_store *st, uint64_t now_ns);
 
-/* The passive figures d's guest series show, and their source (see enum vms_guest_source). */
+/* The passive figures d's guest series show, and their source (see enum vms_guest_source): the
+ * probe's, unless it reads the host's /proc (a container without lxcfs, hello view=host), else
+ * the QEMU agent's. */
 struct vms_passive vms_domain_passive(const struct vms_domain *d);
 /* "probe", "qemu_agent": the source label. */
 const char *vms_guest_source_name(enum vms_guest_source s);

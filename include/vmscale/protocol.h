@@ -28,5 +28,10 @@
 #define VMS_PROTO_CHANNEL_NAME "org.vmscale.probe.0"
 /* The vsock port the probe connects to unless told otherwise (vmscaled's vsock-port). */
 #define VMS_PROTO_VSOCK_PORT 18768u
+/* A container (libvirt LXC) has a host directory bind-mounted here; vmscaled listens on the
+ * socket in it, and the probe connects to VMS_PROTO_CONTAINER_DIR "/" VMS_PROTO_CONTAINER_SOCKET.
+ */
+#define VMS_PROTO_CONTAINER_DIR "/run/vmscale"
+#define VMS_PROTO_CONTAINER_SOCKET "probe.sock"
 
 #endif

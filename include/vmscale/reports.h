@@ -2,7 +2,7 @@
  * Guest -> host messages of the wire protocol (vmscale/protocol.h has the overview). Every
  * record but hello carries seq, one counter over all types:
  *
- *   hello proto=1 probe=VERSION caps=FAMILY[,...]
+ *   hello proto=1 probe=VERSION caps=FAMILY[,...] [view=host|guest]
  *       Sent when the probe starts, whenever the host (re)connects, and in reply to "host".
  *   cpu seq=N mono_ns=N real_ns=N hz=N ncpu=N user=T nice=T system=T idle=T
  *       [iowait=T irq=T softirq=T steal=T guest=T guest_nice=T]
@@ -32,6 +32,10 @@ struct vms_hello {
 	unsigned proto;
 	char probe_version[VMS_PROTO_MAX_VALUE + 1];
 	char caps[VMS_PROTO_MAX_VALUE + 1];
+	/* What the probe's /proc shows: its own kernel's counters (a VM, a container with
+	 * lxcfs), or the host's (a container without lxcfs), which must never pass for the
+	 * guest's. Absent in a hello: "guest" (a probe in a VM, or one older than this). */
+	bool view_host;
 };
 
 struct vms_cpu_report {

@@ -144,7 +144,7 @@ main(void)
 	struct vms_http_refusals refusals = {0};
 	struct vms_channels *chans = vms_channels_new(&st);
 	struct vms_listeners *lis = vms_listeners_new(&st, chans);
-	struct vms_listener_stats ls = {.vsock_on = true, .tcp_on = true};
+	struct vms_listener_stats ls = {.vsock_on = true, .tcp_on = true, .unix_ = {.on = true}};
 	struct vms_netio_stats ns = {.udp = true};
 	struct vms_analysis_source as = {.analysis = an, .store = &st};
 	/* The real sources' owners, with stats standing in for open listeners. */

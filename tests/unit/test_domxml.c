@@ -156,11 +156,74 @@ test_vsock_cid(void)
 	CHECK_INT(cid, 9);
 }
 
+static int
+sockdir_of(const char *xml, char *dir, size_t dirsz)
+{
+	char err[256] = "";
+	dir[0] = '\0';
+	int rc =
+	    vms_domxml_socket_dir(xml, "/run/vmscale", "probe.sock", dir, dirsz, err, sizeof(err));
+	if (rc < 0)
+		CHECK(err[0] != '\0');
+	return rc;
+}
+
+#define FS(src, tgt)                                                                               \
+	"<filesystem type='mount'><source dir='" src "'/><target dir='" tgt "'/></filesystem>"
+#define LXC(devs) "<domain type='lxc'><devices>" devs "</devices></domain>"
+
+static void
+test_socket_dir(void)
+{
+	char dir[256];
+	CHECK_INT(sockdir_of(LXC(FS("/", "/") FS("/var/lib/vmscale/ct1", "/run/vmscale")), dir,
+	                     sizeof(dir)),
+	          1);
+	CHECK_STR(dir, "/var/lib/vmscale/ct1");
+	/* type='mount' is the default. */
+	CHECK_INT(sockdir_of(LXC("<filesystem><source dir='/d'/><target dir='/run/vmscale'/>"
+	                         "</filesystem>"),
+	                     dir, sizeof(dir)),
+	          1);
+	CHECK_STR(dir, "/d");
+	/* None: another target, another type, no devices, a VM's virtiofs tag. */
+	CHECK_INT(sockdir_of(LXC(FS("/d", "/run/other")), dir, sizeof(dir)), 0);
+	CHECK_INT(sockdir_of(LXC("<filesystem type='ram'><source usage='1024'/>"
+	                         "<target dir='/run/vmscale'/></filesystem>"),
+	                     dir, sizeof(dir)),
+	          0);
+	CHECK_INT(sockdir_of("<domain type='lxc'/>", dir, sizeof(dir)), 0);
+	CHECK_INT(sockdir_of("<domain type='qemu'><devices>" FS(
+	                         "/d", "/run/vmscale") "</devices></domain>",
+	                     dir, sizeof(dir)),
+	          0);
+	/* Unusable: relative, absent, too long for DIR/probe.sock in a sockaddr_un. */
+	CHECK_INT(sockdir_of(LXC(FS("d", "/run/vmscale")), dir, sizeof(dir)), -1);
+	CHECK_INT(sockdir_of(LXC("<filesystem type='mount'><target dir='/run/vmscale'/>"
+	                         "</filesystem>"),
+	                     dir, sizeof(dir)),
+	          -1);
+	CHECK_INT(sockdir_of(LXC(FS("/0123456789012345678901234567890123456789012345678901234567"
+	                            "89012345678901234567890123456789012345",
+	                            "/run/vmscale")),
+	                     dir, sizeof(dir)),
+	          -1);
+	/* 96 bytes + "/probe.sock" = 107: fits in 108 with the NUL. */
+	CHECK_INT(sockdir_of(LXC(FS("/012345678901234567890123456789012345678901234567890123456"
+	                            "78901234567890123456789012345678901234",
+	                            "/run/vmscale")),
+	                     dir, sizeof(dir)),
+	          1);
+	CHECK_INT(sockdir_of("<domain type='lxc'><devices>", dir, sizeof(dir)), -1);
+	CHECK_INT(sockdir_of("<notdomain type='lxc'/>", dir, sizeof(dir)), -1);
+}
+
 int
 main(void)
 {
 	test_live_xml();
 	test_cases();
 	test_vsock_cid();
+	test_socket_dir();
 	return check_done("test_domxml");
 }

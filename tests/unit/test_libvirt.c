@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "collectors/libvirt.h"
+#include "collectors/domstats.h"
+#include "collectors/lxcstats.h"
 #include "daemon/util/log.h"
 #include "check.h"
 
@@ -164,6 +166,55 @@ test_unreachable(void)
 	vms_store_fini(&st);
 }
 
+/* The per-domain calls (lxcstats.c) on the test driver's running domain: what it has is in
+ * the record under the bulk call's names, and domstats.c reads it. */
+static void
+test_per_domain(void)
+{
+	virConnectPtr conn = virConnectOpen("test:///default");
+	CHECK(conn != NULL);
+	if (!conn)
+		return;
+	virDomainStatsRecordPtr *recs = NULL;
+	int n = vms_lxcstats_collect(conn, &recs);
+	CHECK_INT(n, 1);
+	if (n == 1) {
+		CHECK_STR(virDomainGetName(recs[0]->dom), "test");
+		virDomainInfo info;
+		CHECK_INT(virDomainGetInfo(recs[0]->dom, &info), 0);
+		int state = -1;
+		unsigned long long cur = 0, cpu = 0;
+		CHECK_INT(
+		    virTypedParamsGetInt(recs[0]->params, recs[0]->nparams, "state.state", &state),
+		    1);
+		CHECK_INT(state, VIR_DOMAIN_RUNNING);
+		CHECK_INT(virTypedParamsGetULLong(recs[0]->params, recs[0]->nparams,
+		                                  "balloon.current", &cur),
+		          1);
+		CHECK_INT(cur, info.memory);
+		CHECK_INT(
+		    virTypedParamsGetULLong(recs[0]->params, recs[0]->nparams, "cpu.time", &cpu),
+		    1);
+		struct vms_domstats ds = {0};
+		CHECK_INT(vms_domstats_parse(recs[0]->params, recs[0]->nparams, &ds), 0);
+		CHECK(ds.have_cpu && ds.cpu_time_ns == cpu);
+		CHECK(ds.have_balloon_current && ds.balloon_current_kib == info.memory);
+		vms_domstats_free(&ds);
+	}
+	vms_lxcstats_free(recs, n);
+	/* A domain that is gone: no record. */
+	virDomainPtr dom = virDomainLookupByName(conn, "test");
+	CHECK(dom && virDomainDestroy(dom) == 0);
+	virDomainStatsRecord r = {.dom = dom};
+	CHECK_INT(vms_lxcstats_domain(dom, &r), 0); /* still defined: GetInfo answers "shut off" */
+	virTypedParamsFree(r.params, r.nparams);
+	CHECK_INT(vms_lxcstats_collect(conn, &recs), 0);
+	vms_lxcstats_free(recs, 0);
+	if (dom)
+		virDomainFree(dom);
+	virConnectClose(conn);
+}
+
 int
 main(void)
 {
@@ -175,5 +226,6 @@ main(void)
 	test_two_uris();
 	test_one_of_two_down();
 	test_unreachable();
+	test_per_domain();
 	return check_done("test_libvirt");
 }

@@ -27,6 +27,27 @@ test_roundtrip(void)
 	CHECK_INT(vms_decode_hello(&rec, &h2), VMS_PROTO_OK);
 	CHECK_STR(h2.probe_version, "1.2.3-rc1");
 	CHECK_STR(h2.caps, "cpu,disk");
+	CHECK(!h2.view_host);
+	/* A container's probe whose /proc is the host's says so; "guest" is the default. */
+	h.view_host = true;
+	n = vms_encode_hello(out, sizeof(out), &h);
+	CHECK_STR(out, "hello proto=1 probe=1.2.3-rc1 caps=cpu,disk view=host\n");
+	CHECK_INT(vms_record_parse(&rec, out, n - 1), VMS_PROTO_OK);
+	CHECK_INT(vms_decode_hello(&rec, &h2), VMS_PROTO_OK);
+	CHECK(h2.view_host);
+	static const char *const views[][2] = {
+	    {"hello proto=1 probe=1 caps=cpu view=guest", "guest"},
+	    {"hello proto=1 probe=1 caps=cpu view=hosts", "bad"},
+	    {"hello proto=1 probe=1 caps=cpu view=Host", "bad"},
+	};
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+		CHECK_INT(vms_record_parse(&rec, views[i][0], strlen(views[i][0])), VMS_PROTO_OK);
+		h2.view_host = true;
+		bool good = strcmp(views[i][1], "bad") != 0;
+		CHECK_INT(vms_decode_hello(&rec, &h2), good ? VMS_PROTO_OK : VMS_PROTO_E_VALUE);
+		if (good)
+			CHECK(!h2.view_host);
+	}
 
 	struct vms_cpu_report r = {.seq = 7,
 	                           .mono_ns = 123456789012ull,

@@ -176,6 +176,42 @@ test_no_host_no_domains(void)
 	vms_store_fini(&st);
 }
 
+/* A container's probe whose /proc is the host's (view=host): its CPU split, CPU count and disk
+ * counters are nowhere in the exposition, the rest of the probe is, and its view is said. */
+static void
+test_view_host(void)
+{
+	struct vms_store st;
+	fixture_fill_store(&st); /* inits the store */
+	struct vms_domain *d = vms_store_find(&st, "11111111-2222-3333-4444-555555555555");
+	CHECK(d && d->probe.have_cpu && d->probe.ndisks > 0);
+	if (!d) {
+		vms_store_fini(&st);
+		return;
+	}
+	struct vms_self_info self = {.version = "v"};
+	struct vms_buf b;
+	vms_buf_init(&b);
+	fixture_render_exposition(&b, &self, &st, NULL, NULL);
+	CHECK(strstr(b.data, "vmscale_guest_cpu_seconds_total{domain=\"web-1\"") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_disk_reads_completed_total{domain=\"web-1\"") != NULL);
+	CHECK(strstr(b.data, "view=\"guest\"} 1\n") != NULL);
+	vms_buf_free(&b);
+	d->probe.info.view_host = true;
+	vms_store_part_changed(&st, VMS_STORE_PROBES);
+	fixture_render_exposition(&b, &self, &st, NULL, NULL);
+	CHECK(strstr(b.data, "vmscale_probe_info{domain=\"web-1\",version=\"0.1.0\","
+	                     "protocol=\"1\",view=\"host\"} 1\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_guest_cpu_seconds_total{domain=\"web-1\"") == NULL);
+	CHECK(strstr(b.data, "vmscale_guest_cpu_guest_seconds_total{domain=\"web-1\"") == NULL);
+	CHECK(strstr(b.data, "vmscale_guest_cpus{domain=\"web-1\"") == NULL);
+	CHECK(strstr(b.data, "vmscale_probe_disk_reads_completed_total{domain=\"web-1\"") == NULL);
+	CHECK(strstr(b.data, "vmscale_probe_up{domain=\"web-1\"} 1\n") != NULL);
+	CHECK(strstr(b.data, "vmscale_probe_reports_total{domain=\"web-1\"}") != NULL);
+	vms_buf_free(&b);
+	vms_store_fini(&st);
+}
+
 /* Measured values to a number of significant digits, without printf in the common range. */
 static void
 test_significant(void)
@@ -527,6 +563,7 @@ main(void)
 {
 	test_metrics_golden();
 	test_no_host_no_domains();
+	test_view_host();
 	test_doubles();
 	test_significant();
 	test_fast_seconds();
