@@ -14,6 +14,7 @@
 #include <libvirt/virterror.h>
 
 #include "collectors/agent_parse.h"
+#include "collectors/agent_plaus.h"
 #include "daemon/util/alloc.h"
 #include "daemon/util/log.h"
 #include "daemon/util/regex_bound.h"
@@ -131,6 +132,11 @@ read_domain(struct vms_agent *a, virDomainPtr dom, struct agent_read *r)
 	static const char *const cmds[VMS_AGENT_COMMAND_COUNT] = {"guest-get-cpustats",
 	                                                          "guest-get-diskstats"};
 	for (unsigned c = 0; c < VMS_AGENT_COMMAND_COUNT; c++) {
+		pthread_mutex_lock(&a->lock);
+		bool quit = a->quit; /* a stop does not wait for the second command */
+		pthread_mutex_unlock(&a->lock);
+		if (quit)
+			break;
 		char *reply = command(a, dom, cmds[c], r->why[c], sizeof(r->why[c]));
 		r->sent[c] = true;
 		if (!reply) {
@@ -283,7 +289,18 @@ vms_agent_free(struct vms_agent *a)
 	a->quit = true;
 	pthread_cond_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);
-	pthread_join(a->thread, NULL);
+	/* The command under way ends by its timeout, after libvirt's own sync with the agent (up
+	 * to 5 s, twice when the agent failed before): past that the worker is stuck in libvirt,
+	 * and a stopping daemon leaves it (and its memory) to the exit. */
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += (time_t)a->timeout_s + 12;
+	if (pthread_timedjoin_np(a->thread, NULL, &deadline) != 0) {
+		vms_warn("guest agent: the reader did not stop within %u s (a command stuck in "
+		         "libvirt); leaving it",
+		         a->timeout_s + 12);
+		return;
+	}
 	pthread_cond_destroy(&a->wake);
 	pthread_mutex_destroy(&a->lock);
 	vms_agent_scratch_fini(&a->scratch);
@@ -293,11 +310,47 @@ vms_agent_free(struct vms_agent *a)
 	free(a);
 }
 
-/* One domain's reads into the store (its read counters move at every read). */
+/* The read's figures against what the domain shows now (agent_plaus.h): a lie turns the
+ * command's result into a rejection; a believed restart is noted. The disks to show go to
+ * r->disks. */
 static void
-apply(struct vms_agent *a, struct vms_domain *d, const struct agent_read *r, uint64_t now_ns)
+judge(const struct vms_agent *a, struct vms_domain *d, struct agent_read *r, uint64_t now_ns)
 {
 	struct vms_agent_state *s = &d->agent;
+	uint64_t interval_ns = (uint64_t)a->interval_s * NS_PER_S;
+	bool reset = false;
+	const char *why = NULL;
+	if (r->sent[VMS_AGENT_CPUSTATS] && r->result[VMS_AGENT_CPUSTATS] == VMS_AGENT_OK &&
+	    (why = vms_agent_judge_cpu(s, d, &r->cpu, now_ns, interval_ns, &reset))) {
+		r->result[VMS_AGENT_CPUSTATS] = VMS_AGENT_REJECTED;
+		snprintf(r->why[VMS_AGENT_CPUSTATS], sizeof(r->why[0]), "%s", why);
+	}
+	if (reset)
+		s->reset_ns = now_ns;
+	if (!r->sent[VMS_AGENT_DISKSTATS] || r->result[VMS_AGENT_DISKSTATS] != VMS_AGENT_OK)
+		return;
+	struct vms_disk_report shown[VMS_PROBE_MAX_DISKS];
+	unsigned nshown = 0, newcomers = 0;
+	why = vms_agent_judge_disks(s, r->disks, r->ndisks, now_ns, interval_ns, shown, &nshown,
+	                            &newcomers, &reset);
+	if (why) {
+		r->result[VMS_AGENT_DISKSTATS] = VMS_AGENT_REJECTED;
+		snprintf(r->why[VMS_AGENT_DISKSTATS], sizeof(r->why[0]), "%s", why);
+		return;
+	}
+	if (reset)
+		s->reset_ns = now_ns;
+	memcpy(r->disks, shown, nshown * sizeof(shown[0]));
+	r->ndisks = nshown;
+	r->dropped += newcomers;
+}
+
+/* One domain's reads into the store (its read counters move at every read). */
+static void
+apply(struct vms_agent *a, struct vms_domain *d, struct agent_read *r, uint64_t now_ns)
+{
+	struct vms_agent_state *s = &d->agent;
+	judge(a, d, r, now_ns);
 	for (unsigned c = 0; c < VMS_AGENT_COMMAND_COUNT; c++) {
 		if (!r->sent[c])
 			continue;

@@ -25,7 +25,9 @@ struct vms_agent;
  * start. A URI that does not answer yet is retried with backoff, not an error. */
 struct vms_agent *vms_agent_new(const char *uri, const char *regex, unsigned interval_s,
                                 unsigned timeout_s, char *err, size_t errsz);
-/* Stops the worker (waits at most one agent command's timeout) and frees everything. */
+/* Stops the worker and frees everything: waits at most qemu-agent-timeout + 12 s (the command
+ * under way, after libvirt's sync with the agent); a worker stuck longer in libvirt is left to
+ * the process's exit. */
 void vms_agent_free(struct vms_agent *a);
 
 /* From the event loop: applies the reads finished since the last call to the store's domains

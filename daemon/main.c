@@ -705,7 +705,7 @@ stop(struct vmscaled *v)
 	vms_listeners_free(v->listeners); /* before the channels they hand connections to */
 	vms_channels_free(v->channels);
 	vms_netio_close(v->netio); /* after the channels: they revoke their grants */
-	vms_agent_free(v->agent);  /* joins its thread: at most one qemu-agent-timeout */
+	vms_agent_free(v->agent);  /* joins its thread: at most qemu-agent-timeout + 12 s */
 	for (unsigned i = v->nlibvirt; i-- > 0;)
 		vms_libvirt_free(v->libvirt[i]);
 	vms_publisher_free(v->publisher); /* its watch on the endpoint's demand fd first */

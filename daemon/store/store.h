@@ -105,6 +105,7 @@ struct vms_agent_state {
 	uint64_t disks_dropped_total;
 	uint64_t reads_total[VMS_AGENT_COMMAND_COUNT][VMS_AGENT_RESULT_COUNT];
 	uint64_t last_ok_ns; /* host monotonic time of the latest accepted reply */
+	uint64_t reset_ns;   /* when counters that fell were last believed a guest restart */
 };
 
 /* Whose passive figures a domain's guest series show: the probe's whenever it has any (it

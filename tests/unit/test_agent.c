@@ -5,6 +5,7 @@
  */
 #include "collectors/agent.h"
 #include "collectors/agent_parse.h"
+#include "collectors/agent_plaus.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +310,74 @@ quiet(void *cls, virErrorPtr e)
 	(void)e;
 }
 
+/* The agent's figures judged before they are shown (the security review's M1): no more CPUs
+ * than libvirt gives, no counter that falls but for one believed restart per six intervals,
+ * CPU time no faster than the CPUs run, and a fixed set of disks. */
+static void
+test_plausibility(void)
+{
+	struct vms_domain d;
+	memset(&d, 0, sizeof(d));
+	d.stats.nvcpu = 2;
+	struct vms_agent_state s;
+	memset(&s, 0, sizeof(s));
+	uint64_t t = 1000 * NS_PER_S, iv = 10 * NS_PER_S;
+	bool reset;
+	struct vms_cpu_report c = {.hz = 1000, .ncpu = 2, .nmodes = 8};
+	c.ticks[VMS_CPU_USER] = 5000;
+	c.ticks[VMS_CPU_IDLE] = 100000;
+	CHECK(vms_agent_judge_cpu(&s, &d, &c, t, iv, &reset) == NULL && !reset);
+	s.have_cpu = true;
+	s.cpu = c;
+	s.cpu.mono_ns = t;
+	/* 10 s later: 2 CPUs ran 20 000 ms at most (30 000 with the slack, and 3 000 more). */
+	struct vms_cpu_report c2 = c;
+	c2.ticks[VMS_CPU_IDLE] += 20000;
+	CHECK(vms_agent_judge_cpu(&s, &d, &c2, t + iv, iv, &reset) == NULL && !reset);
+	c2.ticks[VMS_CPU_IDLE] = c.ticks[VMS_CPU_IDLE] + 40000;
+	CHECK(vms_agent_judge_cpu(&s, &d, &c2, t + iv, iv, &reset) != NULL);
+	c2.ticks[VMS_CPU_IDLE] = c.ticks[VMS_CPU_IDLE] + (1ull << 52);
+	CHECK(vms_agent_judge_cpu(&s, &d, &c2, t + iv, iv, &reset) != NULL);
+	struct vms_cpu_report many = c;
+	many.ncpu = 1024;
+	CHECK(vms_agent_judge_cpu(&s, &d, &many, t + iv, iv, &reset) != NULL);
+	/* Back to 0: a guest restart, believed once... */
+	struct vms_cpu_report zero = {.hz = 1000, .ncpu = 2, .nmodes = 8};
+	CHECK(vms_agent_judge_cpu(&s, &d, &zero, t + iv, iv, &reset) == NULL && reset);
+	s.reset_ns = t + iv;
+	/* ...but not again within six intervals: a counter that alternates is a lie. */
+	CHECK(vms_agent_judge_cpu(&s, &d, &zero, t + 3 * iv, iv, &reset) != NULL);
+	CHECK(vms_agent_judge_cpu(&s, &d, &zero, t + 7 * iv, iv, &reset) == NULL && reset);
+
+	/* Disks: the first read's set stays; a newcomer is dropped, an absent one keeps its
+	 * last figures, a fall is a believed restart once. */
+	struct vms_disk_report in[3] = {{.dev = "vda", .nfields = 11},
+	                                {.dev = "vdb", .nfields = 11}};
+	in[0].v[2] = 100;
+	in[1].v[2] = 200;
+	struct vms_disk_report out[VMS_PROBE_MAX_DISKS];
+	unsigned nout, dropped;
+	CHECK(vms_agent_judge_disks(&s, in, 2, t, iv, out, &nout, &dropped, &reset) == NULL);
+	CHECK_INT(nout, 2);
+	memcpy(s.disks, out, nout * sizeof(out[0]));
+	s.ndisks = nout;
+	s.reset_ns = 0;
+	struct vms_disk_report next[2] = {{.dev = "vda", .nfields = 11},
+	                                  {.dev = "sdz", .nfields = 11}};
+	next[0].v[2] = 150;
+	CHECK(vms_agent_judge_disks(&s, next, 2, t + iv, iv, out, &nout, &dropped, &reset) == NULL);
+	CHECK_INT(nout, 2);
+	CHECK_INT(dropped, 1); /* sdz */
+	CHECK(strcmp(out[0].dev, "vda") == 0 && out[0].v[2] == 150);
+	CHECK(strcmp(out[1].dev, "vdb") == 0 && out[1].v[2] == 200); /* absent: as it was */
+	next[0].v[2] = 1;                                            /* fell */
+	CHECK(vms_agent_judge_disks(&s, next, 2, t + iv, iv, out, &nout, &dropped, &reset) == NULL);
+	CHECK(reset && nout == 2 && strcmp(out[1].dev, "sdz") == 0); /* the read's set now */
+	s.reset_ns = t + iv;
+	CHECK(vms_agent_judge_disks(&s, next, 2, t + 2 * iv, iv, out, &nout, &dropped, &reset) !=
+	      NULL);
+}
+
 int
 main(void)
 {
@@ -320,6 +389,7 @@ main(void)
 	test_diskstats_hostile();
 	test_whole_disk();
 	test_passive_source();
+	test_plausibility();
 	test_worker_test_driver();
 	vms_agent_scratch_fini(&scratch);
 	return check_done("test_agent");
