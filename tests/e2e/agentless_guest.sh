@@ -41,52 +41,13 @@ readonly cache=${VMSCALE_IMAGE_CACHE:-/var/tmp/vmscale-lab-cache}/debian-$suite-
 # Bounded waits, in seconds: a systemd boot under TCG until qemu-ga answers, then reads.
 readonly agent_wait=300 grow_wait=40
 
-T=$(mktemp -d /var/tmp/vmscale-agentless.XXXXXX)
-chmod 755 "$T" # QEMU's user reads the kernel, initrd and disk in here
-mkdir -p "$T/lab/disks" "$T/lab/console" "$T/lab/xml"
-LAB_LISTEN=127.0.0.1:$(free_port)
-scrape=$T/scrape
-console=$T/lab/console/$name.log
-daemon_pid=
-
-lab_fn() {
-	(
-		export LAB_DIR=$T/lab LAB_PREFIX=$prefix VMSCALE_BUILD_DIR=$build
-		# shellcheck source=scripts/lab.sh
-		. "$lab"
-		trap - ERR
-		"$@"
-	)
-}
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if virsh -q -c qemu:///system domstate "$name" >/dev/null 2>&1 && lab_fn is_ours "$name"; then
-		lab_fn destroy_guest "$name" || rc=1
-	fi
-	[ -z "$daemon_pid" ] || lab_fn stop_pid "$daemon_pid" vmscaled
-	if [ -z "$(virsh -q -c qemu:///system list --name 2>/dev/null | sed '/^$/d')" ]; then
-		lab_fn stop_started libvirtd
-		lab_fn stop_started virtlogd
-	fi
-	rm -rf "$T"
-	exit "$rc"
-}
-trap cleanup EXIT
+# shellcheck source=tests/e2e/guest_lib.sh
+. "$here/guest_lib.sh"
+guest_setup agentless
+trap guest_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-fail() {
-	echo "not ok - $*"
-	echo "# ---- last scrape (guest and agent series of $name)"
-	grep -E "^vmscale_(guest_|qemu_agent_|probe_disk_read_bytes)" "$scrape" 2>/dev/null | sed 's/^/# /' || echo "# (none)"
-	echo "# ---- vmscaled log"
-	sed 's/^/# /' "$T/vmscaled.log" 2>/dev/null || echo "# (none)"
-	echo "# ---- last 40 lines of the console"
-	tail -n 40 "$console" 2>/dev/null | tr -d '\033\r' | sed 's/^/# /' || echo "# (none)"
-	exit 1
-}
+fail() { guest_fail "$*" '^vmscale_(guest_|qemu_agent_|probe_disk_read_bytes)' 40; }
 
 # shellcheck source=tests/e2e/guest_image.sh
 . "$here/guest_image.sh"
