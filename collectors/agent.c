@@ -57,7 +57,7 @@ struct vms_agent {
 	unsigned backoff_s;
 	struct vms_agent_scratch scratch;
 	/* The event loop's own. */
-	struct vms_complaint conn_complaint, read_complaint, reject_complaint;
+	struct vms_complaint conn_complaint;
 	uint64_t mail_dropped_seen;
 };
 
@@ -120,8 +120,17 @@ command(struct vms_agent *a, virDomainPtr dom, const char *name, char *why, size
 	char cmd[96];
 	snprintf(cmd, sizeof(cmd), "{\"execute\":\"%s\"}", name);
 	char *reply = virDomainQemuAgentCommand(dom, cmd, (int)a->timeout_s, 0);
-	if (!reply)
-		snprintf(why, whysz, "%s: %s", name, last_error());
+	if (!reply) {
+		/* libvirt's message may carry the agent's (the guest's) words: escaped. */
+		char msg[160];
+		size_t n = 0;
+		for (const unsigned char *p = (const unsigned char *)last_error();
+		     *p && n + 5 < sizeof(msg); p++)
+			n += (size_t)snprintf(msg + n, sizeof(msg) - n,
+			                      *p >= 0x20 && *p < 0x7f ? "%c" : "\\x%02x", *p);
+		msg[n] = '\0';
+		snprintf(why, whysz, "%s: \"%s\"", name, msg);
+	}
 	return reply;
 }
 
@@ -357,25 +366,33 @@ apply(struct vms_agent *a, struct vms_domain *d, struct agent_read *r, uint64_t 
 		s->reads_total[c][r->result[c]]++;
 		if (r->result[c] == VMS_AGENT_ERROR)
 			vms_complain(
-			    &a->read_complaint, LOG_WARNING, d->name,
+			    &s->read_complaint, LOG_WARNING, d->name,
 			    "guest agent: %s (is qemu-guest-agent >= 7.1 running, with the "
 			    "org.qemu.guest_agent.0 channel?)",
 			    r->why[c]);
 		else if (r->result[c] == VMS_AGENT_REJECTED)
-			vms_complain(&a->reject_complaint, LOG_WARNING, d->name,
+			vms_complain(&s->reject_complaint, LOG_WARNING, d->name,
 			             "guest agent reply rejected: %s", r->why[c]);
+	}
+	bool all_ok = true;
+	for (unsigned c = 0; c < VMS_AGENT_COMMAND_COUNT; c++)
+		all_ok &= r->sent[c] && r->result[c] == VMS_AGENT_OK;
+	if (all_ok) {
+		vms_complain_recovered(&s->read_complaint, d->name, "guest agent: reads again");
+		vms_complain_recovered(&s->reject_complaint, d->name,
+		                       "guest agent: replies accepted again");
 	}
 	if (r->sent[VMS_AGENT_CPUSTATS] && r->result[VMS_AGENT_CPUSTATS] == VMS_AGENT_OK) {
 		s->cpu = r->cpu;
 		s->cpu.mono_ns = now_ns;
 		s->have_cpu = true;
-		s->last_ok_ns = now_ns;
+		s->cpu_ok_ns = now_ns;
 	}
 	if (r->sent[VMS_AGENT_DISKSTATS] && r->result[VMS_AGENT_DISKSTATS] == VMS_AGENT_OK) {
 		memcpy(s->disks, r->disks, r->ndisks * sizeof(r->disks[0]));
 		s->ndisks = r->ndisks;
 		s->disks_dropped_total += r->dropped;
-		s->last_ok_ns = now_ns;
+		s->disks_ok_ns = now_ns;
 	}
 }
 
@@ -389,8 +406,12 @@ forget_stale(const struct vms_agent *a, struct vms_store *st, uint64_t round_ns,
 	uint64_t limit = (round_ns > interval_ns ? round_ns : interval_ns) * STALE_INTERVALS;
 	for (size_t i = 0; i < st->ndomains; i++) {
 		struct vms_agent_state *s = &st->domains[i]->agent;
-		if ((s->have_cpu || s->ndisks) && now_ns - s->last_ok_ns > limit) {
+		/* Each command's figures on their own: a failing one does not ride on the other. */
+		if (s->have_cpu && now_ns - s->cpu_ok_ns > limit) {
 			s->have_cpu = false;
+			changed = true;
+		}
+		if (s->ndisks && now_ns - s->disks_ok_ns > limit) {
 			s->ndisks = 0;
 			changed = true;
 		}

@@ -11,6 +11,7 @@
 
 #include "vmscale/protocol.h"
 #include "daemon/util/keyindex.h"
+#include "daemon/util/log.h"
 
 #define VMS_UUID_LEN 36
 #define VMS_DOMAIN_KEY_LEN (VMS_UUID_LEN + 4) /* UUID "@" connection index */
@@ -104,8 +105,11 @@ struct vms_agent_state {
 	unsigned ndisks;
 	uint64_t disks_dropped_total;
 	uint64_t reads_total[VMS_AGENT_COMMAND_COUNT][VMS_AGENT_RESULT_COUNT];
-	uint64_t last_ok_ns; /* host monotonic time of the latest accepted reply */
-	uint64_t reset_ns;   /* when counters that fell were last believed a guest restart */
+	uint64_t cpu_ok_ns,
+	    disks_ok_ns;   /* host monotonic time of each command's latest accepted reply */
+	uint64_t reset_ns; /* when counters that fell were last believed a guest restart */
+	/* Its own rate limits: one guest's failures do not silence another's first. */
+	struct vms_complaint read_complaint, reject_complaint;
 };
 
 /* Whose passive figures a domain's guest series show: the probe's whenever it has any (it
