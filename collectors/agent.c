@@ -460,9 +460,17 @@ vms_agent_collect(struct vms_agent *a, struct vms_store *st, uint64_t now_ns)
 		         (unsigned long long)(dropped - a->mail_dropped_seen));
 		a->mail_dropped_seen = dropped;
 	}
+	/* The store's connection of the same URI (config_validate.c: it is one of them); none
+	 * only in tests that make domains without one, whose keys are bare UUIDs. */
+	const struct vms_conn *conn = NULL;
+	for (unsigned k = 0; k < st->nconns; k++)
+		if (strcmp(st->conns[k]->uri, a->uri) == 0)
+			conn = st->conns[k];
 	bool changed = false;
 	for (size_t i = 0; i < n; i++) {
-		struct vms_domain *d = vms_store_find(st, mail[i].uuid);
+		char key[VMS_DOMAIN_KEY_LEN + 1];
+		vms_domain_key(key, conn, mail[i].uuid);
+		struct vms_domain *d = vms_store_find(st, key);
 		if (d) {
 			apply(a, d, &mail[i], now_ns);
 			changed = true;

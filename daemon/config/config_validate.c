@@ -226,6 +226,18 @@ check_agent(const struct vms_config *c, char *err, size_t errsz)
 		               "connections of connect (docs/security.md)");
 		return -1;
 	}
+	/* Its figures go to the domains of the connect URI it names: another host's domains of
+	 * the same UUID must not receive them. */
+	bool watched = !c->agent_uri;
+	for (unsigned k = 0; !watched && k < c->nuris; k++)
+		watched = strcmp(c->uris[k], c->agent_uri) == 0;
+	if (!watched) {
+		snprintf(err, errsz,
+		         "%s%s must be one of the connect URIs: its figures go to the domains "
+		         "vmscaled watches there",
+		         cfg_where(c, u, w, sizeof(w)), cfg_keyref(c, u, na, sizeof(na)));
+		return -1;
+	}
 	if (c->agent_timeout_s >= c->agent_interval_s) {
 		snprintf(
 		    err, errsz,

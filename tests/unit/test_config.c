@@ -136,12 +136,12 @@ test_defaults(void)
 static const struct {
 	const char *key, *value;
 } samples[] = {
-    {"connect", "lxc:///system"},
+    {"connect", "qemu:///session"},
     {"listen", "[::1]:9478"},
     {"interval", "2m"},
     {"busy-threshold", "0.75"},
     {"probe-domains", "^dvm[0-9]+$"},
-    {"qemu-agent-connect", "qemu:///system"},
+    {"qemu-agent-connect", "qemu:///session"},
     {"qemu-agent-domains", "^legacy-"},
     {"qemu-agent-interval", "30s"},
     {"qemu-agent-timeout", "3s"},
@@ -237,7 +237,7 @@ test_every_key(void)
 	if (!CHECK_INT(load_text(&c, text, err, sizeof(err)), 0))
 		fprintf(stderr, "  %s\n", err);
 	CHECK_INT(c.nuris, 1); /* the file's first connect replaced the default */
-	CHECK_STR(c.uris[0], "lxc:///system");
+	CHECK_STR(c.uris[0], "qemu:///session");
 	CHECK_STR(c.listen, "[::1]:9478");
 	CHECK_INT(c.interval_s, 120);
 	CHECK(c.busy_threshold == 0.75);
@@ -297,7 +297,7 @@ test_every_key(void)
 	struct vms_config copy;
 	vms_config_copy(&copy, &c);
 	vms_config_fini(&c);
-	CHECK_STR(copy.uris[0], "lxc:///system");
+	CHECK_STR(copy.uris[0], "qemu:///session");
 	CHECK_STR(copy.probe_domains, "^dvm[0-9]+$");
 	CHECK_STR(copy.path, path);
 	CHECK_STR(copy.control_socket, "/run/vmscale-test/ctl.sock");
@@ -955,6 +955,11 @@ test_validate(void)
 	          "repeats a group that contains a "
 	          "repetition (nested repetitions multiply what regcomp builds; only '?' may apply "
 	          "to such a group)");
+	/* Only a URI vmscaled watches: its figures go to the domains of that connection. */
+	CHECK_STR(error_of("connect test:///default\nqemu-agent-connect qemu:///system\n"
+	                   "qemu-agent-domains ^legacy-\n"),
+	          "F:2: 'qemu-agent-connect' must be one of the connect URIs: its figures go to "
+	          "the domains vmscaled watches there");
 	CHECK_STR(error_of("qemu-agent-connect qemu:///sys tem\n"),
 	          "F:1: 'qemu-agent-connect' must be a libvirt URI (printable ASCII without "
 	          "spaces, at most "
