@@ -77,9 +77,9 @@ vmsp_procview_lxcfs(const char *mountinfo, size_t len, const char *mountpoint)
 }
 
 bool
-vmsp_procview_container_env(const char *environ, size_t len)
+vmsp_procview_container_env(const char *env, size_t len)
 {
-	const char *p = environ, *end = environ + len;
+	const char *p = env, *end = env + len;
 	while (p < end) {
 		const char *z = memchr(p, '\0', (size_t)(end - p));
 		const char *e = z ? z : end;

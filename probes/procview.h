@@ -17,7 +17,7 @@ bool vmsp_procview_lxcfs(const char *mountinfo, size_t len, const char *mountpoi
 
 /* Whether an environment block (NUL-separated NAME=VALUE, as /proc/1/environ) has a
  * non-empty container= (set by libvirt LXC, systemd-nspawn, LXC, podman for their init). */
-bool vmsp_procview_container_env(const char *environ, size_t len);
+bool vmsp_procview_container_env(const char *env, size_t len);
 
 struct vmsp_procview_paths {
 	const char *mountinfo;    /* /proc/self/mountinfo */
