@@ -207,7 +207,7 @@ share_score(const struct search *s, const struct an_domain *n, enum an_evidence 
 	if (!(use > 0) || !busy_use(s->a, n, s->lacking, use) || !(s->busy_total > 0))
 		return 0;
 	double share = use / s->busy_total;
-	bool began = s->lacking == AN_RES_CPU ? in_onset(s, n->use.busy_since_ns) : false;
+	bool began = s->lacking == AN_RES_CPU && in_onset(s, n->use.busy_since_ns);
 	if (began || in_onset(s, n->start_ns)) {
 		*ev = AN_EV_ONSET;
 		return (1 + share) / 2;

@@ -437,6 +437,26 @@ test_sizes_and_repeats(struct vms_netio *n, unsigned port)
 	vms_netio_revoke(n, "small-owner");
 }
 
+/* A responder of its own on HOST (":" alone: every address) at a free port, UDP on at rate;
+ * NULL (the failed checks said why) if it cannot be had. A port free for TCP need not be free
+ * for UDP: a few tries. */
+static struct vms_netio *
+open_udp_responder(const char *host, uint64_t rate)
+{
+	char spec[64], err[256] = "";
+	struct vms_netio *n = NULL;
+	for (int tries = 0; !n && tries < 10; tries++) {
+		snprintf(spec, sizeof(spec), "%s:%d", host, free_port());
+		n = vms_netio_open(spec, err, sizeof(err));
+	}
+	if (!CHECK(n != NULL) || !CHECK_INT(vms_netio_udp_open(n, rate, err, sizeof(err)), 0)) {
+		fprintf(stderr, "  %s: %s\n", spec, err);
+		vms_netio_close(n);
+		return NULL;
+	}
+	return n;
+}
+
 /*
  * Review finding 4: with a wildcard listener, the burst leaves from the address the request
  * was sent to (127.0.0.2 here), so the guest's connected socket takes it; from the
@@ -445,17 +465,9 @@ test_sizes_and_repeats(struct vms_netio *n, unsigned port)
 static void
 test_wildcard_source(void)
 {
-	char spec[64], err[256] = "";
-	struct vms_netio *w = NULL;
-	for (int tries = 0; !w && tries < 10; tries++) {
-		snprintf(spec, sizeof(spec), ":%d", free_port());
-		w = vms_netio_open(spec, err, sizeof(err));
-	}
-	if (!CHECK(w != NULL) || !CHECK_INT(vms_netio_udp_open(w, RATE, err, sizeof(err)), 0)) {
-		fprintf(stderr, "  %s\n", err);
-		vms_netio_close(w);
+	struct vms_netio *w = open_udp_responder("", RATE);
+	if (!w)
 		return;
-	}
 	unsigned port = vms_netio_port(w);
 	struct client c = {.addr = "127.0.0.2",
 	                   .port = port,
@@ -488,18 +500,9 @@ test_ipv6(void)
 	close(probe);
 	const char *specs[2] = {"[::1]", "[::]"}, *addrs[2] = {"::1", "127.0.0.2"};
 	for (int k = 0; k < 2; k++) {
-		char spec[64], err[256] = "";
-		struct vms_netio *w = NULL;
-		for (int tries = 0; !w && tries < 10; tries++) {
-			snprintf(spec, sizeof(spec), "%s:%d", specs[k], free_port());
-			w = vms_netio_open(spec, err, sizeof(err));
-		}
-		if (!CHECK(w != NULL) ||
-		    !CHECK_INT(vms_netio_udp_open(w, RATE, err, sizeof(err)), 0)) {
-			fprintf(stderr, "  %s: %s\n", spec, err);
-			vms_netio_close(w);
+		struct vms_netio *w = open_udp_responder(specs[k], RATE);
+		if (!w)
 			continue;
-		}
 		unsigned port = vms_netio_port(w);
 		struct client c = {.addr = addrs[k],
 		                   .port = port,
@@ -511,7 +514,7 @@ test_ipv6(void)
 		prove(port, c.token, addrs[k]);
 		run_client(&c);
 		if (!CHECK_INT(c.r.err, 0))
-			fprintf(stderr, "  %s via %s: %s\n", spec, addrs[k],
+			fprintf(stderr, "  %s via %s: %s\n", specs[k], addrs[k],
 			        c.r.why ? c.r.why : "?");
 		CHECK_INT(c.r.ops, 64);
 		vms_netio_close(w);
@@ -593,18 +596,9 @@ test_kernel_timestamps(void)
 static void
 test_turn_bound(void)
 {
-	char spec[64], err[256] = "";
-	struct vms_netio *fast = NULL;
-	for (int tries = 0; !fast && tries < 10; tries++) {
-		snprintf(spec, sizeof(spec), "127.0.0.1:%d", free_port());
-		fast = vms_netio_open(spec, err, sizeof(err));
-	}
-	if (!CHECK(fast != NULL) ||
-	    !CHECK_INT(vms_netio_udp_open(fast, VMS_NETIO_UDP_MAX_RATE / 4, err, sizeof(err)), 0)) {
-		fprintf(stderr, "  %s\n", err);
-		vms_netio_close(fast);
+	struct vms_netio *fast = open_udp_responder("127.0.0.1", VMS_NETIO_UDP_MAX_RATE / 4);
+	if (!fast)
 		return;
-	}
 	unsigned port = vms_netio_port(fast);
 	struct client c = {
 	    .port = port, .id = 1, .block = 1024, .bytes = 2048 * 1024, .max_ms = 1000};
