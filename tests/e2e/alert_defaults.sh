@@ -16,7 +16,13 @@
 # Guest 1 (the victim) and guest 2 boot idle; once guest 1 has its cpu_work baseline, 30
 # cpu_work periods idle (30 minutes at the shipped cadence) must raise no cpu_work alert on
 # either; two neighbours with a CPU + memory load (LAB_LOAD=1) join, 3 busy VMs on 2 host
-# CPUs: guest 1's warning must fire within two periods; they go: it must clear within two.
+# CPUs: guest 1's warning must fire at its second slow sample; they go: it must clear at its
+# second sample back in range. Both counted in samples, as the defaults decide (each sample
+# is printed); the seconds are reported and bounded by three periods (the probe schedule
+# stretches under load: runs of all guests go one at a time). A sample after the neighbours
+# left that is still above the clear threshold (this machine's own noise; seen once in CI,
+# 1.30x) holds the alert for one more, by design, and is reported as such.
+# ALERT_DEFAULTS_IDLE_PERIODS=N shortens the idle run, for debugging the join and the leave.
 # Exit 77 (skipped) only when the machine lacks root, QEMU or libvirtd.
 set -euo pipefail
 
@@ -39,7 +45,7 @@ lab_preconditions
 
 readonly speedup=6
 readonly period=$((60 / speedup)) # cpu_work's shipped 60 s
-readonly idle_periods=30
+readonly idle_periods=${ALERT_DEFAULTS_IDLE_PERIODS:-30} # fewer only to debug the join and leave
 # Slack beyond two periods: the run itself (the second slow sample is reported when its run
 # ends), the analysis' next turn (1 s) and this script's scrape (1 s).
 readonly slack=$((period / 2 + 2))
@@ -101,17 +107,48 @@ samples_join=$(samples)
 for g in "$g3" "$g4"; do
 	grep -q 'load started' "$LAB_DIR/console/$g.log" || fail "$g's console lacks 'load started' (LAB_LOAD=1)"
 done
-fired() { num_eq "$(warning_of "$g1")" 1 || alerting "$g1"; }
-until_metrics $((2 * period + slack)) "$g1's cpu_work alert within two periods (${period} s each) of $g3 and $g4 joining" fired
+# Each new cpu_work sample of the victim, printed as it comes (what the median saw), and
+# counted: slow (at or above the warning threshold) and back (below the clear threshold).
+last_sample='' slow_n=0 back_n=0 high_n=0
+log_sample() { # T0
+	local n v b r
+	n=$(samples)
+	[ -n "$n" ] && [ "$n" != "$last_sample" ] || return 0
+	last_sample=$n
+	v=$(value vmscale_probe_cpu_work_units_per_second "domain=\"$g1\"")
+	b=$(value vmscale_baseline_work_units_per_second "domain=\"$g1\"" 'probe="cpu_work"')
+	r=$(awk -v v="$v" -v b="$b" 'BEGIN { printf "%.3f", (v > 0 ? b / v : 0) }')
+	if num_gt "$r" "$(awk -v w="$warn" 'BEGIN { print w - 1e-9 }')"; then slow_n=$((slow_n + 1)); fi
+	if num_lt "$r" "$clear"; then back_n=$((back_n + 1)); else high_n=$((high_n + 1)); fi
+	echo "#   +$((SECONDS - $1))s: $g1 cpu_work sample $n: ${v%.*} units/s, $r x its baseline (slow so far: $slow_n, back: $back_n); window median slowdown $(value vmscale_slowdown_ratio "domain=\"$g1\"" 'probe="cpu_work"')"
+}
+threshold() { value vmscale_slowdown_threshold_ratio 'probe="cpu_work"' "severity=\"$1\""; }
+warn=$(threshold warning) clear=$(threshold clear)
+[ -n "$warn" ] && [ -n "$clear" ] || fail "no cpu_work warning/clear thresholds in /metrics"
+in_periods() { awk -v s="$1" -v p="$period" 'BEGIN { printf "%.1f", s / p }'; }
+
+fired() { log_sample "$t_join"; num_eq "$(warning_of "$g1")" 1 || alerting "$g1"; }
+until_metrics $((3 * period + slack)) "$g1's cpu_work alert after $g3 and $g4 joined" fired
 join_s=$((SECONDS - t_join))
-ok "$g1's cpu_work alert $join_s s after the loaded neighbours joined ($(awk -v s="$join_s" -v p="$period" 'BEGIN { printf "%.1f", s / p }') periods, $(($(samples) - samples_join)) cpu_work samples since): slowdown $(value vmscale_slowdown_ratio "domain=\"$g1\"" 'probe="cpu_work"')"
+# The promise counts samples: the second slow one fires it (alert-for is one period, counted
+# from the first). The schedule itself stretches under load (four guests' runs one at a time,
+# each followed by a quiet gap), so the seconds are reported, bounded above by three periods.
+[ "$slow_n" -le 2 ] || fail "$g1's cpu_work alert came only after $slow_n slow samples (two should fire it)"
+ok "$g1's cpu_work alert $join_s s after the loaded neighbours joined ($(in_periods "$join_s") periods), at slow sample $slow_n, $(($(samples) - samples_join)) cpu_work samples since: slowdown $(value vmscale_slowdown_ratio "domain=\"$g1\"" 'probe="cpu_work"')"
 
 for g in "$g3" "$g4"; do
 	"$lab" remove "$g" 2>&1 | sed 's/^/#   /' || fail "lab.sh remove $g failed"
 done
 t_leave=$SECONDS
-cleared() { ! alerting "$g1"; }
-until_metrics $((2 * period + slack)) "$g1's cpu_work alert cleared within two periods of $g3 and $g4 leaving" cleared
+slow_n=0 back_n=0 high_n=0
+cleared() { log_sample "$t_leave"; ! alerting "$g1"; }
+until_metrics $((3 * period + slack)) "$g1's cpu_work alert cleared after $g3 and $g4 left" cleared
 leave_s=$((SECONDS - t_leave))
-ok "$g1's cpu_work alert cleared $leave_s s after they left ($(awk -v s="$leave_s" -v p="$period" 'BEGIN { printf "%.1f", s / p }') periods): slowdown $(value vmscale_slowdown_ratio "domain=\"$g1\"" 'probe="cpu_work"')"
+# The window's median (of at least 3 values) drops below clear with the second value back in
+# range; a value still above the clear threshold after they left (noise of this machine) rightly holds
+# the alert one period longer: counted, and reported.
+[ "$back_n" -le 2 ] || fail "$g1's cpu_work alert cleared only after $back_n samples back in range (two should clear it)"
+held=
+[ "$high_n" -eq 0 ] || held=" (held by $high_n sample(s) after they left that were still above the clear threshold)"
+ok "$g1's cpu_work alert cleared $leave_s s after they left ($(in_periods "$leave_s") periods), at sample $back_n back in range$held: slowdown $(value vmscale_slowdown_ratio "domain=\"$g1\"" 'probe="cpu_work"')"
 echo "# alert_defaults: idle ${idle_periods} periods without a cpu_work alert (max slowdown $max), fired after $join_s s, cleared after $leave_s s (period ${period} s = 60 s / $speedup)"
