@@ -179,7 +179,7 @@ exp_summary() { # CSV P
 			r = $c["cpu_work"]; h = $c["cpu_work_ci95"]
 			if ($1 == 1) et1 = r > 0 ? units / r : 0
 			printf "  N_up %s: cpu_work %.0f", $1, r
-			if (h != "") printf " ± %.0f (%.1f %%)", h, r > 0 ? 100 * h / r : 0
+			if (h != "") printf " ± %.0f (%.1f %%)", h, (r > 0 ? 100 * h / r : 0)
 			printf " units/s over %d visits (%d runs)", $c["visits"], $c["cpu_work_runs"]
 			if ($c["slowdown"] != "") {
 				printf "; slowdown %.3f", $c["slowdown"]
