@@ -66,6 +66,8 @@ readonly libvirt_wait=30 boot_wait=90 daemon_wait=30 stop_wait=15
 readonly ready_line='userspace ready'
 # shellcheck source=scripts/lab-lxc.sh
 . "$repo/scripts/lab-lxc.sh"
+# shellcheck source=scripts/lab-experiment.sh
+. "$repo/scripts/lab-experiment.sh"
 
 # All output is plain text so logs and CI read it well; failures are one line.
 say() { printf '%s: %s\n' "$prog" "$*"; }
@@ -90,12 +92,14 @@ Commands:
   remove NAME     destroy one lab guest and delete its disk
   status          libvirtd, the lab guests, vmscaled and a /metrics summary
   experiment [N] [--down]
-                  seed 001 live: starts loaded guests one at a time up to N (default 6),
-                  holds each N_up level LAB_HOLD s, records PREFIX1's probe values per
-                  N_up and writes LAB_DIR/experiment/experiment.{csv,svg}; compares the CPU
-                  work slowdown with the model max(1, N_up/P), P = host CPUs. Needs a lab
-                  without guests; leaves the lab running for a look (--down: takes it
-                  down, keeping the results)
+                  seed 001 live: loaded guests join one at a time up to N (default 6) and
+                  leave again, LAB_REPEATS passes (1..N, N..1, ...), each level held
+                  LAB_HOLD s per pass; PREFIX1's probe values per N_up as the mean over
+                  the visits with a 95 % interval, and seed 001's fits of the CPU-work
+                  time, ET_P max(1, N_up/P) and its (1 + O N_up) refinement, with
+                  residuals (P = host CPUs). Writes LAB_DIR/experiment/experiment.{csv,svg}.
+                  Needs a lab without guests; leaves the lab running for a look (--down:
+                  takes it down, keeping the results)
   down [--purge]  destroy the lab guests, stop what the lab started, delete the
                   lab's files but the experiment's results; --purge also removes those
                   and the state folder itself
@@ -119,7 +123,8 @@ Environment:
                      vmscaled also watches lxc:///system (needs libvirt-daemon-driver-lxc;
                      on hybrid cgroups the lab detaches /sys/fs/cgroup/unified until down)
   LAB_NO_DAEMON=1    do not start vmscaled
-  LAB_HOLD           experiment: seconds per N_up level (default 90)
+  LAB_HOLD           experiment: seconds per visit of an N_up level (default 60)
+  LAB_REPEATS        experiment: passes, so visits per level (default 3)
   VMSCALE_BUILD_DIR  build folder             (default <repo>/build)
   VMSCALE_PROBE      guest probe binary       (default \$build/probes/vmscale-probe)
   VMSCALE_DAEMON     daemon binary            (default \$build/daemon/vmscaled)
@@ -967,43 +972,7 @@ cmd_status() {
 	fi
 }
 
-# ---------------------------------------------------------------- experiment
-
-# Seed 001 reproduced live: the first guest's probe values as loaded guests join one by one.
-# The probes the table reports: label of vmscale_nup_mean_<unit> and its unit, then the
-# fallback series (metric and labels) and the family whose run end time dates a fallback sample.
-readonly exp_probes=(cpu_work memory_copy disk_read network_transmit network_receive fork_exit)
-declare -A exp_series=(
-	[cpu_work]='vmscale_probe_cpu_work_units_per_second|'
-	[memory_copy]='vmscale_probe_memory_bandwidth_bytes_per_second|op="copy"'
-	[disk_read]='vmscale_probe_disk_read_bytes_per_second|'
-	[network_transmit]='vmscale_probe_network_throughput_bytes_per_second|direction="transmit"'
-	[network_receive]='vmscale_probe_network_throughput_bytes_per_second|direction="receive"'
-	[fork_exit]='vmscale_probe_latency_seconds|op="fork_exit"'
-)
-declare -A exp_family=([cpu_work]=cpu_work [memory_copy]=memory [disk_read]=disk_read
-	[network_transmit]=network [network_receive]=network [fork_exit]=micro)
-declare -A exp_unit=([cpu_work]=work_units_per_second [memory_copy]=bytes_per_second
-	[disk_read]=bytes_per_second [network_transmit]=bytes_per_second
-	[network_receive]=bytes_per_second [fork_exit]=seconds)
-
-# Active probes often enough for several samples per level. With concurrency 1 the host runs
-# one guest's run at a time and keeps 0.5 s quiet after each (daemon/probesched.c), so a run
-# costs its length + 0.5 s of the host-wide schedule. Runs measured with 6 loaded TCG guests
-# on 2 CPUs: cpu_work 0.3-0.45 s, memory 0.4-0.6, disk_read 0.1, micro 0.4-0.5, network
-# 0.9-2: a guest needs 3 x 0.9 + 4.5 = 7 s of schedule per 15 s, six guests 43 s per 15 s,
-# three times what one slot serves. The quiet gap follows every finish, host-wide, so slots
-# fill in batches (a batch lasts its longest run + 0.5 s): 3 slots still fell behind from
-# N_up 4 on (vmscale_probe_runs_delayed_total 145 by N_up 6, cpu_work every ~10 s instead of
-# 5 s); one slot per guest of the default N comes closest (30 delayed by N_up 6, cpu_work
-# every ~5 s). Runs of different guests overlap then, which matters little when every guest
-# is loaded anyway.
-# CPU work is ten times the default (about 100 ms on an idle core): a run much shorter than a
-# scheduler slice measures the wake-up bonus a mostly idle vCPU thread gets, not its share.
-readonly exp_daemon_args=(--probe-cpu-work-interval 5s --probe-cpu-work-units 1720000
-	--probe-memory-interval 15s
-	--probe-disk-read-interval 15s --probe-network-interval 15s --probe-micro-interval 15s
-	--probe-active-concurrency 6)
+# ---------------------------------------------------------------- metrics
 
 # prom_value FILE METRIC [LABEL="VALUE"...]: the first sample of METRIC carrying all the given
 # labels (in any order, among others); empty when there is none.
@@ -1011,243 +980,6 @@ prom_value() {
 	local file=$1 metric=$2
 	shift 2
 	awk -v m="$metric" -v want="$*" -f "$repo/scripts/prom-value.awk" "$file"
-}
-
-# Fallback samples from one scrape: "probe run_end value" for every probe of DOMAIN whose
-# family's latest run ended after SINCE (unix s). The network series of the largest block.
-exp_samples() { # SCRAPE DOMAIN SINCE
-	local p metric labels fam end v
-	declare -A ends=()
-	for p in "${exp_probes[@]}"; do
-		fam=${exp_family[$p]}
-		[ -n "${ends[$fam]+x}" ] || ends[$fam]=$(prom_value "$1" vmscale_probe_run_end_timestamp_seconds \
-			"domain=\"$2\"" "family=\"$fam\"")
-		end=${ends[$fam]}
-		if [ -z "$end" ] || ! awk -v e="$end" -v s="$3" 'BEGIN { exit !(e > s) }'; then continue; fi
-		metric=${exp_series[$p]%%|*} labels=${exp_series[$p]#*|}
-		if [ "$fam" = network ]; then
-			v=$(awk -v m="$metric" -v d="domain=\"$2\"" -v dir="$labels" '
-				index($0, m "{") == 1 && index($0, d) && index($0, dir) {
-					b = $0; sub(/.*block_bytes="/, "", b); sub(/".*/, "", b)
-					if (b + 0 >= best) { best = b + 0; v = $2 }
-				} END { if (v != "") print v }' "$1")
-		else
-			# shellcheck disable=SC2086 # labels: none or one
-			v=$(prom_value "$1" "$metric" "domain=\"$2\"" $labels)
-		fi
-		if [ -n "$v" ]; then echo "$p $end $v"; fi
-	done
-}
-
-# The SVG plot of experiment.csv: every probe normalised to its N_up=1 value, and the model.
-exp_svg() { # CSV SVG P TITLE
-	awk -F, -v P="$3" -v title="$4" '
-		/^#/ || $1 == "n_up" { if ($1 == "n_up") for (i = 1; i <= NF; i++) col[$i] = i; next }
-		{ rows++; x[rows] = $1 + 0; for (i = 1; i <= NF; i++) cell[rows, i] = $i }
-		function esc(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); return s }
-		END {
-			split("cpu_work memory_copy disk_read network_transmit network_receive fork_exit", names, " ")
-			split("#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b", colour, " ")
-			W = 760; H = 480; L = 70; R = 210; T = 50; B = 60
-			xmin = x[1]; xmax = x[1]
-			for (r = 1; r <= rows; r++) if (x[r] > xmax) xmax = x[r]
-			if (xmax == xmin) xmax = xmin + 1
-			ymax = 1.2
-			for (k = 1; k <= 6; k++) {
-				c = col[names[k]]; base = ""
-				if (cell[1, c] != "") base = cell[1, c] + 0
-				for (r = 1; r <= rows; r++) {
-					y[k, r] = ""
-					if (base > 0 && cell[r, c] != "") {
-						y[k, r] = cell[r, c] / base
-						if (y[k, r] > ymax) ymax = y[k, r]
-					}
-				}
-			}
-			step = ymax <= 1.5 ? 0.25 : ymax <= 3 ? 0.5 : ymax <= 6 ? 1 : 2
-			ymax = step * int(ymax / step + 0.999)
-			pw = W - L - R; ph = H - T - B
-			printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H
-			printf "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H
-			printf "<text x=\"%d\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", L + pw / 2, esc(title)
-			# Grid and ticks.
-			for (v = 0; v <= ymax + 1e-9; v += step) {
-				py = T + ph - v / ymax * ph
-				printf "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L, py, L + pw, py
-				printf "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", L - 6, py + 4, v
-			}
-			for (v = xmin; v <= xmax; v++) {
-				px = L + (v - xmin) / (xmax - xmin) * pw
-				printf "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>\n", px, T + ph, px, T + ph + 5
-				printf "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d</text>\n", px, T + ph + 18, v
-			}
-			printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", L, T + ph, L + pw, T + ph
-			printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", L, T, L, T + ph
-			printf "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">N_up (running VMs)</text>\n", L + pw / 2, H - 15
-			printf "<text transform=\"translate(18 %d) rotate(-90)\" text-anchor=\"middle\">value / value at the first level</text>\n", T + ph / 2
-			# The model for CPU work as a rate: 1 / max(1, N_up/P), dashed.
-			pts = ""
-			for (v = xmin; v <= xmax; v++) {
-				m = v / P < 1 ? 1 : v / P
-				pts = pts sprintf("%.1f,%.1f ", L + (v - xmin) / (xmax - xmin) * pw, T + ph - (1 / m) / ymax * ph)
-			}
-			printf "<polyline points=\"%s\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n", pts
-			for (k = 1; k <= 6; k++) {
-				pts = ""
-				for (r = 1; r <= rows; r++) {
-					if (y[k, r] == "") continue
-					px = L + (x[r] - xmin) / (xmax - xmin) * pw; py = T + ph - y[k, r] / ymax * ph
-					pts = pts sprintf("%.1f,%.1f ", px, py)
-					printf "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", px, py, colour[k]
-				}
-				if (pts != "") printf "<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"/>\n", pts, colour[k]
-			}
-			# Legend.
-			lx = L + pw + 20
-			for (k = 1; k <= 7; k++) {
-				ly = T + 10 + (k - 1) * 22
-				if (k <= 6) {
-					printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"/>\n", lx, ly, lx + 24, ly, colour[k]
-					printf "<text x=\"%d\" y=\"%d\">%s%s</text>\n", lx + 30, ly + 4, names[k], names[k] == "fork_exit" ? " (latency)" : ""
-				} else {
-					printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n", lx, ly, lx + 24, ly
-					printf "<text x=\"%d\" y=\"%d\">model 1/max(1, N_up/%d)</text>\n", lx + 30, ly + 4, P
-				}
-			}
-			print "</svg>"
-		}' "$1" >"$2"
-}
-
-cmd_experiment() {
-	local want=6 down_after=0 arg hold=${LAB_HOLD:-90} cpus out g1 i n t0 since now scrape
-	local samples nup_seen=0 fb_seen=0 n_up p v cnt row src rows=() host_others
-	for arg in "$@"; do
-		case $arg in
-		--down) down_after=1 ;;
-		*[!0-9]* | '') die "experiment: unknown argument '$arg' (experiment [N] [--down])" ;;
-		*) want=$arg ;;
-		esac
-	done
-	[ "$want" -ge 1 ] || die "experiment: N must be at least 1"
-	if ! [[ $hold =~ ^[0-9]+$ ]] || [ "$hold" -lt 10 ]; then
-		die "LAB_HOLD '$hold' must be whole seconds, at least 10"
-	fi
-	[ "$no_daemon" != 1 ] || die "experiment: reads vmscaled's /metrics; unset LAB_NO_DAEMON"
-	cpus=$(nproc)
-	g1=${prefix}1
-	# Every guest runs the load: the measured one too, as in seed 001 (its probe at nice 0 still
-	# gets its vCPU), so all levels differ only in the number of busy VMs.
-	load=1
-	# The experiment's intervals go just before LAB_DAEMON_ARGS (the tail of daemon_args),
-	# which still override them.
-	daemon_args=("${daemon_args[@]:0:${#daemon_args[@]}-${#extra_daemon_args[@]}}"
-		"${exp_daemon_args[@]}" ${extra_daemon_args[@]+"${extra_daemon_args[@]}"})
-	prepare experiment
-	# PREFIX1 must be the first guest and each level one guest more: start from an empty lab.
-	[ -z "$(lab_guests)" ] ||
-		die "experiment: the lab already runs guests ($(lab_guests | paste -sd' ')); 'lab.sh down' first"
-	host_others=$(vsh list --name | sed '/^$/d' | paste -sd' ')
-	# N_up counts every running domain on the host, and other guests take CPU too.
-	[ -z "$host_others" ] ||
-		warn "other domains run on this host ($host_others): they count in N_up and disturb the levels"
-	out=$lab_dir/experiment
-	rm -rf "$out"
-	mkdir -p "$out/scrapes"
-	samples=$out/samples.txt
-	: >"$samples"
-	ensure_daemon
-	say "experiment: up to $want loaded guests, ${hold} s per level, P = $cpus host CPUs; measuring $g1"
-	for ((i = 1; i <= want; i++)); do
-		start_guests 1
-		n=$(lab_guests | tail -n1)
-		if [ "$i" -eq 1 ] && [ "$n" != "$g1" ]; then
-			die "experiment: the first guest is $n, not $g1 (another domain is named $g1?)"
-		fi
-		# Samples count from the end of the boot: a booting TCG guest is a load of its own.
-		since=$(date +%s.%N)
-		t0=$SECONDS
-		say "level $i: $i guest(s) up; holding ${hold} s"
-		scrape=$out/scrapes/level-$i.prom
-		while :; do
-			if curl -sf --max-time 5 -o "$scrape.new" "http://$listen/metrics"; then
-				mv -f "$scrape.new" "$scrape"
-				exp_samples "$scrape" "$g1" "$since" | sed "s/^/$i /" >>"$samples"
-			else
-				warn "level $i: http://$listen/metrics did not answer"
-			fi
-			[ $((SECONDS - t0)) -lt "$hold" ] || break
-			sleep 2
-		done
-		[ -f "$scrape" ] || die "level $i: no scrape of http://$listen/metrics; see $lab_dir/vmscaled.log"
-		n_up=$(prom_value "$scrape" vmscale_domains_running)
-		[ -n "$n_up" ] || die "level $i: no vmscale_domains_running in /metrics"
-		if [ -n "$(prom_value "$scrape" vmscale_nup_mean_work_units_per_second "domain=\"$g1\"" 'probe="cpu_work"' "n_up=\"$n_up\"")" ]; then
-			src=nup_mean
-			nup_seen=1
-		else
-			src=fallback
-			fb_seen=1
-		fi
-		row="$n_up,$i"
-		for p in "${exp_probes[@]}"; do
-			if [ "$src" = nup_mean ]; then
-				v=$(prom_value "$scrape" "vmscale_nup_mean_${exp_unit[$p]}" "domain=\"$g1\"" "probe=\"$p\"" "n_up=\"$n_up\"")
-			else
-				# The mean of distinct runs (a run's values stay in /metrics until the next one).
-				v=$(sort -u "$samples" | awk -v l="$i" -v p="$p" '$1 == l && $2 == p { s += $4; n++ }
-					END { if (n) printf "%.15g", s / n }')
-			fi
-			row+=",$v"
-		done
-		if [ "$src" = nup_mean ]; then
-			cnt=$(prom_value "$scrape" vmscale_nup_samples "domain=\"$g1\"" 'probe="cpu_work"' "n_up=\"$n_up\"")
-		else
-			cnt=$(sort -u "$samples" | awk -v l="$i" '$1 == l && $2 == "cpu_work"' | wc -l)
-		fi
-		rows+=("$row,${cnt:-},$src")
-		v=${row#*,*,}
-		say "level $i: N_up $n_up, $g1 cpu_work ${v%%,*} units/s ($src, ${cnt:-?} cpu_work samples)"
-		[ "$n_up" -eq "$i" ] || warn "level $i: vmscaled counts N_up = $n_up (other domains run)"
-	done
-
-	# The table, the model and the error.
-	local csv=$out/experiment.csv svg=$out/experiment.svg source_line
-	if [ "$nup_seen" = 1 ] && [ "$fb_seen" = 0 ]; then
-		source_line="vmscale_nup_mean_<unit>{domain=\"$g1\",probe,n_up} (vmscaled's mean of all samples at that N_up); samples = vmscale_nup_samples for cpu_work"
-	elif [ "$nup_seen" = 0 ]; then
-		source_line="fallback: vmscale_nup_mean_* absent; means of the per-sample gauges (vmscale_probe_*) of runs that ended during each level's ${hold} s hold, network at the largest block size; samples = distinct cpu_work runs"
-	else
-		source_line="mixed: vmscale_nup_mean_* where the source column says nup_mean, else per-sample gauges of the hold"
-	fi
-	{
-		echo "# vmscale lab experiment (scripts/lab.sh experiment $want): $g1 measured while loaded guests join one at a time"
-		echo "# $(date -Is); host CPUs P = $cpus; hold ${hold} s per level; vmscaled ${daemon_args[*]}"
-		echo "# source: $source_line"
-		echo "# units: cpu_work units/s; memory_copy, disk_read, network_transmit, network_receive bytes/s; fork_exit seconds"
-		echo "# slowdown = cpu_work(N_up=1) / cpu_work(N_up); model = max(1, N_up / P) (seed 001); rel_error = (slowdown - model) / model"
-		echo "n_up,guests,cpu_work,memory_copy,disk_read,network_transmit,network_receive,fork_exit,cpu_work_samples,source,slowdown,model,rel_error"
-		printf '%s\n' "${rows[@]}" | awk -F, -v OFS=, -v P="$cpus" '
-			NR == 1 { base = $3 }
-			{
-				m = $1 / P < 1 ? 1 : $1 / P
-				if (base != "" && $3 != "" && $3 > 0) { s = base / $3; printf "%s,%.4f,%.4f,%.4f\n", $0, s, m, (s - m) / m }
-				else printf "%s,,%.4f,\n", $0, m
-			}'
-	} >"$csv"
-	exp_svg "$csv" "$svg" "$cpus" "$g1 under load: probe values vs N_up (P = $cpus host CPUs)"
-	say "experiment: wrote $csv and $svg"
-	if command -v column >/dev/null; then grep -v '^#' "$csv" | column -t -s,; else grep -v '^#' "$csv"; fi
-	# The first level is the reference (error 0 by definition): the RMS is over the others.
-	awk -F, '!/^#/ && $1 != "n_up" && $13 != "" {
-			printf "  N_up %s: slowdown %.3f, model %.3f, relative error %+.1f%%\n", $1, $11, $12, 100 * $13
-			if (seen++) { e += $13 * $13; n++ } }
-		END { if (n) printf "  RMS relative error of the CPU-work slowdown over the %d levels after the first: %.1f%%\n", n, 100 * sqrt(e / n)
-			else print "  no RMS error: cpu_work missing at the first level, or only one level" }' "$csv"
-	if [ "$down_after" = 1 ]; then
-		cmd_down
-	else
-		say "the lab keeps running (guests $(lab_guests | paste -sd' ')); '$prog down' takes it down"
-	fi
 }
 
 main() {
