@@ -27,7 +27,7 @@ END {
 			v = cellv(r, names[k])
 			if (base == "" || base + 0 <= 0 || v == "") continue
 			y[k, r] = v / base
-			if (cellv(r, names[k] "_ci95") != "") e[k, r] = cellv(r, names[k] "_ci95") / base
+			if (k == 1 && cellv(r, names[k] "_ci95") != "") e[k, r] = cellv(r, names[k] "_ci95") / base
 			if (y[k, r] + e[k, r] > ymax) ymax = y[k, r] + e[k, r]
 		}
 	}
