@@ -549,7 +549,13 @@ if [ -n "$xc_port" ]; then
 			done
 			dd if=/dev/zero of=/dev/vda bs=1M count="$3" conv=fsync
 			;;
-		tcp-tx) dd if=/dev/zero bs="$3" count=$(($2 / $3)) 2>/dev/null | nc 10.0.2.2 "$4"; echo "tcp-tx status $?" ;;
+		thp) echo "$2" >/sys/kernel/mm/transparent_hugepage/enabled && cat /sys/kernel/mm/transparent_hugepage/enabled ;;
+		tcp-tx) # wget writes the whole body at once (no NUL bytes: it sends a string)
+			{ [ -f /tmp/xc.bin ] && [ "$(wc -c </tmp/xc.bin)" = "$2" ]; } ||
+				dd if=/dev/zero bs="$2" count=1 2>/dev/null | tr '\0' x >/tmp/xc.bin
+			wget -q -O /dev/null --post-file=/tmp/xc.bin "http://10.0.2.2:$3/"
+			echo "tcp-tx status $?"
+			;;
 		tcp-rx) wget -q -O /dev/null "http://10.0.2.2:$2/"; echo "tcp-rx status $?" ;;
 		*) echo "unknown command '$1'" ;;
 		esac
