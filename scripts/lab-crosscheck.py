@@ -8,7 +8,7 @@ vmscale.crosscheck=PORT (its /init, written by scripts/lab.sh), reads vmscaled's
   memory   the probe's memory copy samples      vs mbw (MCBLOCK, 1 MiB blocks) in the guest
   cpu      the guest's non-idle CPU seconds     vs the host's vcpu.0.time (virsh domstats)
   disk     the guest's /proc/diskstats bytes    vs the host's block.N.{rd,wr}.bytes (virsh)
-  network  the probe's TCP throughput samples   vs a plain TCP transfer of the same size
+  network  the probe's TCP throughput samples   vs a plain transfer of the same size (wget)
 
 Protocol with the guest: the guest connects to PORT, sends one line (its last command's
 result, "hello" at first) and waits; the reply is its next command. The controller keeps that
@@ -40,9 +40,10 @@ NOTES = (
     "disk: bytes the guest's /proc/diskstats counted vs bytes QEMU served (virsh domstats "
     "block.*), dd reads after drop_caches and a dd write with fsync, bracketed by idle "
     "reports: ~1, exact but for the guest's own metadata reads.",
-    "network: probe samples (guest-timed, to the host's confirmation) vs nc (guest to host) "
-    "and wget (host to guest) of the same bytes, host-timed first byte to close, right after "
-    "each probe run: ~1, TCP through slirp varies run to run by tens of per cent.",
+    "network: probe samples (guest-timed, to the host's confirmation) vs the guest's busybox "
+    "wget posting (transmit) and fetching (receive) the same bytes over plain HTTP/1.0, "
+    "host-timed first to last byte (receive: to wget's close), right after each probe run: "
+    "~1; TCP through slirp varies run to run by tens of per cent.",
 )
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')

@@ -8,7 +8,7 @@
 #                                             probe's own method) over 16 MiB arrays
 #   cpu      the guest's non-idle seconds  vs the host's vcpu.0.time, report to report
 #   disk     the guest's diskstats bytes   vs the host's block.N.{rd,wr}.bytes
-#   network  the probe's TCP throughput    vs a plain TCP transfer of the same size (nc, wget)
+#   network  the probe's TCP throughput    vs a plain TCP transfer of the same size (wget)
 # Only the memory check has a numeric target (+-15 %): it sets the exit status.
 
 readonly xc_py=$repo/scripts/lab-crosscheck.py
