@@ -33,6 +33,7 @@ command -v mbw >/dev/null || {
 # shellcheck disable=SC2119 # no extra vmscaled options
 lab_prepare
 out=$LAB_DIR.out
+# shellcheck disable=SC2317 # lab_cleanup calls it
 remove_out() { rm -f "$out"; }
 lab_extra_cleanup=remove_out
 
