@@ -32,7 +32,8 @@ MIB = 1024 * 1024
 # What agreement to expect, printed under the table.
 NOTES = (
     "memory: the probe's memcpy of 1 MiB blocks over 16 MiB vs mbw -t2 -b 1048576 16 in the "
-    "same guest, alternating; medians; target ratio 0.85-1.15 (issue 15).",
+    "same guest, alternating; medians; target ratio 0.85-1.15 (issue 15). The probe opts out "
+    "of transparent huge pages; mbw runs with them (the guest's default) and without.",
     "cpu: guest non-idle seconds (probe, /proc/stat) vs host vcpu.0.time (virsh domstats) "
     "between two probe reports during a busy loop: ~1 on a quiet host; above 1 when the vCPU "
     "thread waits for a host CPU (a TCG guest sees no steal, its ticks count that wait as "
@@ -409,8 +410,8 @@ def main():
         x.cpu()
         x.disk()
         guest.run("done", timeout=5)
-    except (Failure, OSError, subprocess.SubprocessError) as e:
-        log(f"error: {e}")
+    except (Failure, OSError, subprocess.SubprocessError, ValueError, KeyError) as e:
+        log(f"error: {type(e).__name__}: {e}")
         if x.rows:
             x.table()
         return 2
