@@ -26,6 +26,7 @@ PACKAGES=(
 	chromium fonts-dejavu-core  # landing_chromium: the landing page in a headless browser
 	# benchmark (tests/bench/render_bench.sh): the exporter operators use today, for comparison
 	prometheus-libvirt-exporter
+	mbw  # lab.sh crosscheck: the independent memory-bandwidth figure, in the guest's initramfs
 )
 
 missing=()

@@ -38,6 +38,8 @@ load=${LAB_LOAD:-}
 # 1: guests boot with vmscale.hostile=1 and run scripts/lab-hostile.sh instead of the probe.
 hostile=${LAB_HOSTILE:-}
 [ "$hostile" = 1 ] || hostile=
+# A port: lab.sh crosscheck boots its guest with vmscale.crosscheck=PORT (its controller's).
+crosscheck=
 no_daemon=${LAB_NO_DAEMON:-0}
 # N: up also starts N libvirt LXC containers (PREFIXct1..N) with the probe (scripts/lab-lxc.sh).
 lxc=${LAB_LXC:-0}
@@ -68,6 +70,8 @@ readonly ready_line='userspace ready'
 . "$repo/scripts/lab-lxc.sh"
 # shellcheck source=scripts/lab-experiment.sh
 . "$repo/scripts/lab-experiment.sh"
+# shellcheck source=scripts/lab-crosscheck.sh
+. "$repo/scripts/lab-crosscheck.sh"
 
 # All output is plain text so logs and CI read it well; failures are one line.
 say() { printf '%s: %s\n' "$prog" "$*"; }
@@ -100,6 +104,11 @@ Commands:
                   residuals (P = host CPUs). Writes LAB_DIR/experiment/experiment.{csv,svg}.
                   Needs a lab without guests; leaves the lab running for a look (--down:
                   takes it down, keeping the results)
+  crosscheck      boots one dedicated guest and prints vmscale's figures beside independent
+                  ones: the probe's memory copy vs mbw in the guest (target +-15 %, the exit
+                  status), the guest's CPU split vs the host's vcpu time, the guest's disk
+                  bytes vs the host's block stats, the network probe vs a plain TCP transfer
+                  of the same size. Needs a lab without guests; destroys its guest at the end
   down [--purge]  destroy the lab guests, stop what the lab started, delete the
                   lab's files but the experiment's results; --purge also removes those
                   and the state folder itself
@@ -441,6 +450,16 @@ check_static() { # FILE WHAT
 	fi
 }
 
+# Copies a dynamically linked BINARY into the initramfs STAGE at its own path, with the
+# libraries and the loader ldd lists (busybox and the probe are static; mbw is not).
+stage_dynamic() { # BINARY STAGE
+	local f
+	for f in "$1" $(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+		mkdir -p "$2$(dirname "$f")"
+		cp -L "$f" "$2$f"
+	done
+}
+
 write_init() { # FILE MODULE...
 	local file=$1
 	shift
@@ -513,6 +532,54 @@ if grep -q 'vmscale.load=1' /proc/cmdline; then
 		while :; do dd if=/dev/zero of=/dev/null bs=16M count=64 2>/dev/null; done' &
 	log "load started: CPU loop and 16 MiB dd memory loop at nice 19"
 fi
+# vmscale.crosscheck=PORT (lab.sh crosscheck): a command loop for the host's controller,
+# scripts/lab-crosscheck.py. Each call sends the last result and gets the next command.
+xc_port=$(sed -n 's/.*vmscale\.crosscheck=\([0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$xc_port" ]; then
+	xc() { # COMMAND ARG...
+		case $1 in
+		mbw) mbw -q -n "$2" -t2 -b 1048576 "$3" ;; # the probe's copy: 1 MiB memcpy blocks
+		cpu-start)
+			timeout "$2" sh -c 'while :; do :; done' >/dev/null 2>&1 &
+			xc_cpu=$!
+			echo "cpu loop started for $2 s"
+			;;
+		cpu-wait) wait "$xc_cpu" ; echo "cpu loop ended" ;;
+		disk)
+			i=0
+			while [ "$i" -lt "$2" ]; do
+				sync && echo 3 >/proc/sys/vm/drop_caches
+				dd if=/dev/vda of=/dev/null bs=1M
+				i=$((i + 1))
+			done
+			dd if=/dev/zero of=/dev/vda bs=1M count="$3" conv=fsync
+			;;
+		thp) echo "$2" >/sys/kernel/mm/transparent_hugepage/enabled && cat /sys/kernel/mm/transparent_hugepage/enabled ;;
+		tcp-tx) # wget writes the whole body at once (no NUL bytes: it sends a string)
+			{ [ -f /tmp/xc.bin ] && [ "$(wc -c </tmp/xc.bin)" = "$2" ]; } ||
+				dd if=/dev/zero bs="$2" count=1 2>/dev/null | tr '\0' x >/tmp/xc.bin
+			wget -q -O /dev/null --post-file=/tmp/xc.bin "http://10.0.2.2:$3/"
+			echo "tcp-tx status $?"
+			;;
+		tcp-rx) wget -q -O /dev/null "http://10.0.2.2:$2/"; echo "tcp-rx status $?" ;;
+		*) echo "unknown command '$1'" ;;
+		esac
+	}
+	(
+		res=hello
+		while :; do
+			cmd=$(echo "$res" | nc 10.0.2.2 "$xc_port")
+			if [ -z "$cmd" ]; then sleep 1; continue; fi
+			[ "$cmd" != done ] || break
+			log "crosscheck: $cmd"
+			# A file, not $(...): cpu-start's loop must stay this shell's child.
+			xc $cmd >/tmp/xc.out 2>&1
+			res=$(tr '\n\t' '  ' </tmp/xc.out)
+		done
+		echo bye | nc 10.0.2.2 "$xc_port" >/dev/null
+		log "crosscheck: done"
+	) &
+fi
 log "userspace ready"
 # PID 1 must never exit, and must reap orphans: busybox init does both. Its
 # inittab offers a shell on the console (virsh console NAME) once someone
@@ -526,7 +593,10 @@ EOF
 # Rebuilds $lab_dir/initramfs.img when the probe, the kernel or this script
 # changed since it was made.
 ensure_guest_image() {
-	local img=$lab_dir/initramfs.img inputs="kernel=$kver probe=$probe_bin" stage m loaded=()
+	local img=$lab_dir/initramfs.img stage m loaded=() mbw_bin inputs
+	# mbw (lab.sh crosscheck's independent memory figure) when installed; its presence is an input.
+	mbw_bin=$(command -v mbw || true)
+	inputs="kernel=$kver probe=$probe_bin mbw=${mbw_bin:-none}"
 	check_static /bin/busybox busybox
 	# libvirt relabels (chowns) kernel and initrd while a guest runs: give it
 	# our own copy, never the file in /boot.
@@ -537,7 +607,7 @@ ensure_guest_image() {
 	fi
 	if [ -f "$img" ] && [ "$(cat "$lab_dir/initramfs.inputs" 2>/dev/null)" = "$inputs" ] &&
 		[ "$img" -nt "$probe_bin" ] && [ "$img" -nt "$kernel_src" ] && [ "$img" -nt "$self" ] &&
-		[ "$img" -nt "$hostile_src" ]; then
+		[ "$img" -nt "$hostile_src" ] && { [ -z "$mbw_bin" ] || [ "$img" -nt "$mbw_bin" ]; }; then
 		return 0
 	fi
 	say "building guest initramfs (kernel $kver, probe $probe_bin)"
@@ -560,6 +630,9 @@ ensure_guest_image() {
 	chmod 755 "$stage/bin/vmscale-probe"
 	cp "$hostile_src" "$stage/bin/vmscale-hostile"
 	chmod 755 "$stage/bin/vmscale-hostile"
+	if [ -n "$mbw_bin" ]; then
+		stage_dynamic "$mbw_bin" "$stage"
+	fi
 	write_init "$stage/init" "${loaded[@]}"
 	echo '::askfirst:-/bin/sh' >"$stage/etc/inittab"
 	(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
@@ -604,7 +677,7 @@ domain_xml() { # NAME
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$lab_dir/vmlinuz</kernel>
     <initrd>$lab_dir/initramfs.img</initrd>
-    <cmdline>console=ttyS0 quiet panic=5 vmscale.name=$n${selftest:+ vmscale.selftest=1}${load:+ vmscale.load=1}${hostile:+ vmscale.hostile=1 vmscale.netio=${netio##*:}}</cmdline>
+    <cmdline>console=ttyS0 quiet panic=5 vmscale.name=$n${selftest:+ vmscale.selftest=1}${load:+ vmscale.load=1}${hostile:+ vmscale.hostile=1 vmscale.netio=${netio##*:}}${crosscheck:+ vmscale.crosscheck=$crosscheck}</cmdline>
   </os>
   <features><acpi/></features>
   <clock offset='utc'/>
@@ -1002,6 +1075,7 @@ main() {
 	remove) cmd_remove "$@" ;;
 	status) cmd_status ;;
 	experiment) cmd_experiment "$@" ;;
+	crosscheck) cmd_crosscheck "$@" ;;
 	down) cmd_down "$@" ;;
 	*) die "unknown command '$cmd' (see $prog --help)" ;;
 	esac

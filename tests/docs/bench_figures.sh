@@ -7,8 +7,9 @@
 # - A block is a paragraph (lines up to a blank line), a bullet of a list, or a table.
 # - A measured figure is a number with a unit: ms, µs, %, KiB, MiB, GiB, KB, MB, GB.
 # - A paragraph or bullet that quotes one names the command that printed it: a
-#   `tests/bench/NAME.sh` (or `build/tests/bench_render`, the driver render_bench.sh runs),
-#   and that file exists (bench_render: tests/bench/bench_render.c).
+#   `tests/bench/NAME.sh` (or `build/tests/bench_render`, the driver render_bench.sh runs,
+#   or `scripts/lab.sh crosscheck`, whose table scripts/lab-crosscheck.py prints), and that
+#   file exists (bench_render: tests/bench/bench_render.c).
 # - A table takes its command from the paragraph just before it, which must name one; the
 #   label in the first cell of every row (backticks dropped) must be a label that command
 #   prints, i.e. appear verbatim in the script's text (for anchors.sh, its `rows` table).
@@ -25,12 +26,15 @@ import os, re, sys
 src = os.path.abspath(sys.argv[1])
 lines = open(os.path.join(src, "README.md")).read().split("\n")
 FIGURE = re.compile(r"\d[\d.,]*\s?(?:ms|µs|%|KiB|MiB|GiB|KB|MB|GB)(?![A-Za-z])")
-COMMAND = re.compile(r"(tests/bench/[a-z_]+\.sh|build/tests/bench_render)")
+COMMAND = re.compile(r"(tests/bench/[a-z_]+\.sh|build/tests/bench_render|scripts/lab\.sh crosscheck)")
+# Commands whose output a file other than the one named prints.
+PRINTER = {"build/tests/bench_render": "tests/bench/bench_render.c",
+           "scripts/lab.sh crosscheck": "scripts/lab-crosscheck.py"}
 fails = 0
 checked = 0
 
 def script_of(cmd):
-    path = "tests/bench/bench_render.c" if cmd.endswith("bench_render") else cmd
+    path = PRINTER.get(cmd, cmd)
     full = os.path.join(src, path)
     return full if os.path.exists(full) else None
 
@@ -75,7 +79,7 @@ for title, bullets in (("Performance", False), ("Not there yet", True)):
                 checked += 1
                 if not cmds:
                     fails += 1
-                    print("not ok - README.md:%d: quotes %s but names no tests/bench command"
+                    print("not ok - README.md:%d: quotes %s but names no command (tests/bench/NAME.sh, scripts/lab.sh crosscheck)"
                           % (first, FIGURE.search(body).group(0)))
                 for c in cmds:
                     if not script_of(c):
