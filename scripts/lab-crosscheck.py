@@ -169,18 +169,24 @@ def listener(port=0):
     return s
 
 
+def read_head(conn, when):
+    """What the guest's wget sent up to the end of its HTTP head (and any body bytes after)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(1 << 16)
+        if not chunk:
+            raise Failure(f"the guest's wget closed {when}")
+        data += chunk
+    return data
+
+
 def timed_receive(server, nbytes, timeout=30):
     """Bytes/s of one plain HTTP/1.0 POST body from the guest's wget: first to last byte."""
     server.settimeout(timeout)
     conn, _ = server.accept()
     conn.settimeout(timeout)
     with conn:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(1 << 16)
-            if not chunk:
-                raise Failure("the guest's wget closed before its body")
-            data += chunk
+        data = read_head(conn, "before its body")
         start = time.monotonic()  # the first body bytes may have come with the headers
         got = len(data.split(b"\r\n\r\n", 1)[1])
         while got < nbytes:
@@ -201,12 +207,7 @@ def timed_send(server, nbytes, block, timeout=30):
     conn, _ = server.accept()
     conn.settimeout(timeout)
     with conn:
-        req = b""
-        while b"\r\n\r\n" not in req:
-            chunk = conn.recv(4096)
-            if not chunk:
-                raise Failure("the guest's wget closed before asking")
-            req += chunk
+        read_head(conn, "before asking")
         conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n"
                      b"Content-Length: %d\r\n\r\n" % nbytes)
         zeros = bytes(block)
