@@ -16,8 +16,8 @@
 # Guest 1 (the victim) and guest 2 boot idle; once guest 1 has its cpu_work baseline, 30
 # cpu_work periods idle (30 minutes at the shipped cadence) must raise no cpu_work alert on
 # either; two neighbours with a CPU + memory load (LAB_LOAD=1) join, 3 busy VMs on 2 host
-# CPUs: guest 1's warning must fire at its second slow sample; they go: it must clear at its
-# second sample back in range. Both counted in samples, as the defaults decide (each sample
+# CPUs: guest 1's warning must fire by the sample after two of its newest three are slow;
+# they go: it must clear at its second sample back in range. Both counted in samples, as the defaults decide (each sample
 # is printed); the seconds are reported and bounded by three periods (the probe schedule
 # stretches under load: runs of all guests go one at a time). A sample after the neighbours
 # left that is still above the clear threshold (this machine's own noise; seen once in CI,
@@ -109,7 +109,7 @@ for g in "$g3" "$g4"; do
 done
 # Each new cpu_work sample of the victim, printed as it comes (what the median saw), and
 # counted: slow (at or above the warning threshold) and back (below the clear threshold).
-last_sample='' slow_n=0 back_n=0 high_n=0
+last_sample='' slow_n=0 back_n=0 high_n=0 flags='' due_n=''
 log_sample() { # T0
 	local n v b r
 	n=$(samples)
@@ -118,7 +118,14 @@ log_sample() { # T0
 	v=$(value vmscale_probe_cpu_work_units_per_second "domain=\"$g1\"")
 	b=$(value vmscale_baseline_work_units_per_second "domain=\"$g1\"" 'probe="cpu_work"')
 	r=$(awk -v v="$v" -v b="$b" 'BEGIN { printf "%.3f", (v > 0 ? b / v : 0) }')
-	if num_gt "$r" "$(awk -v w="$warn" 'BEGIN { print w - 1e-9 }')"; then slow_n=$((slow_n + 1)); fi
+	if num_gt "$r" "$(awk -v w="$warn" 'BEGIN { print w - 1e-9 }')"; then
+		slow_n=$((slow_n + 1)) flags=${flags}1
+	else
+		flags=${flags}0
+	fi
+	# Two slow ones among the newest three (the window's median): the alert is due now.
+	[ ${#flags} -le 3 ] || flags=${flags: -3}
+	if [ -z "$due_n" ] && [ "$(tr -cd 1 <<<"$flags" | wc -c)" -ge 2 ]; then due_n=$n; fi
 	if num_lt "$r" "$clear"; then back_n=$((back_n + 1)); else high_n=$((high_n + 1)); fi
 	echo "#   +$((SECONDS - $1))s: $g1 cpu_work sample $n: ${v%.*} units/s, $r x its baseline (slow so far: $slow_n, back: $back_n); window median slowdown $(value vmscale_slowdown_ratio "domain=\"$g1\"" 'probe="cpu_work"')"
 }
@@ -128,19 +135,26 @@ warn=$(threshold warning) clear=$(threshold clear)
 in_periods() { awk -v s="$1" -v p="$period" 'BEGIN { printf "%.1f", s / p }'; }
 
 fired() { log_sample "$t_join"; num_eq "$(warning_of "$g1")" 1 || alerting "$g1"; }
-until_metrics $((3 * period + slack)) "$g1's cpu_work alert after $g3 and $g4 joined" fired
+until_metrics $((8 * period + slack)) "$g1's cpu_work alert after $g3 and $g4 joined" fired
 join_s=$((SECONDS - t_join))
-# The promise counts samples: the second slow one fires it (alert-for is one period, counted
-# from the first). The schedule itself stretches under load (four guests' runs one at a time,
-# each followed by a quiet gap), so the seconds are reported, bounded above by three periods.
-[ "$slow_n" -le 2 ] || fail "$g1's cpu_work alert came only after $slow_n slow samples (two should fire it)"
-ok "$g1's cpu_work alert $join_s s after the loaded neighbours joined ($(in_periods "$join_s") periods), at slow sample $slow_n, $(($(samples) - samples_join)) cpu_work samples since: slowdown $(value vmscale_slowdown_ratio "domain=\"$g1\"" 'probe="cpu_work"')"
+# The promise counts samples: the alert is due once two of the newest three are slow (the
+# window's median, CPI²'s two values out of range) and must show by the next sample. Not
+# every sample under load is slow: a 10 ms run often finds a host CPU at once (a mostly idle
+# vCPU thread's wake-up bonus), seen in CI as slow, ok, ok, slow. So the seconds, reported
+# in periods, are bounded only loosely (eight periods); the issue's "two periods" holds when
+# the loaded samples come out slow, which they do not always at the shipped 10 ms size.
+# (A sample taken while the neighbours booted, before this watch began, may be the first
+# slow one: then the alert is due earlier than this count says, never later.)
+if [ -n "$due_n" ] && [ $((last_sample - due_n)) -gt 1 ]; then
+	fail "$g1's cpu_work alert came $((last_sample - due_n)) samples after it was due (sample $due_n)"
+fi
+ok "$g1's cpu_work alert $join_s s after the loaded neighbours joined ($(in_periods "$join_s") periods), at sample $last_sample (due at ${due_n:-a sample before}, slow samples seen $slow_n), $(($(samples) - samples_join)) cpu_work samples since: slowdown $(value vmscale_slowdown_ratio "domain=\"$g1\"" 'probe="cpu_work"')"
 
 for g in "$g3" "$g4"; do
 	"$lab" remove "$g" 2>&1 | sed 's/^/#   /' || fail "lab.sh remove $g failed"
 done
 t_leave=$SECONDS
-slow_n=0 back_n=0 high_n=0
+slow_n=0 back_n=0 high_n=0 flags=''
 cleared() { log_sample "$t_leave"; ! alerting "$g1"; }
 until_metrics $((3 * period + slack)) "$g1's cpu_work alert cleared after $g3 and $g4 left" cleared
 leave_s=$((SECONDS - t_leave))
